@@ -1,0 +1,97 @@
+/**
+ * The one catalogue of error codes the server answers with. Every error that crosses the wire
+ * is `{ code, message }` with a code from here; the HTTP status is fixed per code so clients
+ * can rely on it. Codes are stable: add new ones, never rename or reuse.
+ */
+export const ErrorCatalogue = {
+  CHAT_ERR_VALIDATION: { status: 400, message: 'The request is not valid.' },
+  CHAT_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'This endpoint accepts only application/json.',
+  },
+  CHAT_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  CHAT_ERR_UNAUTHENTICATED: { status: 401, message: 'You are not signed in.' },
+  CHAT_ERR_FORBIDDEN: { status: 403, message: 'You are not allowed to do that.' },
+  CHAT_ERR_CSRF: {
+    status: 403,
+    message: 'The request was refused: it did not come from this site.',
+  },
+  CHAT_ERR_NOT_FOUND: { status: 404, message: 'Not found.' },
+  CHAT_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  CHAT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests. Try again later.' },
+  CHAT_ERR_USERNAME_INVALID: { status: 400, message: 'That username is not allowed.' },
+  CHAT_ERR_USERNAME_TAKEN: { status: 409, message: 'That username is already taken.' },
+  CHAT_ERR_LOGIN_FAILED: { status: 401, message: 'Wrong username or password.' },
+  CHAT_ERR_LOGIN_EXPIRED: {
+    status: 401,
+    message: 'The sign-in attempt expired. Please try again.',
+  },
+  CHAT_ERR_REAUTH_REQUIRED: {
+    status: 401,
+    message: 'Confirm your current password first.',
+  },
+  CHAT_ERR_REGISTRATION_CLOSED: {
+    status: 403,
+    message: 'Registration on this server needs an invitation.',
+  },
+  CHAT_ERR_INVITE_INVALID: {
+    status: 403,
+    message: 'That invitation is not valid: it may have been used or expired.',
+  },
+  CHAT_ERR_SETUP_TOKEN_INVALID: {
+    status: 403,
+    message: 'That setup link is not valid: it may have been used already.',
+  },
+  CHAT_ERR_LAST_ADMIN: {
+    status: 409,
+    message: 'The last administrator cannot be demoted.',
+  },
+  CHAT_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
+  CHAT_ERR_UNAVAILABLE: { status: 503, message: 'The server is busy. Try again shortly.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ErrorCatalogue;
+
+export const ERROR_CODES = Object.keys(ErrorCatalogue) as ErrorCode[];
+
+/** The body of every error answer. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Seconds until a retry may succeed (rate limits). */
+  retryAfter?: number;
+  /** Which input field was wrong, when one was (validation). */
+  field?: string;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCatalogue, value);
+}
+
+/** An error with a catalogue code, thrown by server domain code and by the sdk alike. */
+export class ChatError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfter: number | undefined;
+  readonly field: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    extra: { retryAfter?: number; field?: string } = {},
+  ) {
+    super(message ?? ErrorCatalogue[code].message);
+    this.name = 'ChatError';
+    this.code = code;
+    this.status = ErrorCatalogue[code].status;
+    this.retryAfter = extra.retryAfter;
+    this.field = extra.field;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.retryAfter !== undefined) body.retryAfter = this.retryAfter;
+    if (this.field !== undefined) body.field = this.field;
+    return body;
+  }
+}

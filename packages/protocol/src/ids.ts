@@ -1,0 +1,25 @@
+/**
+ * Branded identifiers. A `UserId` and a `DeviceId` are both strings on the wire but can't be
+ * mixed up in code: create them only through the parsers here, at the boundary.
+ */
+declare const brand: unique symbol;
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+export type UserId = Brand<string, 'UserId'>;
+export type DeviceId = Brand<string, 'DeviceId'>;
+export type InviteId = Brand<string, 'InviteId'>;
+/** A username after normalization (see `normalizeUsername`). */
+export type Username = Brand<string, 'Username'>;
+
+/** Ids are 16 random bytes as 22 base64url characters. */
+const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+function parseId<T>(value: unknown): T | undefined {
+  return typeof value === 'string' && ID_PATTERN.test(value) ? (value as T) : undefined;
+}
+
+export const parseUserId = (value: unknown): UserId | undefined => parseId<UserId>(value);
+export const parseDeviceId = (value: unknown): DeviceId | undefined => parseId<DeviceId>(value);
+export const parseInviteId = (value: unknown): InviteId | undefined => parseId<InviteId>(value);
+
+export const ID_REGEX_SOURCE = ID_PATTERN.source;

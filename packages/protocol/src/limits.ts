@@ -1,0 +1,42 @@
+/**
+ * Every limit the server enforces, by name. The server reads these (or its configuration,
+ * whose defaults are these) and the clients use them to refuse bad input before sending.
+ */
+export const Limits = {
+  /** Usernames after normalization (NFKC, case-folded). */
+  USERNAME_MIN_LENGTH: 3,
+  USERNAME_MAX_LENGTH: 32,
+  /** Client-side password policy. */
+  PASSWORD_MIN_LENGTH: 10,
+  PASSWORD_MAX_LENGTH: 1024,
+  /** Minimum zxcvbn score (0–4) a password needs. */
+  PASSWORD_MIN_SCORE: 3,
+  /** Device names shown in the devices list. */
+  DEVICE_NAME_MAX_LENGTH: 64,
+  /** OPAQUE messages are small fixed-size base64url strings; anything longer is hostile. */
+  OPAQUE_MESSAGE_MAX_LENGTH: 1024,
+  /** Tokens (setup links, invites, login attempt ids) are base64url strings of 32 bytes. */
+  TOKEN_MAX_LENGTH: 128,
+  /** Largest JSON body any route accepts, in bytes. */
+  JSON_BODY_MAX_BYTES: 64 * 1024,
+  /** Login attempts per minute, per account and per client address. */
+  LOGIN_ATTEMPTS_PER_MINUTE: 5,
+  /** Registrations per hour per client address. */
+  REGISTRATIONS_PER_HOUR: 10,
+  /** API requests per minute per client address (all routes). */
+  API_REQUESTS_PER_MINUTE: 600,
+  /** Seconds an OPAQUE login may take between its two steps. */
+  LOGIN_ATTEMPT_TTL_SECONDS: 60,
+  /** Seconds a password confirmation (re-authentication) stays valid. */
+  REAUTH_TTL_SECONDS: 300,
+  /** Sessions: idle and absolute lifetime. */
+  SESSION_IDLE_SECONDS: 14 * 24 * 3600,
+  SESSION_ABSOLUTE_SECONDS: 90 * 24 * 3600,
+  /** Invites admins create: default and longest lifetime. */
+  INVITE_DEFAULT_TTL_SECONDS: 7 * 24 * 3600,
+  INVITE_MAX_TTL_SECONDS: 90 * 24 * 3600,
+  /** Devices one account may have at once. */
+  DEVICES_PER_USER_MAX: 50,
+} as const;
+
+export type LimitName = keyof typeof Limits;
