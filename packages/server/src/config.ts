@@ -1,0 +1,241 @@
+/**
+ * Configuration from the environment (and a `.env` file beside the process, if present),
+ * validated once at start. A bad value stops the server with one line naming the variable
+ * and what it accepts — see docs/configuration.md for every variable.
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { Limits } from '@securechat/protocol';
+
+export type RegistrationMode = 'open' | 'invite';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** PostgreSQL connection string; null means the embedded SQLite file in dataDir. */
+  databaseUrl: string | null;
+  /** Redis connection string; null means in-process fan-out and limits. */
+  redisUrl: string | null;
+  /** The origin browsers use to reach the app, e.g. https://chat.example.org. */
+  publicOrigin: string;
+  tls: { certFile: string; keyFile: string } | null;
+  /** Addresses or CIDR ranges of reverse proxies whose X-Forwarded-* headers we believe. */
+  trustProxy: string[];
+  registration: RegistrationMode;
+  logLevel: LogLevel;
+  uploads: { maxBytes: number; allowedTypes: string[] };
+  rateLimits: {
+    apiPerMinute: number;
+    loginPerMinute: number;
+    registrationsPerHour: number;
+  };
+  timeouts: {
+    requestMs: number;
+    headersMs: number;
+    keepAliveMs: number;
+  };
+  /** Secrets given by the environment; missing ones are generated into dataDir. */
+  secretsFromEnv: { cookieSecret?: string; opaqueServerSetup?: string };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly got: string | undefined,
+  ) {
+    super(
+      `Invalid configuration: ${variable} must be ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}.`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
+  }
+  return Number(raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `one of ${allowed.join(', ')}`, raw);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | null {
+  const raw = str(env, name);
+  if (raw === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `a URL starting with ${protocols.join(' or ')}`, redact(raw));
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `a URL starting with ${protocols.join(' or ')}`, redact(raw));
+  }
+  return raw;
+}
+
+/** Never echo a password from a connection string back into a log line. */
+function redact(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}
+
+function origin(env: Env, name: string, fallback: string): string {
+  const raw = str(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'an origin such as https://chat.example.org', raw);
+  }
+  if (
+    (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ||
+    parsed.pathname !== '/' ||
+    parsed.search !== '' ||
+    parsed.hash !== '' ||
+    parsed.username !== ''
+  ) {
+    throw new ConfigError(name, 'an origin such as https://chat.example.org (no path)', raw);
+  }
+  return parsed.origin;
+}
+
+function cidrList(env: Env, name: string): string[] {
+  const raw = str(env, name);
+  if (raw === undefined) return [];
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) >= 0 && Number(bits) <= maxBits);
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      throw new ConfigError(
+        name,
+        'a comma-separated list of IP addresses or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8)',
+        raw,
+      );
+    }
+  }
+  return items;
+}
+
+const DEFAULT_ALLOWED_TYPES = ['png', 'jpg', 'jpeg', 'gif', 'pdf', 'txt', 'doc', 'docx', 'zip'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 3000, 1, 65535);
+  const host = str(env, 'HOST') ?? '127.0.0.1';
+  if (host !== 'localhost' && isIP(host) === 0) {
+    throw new ConfigError('HOST', 'an IP address to listen on (e.g. 127.0.0.1 or 0.0.0.0)', host);
+  }
+  const certFile = str(env, 'TLS_CERT');
+  const keyFile = str(env, 'TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      certFile === undefined ? 'TLS_CERT' : 'TLS_KEY',
+      'set together with ' + (certFile === undefined ? 'TLS_KEY' : 'TLS_CERT'),
+      undefined,
+    );
+  }
+  const tls =
+    certFile && keyFile ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : null;
+  const defaultOrigin = `${tls ? 'https' : 'http'}://localhost:${port}`;
+  const allowedTypes = (str(env, 'UPLOAD_ALLOWED_TYPES') ?? DEFAULT_ALLOWED_TYPES.join(','))
+    .split(',')
+    .map((t) => t.trim().toLowerCase().replace(/^\./, ''))
+    .filter(Boolean);
+  if (allowedTypes.some((t) => !/^[a-z0-9]{1,10}$/.test(t))) {
+    throw new ConfigError(
+      'UPLOAD_ALLOWED_TYPES',
+      'a comma-separated list of file extensions (e.g. png,jpg,pdf)',
+      str(env, 'UPLOAD_ALLOWED_TYPES'),
+    );
+  }
+  const cookieSecret = str(env, 'COOKIE_SECRET');
+  if (cookieSecret !== undefined && cookieSecret.length < 32) {
+    throw new ConfigError('COOKIE_SECRET', 'at least 32 characters of random text', '[hidden]');
+  }
+  const opaqueServerSetup = str(env, 'OPAQUE_SERVER_SETUP');
+  if (opaqueServerSetup !== undefined && !/^[A-Za-z0-9_-]{100,}$/.test(opaqueServerSetup)) {
+    throw new ConfigError(
+      'OPAQUE_SERVER_SETUP',
+      'the base64url server setup made by `securechat secrets opaque`',
+      '[hidden]',
+    );
+  }
+  return {
+    host,
+    port,
+    dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    publicOrigin: origin(env, 'PUBLIC_ORIGIN', defaultOrigin),
+    tls,
+    trustProxy: cidrList(env, 'TRUST_PROXY'),
+    registration: oneOf(env, 'REGISTRATION', ['open', 'invite'] as const, 'open'),
+    logLevel: oneOf(
+      env,
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      'info',
+    ),
+    uploads: {
+      maxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      allowedTypes,
+    },
+    rateLimits: {
+      apiPerMinute: int(
+        env,
+        'RATE_LIMIT_API_PER_MINUTE',
+        Limits.API_REQUESTS_PER_MINUTE,
+        10,
+        1_000_000,
+      ),
+      loginPerMinute: int(
+        env,
+        'RATE_LIMIT_LOGIN_PER_MINUTE',
+        Limits.LOGIN_ATTEMPTS_PER_MINUTE,
+        1,
+        1000,
+      ),
+      registrationsPerHour: int(
+        env,
+        'RATE_LIMIT_REGISTRATIONS_PER_HOUR',
+        Limits.REGISTRATIONS_PER_HOUR,
+        1,
+        100_000,
+      ),
+    },
+    timeouts: {
+      requestMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+      headersMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1000, 120_000),
+      keepAliveMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1000, 120_000),
+    },
+    secretsFromEnv: {
+      ...(cookieSecret === undefined ? {} : { cookieSecret }),
+      ...(opaqueServerSetup === undefined ? {} : { opaqueServerSetup }),
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Start the server: read configuration (environment and .env), open and migrate the
+ * database, build the app, listen, and shut down gracefully on SIGTERM/SIGINT.
+ */
+import closeWithGrace from 'close-with-grace';
+import { config as loadDotEnv } from 'dotenv';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { loadSecrets } from './secrets.js';
+import { migrateToLatest, openStorage } from './storage/db.js';
+
+async function main(): Promise<void> {
+  loadDotEnv({ quiet: true });
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`securechat: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const secrets = await loadSecrets(config);
+  const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await migrateToLatest(storage);
+  const app = await buildApp({ config, secrets, storage, logger });
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  logger.info(
+    { origin: config.publicOrigin, database: storage.dialect, registration: config.registration },
+    `SecureChat is ready at ${config.publicOrigin}`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `securechat: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+/**
+ * Numbered migrations, applied in order on start. A migration is frozen once released: fix
+ * forward with a new number, never edit an old one.
+ */
+import type { Migration } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import { accounts } from './0001_accounts.js';
+
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_accounts': accounts(dialect),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Table types for Kysely. Timestamps are milliseconds since the epoch (INTEGER in SQLite,
+ * BIGINT in PostgreSQL, read back as numbers). Nullable columns are `| null`.
+ */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  username_skeleton: string;
+  /** The OPAQUE registration record (base64url). Not a password hash: useless without the server setup. */
+  opaque_record: string;
+  role: 'admin' | 'member';
+  created_at: number;
+  password_changed_at: number;
+  suspended_at: number | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: number;
+  last_seen_at: number;
+  revoked_at: number | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session token; the token itself lives only in the browser's cookie. */
+  id: string;
+  user_id: string;
+  device_id: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute expiry; idle expiry is last_seen_at + the idle lifetime. */
+  expires_at: number;
+  /** When the user last re-entered their password in this session (password change). */
+  reauth_at: number | null;
+}
+
+export interface LoginAttemptsTable {
+  /** SHA-256 of the attempt token handed to the client between the two OPAQUE steps. */
+  id: string;
+  /** Null when the username does not exist: the attempt then fails at the second step. */
+  user_id: string | null;
+  purpose: 'login' | 'reauth';
+  /** For a re-authentication: the session that asked. */
+  session_id: string | null;
+  server_login_state: string;
+  expires_at: number;
+}
+
+export interface InvitesTable {
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: string | null;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  /** 'first-run': logged at start while there is no admin; 'cli': made by `securechat admin create`. */
+  origin: 'first-run' | 'cli';
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  event: string;
+  user_id: string | null;
+  /** Client address, when the event came from a request. */
+  ip: string | null;
+  /** Small JSON object with event details; never secrets. */
+  detail: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  devices: DevicesTable;
+  sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
+  invites: InvitesTable;
+  setup_tokens: SetupTokensTable;
+  audit_log: AuditLogTable;
+}
