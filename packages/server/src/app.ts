@@ -50,7 +50,7 @@ export const TLS_CIPHERS = [
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger: FastifyBaseLogger = options.logger ?? createLogger(config.logLevel);
   const https = config.tls
     ? {
         https: {
