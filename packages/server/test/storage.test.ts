@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
+import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
+
+describeEachDialect('storage', (dialect) => {
+  let database: TestDatabase;
+  let storage: Storage;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    storage = openStorage({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
+    await migrateToLatest(storage);
+  });
+  afterAll(async () => {
+    await storage.close();
+    await database.drop();
+  });
+
+  it('applies the migrations once and again as a no-op', async () => {
+    await migrateToLatest(storage);
+    const tables = await storage.db.introspection.getTables();
+    const names = tables.map((t) => t.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['users', 'devices', 'sessions', 'invites', 'audit_log']),
+    );
+  });
+
+  it('enforces foreign keys and unique usernames', async () => {
+    const now = Date.now();
+    await expect(
+      storage.db
+        .insertInto('devices')
+        .values({ id: 'd1', user_id: 'nobody', name: 'x', created_at: now, last_seen_at: now })
+        .execute(),
+    ).rejects.toThrow();
+    const user = {
+      id: 'u1',
+      username: 'alice',
+      username_skeleton: 'alice',
+      opaque_record: 'r',
+      role: 'member' as const,
+      created_at: now,
+      password_changed_at: now,
+    };
+    await storage.db.insertInto('users').values(user).execute();
+    await expect(
+      storage.db
+        .insertInto('users')
+        .values({ ...user, id: 'u2' })
+        .execute(),
+    ).rejects.toThrow();
+    const row = await storage.db
+      .selectFrom('users')
+      .select(['created_at'])
+      .where('id', '=', 'u1')
+      .executeTakeFirstOrThrow();
+    expect(row.created_at).toBe(now);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Test harness for the server: a real app on a real database, per dialect. SQLite gets a
+ * fresh file in a temporary folder; PostgreSQL gets a throw-away database on the local
+ * server (created here, dropped afterwards). Use `describeEachDialect` so every storage and
+ * API test runs on both.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as opaque from '@serenity-kit/opaque';
+import pg from 'pg';
+import { describe, inject } from 'vitest';
+import { buildApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { loadSecrets, type Secrets } from '../../src/secrets.js';
+import { migrateToLatest, openStorage, type Storage } from '../../src/storage/db.js';
+import type { Dialect } from '../../src/storage/dialect.js';
+
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+
+/** Runs `body` once per dialect; PostgreSQL is skipped (loudly, by the global setup) when absent. */
+export function describeEachDialect(name: string, body: (dialect: Dialect) => void): void {
+  for (const dialect of DIALECTS) {
+    const available = dialect === 'sqlite' || inject('services').postgres !== null;
+    describe.skipIf(!available)(`${name} [${dialect}]`, () => body(dialect));
+  }
+}
+
+export interface TestDatabase {
+  dialect: Dialect;
+  dataDir: string;
+  databaseUrl: string | null;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database for one test file. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'securechat-test-'));
+  if (dialect === 'sqlite') {
+    return {
+      dialect,
+      dataDir,
+      databaseUrl: null,
+      drop: () => {
+        rmSync(dataDir, { recursive: true, force: true });
+        return Promise.resolve();
+      },
+    };
+  }
+  const adminUrl = inject('services').postgres;
+  if (!adminUrl) throw new Error('PostgreSQL is not available');
+  const name = `securechat_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    dialect,
+    dataDir,
+    databaseUrl: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Configuration as the server would load it, for tests: quiet logs, the given variables. */
+export function testConfig(database: TestDatabase, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATA_DIR: database.dataDir,
+    LOG_LEVEL: 'silent',
+    PUBLIC_ORIGIN: 'http://localhost:3000',
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...env,
+  });
+}
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  secrets: Secrets;
+  storage: Storage;
+  database: TestDatabase;
+  /** Close the app and drop the database. */
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  now?: () => number;
+  webRoot?: string;
+}
+
+/** A migrated database and a built (not listening) app on it. */
+export async function createTestApp(
+  dialect: Dialect,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  await opaque.ready;
+  const database = await createTestDatabase(dialect);
+  const config = testConfig(database, options.env);
+  const secrets = await loadSecrets(config);
+  const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await migrateToLatest(storage);
+  const app = await buildApp({
+    config,
+    secrets,
+    storage,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+  });
+  await app.ready();
+  return {
+    app,
+    config,
+    secrets,
+    storage,
+    database,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
