@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
 import { Limits } from '@securechat/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -90,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     storage: options.storage,
     now: options.now ?? Date.now,
   });
+  await app.register(cookie, { secret: options.secrets.cookieSecret });
   await app.register(rateLimitsPlugin, { config });
   await app.register(csrfPlugin, { config, secrets: options.secrets });
   await app.register(authPlugin, { config });
