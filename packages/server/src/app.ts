@@ -93,7 +93,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await app.register(cookie, { secret: options.secrets.cookieSecret });
   await app.register(rateLimitsPlugin, { config });
-  await app.register(csrfPlugin, { config, secrets: options.secrets });
+  await app.register(csrfPlugin, { config });
   await app.register(authPlugin, { config });
   await app.register(registerApiRoutes, { config });
   await app.register(webPlugin, { config, ...(options.webRoot ? { root: options.webRoot } : {}) });

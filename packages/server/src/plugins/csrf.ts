@@ -1,12 +1,63 @@
-import type { FastifyInstance } from 'fastify';
+/**
+ * Cross-site request forgery protection for every state-changing request under /api:
+ *  1. the request must come from our own origin: `Origin` equal to PUBLIC_ORIGIN, or — when
+ *     a browser sends no Origin — `Sec-Fetch-Site: same-origin`; a request with neither, or
+ *     with a cross-site `Sec-Fetch-Site`, is refused;
+ *  2. it must carry a CSRF token (header `x-csrf-token`, from GET /api/csrf) that matches the
+ *     secret in the signed `__Host-sc_csrf` cookie (@fastify/csrf-protection).
+ * Refusals are 403 CHAT_ERR_CSRF. The same origin check guards the WebSocket upgrade.
+ */
+import csrfProtection from '@fastify/csrf-protection';
+import { ApiRoutes, ChatError, CSRF_HEADER, CsrfResponse } from '@securechat/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import type { Secrets } from '../secrets.js';
 
-// Placeholder: being implemented.
-async function csrfPlugin(
-  _app: FastifyInstance,
-  _opts: { config: Config; secrets: Secrets },
-): Promise<void> {}
+export const CSRF_COOKIE = '__Host-sc_csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export default fp(csrfPlugin, { name: 'csrf' });
+/** True when the request was made by a page of our own origin. */
+export function isSameOrigin(headers: FastifyRequest['headers'], publicOrigin: string): boolean {
+  const origin = headers.origin;
+  const fetchSite = headers['sec-fetch-site'];
+  if (typeof fetchSite === 'string' && fetchSite !== 'same-origin' && fetchSite !== 'none') {
+    return false;
+  }
+  if (typeof origin === 'string') return origin === publicOrigin;
+  return fetchSite === 'same-origin';
+}
+
+async function csrfPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
+  await app.register(csrfProtection, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: { path: '/', httpOnly: true, secure: true, sameSite: 'strict', signed: true },
+    getToken: (request) => {
+      const value = request.headers[CSRF_HEADER];
+      return typeof value === 'string' ? value : undefined;
+    },
+  });
+
+  app.get(
+    ApiRoutes.csrf,
+    { schema: { response: { 200: CsrfResponse } } },
+    async (_request, reply) => {
+      const token = reply.generateCsrf();
+      return { token };
+    },
+  );
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (SAFE_METHODS.has(request.method) || !request.url.startsWith('/api/')) {
+      done();
+      return;
+    }
+    if (!isSameOrigin(request.headers, opts.config.publicOrigin)) {
+      done(new ChatError('CHAT_ERR_CSRF'));
+      return;
+    }
+    app.csrfProtection(request, reply, done);
+  });
+}
+
+export default fp(csrfPlugin, { name: 'csrf', dependencies: ['@fastify/cookie'] });
