@@ -4,6 +4,9 @@
 import { ApiRoutes, HealthResponse, Limits, PRODUCT_NAME, ServerInfo } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { accountRoutes } from './account.js';
+import { adminRoutes } from './admin.js';
+import { authRoutes } from './auth.js';
 
 export async function registerApiRoutes(
   app: FastifyInstance,
@@ -28,4 +31,8 @@ export async function registerApiRoutes(
     await app.services.health.check();
     return { status: 'ok' as const, database: 'ok' as const };
   });
+
+  await app.register(authRoutes);
+  await app.register(accountRoutes);
+  await app.register(adminRoutes);
 }

@@ -1,8 +1,66 @@
-import type { FastifyInstance } from 'fastify';
+/**
+ * Sessions: reads the `__Host-sc_session` cookie on every request and resolves it to
+ * `request.auth` (or null). `app.requireUser` and `app.requireAdmin` are the only two
+ * access gates routes use; every admin route sits behind `requireAdmin`.
+ */
+import { ChatError, Limits } from '@securechat/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import type { AuthContext } from '../domain/accounts.js';
 
-// Placeholder: being implemented.
-async function authPlugin(_app: FastifyInstance, _opts: { config: Config }): Promise<void> {}
+export const SESSION_COOKIE = '__Host-sc_session';
 
-export default fp(authPlugin, { name: 'auth' });
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+  interface FastifyInstance {
+    requireUser: (request: FastifyRequest) => Promise<void>;
+    requireAdmin: (request: FastifyRequest) => Promise<void>;
+    setSessionCookie: (reply: FastifyReply, token: string) => void;
+    clearSessionCookie: (reply: FastifyReply) => void;
+  }
+}
+
+/** The signed-in user's session; throws CHAT_ERR_UNAUTHENTICATED otherwise. */
+export function authOf(request: FastifyRequest): AuthContext {
+  if (!request.auth) throw new ChatError('CHAT_ERR_UNAUTHENTICATED');
+  return request.auth;
+}
+
+const cookieOptions = {
+  path: '/',
+  httpOnly: true,
+  secure: true,
+  sameSite: 'strict',
+} as const;
+
+async function authPlugin(app: FastifyInstance, _opts: { config: Config }): Promise<void> {
+  app.decorateRequest('auth', null);
+
+  app.addHook('onRequest', async (request) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (token && token.length <= Limits.TOKEN_MAX_LENGTH) {
+      request.auth = await app.services.accounts.authenticate(token);
+    }
+  });
+
+  app.decorate('requireUser', async (request: FastifyRequest) => {
+    authOf(request);
+  });
+  app.decorate('requireAdmin', async (request: FastifyRequest) => {
+    if (authOf(request).user.role !== 'admin') throw new ChatError('CHAT_ERR_FORBIDDEN');
+  });
+  app.decorate('setSessionCookie', (reply: FastifyReply, token: string) => {
+    reply.setCookie(SESSION_COOKIE, token, {
+      ...cookieOptions,
+      maxAge: Limits.SESSION_ABSOLUTE_SECONDS,
+    });
+  });
+  app.decorate('clearSessionCookie', (reply: FastifyReply) => {
+    reply.clearCookie(SESSION_COOKIE, cookieOptions);
+  });
+}
+
+export default fp(authPlugin, { name: 'auth', dependencies: ['services'] });

@@ -114,6 +114,7 @@ async function send(request: FastifyRequest, reply: FastifyReply, error: unknown
     request.log.error({ err: error, reqId: request.id }, 'request failed');
   }
   reply.code(status);
+  if (body.retryAfter !== undefined) reply.header('retry-after', String(body.retryAfter));
   if (wantsHtml(request) && (status === 404 || status >= 500)) {
     await reply.type('text/html; charset=utf-8').send(status === 404 ? NOT_FOUND_PAGE : ERROR_PAGE);
     return;

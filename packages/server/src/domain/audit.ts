@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/types.js';
+
+export type AuditEvent =
+  | 'account.register'
+  | 'account.login'
+  | 'account.login_failed'
+  | 'account.logout'
+  | 'account.password_change'
+  | 'account.role_change'
+  | 'device.revoke'
+  | 'invite.create'
+  | 'invite.revoke'
+  | 'setup.link_created'
+  | 'setup.link_used';
+
+/** Record a security event. `detail` is small and never holds secrets. */
+export async function audit(
+  db: Kysely<Database>,
+  at: number,
+  event: AuditEvent,
+  who: { userId?: string | null; ip?: string | null },
+  detail: Record<string, string | number | boolean | null> = {},
+): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      at,
+      event,
+      user_id: who.userId ?? null,
+      ip: who.ip ?? null,
+      detail: JSON.stringify(detail),
+    })
+    .execute();
+}

@@ -1,0 +1,75 @@
+/** The signed-in user's own account: password change (after re-authentication) and devices. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  ApiRoutes,
+  DeviceParams,
+  DevicesResponse,
+  LoginStartResponse,
+  PasswordChangeFinishRequest,
+  PasswordChangeStartRequest,
+  ReauthFinishRequest,
+  ReauthStartRequest,
+  RegisterStartResponse,
+} from '@securechat/protocol';
+import type { FastifyInstance } from 'fastify';
+import { authOf } from '../plugins/auth.js';
+import { requestContext } from './auth.js';
+
+export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { accounts } = app.services;
+  app.addHook('preHandler', app.requireUser);
+
+  app.post(
+    ApiRoutes.reauthStart,
+    { schema: { body: ReauthStartRequest, response: { 200: LoginStartResponse } } },
+    async (request) => {
+      const auth = authOf(request);
+      await app.limits.login(request.ip, accounts.rateLimitKey(auth.user.username));
+      return accounts.reauthStart(auth, request.body.startLoginRequest);
+    },
+  );
+
+  app.post(
+    ApiRoutes.reauthFinish,
+    { schema: { body: ReauthFinishRequest } },
+    async (request, reply) => {
+      await accounts.reauthFinish(authOf(request), request.body);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    ApiRoutes.passwordStart,
+    { schema: { body: PasswordChangeStartRequest, response: { 200: RegisterStartResponse } } },
+    async (request) => accounts.passwordStart(authOf(request), request.body.registrationRequest),
+  );
+
+  app.post(
+    ApiRoutes.passwordFinish,
+    { schema: { body: PasswordChangeFinishRequest } },
+    async (request, reply) => {
+      await accounts.passwordFinish(
+        authOf(request),
+        request.body.registrationRecord,
+        requestContext(request),
+      );
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    ApiRoutes.devices,
+    { schema: { response: { 200: DevicesResponse } } },
+    async (request) => ({
+      devices: await accounts.devices(authOf(request)),
+    }),
+  );
+
+  app.delete(ApiRoutes.device, { schema: { params: DeviceParams } }, async (request, reply) => {
+    const auth = authOf(request);
+    await accounts.revokeDevice(auth, request.params.deviceId, requestContext(request));
+    if (request.params.deviceId === auth.device.id) app.clearSessionCookie(reply);
+    return reply.code(204).send();
+  });
+}

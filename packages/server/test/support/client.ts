@@ -1,0 +1,166 @@
+/**
+ * A test client that speaks to an app through inject(): carries cookies, sends the Origin
+ * and CSRF token the server requires, and runs the real OPAQUE client.
+ */
+import * as opaque from '@serenity-kit/opaque';
+import type { LightMyRequestResponse } from 'fastify';
+import type { App } from '../../src/app.js';
+
+export const ORIGIN = 'http://localhost:3000';
+export const PASSWORD = 'correct horse battery staple';
+
+export class TestClient {
+  private cookies = new Map<string, string>();
+  private csrf: string | null = null;
+
+  constructor(
+    private readonly app: App,
+    readonly userAgent = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+    readonly ip = '127.0.0.1',
+  ) {}
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  private remember(response: LightMyRequestResponse): void {
+    for (const c of response.cookies) {
+      if (c.maxAge === 0 || c.value === '') this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+  }
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  async get(url: string): Promise<LightMyRequestResponse> {
+    const response = await this.app.inject({
+      method: 'GET',
+      url,
+      remoteAddress: this.ip,
+      headers: { cookie: this.cookieHeader(), 'user-agent': this.userAgent },
+    });
+    this.remember(response);
+    return response;
+  }
+
+  async send(
+    method: 'POST' | 'DELETE',
+    url: string,
+    body?: object,
+  ): Promise<LightMyRequestResponse> {
+    if (this.csrf === null) {
+      const response = await this.get('/api/csrf');
+      this.csrf = response.json<{ token: string }>().token;
+    }
+    const response = await this.app.inject({
+      method,
+      url,
+      remoteAddress: this.ip,
+      headers: {
+        cookie: this.cookieHeader(),
+        origin: ORIGIN,
+        'x-csrf-token': this.csrf,
+        'user-agent': this.userAgent,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { payload: JSON.stringify(body) } : {}),
+    });
+    this.remember(response);
+    return response;
+  }
+
+  async register(
+    username: string,
+    password = PASSWORD,
+    proofs: { inviteToken?: string; setupToken?: string } = {},
+  ): Promise<LightMyRequestResponse> {
+    await opaque.ready;
+    const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
+      password,
+    });
+    const start = await this.send('POST', '/api/auth/register/start', {
+      username,
+      registrationRequest,
+      ...proofs,
+    });
+    if (start.statusCode !== 200) return start;
+    const { registrationRecord } = opaque.client.finishRegistration({
+      clientRegistrationState,
+      registrationResponse: start.json<{ registrationResponse: string }>().registrationResponse,
+      password,
+    });
+    return this.send('POST', '/api/auth/register/finish', {
+      username,
+      registrationRecord,
+      ...proofs,
+    });
+  }
+
+  /** Sign in. `finishAnyway` sends a proof even when the client knows the password is wrong. */
+  async login(username: string, password = PASSWORD): Promise<LoginOutcome> {
+    await opaque.ready;
+    const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
+    const start = await this.send('POST', '/api/auth/login/start', { username, startLoginRequest });
+    if (start.statusCode !== 200) return { stage: 'start', response: start };
+    const { attemptId, loginResponse } = start.json<{ attemptId: string; loginResponse: string }>();
+    const finished = opaque.client.finishLogin({ clientLoginState, loginResponse, password });
+    if (!finished) return { stage: 'client-refused', start, attemptId };
+    const response = await this.send('POST', '/api/auth/login/finish', {
+      attemptId,
+      finishLoginRequest: finished.finishLoginRequest,
+    });
+    return { stage: 'finish', response };
+  }
+
+  async changePassword(current: string, next: string): Promise<LightMyRequestResponse> {
+    const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password: current });
+    const start = await this.send('POST', '/api/account/reauth/start', { startLoginRequest });
+    if (start.statusCode !== 200) return start;
+    const { attemptId, loginResponse } = start.json<{ attemptId: string; loginResponse: string }>();
+    const finished = opaque.client.finishLogin({
+      clientLoginState,
+      loginResponse,
+      password: current,
+    });
+    if (!finished) throw new Error('wrong current password');
+    const reauth = await this.send('POST', '/api/account/reauth/finish', {
+      attemptId,
+      finishLoginRequest: finished.finishLoginRequest,
+    });
+    if (reauth.statusCode !== 204) return reauth;
+    return this.setPassword(next);
+  }
+
+  async setPassword(next: string): Promise<LightMyRequestResponse> {
+    const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
+      password: next,
+    });
+    const start = await this.send('POST', '/api/account/password/start', { registrationRequest });
+    if (start.statusCode !== 200) return start;
+    const { registrationRecord } = opaque.client.finishRegistration({
+      clientRegistrationState,
+      registrationResponse: start.json<{ registrationResponse: string }>().registrationResponse,
+      password: next,
+    });
+    return this.send('POST', '/api/account/password/finish', { registrationRecord });
+  }
+}
+
+export type LoginOutcome =
+  | { stage: 'start'; response: LightMyRequestResponse }
+  | { stage: 'client-refused'; start: LightMyRequestResponse; attemptId: string }
+  | { stage: 'finish'; response: LightMyRequestResponse };
+
+/** Register and sign in; fails the test if either step fails. */
+export async function signedIn(app: App, username: string, ip?: string): Promise<TestClient> {
+  const client = new TestClient(app, undefined, ip);
+  const registered = await client.register(username);
+  if (registered.statusCode !== 201) throw new Error(`register failed: ${registered.body}`);
+  const login = await client.login(username);
+  if (login.stage !== 'finish' || login.response.statusCode !== 200) {
+    throw new Error(`login failed: ${JSON.stringify(login.stage)}`);
+  }
+  return client;
+}
