@@ -1,0 +1,101 @@
+/**
+ * The password policy, enforced in the client because the server never sees the password
+ * (OPAQUE): at least Limits.PASSWORD_MIN_LENGTH characters, a zxcvbn-ts strength score of at
+ * least Limits.PASSWORD_MIN_SCORE, no well-known password, no password built on the username.
+ * The dictionaries are large, so they load on first use, once.
+ */
+import { Limits } from '@securechat/protocol';
+import type { ZxcvbnResult } from '@zxcvbn-ts/core';
+
+export type PasswordScore = 0 | 1 | 2 | 3 | 4;
+
+export interface PasswordCheck {
+  /** True when the password may be used. */
+  ok: boolean;
+  /** zxcvbn-ts score: 0 (guessable in moments) to 4 (very unguessable). */
+  score: PasswordScore;
+  /** Why the password is refused, in one sentence; null when ok. */
+  message: string | null;
+  /** Hints for a stronger password. */
+  suggestions: string[];
+  /** A label for a strength meter. */
+  label: string;
+}
+
+const LABELS = ['Very weak', 'Weak', 'Fair', 'Strong', 'Very strong'] as const;
+
+type Estimator = (password: string, userInputs: string[]) => ZxcvbnResult;
+let estimator: Promise<Estimator> | null = null;
+
+function loadEstimator(): Promise<Estimator> {
+  estimator ??= (async () => {
+    const [core, common, en] = await Promise.all([
+      import('@zxcvbn-ts/core'),
+      import('@zxcvbn-ts/language-common'),
+      import('@zxcvbn-ts/language-en'),
+    ]);
+    const factory = new core.ZxcvbnFactory({
+      translations: en.translations,
+      graphs: common.adjacencyGraphs,
+      dictionary: { ...common.dictionary, ...en.dictionary },
+    });
+    return (password, userInputs) => factory.check(password, userInputs);
+  })();
+  return estimator;
+}
+
+export async function checkPassword(
+  password: string,
+  context: { username?: string } = {},
+): Promise<PasswordCheck> {
+  const refuse = (score: PasswordScore, message: string, suggestions: string[] = []) => ({
+    ok: false,
+    score,
+    message,
+    suggestions,
+    label: LABELS[score],
+  });
+  if (password.length > Limits.PASSWORD_MAX_LENGTH) {
+    return refuse(0, `Use at most ${Limits.PASSWORD_MAX_LENGTH} characters.`);
+  }
+  const username = context.username?.trim().toLowerCase() ?? '';
+  const estimate = await loadEstimator();
+  const result = estimate(password, username ? [username] : []);
+  const score = result.score;
+  const suggestions = result.feedback.suggestions.filter((s): s is string => typeof s === 'string');
+  if (password.length < Limits.PASSWORD_MIN_LENGTH) {
+    return refuse(
+      Math.min(score, 1) as PasswordScore,
+      `Use at least ${Limits.PASSWORD_MIN_LENGTH} characters.`,
+      suggestions,
+    );
+  }
+  if (username.length >= 3 && password.toLowerCase().includes(username)) {
+    return refuse(
+      Math.min(score, 1) as PasswordScore,
+      'Don’t use your username in your password.',
+      suggestions,
+    );
+  }
+  const common = result.sequence.some(
+    (match) =>
+      match.pattern === 'dictionary' &&
+      match.dictionaryName === 'passwords' &&
+      match.token.length >= password.length - 4,
+  );
+  if (common) {
+    return refuse(
+      Math.min(score, 1) as PasswordScore,
+      'This is a commonly used password.',
+      suggestions,
+    );
+  }
+  if (score < Limits.PASSWORD_MIN_SCORE) {
+    return refuse(
+      score,
+      result.feedback.warning ?? 'This password is too easy to guess.',
+      suggestions,
+    );
+  }
+  return { ok: true, score, message: null, suggestions, label: LABELS[score] };
+}

@@ -1,0 +1,124 @@
+/**
+ * The sdk against the real server listening on a port (SQLite and PostgreSQL), in Node
+ * with the in-memory cookie jar.
+ */
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  createTestApp,
+  describeEachDialect,
+  type TestApp,
+} from '../../server/test/support/harness.js';
+import { ChatError, createClient } from '../src/index.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const PASSWORD = 'violet tractor sings under 7 moons';
+
+describeEachDialect('sdk accounts', (dialect) => {
+  let t: TestApp;
+  let origin: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    t = await createTestApp(dialect, {
+      env: { PUBLIC_ORIGIN: origin, RATE_LIMIT_LOGIN_PER_MINUTE: '100' },
+    });
+    await t.app.listen({ port, host: '127.0.0.1' });
+  });
+  afterAll(() => t.close());
+
+  it('registers, signs in, lists devices, changes the password and signs out', async () => {
+    const client = createClient({ baseUrl: origin });
+    expect(await client.session()).toBeNull();
+    const user = await client.register({ username: 'Olivia', password: PASSWORD });
+    expect(user).toMatchObject({ username: 'olivia', role: 'member' });
+
+    const login = await client.login({ username: 'olivia', password: PASSWORD });
+    expect(login.user.username).toBe('olivia');
+    expect(login.exportKey.byteLength).toBe(64);
+    expect((await client.session())?.user.username).toBe('olivia');
+    expect(await client.devices()).toHaveLength(1);
+
+    const other = createClient({ baseUrl: origin });
+    await other.login({ username: 'olivia', password: PASSWORD });
+    expect(await client.devices()).toHaveLength(2);
+
+    await client.changePassword({
+      currentPassword: PASSWORD,
+      newPassword: 'a completely different passphrase 9',
+    });
+    expect(await other.session()).toBeNull();
+    await client.logout();
+    expect(await client.session()).toBeNull();
+
+    await expect(
+      createClient({ baseUrl: origin }).login({ username: 'olivia', password: PASSWORD }),
+    ).rejects.toMatchObject({
+      code: 'CHAT_ERR_LOGIN_FAILED',
+    });
+    const again = await createClient({ baseUrl: origin }).login({
+      username: 'olivia',
+      password: 'a completely different passphrase 9',
+    });
+    expect(again.exportKey).not.toEqual(login.exportKey);
+  });
+
+  it('reports server errors as ChatError with the server code', async () => {
+    const client = createClient({ baseUrl: origin });
+    await client.register({ username: 'paul', password: PASSWORD });
+    const taken = await client
+      .register({ username: 'PAUL', password: PASSWORD })
+      .catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(ChatError);
+    expect(taken).toMatchObject({
+      code: 'CHAT_ERR_USERNAME_TAKEN',
+      message: 'That username is already taken.',
+    });
+
+    await expect(
+      client.login({ username: 'paul', password: 'not my password at all' }),
+    ).rejects.toMatchObject({
+      code: 'CHAT_ERR_LOGIN_FAILED',
+    });
+    await expect(client.login({ username: 'nobody', password: PASSWORD })).rejects.toMatchObject({
+      code: 'CHAT_ERR_LOGIN_FAILED',
+    });
+  });
+
+  it('refuses a weak password and a bad username before sending anything', async () => {
+    const sent: string[] = [];
+    const client = createClient({
+      baseUrl: origin,
+      fetch: (input, init) => {
+        sent.push(input instanceof Request ? input.url : input.toString());
+        return fetch(input, init);
+      },
+    });
+    await expect(
+      client.register({ username: 'quinn', password: 'password123' }),
+    ).rejects.toMatchObject({
+      code: 'CHAT_ERR_VALIDATION',
+      field: 'password',
+    });
+    await expect(
+      client.register({ username: 'no spaces allowed', password: PASSWORD }),
+    ).rejects.toMatchObject({
+      code: 'CHAT_ERR_USERNAME_INVALID',
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('says the server is unavailable when it cannot be reached', async () => {
+    const port = await freePort();
+    const client = createClient({ baseUrl: `http://127.0.0.1:${port}` });
+    await expect(client.serverInfo()).rejects.toMatchObject({ code: 'CHAT_ERR_UNAVAILABLE' });
+  });
+});
