@@ -1,0 +1,110 @@
+import type { ReactNode } from 'react';
+import { Navigate, Route, Routes } from 'react-router';
+import { useSession } from './session';
+import { t } from './strings';
+import { AboutPage } from './features/about/AboutPage';
+import { AdminPage } from './features/admin/AdminPage';
+import { LoginPage } from './features/auth/LoginPage';
+import { RegisterPage } from './features/auth/RegisterPage';
+import { DevicesPage } from './features/devices/DevicesPage';
+import { NotFoundPage } from './features/errors/ErrorPages';
+import { SettingsPage } from './features/settings/SettingsPage';
+import { ConversationHome } from './features/shell/AppShell';
+
+function Loading() {
+  return (
+    <div className="loading" role="status">
+      {t.loading}
+    </div>
+  );
+}
+
+/** Signed-in pages: signed-out visitors go to /login. */
+function SignedIn({ children, admin = false }: { children: ReactNode; admin?: boolean }) {
+  const { session } = useSession();
+  if (session === undefined) return <Loading />;
+  if (session === null) return <Navigate to="/login" replace />;
+  if (admin && session.user.role !== 'admin') return <NotFoundPage />;
+  return children;
+}
+
+/** Signed-out pages: signed-in visitors go home. */
+function SignedOut({ children }: { children: ReactNode }) {
+  const { session } = useSession();
+  if (session === undefined) return <Loading />;
+  if (session) return <Navigate to="/" replace />;
+  return children;
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route
+        path="/"
+        element={
+          <SignedIn>
+            <ConversationHome />
+          </SignedIn>
+        }
+      />
+      <Route
+        path="/devices"
+        element={
+          <SignedIn>
+            <DevicesPage />
+          </SignedIn>
+        }
+      />
+      <Route
+        path="/settings"
+        element={
+          <SignedIn>
+            <SettingsPage />
+          </SignedIn>
+        }
+      />
+      <Route
+        path="/admin"
+        element={
+          <SignedIn admin>
+            <AdminPage />
+          </SignedIn>
+        }
+      />
+      <Route path="/about" element={<AboutPage />} />
+      <Route
+        path="/login"
+        element={
+          <SignedOut>
+            <LoginPage />
+          </SignedOut>
+        }
+      />
+      <Route
+        path="/register"
+        element={
+          <SignedOut>
+            <RegisterPage mode="register" />
+          </SignedOut>
+        }
+      />
+      <Route
+        path="/setup"
+        element={
+          <SignedOut>
+            <RegisterPage mode="setup" />
+          </SignedOut>
+        }
+      />
+      <Route
+        path="/invite"
+        element={
+          <SignedOut>
+            <RegisterPage mode="invite" />
+          </SignedOut>
+        }
+      />
+      <Route path="*" element={<NotFoundPage />} />
+    </Routes>
+  );
+}

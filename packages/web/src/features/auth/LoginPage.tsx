@@ -1,0 +1,65 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { client } from '../../sdk/client';
+import { useSession } from '../../session';
+import { t } from '../../strings';
+import { Alert } from '../../ui/Alert';
+import { errorMessage } from '../../ui/errors';
+import { Field } from '../../ui/Field';
+import { AuthLayout } from './AuthLayout';
+
+export function LoginPage() {
+  const { setSession } = useSession();
+  const navigate = useNavigate();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await client.login({ username, password });
+      setSession({ user: result.user, device: result.device });
+      void navigate('/', { replace: true });
+    } catch (failure) {
+      setError(errorMessage(failure));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <AuthLayout title={t.auth.signInTitle} lead={t.auth.signInLead}>
+      <form onSubmit={(e) => void submit(e)} noValidate>
+        {error ? <Alert>{error}</Alert> : null}
+        <Field
+          label={t.auth.username}
+          name="username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+        <Field
+          label={t.auth.password}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+        <button className="button primary wide" type="submit" disabled={busy}>
+          {busy ? t.auth.signingIn : t.auth.signIn}
+        </button>
+      </form>
+      <p className="switch">
+        {t.auth.needAccount} <Link to="/register">{t.auth.createAnAccount}</Link>
+      </p>
+    </AuthLayout>
+  );
+}

@@ -1,0 +1,73 @@
+import { Component, type ErrorInfo, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import { t } from '../../strings';
+import { Brand } from '../../ui/Brand';
+
+function ErrorLayout({
+  code,
+  title,
+  lead,
+  action,
+}: {
+  code: string;
+  title: string;
+  lead: string;
+  action: ReactNode;
+}) {
+  return (
+    <div className="auth-page">
+      <main className="auth-card center-text" aria-labelledby="error-title">
+        <div className="auth-brand">
+          <Brand />
+        </div>
+        <p className="eyebrow">{code}</p>
+        <h1 id="error-title">{title}</h1>
+        <p className="lead">{lead}</p>
+        {action}
+      </main>
+    </div>
+  );
+}
+
+export function NotFoundPage() {
+  return (
+    <ErrorLayout
+      code="404"
+      title={t.errors.notFound}
+      lead={t.errors.notFoundLead}
+      action={
+        <Link className="button primary" to="/">
+          {t.errors.home}
+        </Link>
+      }
+    />
+  );
+}
+
+export class ErrorBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
+  override state = { failed: false };
+
+  static getDerivedStateFromError(): { failed: boolean } {
+    return { failed: true };
+  }
+
+  override componentDidCatch(_error: Error, _info: ErrorInfo): void {
+    // Nothing is sent anywhere: errors may contain user content.
+  }
+
+  override render(): ReactNode {
+    if (!this.state.failed) return this.props.children;
+    return (
+      <ErrorLayout
+        code="500"
+        title={t.errors.crashed}
+        lead={t.errors.crashedLead}
+        action={
+          <button type="button" className="button primary" onClick={() => window.location.reload()}>
+            {t.errors.reload}
+          </button>
+        }
+      />
+    );
+  }
+}
