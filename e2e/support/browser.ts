@@ -1,0 +1,80 @@
+/**
+ * Debian's Chromium driven by playwright-core. No browser is downloaded; when Chromium is
+ * missing the suites skip (loudly, from the global setup) or fail under SECURECHAT_REQUIRE_ALL.
+ */
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const chromiumPath = (): string | null => inject('services').chromium;
+
+export async function launch(): Promise<Browser> {
+  const executablePath = chromiumPath();
+  if (!executablePath) throw new Error('Chromium is not installed');
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+}
+
+export async function newPage(
+  browser: Browser,
+  options: { width?: number; height?: number } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return { context, page };
+}
+
+/** Keep a screenshot of a page when a test fails, under test-results/. */
+export async function screenshotOnFailure(page: Page, name: string): Promise<void> {
+  mkdirSync('test-results', { recursive: true });
+  await page
+    .screenshot({ path: `test-results/${name.replace(/[^a-z0-9-]+/gi, '_')}.png` })
+    .catch(() => undefined);
+}
+
+export const STRONG_PASSWORD = 'violet tractor sings under 7 moons';
+
+let counter = 0;
+/** A username no other test uses. */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}${Date.now().toString(36).slice(-4)}${counter}`;
+}
+
+export async function register(
+  page: Page,
+  origin: string,
+  username: string,
+  password = STRONG_PASSWORD,
+): Promise<void> {
+  await page.goto(`${origin}/register`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel('Confirm password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+export async function signIn(
+  page: Page,
+  origin: string,
+  username: string,
+  password = STRONG_PASSWORD,
+): Promise<void> {
+  await page.goto(`${origin}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
