@@ -1,38 +1,35 @@
 /**
- * Cookies for clients outside a browser (Node tools, tests, benchmarks). Browsers keep
- * cookies themselves; in Node, fetch has no jar. The server's cookies are all host-only,
- * Path=/ `__Host-` cookies for one origin, so this jar keeps exactly that: one origin's
- * name → value pairs, honouring deletion (Max-Age=0 or an expiry in the past). General
- * cookie semantics (domains, paths, public suffixes) are deliberately out of scope — a
- * library such as tough-cookie would also refuse Secure cookies over the plain-http
- * loopback servers that tests and benchmarks use.
+ * Cookies for clients outside a browser (Node tools, tests, benchmarks): browsers keep cookies
+ * themselves, but fetch in Node has no jar. This is tough-cookie (RFC 6265) behind the two
+ * calls the transport needs, so host-only scoping, paths, expiry, deletion and the `__Host-`
+ * prefix rules are the library's, not ours. Its `allowSecureOnLocal` (on by default) treats
+ * http://localhost and loopback addresses as secure contexts, as browsers do, so the server's
+ * Secure `__Host-` cookies work against the plain-http loopback servers of tests and
+ * benchmarks, and are still refused over plain http to any other host.
+ *
+ * The transport imports this module lazily, so browser bundles never download tough-cookie.
  */
-export class OriginCookieJar {
-  private readonly values = new Map<string, string>();
+import { CookieJar } from 'tough-cookie';
 
-  /** The `Cookie` request header, or undefined when the jar is empty. */
-  header(): string | undefined {
-    if (this.values.size === 0) return undefined;
-    return [...this.values].map(([name, value]) => `${name}=${value}`).join('; ');
+export class MemoryCookieJar {
+  private readonly jar = new CookieJar(undefined, {
+    rejectPublicSuffixes: true,
+    prefixSecurity: 'strict',
+  });
+
+  /** The `Cookie` request header for `url`, or undefined when no cookie applies. */
+  async header(url: string): Promise<string | undefined> {
+    const header = await this.jar.getCookieString(url);
+    return header === '' ? undefined : header;
   }
 
-  /** Take the `Set-Cookie` headers of a response. */
-  store(setCookies: readonly string[], now = Date.now()): void {
+  /**
+   * Take the `Set-Cookie` headers of a response from `url`. A cookie the rules refuse (Secure
+   * over plain http to a remote host, a bad `__Host-` cookie) is dropped, as a browser would.
+   */
+  async store(url: string, setCookies: readonly string[]): Promise<void> {
     for (const line of setCookies) {
-      const [pair = '', ...attributes] = line.split(';');
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      let expired = value === '';
-      for (const attribute of attributes) {
-        const [key = '', raw = ''] = attribute.split('=');
-        const k = key.trim().toLowerCase();
-        if (k === 'max-age' && Number(raw.trim()) <= 0) expired = true;
-        if (k === 'expires' && Date.parse(raw.trim()) <= now) expired = true;
-      }
-      if (expired) this.values.delete(name);
-      else this.values.set(name, value);
+      await this.jar.setCookie(line, url, { ignoreError: true });
     }
   }
 }

@@ -26,9 +26,8 @@ type Method = 'GET' | 'POST' | 'DELETE';
 
 // TypeBox checks string formats only through its registry; the protocol uses date-time.
 if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set(
-    'date-time',
-    (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value),
+  FormatRegistry.Set('date-time', (value) =>
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value),
   );
 }
 
