@@ -1,8 +1,8 @@
 /**
- * The SecureChat client: one object per signed-in browser tab or Node process. Accounts for
- * now; the realtime connection and end-to-end encryption join it in later versions.
+ * The SecureChat client facade: one object per signed-in browser tab or Node process. It
+ * covers accounts for now; the realtime connection and end-to-end encryption join it later.
+ * Every method rejects with a ChatError (see ./errors.ts).
  */
-import * as opaque from '@serenity-kit/opaque';
 import {
   ApiRoutes,
   ChatError,
@@ -20,48 +20,79 @@ import {
   type InviteInfo,
   type PublicUser,
 } from '@securechat/protocol';
+import { opaqueLogin, opaqueRegistration } from './accounts/opaque.js';
 import { checkPassword } from './accounts/password-policy.js';
+import { guarded } from './errors.js';
 import { HttpTransport } from './transport/http.js';
 
+/** How to reach the server. */
 export interface ClientOptions {
-  /** The server's origin, e.g. https://chat.example.org. Default '' (same origin, browsers only). */
+  /**
+   * The server's origin, e.g. `https://chat.example.org`. Default `''`: the page's own origin,
+   * which only exists in a browser, so it is required in Node.
+   */
   baseUrl?: string;
   /** A fetch implementation; default the global one. */
   fetch?: typeof fetch;
-  /** Who keeps cookies: the browser, or an in-memory jar (default outside browsers). */
+  /**
+   * Who keeps the session cookies: the browser, or an in-memory jar private to this client.
+   * Default `'browser'` in browsers, `'memory'` elsewhere.
+   */
   cookies?: 'browser' | 'memory';
 }
 
 /** A successful sign-in. */
 export interface LoginResult extends SessionResponse {
   /**
-   * The OPAQUE export key: a secret only this password yields, used to encrypt the key
-   * backup (a later version). Never sent anywhere.
+   * The OPAQUE export key (64 bytes): a secret only this password yields, kept to encrypt the
+   * key backup (a later version). Never sent anywhere.
    */
   exportKey: Uint8Array;
 }
 
+/** What `register` needs. */
+export interface RegisterInput {
+  username: string;
+  password: string;
+  /** From an invitation link, on invite-only servers. */
+  inviteToken?: string;
+  /** From the one-time setup link that creates the first administrator. */
+  setupToken?: string;
+}
+
 export interface SecureChatClient {
+  /** The server's name, version, registration mode and input limits. Needs no session. */
   serverInfo(): Promise<ServerInfo>;
-  /** Register with OPAQUE. Does not sign in. Refuses weak passwords before sending anything. */
-  register(input: {
-    username: string;
-    password: string;
-    inviteToken?: string;
-    setupToken?: string;
-  }): Promise<PublicUser>;
-  /** Sign in with OPAQUE; the server sets the session cookie and registers this device. */
+  /**
+   * Registers (OPAQUE) — does not sign in. Refuses an invalid username
+   * (CHAT_ERR_USERNAME_INVALID, field `username`) and a weak password (CHAT_ERR_VALIDATION,
+   * field `password`, with the reason) before sending anything.
+   */
+  register(input: RegisterInput): Promise<PublicUser>;
+  /**
+   * OPAQUE login; creates a session (cookie) and a device. Wrong password and unknown user
+   * both reject with CHAT_ERR_LOGIN_FAILED.
+   */
   login(input: { username: string; password: string }): Promise<LoginResult>;
+  /** Ends this session and removes this device. */
   logout(): Promise<void>;
-  /** The current session, or null when signed out. */
+  /** The current session, or null when not signed in. */
   session(): Promise<SessionResponse | null>;
+  /** This account's devices; the one making the call has `current: true`. */
   devices(): Promise<DeviceInfo[]>;
+  /** Removes a device and signs it out. */
   revokeDevice(deviceId: string): Promise<void>;
-  /** Confirm the current password, then re-register with the new one (other sessions end). */
+  /**
+   * Re-authenticates with the current password (OPAQUE login, purpose reauth) and
+   * re-registers with the new one; other sessions end. A wrong current password rejects with
+   * CHAT_ERR_LOGIN_FAILED, a weak new one with CHAT_ERR_VALIDATION and field `newPassword`.
+   */
   changePassword(input: { currentPassword: string; newPassword: string }): Promise<void>;
+  /** Administration; every call rejects with CHAT_ERR_FORBIDDEN for non-admins. */
   admin: {
     users(): Promise<PublicUser[]>;
     invites(): Promise<InviteInfo[]>;
+    /** A new single-use invitation; its token and url are shown once, never again. */
     createInvite(input?: { ttlSeconds?: number }): Promise<InviteCreateResponse>;
     revokeInvite(inviteId: string): Promise<void>;
   };
@@ -69,6 +100,7 @@ export interface SecureChatClient {
 
 const isBrowser = typeof window !== 'undefined' && typeof document !== 'undefined';
 
+/** Normalize a username as the server will, refusing an invalid one before any request. */
 function localUsername(input: string): string {
   const check = normalizeUsername(input);
   if (!check.ok) {
@@ -77,14 +109,29 @@ function localUsername(input: string): string {
   return check.username;
 }
 
-function fromBase64Url(text: string): Uint8Array {
-  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+/** Refuse a password the policy refuses, naming the field it came from. */
+async function requireStrongPassword(
+  password: string,
+  username: string,
+  field: string,
+): Promise<void> {
+  const policy = await checkPassword(password, { username });
+  if (!policy.ok) {
+    throw new ChatError('CHAT_ERR_VALIDATION', policy.message ?? undefined, { field });
+  }
 }
 
+/** A path with one `:name` parameter filled in. */
+function withParam(route: string, name: string, value: string): string {
+  return route.replace(`:${name}`, encodeURIComponent(value));
+}
+
+/**
+ * Create a client. Throws a TypeError (a programming mistake, not a ChatError) when `baseUrl`
+ * is missing outside a browser or is not a URL.
+ */
 export function createClient(options: ClientOptions = {}): SecureChatClient {
-  const baseUrl = (options.baseUrl ?? '').replace(/\/$/, '');
+  const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
   if (!isBrowser && baseUrl === '') {
     throw new TypeError('createClient: baseUrl is required outside a browser');
   }
@@ -94,128 +141,111 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
     cookies: options.cookies ?? (isBrowser ? 'browser' : 'memory'),
   });
 
-  /** An OPAQUE sign-in against a start/finish route pair; returns the finish proof's result. */
-  async function opaqueLogin(
-    password: string,
-    start: (startLoginRequest: string) => Promise<LoginStartResponse>,
-  ) {
-    await opaque.ready;
-    const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
-    const { attemptId, loginResponse } = await start(startLoginRequest);
-    const finished = opaque.client.finishLogin({ clientLoginState, loginResponse, password });
-    // Wrong password and unknown user end here alike; the server learns nothing more.
-    if (!finished) throw new ChatError('CHAT_ERR_LOGIN_FAILED');
-    return { attemptId, finished };
-  }
-
   return {
-    serverInfo: () => http.get(ApiRoutes.server, ServerInfo),
+    serverInfo: () => guarded(() => http.get(ApiRoutes.server, ServerInfo)),
 
-    async register({ username, password, inviteToken, setupToken }) {
-      const name = localUsername(username);
-      const policy = await checkPassword(password, { username: name });
-      if (!policy.ok) {
-        throw new ChatError('CHAT_ERR_VALIDATION', policy.message ?? undefined, {
-          field: 'password',
-        });
-      }
-      const proofs = {
-        ...(inviteToken ? { inviteToken } : {}),
-        ...(setupToken ? { setupToken } : {}),
-      };
-      await opaque.ready;
-      const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
-        password,
-      });
-      const { registrationResponse } = await http.post(
-        ApiRoutes.registerStart,
-        { username: name, registrationRequest, ...proofs },
-        RegisterStartResponse,
-      );
-      const { registrationRecord } = opaque.client.finishRegistration({
-        clientRegistrationState,
-        registrationResponse,
-        password,
-      });
-      const { user } = await http.post(
-        ApiRoutes.registerFinish,
-        { username: name, registrationRecord, ...proofs },
-        RegisterFinishResponse,
-      );
-      return user;
-    },
+    register: ({ username, password, inviteToken, setupToken }) =>
+      guarded(async () => {
+        const name = localUsername(username);
+        await requireStrongPassword(password, name, 'password');
+        const proofs = {
+          ...(inviteToken ? { inviteToken } : {}),
+          ...(setupToken ? { setupToken } : {}),
+        };
+        const { registrationRecord } = await opaqueRegistration(
+          password,
+          async (registrationRequest) =>
+            (
+              await http.post(
+                ApiRoutes.registerStart,
+                { username: name, registrationRequest, ...proofs },
+                RegisterStartResponse,
+              )
+            ).registrationResponse,
+        );
+        const { user } = await http.post(
+          ApiRoutes.registerFinish,
+          { username: name, registrationRecord, ...proofs },
+          RegisterFinishResponse,
+        );
+        return user;
+      }),
 
-    async login({ username, password }) {
-      const name = localUsername(username);
-      const { attemptId, finished } = await opaqueLogin(password, (startLoginRequest) =>
-        http.post(ApiRoutes.loginStart, { username: name, startLoginRequest }, LoginStartResponse),
-      );
-      const session = await http.post(
-        ApiRoutes.loginFinish,
-        { attemptId, finishLoginRequest: finished.finishLoginRequest },
-        SessionResponse,
-      );
-      return { ...session, exportKey: fromBase64Url(finished.exportKey) };
-    },
+    login: ({ username, password }) =>
+      guarded(async () => {
+        const name = localUsername(username);
+        const proof = await opaqueLogin(password, (startLoginRequest) =>
+          http.post(
+            ApiRoutes.loginStart,
+            { username: name, startLoginRequest },
+            LoginStartResponse,
+          ),
+        );
+        const session = await http.post(
+          ApiRoutes.loginFinish,
+          { attemptId: proof.attemptId, finishLoginRequest: proof.finishLoginRequest },
+          SessionResponse,
+        );
+        return { ...session, exportKey: proof.exportKey };
+      }),
 
-    logout: () => http.post(ApiRoutes.logout, {}),
+    logout: () => guarded(() => http.post(ApiRoutes.logout, {})),
 
-    async session() {
-      try {
-        return await http.get(ApiRoutes.session, SessionResponse);
-      } catch (error) {
-        if (error instanceof ChatError && error.code === 'CHAT_ERR_UNAUTHENTICATED') return null;
-        throw error;
-      }
-    },
+    session: () =>
+      guarded(async () => {
+        try {
+          return await http.get(ApiRoutes.session, SessionResponse);
+        } catch (error) {
+          if (error instanceof ChatError && error.code === 'CHAT_ERR_UNAUTHENTICATED') return null;
+          throw error;
+        }
+      }),
 
-    devices: async () => (await http.get(ApiRoutes.devices, DevicesResponse)).devices,
+    devices: () =>
+      guarded(async () => (await http.get(ApiRoutes.devices, DevicesResponse)).devices),
 
     revokeDevice: (deviceId) =>
-      http.delete(ApiRoutes.device.replace(':deviceId', encodeURIComponent(deviceId))),
+      guarded(() => http.delete(withParam(ApiRoutes.device, 'deviceId', deviceId))),
 
-    async changePassword({ currentPassword, newPassword }) {
-      const session = await http.get(ApiRoutes.session, SessionResponse);
-      const policy = await checkPassword(newPassword, { username: session.user.username });
-      if (!policy.ok) {
-        throw new ChatError('CHAT_ERR_VALIDATION', policy.message ?? undefined, {
-          field: 'newPassword',
+    changePassword: ({ currentPassword, newPassword }) =>
+      guarded(async () => {
+        const { user } = await http.get(ApiRoutes.session, SessionResponse);
+        await requireStrongPassword(newPassword, user.username, 'newPassword');
+        const proof = await opaqueLogin(currentPassword, (startLoginRequest) =>
+          http.post(ApiRoutes.reauthStart, { startLoginRequest }, LoginStartResponse),
+        );
+        await http.post(ApiRoutes.reauthFinish, {
+          attemptId: proof.attemptId,
+          finishLoginRequest: proof.finishLoginRequest,
         });
-      }
-      const { attemptId, finished } = await opaqueLogin(currentPassword, (startLoginRequest) =>
-        http.post(ApiRoutes.reauthStart, { startLoginRequest }, LoginStartResponse),
-      );
-      await http.post(ApiRoutes.reauthFinish, {
-        attemptId,
-        finishLoginRequest: finished.finishLoginRequest,
-      });
-      const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
-        password: newPassword,
-      });
-      const { registrationResponse } = await http.post(
-        ApiRoutes.passwordStart,
-        { registrationRequest },
-        RegisterStartResponse,
-      );
-      const { registrationRecord } = opaque.client.finishRegistration({
-        clientRegistrationState,
-        registrationResponse,
-        password: newPassword,
-      });
-      await http.post(ApiRoutes.passwordFinish, { registrationRecord });
-    },
+        const { registrationRecord } = await opaqueRegistration(
+          newPassword,
+          async (registrationRequest) =>
+            (
+              await http.post(
+                ApiRoutes.passwordStart,
+                { registrationRequest },
+                RegisterStartResponse,
+              )
+            ).registrationResponse,
+        );
+        await http.post(ApiRoutes.passwordFinish, { registrationRecord });
+      }),
 
     admin: {
-      users: async () => (await http.get(ApiRoutes.adminUsers, UsersResponse)).users,
-      invites: async () => (await http.get(ApiRoutes.adminInvites, InvitesResponse)).invites,
+      users: () => guarded(async () => (await http.get(ApiRoutes.adminUsers, UsersResponse)).users),
+      invites: () =>
+        guarded(async () => (await http.get(ApiRoutes.adminInvites, InvitesResponse)).invites),
       createInvite: (input = {}) =>
-        http.post(
-          ApiRoutes.adminInvites,
-          input.ttlSeconds === undefined ? {} : { ttlSeconds: input.ttlSeconds },
-          InviteCreateResponse,
+        guarded(() =>
+          http.post(
+            ApiRoutes.adminInvites,
+            input.ttlSeconds === undefined ? {} : { ttlSeconds: input.ttlSeconds },
+            InviteCreateResponse,
+          ),
         ),
       revokeInvite: (inviteId) =>
-        http.delete(ApiRoutes.adminInvite.replace(':inviteId', encodeURIComponent(inviteId))),
+        guarded(() => http.delete(withParam(ApiRoutes.adminInvite, 'inviteId', inviteId))),
     },
   };
 }

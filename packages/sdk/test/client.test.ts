@@ -9,7 +9,7 @@ import {
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
-import { ChatError, createClient } from '../src/index.js';
+import { ChatError, createClient, type SecureChatClient } from '../src/index.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -21,6 +21,7 @@ function freePort(): Promise<number> {
 }
 
 const PASSWORD = 'violet tractor sings under 7 moons';
+const NEW = 'a completely different passphrase 9';
 
 describeEachDialect('sdk accounts', (dialect) => {
   let t: TestApp;
@@ -49,11 +50,25 @@ describeEachDialect('sdk accounts', (dialect) => {
 
     const other = createClient({ baseUrl: origin });
     await other.login({ username: 'olivia', password: PASSWORD });
-    expect(await client.devices()).toHaveLength(2);
+    const devices = await client.devices();
+    expect(devices).toHaveLength(2);
+    expect(devices.filter((d) => d.current).map((d) => d.id)).toEqual([login.device.id]);
 
+    const third = createClient({ baseUrl: origin });
+    const thirdLogin = await third.login({ username: 'olivia', password: PASSWORD });
+    await client.revokeDevice(thirdLogin.device.id);
+    expect(await third.session()).toBeNull();
+    expect((await client.devices()).map((d) => d.id)).not.toContain(thirdLogin.device.id);
+
+    await expect(
+      client.changePassword({ currentPassword: 'not my password at all', newPassword: NEW }),
+    ).rejects.toMatchObject({ code: 'CHAT_ERR_LOGIN_FAILED' });
+    await expect(
+      client.changePassword({ currentPassword: PASSWORD, newPassword: 'olivia-password-1' }),
+    ).rejects.toMatchObject({ code: 'CHAT_ERR_VALIDATION', field: 'newPassword' });
     await client.changePassword({
       currentPassword: PASSWORD,
-      newPassword: 'a completely different passphrase 9',
+      newPassword: NEW,
     });
     expect(await other.session()).toBeNull();
     await client.logout();
@@ -66,7 +81,7 @@ describeEachDialect('sdk accounts', (dialect) => {
     });
     const again = await createClient({ baseUrl: origin }).login({
       username: 'olivia',
-      password: 'a completely different passphrase 9',
+      password: NEW,
     });
     expect(again.exportKey).not.toEqual(login.exportKey);
   });
@@ -120,5 +135,65 @@ describeEachDialect('sdk accounts', (dialect) => {
     const port = await freePort();
     const client = createClient({ baseUrl: `http://127.0.0.1:${port}` });
     await expect(client.serverInfo()).rejects.toMatchObject({ code: 'CHAT_ERR_UNAVAILABLE' });
+  });
+});
+
+describeEachDialect('sdk administration on an invite-only server', (dialect) => {
+  let t: TestApp;
+  let origin: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    t = await createTestApp(dialect, {
+      env: { PUBLIC_ORIGIN: origin, REGISTRATION: 'invite', RATE_LIMIT_LOGIN_PER_MINUTE: '100' },
+    });
+    await t.app.listen({ port, host: '127.0.0.1' });
+  });
+  afterAll(() => t.close());
+
+  async function signedIn(username: string): Promise<SecureChatClient> {
+    const client = createClient({ baseUrl: origin });
+    await client.login({ username, password: PASSWORD });
+    return client;
+  }
+
+  it('makes the first admin from the setup link, then invites a member', async () => {
+    const anonymous = createClient({ baseUrl: origin });
+    expect(await anonymous.serverInfo()).toMatchObject({ registration: 'invite' });
+    await expect(
+      anonymous.register({ username: 'rita', password: PASSWORD }),
+    ).rejects.toMatchObject({ code: 'CHAT_ERR_REGISTRATION_CLOSED' });
+
+    const link = await t.app.services.accounts.firstRunSetupLink();
+    const setupToken = new URL(link ?? '').hash.replace('#token=', '');
+    const admin = await anonymous.register({ username: 'rita', password: PASSWORD, setupToken });
+    expect(admin.role).toBe('admin');
+
+    const rita = await signedIn('rita');
+    const created = await rita.admin.createInvite({ ttlSeconds: 3600 });
+    expect(created.invite.usedAt).toBeNull();
+    expect((await rita.admin.invites()).map((i) => i.id)).toContain(created.invite.id);
+
+    const member = await createClient({ baseUrl: origin }).register({
+      username: 'sam',
+      password: PASSWORD,
+      inviteToken: created.token,
+    });
+    expect(member.role).toBe('member');
+    expect((await rita.admin.users()).map((u) => u.username).sort()).toEqual(['rita', 'sam']);
+
+    const unused = await rita.admin.createInvite();
+    await rita.admin.revokeInvite(unused.invite.id);
+    await expect(
+      createClient({ baseUrl: origin }).register({
+        username: 'tess',
+        password: PASSWORD,
+        inviteToken: unused.token,
+      }),
+    ).rejects.toMatchObject({ code: 'CHAT_ERR_INVITE_INVALID' });
+
+    const sam = await signedIn('sam');
+    await expect(sam.admin.users()).rejects.toMatchObject({ code: 'CHAT_ERR_FORBIDDEN' });
+    await expect(sam.admin.createInvite()).rejects.toMatchObject({ code: 'CHAT_ERR_FORBIDDEN' });
   });
 });

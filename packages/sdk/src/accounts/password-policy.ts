@@ -7,8 +7,10 @@
 import { Limits } from '@securechat/protocol';
 import type { ZxcvbnResult } from '@zxcvbn-ts/core';
 
+/** zxcvbn-ts strength score: 0 (guessable in moments) to 4 (very unguessable). */
 export type PasswordScore = 0 | 1 | 2 | 3 | 4;
 
+/** The verdict of `checkPassword`. */
 export interface PasswordCheck {
   /** True when the password may be used. */
   ok: boolean;
@@ -18,7 +20,7 @@ export interface PasswordCheck {
   message: string | null;
   /** Hints for a stronger password. */
   suggestions: string[];
-  /** A label for a strength meter. */
+  /** A label for a strength meter: 'Very weak', 'Weak', 'Fair', 'Strong' or 'Very strong'. */
   label: string;
 }
 
@@ -44,6 +46,12 @@ function loadEstimator(): Promise<Estimator> {
   return estimator;
 }
 
+/**
+ * Check a password against the policy (DESIGN.md decision 1). The first call loads the
+ * dictionaries (a few hundred kB), so a form may call it as the user types and show `label`.
+ * `context.username` is what the user typed or chose as a username; passwords containing it
+ * are refused.
+ */
 export async function checkPassword(
   password: string,
   context: { username?: string } = {},
@@ -77,12 +85,19 @@ export async function checkPassword(
       suggestions,
     );
   }
-  const common = result.sequence.some(
-    (match) =>
-      match.pattern === 'dictionary' &&
-      match.dictionaryName === 'passwords' &&
-      match.token.length >= password.length - 4,
-  );
+  // Common: made of entries of zxcvbn's leaked-password lists ('passwords-common', and any
+  // 'passwords-*' a language adds) — all of it but a few characters ('password123456'), or at
+  // least half of a password too weak anyway ('iloveyou2024!').
+  const weak = score < Limits.PASSWORD_MIN_SCORE;
+  const leaked = result.sequence
+    .filter(
+      (match) =>
+        match.pattern === 'dictionary' &&
+        typeof match.dictionaryName === 'string' &&
+        match.dictionaryName.startsWith('passwords'),
+    )
+    .reduce((length, match) => length + match.token.length, 0);
+  const common = leaked >= password.length - 4 || (weak && leaked * 2 >= password.length);
   if (common) {
     return refuse(
       Math.min(score, 1) as PasswordScore,
@@ -90,7 +105,7 @@ export async function checkPassword(
       suggestions,
     );
   }
-  if (score < Limits.PASSWORD_MIN_SCORE) {
+  if (weak) {
     return refuse(
       score,
       result.feedback.warning ?? 'This password is too easy to guess.',

@@ -1,6 +1,6 @@
 /**
- * JSON over HTTP to the SecureChat API: CSRF token handling, cookies outside browsers,
- * errors as ChatError, and every response checked against its protocol schema.
+ * JSON over HTTP to the SecureChat API: the CSRF token, cookies outside browsers, errors as
+ * ChatError, and every response checked against its protocol schema before anyone reads it.
  */
 import {
   ApiRoutes,
@@ -8,14 +8,14 @@ import {
   CSRF_HEADER,
   CsrfResponse,
   ErrorResponse,
-  isErrorCode,
   type Schema,
 } from '@securechat/protocol';
 import { FormatRegistry, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { OriginCookieJar } from './cookie-jar.js';
+import type { MemoryCookieJar } from './cookie-jar.js';
 
 export interface HttpOptions {
+  /** The server's origin, without a trailing slash; '' for the page's own origin. */
   baseUrl: string;
   fetch: typeof fetch;
   /** 'memory' keeps cookies in this process (Node); 'browser' lets the browser keep them. */
@@ -32,20 +32,22 @@ if (!FormatRegistry.Has('date-time')) {
 }
 
 export class HttpTransport {
-  private csrfToken: string | null = null;
-  private readonly jar: OriginCookieJar | null;
+  /** The CSRF token, shared by concurrent requests while it is being fetched. */
+  private csrfToken: Promise<string> | null = null;
+  private jar: Promise<MemoryCookieJar> | null = null;
+  /** Our origin, sent as `Origin` outside browsers (browsers send it themselves). */
   private readonly origin: string | null;
 
   constructor(private readonly options: HttpOptions) {
-    this.jar = options.cookies === 'memory' ? new OriginCookieJar() : null;
-    this.origin = options.baseUrl ? new URL(options.baseUrl).origin : null;
+    this.origin =
+      options.cookies === 'memory' && options.baseUrl ? new URL(options.baseUrl).origin : null;
   }
 
-  /** GET and validate; null for a 401 when `allowUnauthenticated`. */
   async get<S extends Schema>(path: string, schema: S): Promise<Static<S>> {
     return this.request('GET', path, undefined, schema);
   }
 
+  /** POST a JSON body; with a schema, validate and return the answer, else expect no body. */
   async post<S extends Schema>(path: string, body: object, schema: S): Promise<Static<S>>;
   async post(path: string, body: object): Promise<void>;
   async post<S extends Schema>(path: string, body: object, schema?: S): Promise<Static<S> | void> {
@@ -65,8 +67,9 @@ export class HttpTransport {
     const changesState = method !== 'GET';
     for (let attempt = 0; ; attempt += 1) {
       const headers: Record<string, string> = { accept: 'application/json' };
-      if (changesState) {
-        headers[CSRF_HEADER] = await this.csrf();
+      const token = changesState ? this.csrf() : null;
+      if (token) {
+        headers[CSRF_HEADER] = await token;
         headers['content-type'] = 'application/json';
       }
       const response = await this.send(
@@ -83,22 +86,35 @@ export class HttpTransport {
         return this.parse(response, schema);
       }
       const error = await this.error(response);
-      // The CSRF secret may have rotated (new cookie): fetch a fresh token once and retry.
-      if (error.code === 'CHAT_ERR_CSRF' && changesState && attempt === 0) {
-        this.csrfToken = null;
+      // The CSRF secret may have changed (a new cookie): fetch a fresh token once and retry.
+      if (error.code === 'CHAT_ERR_CSRF' && token && attempt === 0) {
+        if (this.csrfToken === token) this.csrfToken = null;
         continue;
       }
       throw error;
     }
   }
 
-  private async csrf(): Promise<string> {
+  private csrf(): Promise<string> {
     if (this.csrfToken === null) {
-      const response = await this.send('GET', ApiRoutes.csrf, { accept: 'application/json' });
-      if (!response.ok) throw await this.error(response);
-      this.csrfToken = (await this.parse(response, CsrfResponse)).token;
+      const pending = (async () => {
+        const response = await this.send('GET', ApiRoutes.csrf, { accept: 'application/json' });
+        if (!response.ok) throw await this.error(response);
+        return (await this.parse(response, CsrfResponse)).token;
+      })();
+      // A failed fetch is not kept: the next request tries again.
+      pending.catch(() => {
+        if (this.csrfToken === pending) this.csrfToken = null;
+      });
+      this.csrfToken = pending;
     }
     return this.csrfToken;
+  }
+
+  private cookieJar(): Promise<MemoryCookieJar> | null {
+    if (this.options.cookies !== 'memory') return null;
+    this.jar ??= import('./cookie-jar.js').then(({ MemoryCookieJar }) => new MemoryCookieJar());
+    return this.jar;
   }
 
   private async send(
@@ -107,15 +123,16 @@ export class HttpTransport {
     headers: Record<string, string>,
     body?: string,
   ): Promise<Response> {
-    if (this.jar) {
-      const cookie = this.jar.header();
+    const url = `${this.options.baseUrl}${path}`;
+    const jar = await this.cookieJar();
+    if (jar) {
+      const cookie = await jar.header(url);
       if (cookie) headers.cookie = cookie;
-      // Browsers send Origin themselves; elsewhere we say who we are, as the server requires.
-      if (this.origin && method !== 'GET') headers.origin = this.origin;
     }
+    if (this.origin && method !== 'GET') headers.origin = this.origin;
     let response: Response;
     try {
-      response = await this.options.fetch(`${this.options.baseUrl}${path}`, {
+      response = await this.options.fetch(url, {
         method,
         headers,
         ...(body === undefined ? {} : { body }),
@@ -128,7 +145,7 @@ export class HttpTransport {
         'The server cannot be reached. Check your connection.',
       );
     }
-    if (this.jar) this.jar.store(response.headers.getSetCookie());
+    if (jar) await jar.store(url, response.headers.getSetCookie());
     return response;
   }
 
@@ -148,27 +165,34 @@ export class HttpTransport {
     return data;
   }
 
+  /** The ChatError an unsuccessful response stands for. */
   private async error(response: Response): Promise<ChatError> {
     let data: unknown = null;
     try {
       data = await response.json();
     } catch {
-      // fall through: not one of our errors
+      // Not one of our errors (a proxy's page, an empty body): decided by status below.
     }
-    if (Value.Check(ErrorResponse, data) && isErrorCode(data.code)) {
+    if (Value.Check(ErrorResponse, data)) {
       return new ChatError(data.code, data.message, {
         ...(data.retryAfter === undefined ? {} : { retryAfter: data.retryAfter }),
         ...(data.field === undefined ? {} : { field: data.field }),
       });
     }
     if (response.status === 429) {
-      const retryAfter = Number(response.headers.get('retry-after'));
+      const header = response.headers.get('retry-after');
+      const retryAfter = header === null ? NaN : Number(header);
       return new ChatError(
         'CHAT_ERR_RATE_LIMITED',
         undefined,
-        Number.isFinite(retryAfter) ? { retryAfter } : {},
+        Number.isInteger(retryAfter) && retryAfter >= 0 ? { retryAfter } : {},
       );
     }
-    return new ChatError(response.status >= 500 ? 'CHAT_ERR_UNAVAILABLE' : 'CHAT_ERR_INTERNAL');
+    // A gateway or proxy answering for a server that is down or restarting.
+    if (response.status >= 500) return new ChatError('CHAT_ERR_UNAVAILABLE');
+    return new ChatError(
+      'CHAT_ERR_INTERNAL',
+      'The server sent an answer this app does not understand.',
+    );
   }
 }

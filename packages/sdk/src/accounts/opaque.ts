@@ -1,0 +1,80 @@
+/**
+ * The client side of OPAQUE (RFC 9807) via @serenity-kit/opaque: each flow is two round trips
+ * whose transport is passed in, so registration, sign-in, re-authentication and password change
+ * share one implementation. The password never leaves this module; no crypto is written here.
+ * The library (about 430 kB with its WebAssembly) loads on first use, once, so a web app's
+ * first page does not wait for it.
+ */
+import { ChatError, type LoginStartResponse } from '@securechat/protocol';
+import type * as OpaqueModule from '@serenity-kit/opaque';
+
+type Opaque = typeof OpaqueModule;
+let loaded: Promise<Opaque> | null = null;
+
+function loadOpaque(): Promise<Opaque> {
+  if (loaded === null) {
+    const pending = import('@serenity-kit/opaque').then(async (opaque) => {
+      await opaque.ready;
+      return opaque;
+    });
+    // A failed load (network, WebAssembly refused) is not kept: the next call tries again.
+    pending.catch(() => {
+      if (loaded === pending) loaded = null;
+    });
+    loaded = pending;
+  }
+  return loaded;
+}
+
+/** A proof of the password the server can check, plus the secret only this password yields. */
+export interface OpaqueLoginProof {
+  attemptId: string;
+  finishLoginRequest: string;
+  /** 64 bytes; never sent anywhere. */
+  exportKey: Uint8Array;
+}
+
+/** Run OPAQUE registration: `exchange` sends the request and returns the server's response. */
+export async function opaqueRegistration(
+  password: string,
+  exchange: (registrationRequest: string) => Promise<string>,
+): Promise<{ registrationRecord: string }> {
+  const opaque = await loadOpaque();
+  const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
+    password,
+  });
+  const registrationResponse = await exchange(registrationRequest);
+  const { registrationRecord } = opaque.client.finishRegistration({
+    clientRegistrationState,
+    registrationResponse,
+    password,
+  });
+  return { registrationRecord };
+}
+
+/**
+ * Run the client's half of an OPAQUE login up to the proof; `start` sends the first message.
+ * A wrong password and an unknown user fail here alike, with CHAT_ERR_LOGIN_FAILED, and the
+ * finishing request is then never sent.
+ */
+export async function opaqueLogin(
+  password: string,
+  start: (startLoginRequest: string) => Promise<LoginStartResponse>,
+): Promise<OpaqueLoginProof> {
+  const opaque = await loadOpaque();
+  const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
+  const { attemptId, loginResponse } = await start(startLoginRequest);
+  const finished = opaque.client.finishLogin({ clientLoginState, loginResponse, password });
+  if (!finished) throw new ChatError('CHAT_ERR_LOGIN_FAILED');
+  return {
+    attemptId,
+    finishLoginRequest: finished.finishLoginRequest,
+    exportKey: fromBase64Url(finished.exportKey),
+  };
+}
+
+function fromBase64Url(text: string): Uint8Array {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
