@@ -1,13 +1,18 @@
 /**
  * Every sdk method rejects with a ChatError. Failures that are not already one (a WebAssembly
- * module that failed to load, an OPAQUE message the library refuses) become CHAT_ERR_INTERNAL,
- * keeping the original as `cause` for debugging; its text is never shown to users.
+ * module that failed to load, an OPAQUE message the library refuses) become CHAT_ERR_INTERNAL
+ * (or the code given), keeping the original as `cause` for debugging; its text is never shown
+ * to users.
  */
-import { ChatError } from '@securechat/protocol';
+import { ChatError, type ErrorCode } from '@securechat/protocol';
 
-export function asChatError(error: unknown): ChatError {
+export function asChatError(
+  error: unknown,
+  code: ErrorCode = 'CHAT_ERR_INTERNAL',
+  message = 'Something went wrong in this app.',
+): ChatError {
   if (error instanceof ChatError) return error;
-  const wrapped = new ChatError('CHAT_ERR_INTERNAL', 'Something went wrong in this app.');
+  const wrapped = new ChatError(code, message);
   wrapped.cause = error;
   return wrapped;
 }

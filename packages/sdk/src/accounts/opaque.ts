@@ -7,16 +7,22 @@
  */
 import { ChatError, type LoginStartResponse } from '@securechat/protocol';
 import type * as OpaqueModule from '@serenity-kit/opaque';
+import { asChatError } from '../errors.js';
 
 type Opaque = typeof OpaqueModule;
 let loaded: Promise<Opaque> | null = null;
 
 function loadOpaque(): Promise<Opaque> {
   if (loaded === null) {
-    const pending = import('@serenity-kit/opaque').then(async (opaque) => {
-      await opaque.ready;
-      return opaque;
-    });
+    const pending = import('@serenity-kit/opaque').then(
+      async (opaque) => {
+        await opaque.ready;
+        return opaque;
+      },
+      (error: unknown) => {
+        throw asChatError(error, 'CHAT_ERR_UNAVAILABLE', 'The sign-in module could not load.');
+      },
+    );
     // A failed load (network, WebAssembly refused) is not kept: the next call tries again.
     pending.catch(() => {
       if (loaded === pending) loaded = null;

@@ -5,6 +5,7 @@
  * The dictionaries are large, so they load on first use, once.
  */
 import { Limits } from '@securechat/protocol';
+import { asChatError } from '../errors.js';
 import type { ZxcvbnResult } from '@zxcvbn-ts/core';
 
 /** zxcvbn-ts strength score: 0 (guessable in moments) to 4 (very unguessable). */
@@ -30,19 +31,28 @@ type Estimator = (password: string, userInputs: string[]) => ZxcvbnResult;
 let estimator: Promise<Estimator> | null = null;
 
 function loadEstimator(): Promise<Estimator> {
-  estimator ??= (async () => {
-    const [core, common, en] = await Promise.all([
-      import('@zxcvbn-ts/core'),
-      import('@zxcvbn-ts/language-common'),
-      import('@zxcvbn-ts/language-en'),
-    ]);
-    const factory = new core.ZxcvbnFactory({
-      translations: en.translations,
-      graphs: common.adjacencyGraphs,
-      dictionary: { ...common.dictionary, ...en.dictionary },
+  if (estimator === null) {
+    const pending = (async (): Promise<Estimator> => {
+      const [core, common, en] = await Promise.all([
+        import('@zxcvbn-ts/core'),
+        import('@zxcvbn-ts/language-common'),
+        import('@zxcvbn-ts/language-en'),
+      ]).catch((error: unknown) => {
+        throw asChatError(error, 'CHAT_ERR_UNAVAILABLE', 'The password checker could not load.');
+      });
+      const factory = new core.ZxcvbnFactory({
+        translations: en.translations,
+        graphs: common.adjacencyGraphs,
+        dictionary: { ...common.dictionary, ...en.dictionary },
+      });
+      return (password, userInputs) => factory.check(password, userInputs);
+    })();
+    // A failed load (a browser gone offline) is not kept: the next call tries again.
+    pending.catch(() => {
+      if (estimator === pending) estimator = null;
     });
-    return (password, userInputs) => factory.check(password, userInputs);
-  })();
+    estimator = pending;
+  }
   return estimator;
 }
 
@@ -50,7 +60,8 @@ function loadEstimator(): Promise<Estimator> {
  * Check a password against the policy (DESIGN.md decision 1). The first call loads the
  * dictionaries (a few hundred kB), so a form may call it as the user types and show `label`.
  * `context.username` is what the user typed or chose as a username; passwords containing it
- * are refused.
+ * are refused. Rejects only with ChatError CHAT_ERR_UNAVAILABLE, when the dictionaries cannot
+ * be loaded.
  */
 export async function checkPassword(
   password: string,
