@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+/**
+ * `securechat` — the server's command line, for an operator with a shell on the server.
+ *
+ *   securechat admin create              print a one-time link that registers an administrator
+ *   securechat admin promote <username>  make a user an administrator
+ *   securechat admin demote <username>   make an administrator a member (never the last one)
+ *   securechat cert [--out DIR] [--host NAME ...]
+ *                                         write a self-signed development certificate and key
+ *   securechat secrets opaque            print a new OPAQUE server setup (OPAQUE_SERVER_SETUP)
+ *
+ * Configuration comes from the environment and .env, exactly as for the server.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ChatError } from '@securechat/protocol';
+import * as opaque from '@serenity-kit/opaque';
+import { config as loadDotEnv } from 'dotenv';
+import selfsigned from 'selfsigned';
+import { ConfigError, loadConfig } from './config.js';
+import { createAccounts } from './domain/accounts.js';
+import { createLogger } from './logger.js';
+import { loadSecrets } from './secrets.js';
+import { migrateToLatest, openStorage } from './storage/db.js';
+
+export const USAGE = `Usage: securechat <command>
+
+Commands:
+  admin create               Print a one-time link (valid 24 hours) that registers an administrator.
+  admin promote <username>   Make a user an administrator.
+  admin demote <username>    Make an administrator a member. The last administrator stays.
+  cert [--out DIR] [--host NAME ...]
+                             Write a self-signed development certificate (cert.pem) and key
+                             (key.pem, mode 0600) to DIR (default ./data/tls) for TLS_CERT/TLS_KEY.
+  secrets opaque             Print a new OPAQUE server setup for OPAQUE_SERVER_SETUP (several nodes).
+  --help                     Show this help.
+
+Configuration is read from the environment and .env, as for the server (docs/configuration.md).`;
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+class UsageError extends Error {}
+
+async function withAccounts<T>(
+  env: Record<string, string | undefined>,
+  work: (accounts: ReturnType<typeof createAccounts>) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig(env);
+  const secrets = await loadSecrets(config);
+  const storage = openStorage({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolSize: 2,
+  });
+  try {
+    await migrateToLatest(storage);
+    const accounts = createAccounts({
+      db: storage.db,
+      now: Date.now,
+      opaqueServerSetup: secrets.opaqueServerSetup,
+      registration: config.registration,
+      publicOrigin: config.publicOrigin,
+      log: createLogger('silent'),
+    });
+    return await work(accounts);
+  } finally {
+    await storage.close();
+  }
+}
+
+function writeCertificate(args: string[], io: CliIo): void {
+  let out = resolve('data/tls');
+  const hosts: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const flag = args[i];
+    const value = args[i + 1];
+    if ((flag === '--out' || flag === '--host') && value && !value.startsWith('--')) {
+      if (flag === '--out') out = resolve(value);
+      else hosts.push(value);
+      i += 1;
+    } else {
+      throw new UsageError(`cert: unexpected argument "${flag}"`);
+    }
+  }
+  if (hosts.length === 0) hosts.push('localhost');
+  const altNames = [
+    ...hosts.map((value) => ({ type: 2, value })),
+    { type: 7, ip: '127.0.0.1' },
+    { type: 7, ip: '::1' },
+  ];
+  const pems = selfsigned.generate([{ name: 'commonName', value: hosts[0] ?? 'localhost' }], {
+    days: 90,
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames },
+    ],
+  });
+  mkdirSync(out, { recursive: true, mode: 0o700 });
+  const certFile = join(out, 'cert.pem');
+  const keyFile = join(out, 'key.pem');
+  writeFileSync(certFile, pems.cert, { mode: 0o644 });
+  writeFileSync(keyFile, pems.private, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  io.out(`Wrote a self-signed certificate for ${hosts.join(', ')} (valid 90 days):`);
+  io.out(`  TLS_CERT=${certFile}`);
+  io.out(`  TLS_KEY=${keyFile}`);
+  io.out('For development only: browsers will warn about it.');
+}
+
+/** Run one command; returns the process exit code. */
+export async function runCli(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === 'help' || command === '-h') {
+      io.out(USAGE);
+      return command === undefined ? 64 : 0;
+    }
+    if (command === 'admin' && sub === 'create' && rest.length === 0) {
+      const link = await withAccounts(env, (a) => a.createAdminSetupLink());
+      io.out('Open this one-time link within 24 hours to register an administrator account:');
+      io.out(link);
+      return 0;
+    }
+    if (command === 'admin' && (sub === 'promote' || sub === 'demote') && rest.length === 1) {
+      const username = rest[0] ?? '';
+      const user = await withAccounts(env, (a) =>
+        a.setRole(username, sub === 'promote' ? 'admin' : 'member'),
+      );
+      io.out(`${user.username} is now ${user.role === 'admin' ? 'an administrator' : 'a member'}.`);
+      return 0;
+    }
+    if (command === 'cert') {
+      writeCertificate(
+        [sub, ...rest].filter((a): a is string => a !== undefined),
+        io,
+      );
+      return 0;
+    }
+    if (command === 'secrets' && sub === 'opaque' && rest.length === 0) {
+      await opaque.ready;
+      io.out(opaque.server.createSetup());
+      return 0;
+    }
+    throw new UsageError(`unknown command "${argv.join(' ')}"`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`securechat: ${error.message}. Run "securechat --help" for the commands.`);
+      return 64; // EX_USAGE
+    }
+    if (error instanceof ConfigError) {
+      io.err(`securechat: ${error.message}`);
+      return 78; // EX_CONFIG
+    }
+    if (error instanceof ChatError) {
+      io.err(`securechat: ${error.message}`);
+      return 1;
+    }
+    io.err(`securechat: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  loadDotEnv({ quiet: true });
+  const code = await runCli(process.argv.slice(2), process.env, {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.exitCode = code;
+}
