@@ -2,7 +2,6 @@
  * The sdk against the real server listening on a port (SQLite and PostgreSQL), in Node
  * with the in-memory cookie jar.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   createTestApp,
@@ -10,15 +9,7 @@ import {
   type TestApp,
 } from '../../server/test/support/harness.js';
 import { ChatError, createClient, type SecureChatClient } from '../src/index.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from '../../../test-support/net.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const NEW = 'a completely different passphrase 9';
