@@ -46,6 +46,26 @@ export const ErrorCatalogue = {
     status: 409,
     message: 'The last administrator cannot be demoted.',
   },
+  CHAT_ERR_FRAME_MALFORMED: {
+    status: 400,
+    message: 'The frame could not be read: it is not a valid SecureChat frame.',
+  },
+  CHAT_ERR_FRAME_TOO_LARGE: {
+    status: 413,
+    message: 'The frame is larger than the server accepts.',
+  },
+  CHAT_ERR_PROTOCOL_VERSION: {
+    status: 400,
+    message: 'This app speaks a protocol version the server does not. Reload the app.',
+  },
+  CHAT_ERR_STALE_EPOCH: {
+    status: 409,
+    message: 'Another change to this conversation came first. Catch up and try again.',
+  },
+  CHAT_ERR_TOO_MANY_CONNECTIONS: {
+    status: 429,
+    message: 'Too many open connections for this account. Close a tab and try again.',
+  },
   CHAT_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'The server is busy. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -5,3 +5,5 @@ export * from './username.js';
 export * from './version.js';
 export * from './http/routes.js';
 export * from './http/schemas.js';
+export * from './frames/frames.js';
+export * from './frames/codec.js';

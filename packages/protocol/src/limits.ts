@@ -37,6 +37,28 @@ export const Limits = {
   INVITE_MAX_TTL_SECONDS: 90 * 24 * 3600,
   /** Devices one account may have at once. */
   DEVICES_PER_USER_MAX: 50,
+
+  // Realtime (WebSocket) limits.
+  /** Largest WebSocket frame a client may send, in bytes (also the socket library's maxPayload). */
+  FRAME_MAX_BYTES: 128 * 1024,
+  /** Largest opaque payload (ciphertext) in one event, in bytes. Files go over HTTP. */
+  PAYLOAD_MAX_BYTES: 96 * 1024,
+  /** Client message ids: what makes a send idempotent. */
+  CLIENT_MESSAGE_ID_MAX_LENGTH: 64,
+  /** Sends per second per device (token bucket rate; the burst is twice this). */
+  SENDS_PER_SECOND_PER_DEVICE: 20,
+  /** Sends per second per user, over all their devices. */
+  SENDS_PER_SECOND_PER_USER: 40,
+  /** Open WebSockets one user may have at once. */
+  CONNECTIONS_PER_USER_MAX: 20,
+  /** Rooms one user may be in. */
+  ROOMS_PER_USER_MAX: 1000,
+  /** Members one room may have. */
+  MEMBERS_PER_ROOM_MAX: 5000,
+  /** Events in one history page or one resume batch. */
+  HISTORY_PAGE_MAX: 200,
+  /** Rooms named in one resume request. */
+  RESUME_ROOMS_MAX: 1000,
 } as const;
 
 export type LimitName = keyof typeof Limits;

@@ -4,8 +4,10 @@
  *
  * accounts: OPAQUE registration and sign-in round trips through the sdk (both sides do the
  * full OPAQUE work, the server persists before answering), and plain API throughput.
+ * codec: the WebSocket frame codec against JSON.
  */
 import { createClient } from '@securechat/sdk';
+import { codecBenchmark } from './codec.js';
 import { startServer } from './server-process.js';
 import { printTable, summarize } from './stats.js';
 
@@ -79,6 +81,8 @@ const server = await startServer({
   RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
   RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100000',
 });
+console.log('\nFrame codec — one event frame with a 200-byte payload, single core');
+codecBenchmark();
 try {
   await accounts(server.origin);
   await throughput(server.origin);

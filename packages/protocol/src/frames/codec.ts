@@ -1,0 +1,103 @@
+/**
+ * The binary codec for WebSocket frames: MessagePack (@msgpack/msgpack, see
+ * docs/decisions/0006-frame-codec.md), checked against the frame schemas.
+ *
+ * Decoding never throws: malformed, oversized, unknown or ill-typed input becomes a
+ * `{ ok: false }` result with an error code, and the request id when one could be read, so
+ * the gateway can answer with an error frame and carry on.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ErrorCatalogue, type ErrorCode } from '../errors.js';
+import { Limits } from '../limits.js';
+import {
+  CLIENT_FRAME_TYPES,
+  ClientFrame,
+  FRAME_VERSION,
+  ServerFrame,
+  type ErrorFrame,
+} from './frames.js';
+
+const encoder = new Encoder({ ignoreUndefined: true });
+// Bounds on every decoded container: a small frame can't claim a huge string or array.
+const decoder = new Decoder({
+  maxStrLength: Limits.FRAME_MAX_BYTES,
+  maxBinLength: Limits.FRAME_MAX_BYTES,
+  maxArrayLength: Limits.HISTORY_PAGE_MAX * 8,
+  maxMapLength: 64,
+  maxExtLength: 0,
+});
+
+const clientCheck = TypeCompiler.Compile(ClientFrame);
+const serverCheck = TypeCompiler.Compile(ServerFrame);
+
+export type Decoded<T> =
+  { ok: true; frame: T } | { ok: false; code: ErrorCode; message: string; id: number | null };
+
+export function encodeFrame(frame: ClientFrame | ServerFrame): Uint8Array {
+  return encoder.encode(frame);
+}
+
+function fail<T>(code: ErrorCode, id: number | null, message?: string): Decoded<T> {
+  return { ok: false, code, message: message ?? ErrorCatalogue[code].message, id };
+}
+
+function readableId(value: unknown): number | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id < 2 ** 31 ? id : null;
+}
+
+function decodeWith<T>(
+  bytes: Uint8Array,
+  check: { Check(value: unknown): value is T },
+  types: readonly string[] | null,
+): Decoded<T> {
+  if (bytes.byteLength > Limits.FRAME_MAX_BYTES) return fail('CHAT_ERR_FRAME_TOO_LARGE', null);
+  let value: unknown;
+  try {
+    value = decoder.decode(bytes);
+  } catch {
+    return fail('CHAT_ERR_FRAME_MALFORMED', null);
+  }
+  const id = readableId(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('CHAT_ERR_FRAME_MALFORMED', null);
+  }
+  const { v, t } = value as { v?: unknown; t?: unknown };
+  if (v !== FRAME_VERSION) return fail('CHAT_ERR_PROTOCOL_VERSION', id);
+  if (types !== null && (typeof t !== 'string' || !types.includes(t))) {
+    return fail(
+      'CHAT_ERR_FRAME_MALFORMED',
+      id,
+      `Unknown frame type ${JSON.stringify(String(t)).slice(0, 40)}.`,
+    );
+  }
+  if (!check.Check(value)) return fail('CHAT_ERR_FRAME_MALFORMED', id);
+  return { ok: true, frame: value };
+}
+
+/** Decode what a client sent. Never throws. */
+export function decodeClientFrame(bytes: Uint8Array): Decoded<ClientFrame> {
+  return decodeWith(bytes, clientCheck, CLIENT_FRAME_TYPES);
+}
+
+/** Decode what the server sent (the sdk's side). Never throws. */
+export function decodeServerFrame(bytes: Uint8Array): Decoded<ServerFrame> {
+  return decodeWith(bytes, serverCheck, null);
+}
+
+/** The error frame that answers a failed decode. */
+export function errorFrameFor(failure: {
+  code: ErrorCode;
+  message: string;
+  id: number | null;
+}): ErrorFrame {
+  return {
+    v: FRAME_VERSION,
+    t: 'error',
+    id: failure.id,
+    code: failure.code,
+    message: failure.message,
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Frame codec micro-benchmark: the protocol's MessagePack codec (encode, decode + schema
+ * check) against JSON with base64 payloads, on a typical event frame with a 200-byte
+ * ciphertext. See docs/decisions/0006-frame-codec.md.
+ */
+import { decodeServerFrame, encodeFrame, type ServerFrame } from '@securechat/protocol';
+import { printTable } from './stats.js';
+
+const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+function rate(iterations: number, work: () => void): number {
+  for (let i = 0; i < 20_000; i += 1) work();
+  const start = performance.now();
+  for (let i = 0; i < iterations; i += 1) work();
+  return Math.round(iterations / ((performance.now() - start) / 1000));
+}
+
+export function codecBenchmark(iterations = 200_000): void {
+  const frame: ServerFrame = {
+    v: 1,
+    t: 'event',
+    event: {
+      room: ID,
+      seq: 123_456,
+      kind: 'message',
+      sender: ID,
+      device: ID,
+      cmid: 'm-8f2k3j',
+      at: Date.now(),
+      payload: new Uint8Array(200).map((_, i) => i),
+    },
+  };
+  const packed = encodeFrame(frame);
+  const asJson = () =>
+    JSON.stringify({
+      ...frame,
+      event: { ...frame.event, payload: Buffer.from(frame.event.payload).toString('base64') },
+    });
+  const json = asJson();
+  printTable([
+    {
+      codec: 'MessagePack (@msgpack/msgpack) + schema check',
+      bytes: packed.byteLength,
+      'encode/s': rate(iterations, () => encodeFrame(frame)),
+      'decode/s': rate(iterations, () => decodeServerFrame(packed)),
+    },
+    {
+      codec: 'JSON + base64 payload, no check',
+      bytes: Buffer.byteLength(json),
+      'encode/s': rate(iterations, asJson),
+      'decode/s': rate(iterations, () => {
+        const parsed = JSON.parse(json) as { event: { payload: string } };
+        Buffer.from(parsed.event.payload, 'base64');
+      }),
+    },
+  ]);
+}
