@@ -19,6 +19,7 @@ import rateLimitsPlugin from './plugins/rate-limits.js';
 import securityPlugin from './plugins/security.js';
 import servicesPlugin from './plugins/services.js';
 import webPlugin from './plugins/web.js';
+import gatewayPlugin from './realtime/gateway.js';
 import type { Secrets } from './secrets.js';
 import type { Storage } from './storage/db.js';
 
@@ -95,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(rateLimitsPlugin, { config });
   await app.register(csrfPlugin, { config });
   await app.register(authPlugin, { config });
+  await app.register(gatewayPlugin, { config });
   await app.register(registerApiRoutes, { config });
   await app.register(webPlugin, { config, ...(options.webRoot ? { root: options.webRoot } : {}) });
   return app;

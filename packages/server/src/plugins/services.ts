@@ -7,12 +7,16 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { createAccounts, type Accounts } from '../domain/accounts.js';
+import { createDelivery, type Delivery } from '../domain/delivery.js';
 import { checkDatabase } from '../domain/health.js';
+import { createMemoryBus, type EventBus } from '../events/bus.js';
 import type { Secrets } from '../secrets.js';
 import type { Storage } from '../storage/db.js';
 
 export interface Services {
   accounts: Accounts;
+  delivery: Delivery;
+  bus: EventBus;
   health: { check(): Promise<void> };
 }
 
@@ -42,6 +46,8 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   app.decorate('storage', opts.storage);
   app.decorate('services', {
     accounts,
+    delivery: createDelivery({ db: opts.storage.db, now: opts.now }),
+    bus: createMemoryBus(),
     health: { check: () => checkDatabase(opts.storage.db) },
   });
   app.addHook('onClose', async () => {

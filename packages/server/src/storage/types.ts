@@ -80,6 +80,35 @@ export interface AuditLogTable {
   detail: string;
 }
 
+export interface RoomsTable {
+  id: string;
+  kind: 'general' | 'channel' | 'group' | 'direct';
+  /** Public channels only; private names travel end-to-end encrypted. */
+  name: string | null;
+  created_at: number;
+  last_seq: number;
+}
+
+export interface RoomMembersTable {
+  room_id: string;
+  user_id: string;
+  role: 'owner' | 'moderator' | 'member';
+  joined_at: number;
+}
+
+export interface EventsTable {
+  room_id: string;
+  seq: number;
+  kind: 'message' | 'edit' | 'reaction' | 'commit';
+  sender_id: string;
+  device_id: string;
+  cmid: string;
+  at: number;
+  epoch: number | null;
+  /** Ciphertext: opaque to the server. */
+  payload: Uint8Array;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -88,4 +117,7 @@ export interface Database {
   invites: InvitesTable;
   setup_tokens: SetupTokensTable;
   audit_log: AuditLogTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  events: EventsTable;
 }

@@ -5,9 +5,11 @@
 import type { Migration } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { accounts } from './0001_accounts.js';
+import { rooms } from './0002_rooms.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_accounts': accounts(dialect),
+    '0002_rooms': rooms(dialect),
   };
 }

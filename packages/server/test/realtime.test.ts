@@ -1,0 +1,309 @@
+/**
+ * The realtime gateway over real WebSockets on a listening server, on SQLite and PostgreSQL.
+ */
+import { encode } from '@msgpack/msgpack';
+import {
+  decodeServerFrame,
+  encodeFrame,
+  type ClientFrame,
+  type ServerFrame,
+} from '@securechat/protocol';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { freePort } from '../../../test-support/net.js';
+import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
+import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
+import { signedIn, type TestClient } from './support/client.js';
+
+/** A client frame without its version and id, which the peer fills in. */
+type Request = ClientFrame extends infer F
+  ? F extends ClientFrame
+    ? Omit<F, 'v' | 'id'>
+    : never
+  : never;
+
+/** A test peer: a socket plus its received frames. */
+class Peer {
+  readonly frames: ServerFrame[] = [];
+  private nextId = 1;
+  constructor(readonly socket: WebSocket) {
+    socket.on('message', (data: Buffer) => {
+      const decoded = decodeServerFrame(data);
+      if (!decoded.ok) throw new Error(`undecodable server frame: ${decoded.code}`);
+      this.frames.push(decoded.frame);
+    });
+  }
+
+  static async open(url: string, headers: Record<string, string>): Promise<Peer> {
+    const socket = new WebSocket(url, { headers });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+      socket.once('unexpected-response', (_req, res) =>
+        reject(new Error(`HTTP ${res.statusCode}`)),
+      );
+    });
+    return new Peer(socket);
+  }
+
+  async request<T extends ServerFrame['t']>(
+    frame: Request,
+  ): Promise<Extract<ServerFrame, { t: T }> | Extract<ServerFrame, { t: 'error' }>> {
+    const id = this.nextId++;
+    this.socket.send(encodeFrame({ ...frame, v: 1, id }));
+    return this.reply(id) as never;
+  }
+
+  async reply(id: number): Promise<ServerFrame> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const found = this.frames.find((f) => 'id' in f && f.id === id);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no reply to ${id}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async events(count: number): Promise<Extract<ServerFrame, { t: 'event' }>[]> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const events = this.frames.filter(
+        (f): f is Extract<ServerFrame, { t: 'event' }> => f.t === 'event',
+      );
+      if (events.length >= count) return events;
+      if (Date.now() > deadline) throw new Error(`only ${events.length} of ${count} events`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+describeEachDialect('realtime gateway', (dialect) => {
+  let t: TestApp;
+  let url: string;
+  let origin: string;
+  let alice: TestClient;
+  let bob: TestClient;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    origin = 'http://localhost:3000'; // PUBLIC_ORIGIN: what browsers send, whatever port we listen on
+    url = `ws://127.0.0.1:${port}/api/ws`;
+    t = await createTestApp(dialect, {
+      env: { RATE_LIMIT_LOGIN_PER_MINUTE: '100' },
+    });
+    await t.app.listen({ port, host: '127.0.0.1' });
+    alice = await signedIn(t.app, 'alice');
+    bob = await signedIn(t.app, 'bob');
+  });
+  afterAll(() => t.close());
+
+  const headersOf = (client: TestClient) => ({
+    origin,
+    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
+  });
+
+  it('refuses the upgrade without a session, or from another origin', async () => {
+    await expect(Peer.open(url, { origin })).rejects.toThrow('HTTP 401');
+    await expect(
+      Peer.open(url, { ...headersOf(alice), origin: 'https://evil.example' }),
+    ).rejects.toThrow('HTTP 403');
+  });
+
+  it('persists, acknowledges and delivers to every member of #general, in order', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    const b = await Peer.open(url, headersOf(bob));
+    try {
+      // Both are members once connected.
+      expect((await a.request({ t: 'ping' })).t).toBe('pong');
+      expect((await b.request({ t: 'ping' })).t).toBe('pong');
+      const acks = [];
+      for (let i = 1; i <= 5; i += 1) {
+        acks.push(
+          await a.request<'ack'>({
+            t: 'send',
+            room: GENERAL_ROOM_ID,
+            cmid: `m${i}`,
+            kind: 'message',
+            payload: text(`hello ${i}`),
+          }),
+        );
+      }
+      const seqs = acks.map((ack) => (ack.t === 'ack' ? ack.seq : -1));
+      expect(seqs).toEqual([1, 2, 3, 4, 5]);
+      const received = await b.events(5);
+      expect(received.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(new TextDecoder().decode(received[4]?.event.payload)).toBe('hello 5');
+      expect(received[0]?.event.sender).toBe(
+        (await alice.get('/api/auth/session')).json<{ user: { id: string } }>().user.id,
+      );
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('gives a retried send its original acknowledgement and stores it once', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    try {
+      const frame = {
+        t: 'send' as const,
+        room: GENERAL_ROOM_ID,
+        cmid: 'retry-1',
+        kind: 'message' as const,
+        payload: text('once'),
+      };
+      const first = await a.request<'ack'>(frame);
+      const second = await a.request<'ack'>(frame);
+      expect(first.t).toBe('ack');
+      expect(second).toMatchObject({ t: 'ack', seq: first.t === 'ack' ? first.seq : -1 });
+      const stored = await t.storage.db
+        .selectFrom('events')
+        .select('seq')
+        .where('cmid', '=', 'retry-1')
+        .execute();
+      expect(stored).toHaveLength(1);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('resumes a device with exactly what it missed, and pages history backwards', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    try {
+      const before = await a.request<'page'>({ t: 'history', room: GENERAL_ROOM_ID, limit: 1 });
+      const last = before.t === 'page' ? (before.events[0]?.seq ?? 0) : -1;
+      for (let i = 0; i < 3; i += 1) {
+        await a.request({
+          t: 'send',
+          room: GENERAL_ROOM_ID,
+          cmid: `missed-${i}`,
+          kind: 'message',
+          payload: text(`m${i}`),
+        });
+      }
+      const b = await Peer.open(url, headersOf(bob));
+      try {
+        const resumed = await b.request<'page'>({
+          t: 'resume',
+          positions: [{ room: GENERAL_ROOM_ID, after: last }],
+        });
+        expect(resumed.t === 'page' && resumed.events.map((e) => e.seq)).toEqual([
+          last + 1,
+          last + 2,
+          last + 3,
+        ]);
+        const page = await b.request<'page'>({
+          t: 'history',
+          room: GENERAL_ROOM_ID,
+          before: last + 3,
+          limit: 2,
+        });
+        expect(page.t === 'page' && page.events.map((e) => e.seq)).toEqual([last + 1, last + 2]);
+        expect(page.t === 'page' && page.more).toBe(true);
+      } finally {
+        b.close();
+      }
+    } finally {
+      a.close();
+    }
+  });
+
+  it('answers a room you are not in exactly like a room that does not exist', async () => {
+    const now = Date.now();
+    await t.storage.db
+      .insertInto('rooms')
+      .values({
+        id: 'PrivateRoom00000000000',
+        kind: 'group',
+        name: null,
+        created_at: now,
+        last_seq: 0,
+      })
+      .execute();
+    const a = await Peer.open(url, headersOf(alice));
+    try {
+      const forbidden = await a.request({
+        t: 'history',
+        room: 'PrivateRoom00000000000',
+        limit: 10,
+      });
+      const missing = await a.request({ t: 'history', room: 'NoSuchRoom000000000000', limit: 10 });
+      expect(forbidden).toMatchObject({ t: 'error', code: 'CHAT_ERR_NOT_FOUND' });
+      expect({ ...forbidden, id: 0 }).toEqual({ ...missing, id: 0 });
+      const send = await a.request({
+        t: 'send',
+        room: 'PrivateRoom00000000000',
+        cmid: 'x',
+        kind: 'message',
+        payload: text('x'),
+      });
+      expect(send).toMatchObject({ t: 'error', code: 'CHAT_ERR_NOT_FOUND' });
+    } finally {
+      a.close();
+    }
+  });
+
+  it('answers malformed frames with error frames and keeps the connection', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    try {
+      a.socket.send(Buffer.from([0xc1, 0xff, 0x00]));
+      a.socket.send(encode({ v: 1, t: 'send', id: 77, room: GENERAL_ROOM_ID }));
+      a.socket.send('text frames are not allowed');
+      const bad = await a.reply(77);
+      expect(bad).toMatchObject({ t: 'error', code: 'CHAT_ERR_FRAME_MALFORMED' });
+      expect((await a.request({ t: 'ping' })).t).toBe('pong');
+      const errors = a.frames.filter((f) => f.t === 'error');
+      expect(errors.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('refuses a frame over the size limit by closing the socket', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    const closed = new Promise<number>((resolve) =>
+      a.socket.once('close', (code) => resolve(code)),
+    );
+    a.socket.send(Buffer.alloc(200 * 1024));
+    expect(await closed).toBe(1009);
+  });
+
+  it('rate-limits sends with an error frame, never a silent drop', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          a.request({
+            t: 'send',
+            room: GENERAL_ROOM_ID,
+            cmid: `burst-${i}`,
+            kind: 'message',
+            payload: text('x'),
+          }),
+        ),
+      );
+      const limited = replies.filter((r) => r.t === 'error');
+      expect(limited.length).toBeGreaterThan(0);
+      expect(limited[0]).toMatchObject({ code: 'CHAT_ERR_RATE_LIMITED' });
+      expect(replies.filter((r) => r.t === 'ack').length + limited.length).toBe(30);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('closes the socket of a session that signed out', async () => {
+    const carol = await signedIn(t.app, 'carol');
+    const c = await Peer.open(url, headersOf(carol));
+    const closed = new Promise<number>((resolve) =>
+      c.socket.once('close', (code) => resolve(code)),
+    );
+    await carol.send('POST', '/api/auth/logout');
+    expect(await closed).toBe(4001);
+  }, 15_000);
+});
