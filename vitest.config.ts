@@ -28,6 +28,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.test.ts'],
+          // A sign-in runs OPAQUE's memory-hard key stretching in the page: allow for it.
+          expect: { poll: { timeout: 15_000, interval: 50 } },
           testTimeout: 90_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -37,6 +37,13 @@ describe.skipIf(!chromiumPath())('security in the browser', () => {
     const { context, page } = await newPage(browser);
     try {
       const seen = new Map<string, Record<string, string>>();
+      // The app runs under its strict CSP with nothing refused and no script errors.
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => {
+        if (/Content Security Policy|Refused to/i.test(message.text()))
+          problems.push(message.text());
+      });
       page.on('response', (response) => {
         const url = new URL(response.url());
         if (response.request().resourceType() === 'document') seen.set('page', response.headers());
@@ -48,6 +55,7 @@ describe.skipIf(!chromiumPath())('security in the browser', () => {
       await page.getByRole('main', { name: 'Conversation' }).waitFor();
       expect([...seen.keys()].sort()).toEqual(['api', 'asset', 'page']);
       for (const [what, headers] of seen) expectSecurityHeaders(headers, what);
+      expect(problems).toEqual([]);
 
       const missing = await page.request.get(`${server.origin}/api/nothing-here`);
       expect(missing.status()).toBe(404);

@@ -7,7 +7,9 @@
  * the gateway can answer with an error frame and carry on.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
+import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import { ErrorCatalogue, type ErrorCode } from '../errors.js';
 import { Limits } from '../limits.js';
 import {
@@ -28,8 +30,31 @@ const decoder = new Decoder({
   maxExtLength: 0,
 });
 
-const clientCheck = TypeCompiler.Compile(ClientFrame);
-const serverCheck = TypeCompiler.Compile(ServerFrame);
+/**
+ * A schema check, compiled on first use where the runtime allows code generation (Node);
+ * interpreted in browsers, whose page CSP forbids eval (no 'unsafe-eval', by design).
+ */
+function checker<S extends TSchema>(schema: S): { Check(value: unknown): value is Static<S> } {
+  let check: ((value: unknown) => boolean) | null = null;
+  return {
+    Check(value: unknown): value is Static<S> {
+      if (check === null) {
+        const browser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+        try {
+          if (browser) throw new Error('no code generation in pages');
+          const compiled = TypeCompiler.Compile(schema);
+          check = (v) => compiled.Check(v);
+        } catch {
+          check = (v) => Value.Check(schema, v);
+        }
+      }
+      return check(value);
+    },
+  };
+}
+
+const clientCheck = checker(ClientFrame);
+const serverCheck = checker(ServerFrame);
 
 export type Decoded<T> =
   { ok: true; frame: T } | { ok: false; code: ErrorCode; message: string; id: number | null };
