@@ -214,6 +214,33 @@ describeEachDialect('realtime gateway', (dialect) => {
     }
   });
 
+  it('relays typing to the other members without storing it', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    const b = await Peer.open(url, headersOf(bob));
+    try {
+      await b.request({ t: 'ping' });
+      const stored = await t.storage.db.selectFrom('events').select('seq').execute();
+      expect(await a.request({ t: 'typing', room: GENERAL_ROOM_ID, on: true })).toMatchObject({
+        t: 'ok',
+      });
+      const deadline = Date.now() + 5000;
+      while (!b.frames.some((f) => f.t === 'typing') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(b.frames.find((f) => f.t === 'typing')).toMatchObject({
+        room: GENERAL_ROOM_ID,
+        on: true,
+      });
+      expect(a.frames.some((f) => f.t === 'typing')).toBe(false);
+      expect(await t.storage.db.selectFrom('events').select('seq').execute()).toHaveLength(
+        stored.length,
+      );
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('answers a room you are not in exactly like a room that does not exist', async () => {
     const now = Date.now();
     await t.storage.db

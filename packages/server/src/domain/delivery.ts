@@ -103,6 +103,17 @@ export function createDelivery(deps: DeliveryDeps) {
         .execute();
     },
 
+    /** The members of a room the user is in (for ephemeral fan-out such as typing). */
+    async members(userId: string, room: string): Promise<string[]> {
+      await accessRoom(db, room, userId);
+      const rows = await db
+        .selectFrom('room_members')
+        .select('user_id')
+        .where('room_id', '=', room)
+        .execute();
+      return rows.map((r) => r.user_id);
+    },
+
     /** Persist one event and return it with its recipients. Idempotent per (device, cmid). */
     async send(sender: Sender, input: SendInput): Promise<Accepted> {
       return db.transaction().execute(async (trx) => {

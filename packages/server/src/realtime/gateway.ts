@@ -148,9 +148,19 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         return;
       }
       case 'typing': {
-        const rooms = await delivery.rooms(auth.user.id);
-        if (!rooms.some((r) => r.id === frame.room)) throw new ChatError('CHAT_ERR_NOT_FOUND');
+        // Ephemeral: never stored, sent to the other members who are connected now.
+        const members = await delivery.members(auth.user.id, frame.room);
         send(socket, { v: FRAME_VERSION, t: 'ok', id: frame.id });
+        bus.publish(
+          members.filter((m) => m !== auth.user.id),
+          encodeFrame({
+            v: FRAME_VERSION,
+            t: 'typing',
+            room: frame.room,
+            user: auth.user.id,
+            on: frame.on,
+          }),
+        );
         return;
       }
     }
