@@ -1,12 +1,14 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  alertText,
   chromiumPath,
   launch,
   newPage,
   register,
   screenshotOnFailure,
   signIn,
+  signOut,
   STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
@@ -17,9 +19,11 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** A page of a second browser context, when a test opens one: screenshotted on failure too. */
+  let other: Page | undefined;
 
   beforeAll(async () => {
-    // Many sign-ins from one address: the login limit has its own test below.
+    // Many sign-ins from one address: the login limit has its own test in security.test.ts.
     server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
     browser = await launch();
   });
@@ -29,33 +33,46 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
   });
   beforeEach(async () => {
     ({ context, page } = await newPage(browser));
+    other = undefined;
   });
-  afterEach(async (test) => {
-    if (test.task.result?.state === 'fail') await screenshotOnFailure(page, test.task.name);
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') {
+      await screenshotOnFailure(page, task);
+      await screenshotOnFailure(other, { ...task, name: `${task.name} (second browser)` });
+    }
     await context.close();
   });
 
-  it('registers, signs out, signs in again and reaches the app shell', async () => {
+  const path = (p: Page) => new URL(p.url()).pathname;
+  const accountMenu = (p: Page) => p.getByRole('button', { name: 'Account menu' });
+
+  it('registers, signs out from the Account menu, signs in again and reaches the app shell', async () => {
     const username = uniqueName('alice');
     await register(page, server.origin, username);
     await expect.poll(() => page.url()).toBe(`${server.origin}/`);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
-    expect(await page.getByRole('button', { name: 'Account menu' }).textContent()).toContain(
-      username,
-    );
+    expect(await accountMenu(page).textContent()).toContain(username);
 
-    await page.getByRole('button', { name: 'Account menu' }).click();
-    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await signOut(page);
+    expect(path(page)).toBe('/login');
+    // Signed out for real: the app itself now sends / to the sign-in page.
+    await page.goto(`${server.origin}/`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
     await signIn(page, server.origin, username);
     await page.getByRole('navigation', { name: 'Rooms' }).waitFor();
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
-    expect(await page.getByRole('button', { name: 'Account menu' }).textContent()).toContain(
-      username,
-    );
-    // The menu is keyboard-usable: Escape closes it and focus returns to the button.
-    await page.getByRole('button', { name: 'Account menu' }).press('ArrowDown');
+    expect(path(page)).toBe('/');
+    expect(await accountMenu(page).textContent()).toContain(username);
+
+    // A member's menu: no "Admin".
+    await accountMenu(page).click();
+    const items = await page.getByRole('menu').getByRole('menuitem').allTextContents();
+    expect(items.map((s) => s.trim())).toEqual(['Devices', 'Settings', 'About', 'Sign out']);
+    await page.keyboard.press('Escape');
+    expect(await page.getByRole('menu').count()).toBe(0);
+    // Keyboard: ArrowDown opens it with the first item focused.
+    await accountMenu(page).press('ArrowDown');
     expect(
       await page
         .getByRole('menuitem', { name: 'Devices' })
@@ -69,76 +86,110 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     const username = uniqueName('bob');
     await register(page, server.origin, username);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
-    await context.clearCookies();
+    await signOut(page);
 
     await signIn(page, server.origin, username, 'definitely not the password');
-    await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toBe('Wrong username or password.');
-    expect(new URL(page.url()).pathname).toBe('/login');
+    await expect.poll(alertText(page)).toBe('Wrong username or password.');
+    expect(path(page)).toBe('/login');
+    expect(await page.getByRole('main', { name: 'Conversation' }).count()).toBe(0);
 
     await signIn(page, server.origin, uniqueName('ghost'), 'definitely not the password');
-    await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toBe('Wrong username or password.');
+    await expect.poll(alertText(page)).toBe('Wrong username or password.');
+    expect(path(page)).toBe('/login');
   });
 
-  it('says when a username is already taken', async () => {
+  it('says when a username is already taken, also in other letter case', async () => {
     const username = uniqueName('carol');
+    const first = await newPage(browser);
+    other = first.page;
+    try {
+      await register(first.page, server.origin, username);
+      await first.page.getByRole('main', { name: 'Conversation' }).waitFor();
+    } finally {
+      await first.context.close();
+    }
+
     await register(page, server.origin, username);
-    await page.getByRole('main', { name: 'Conversation' }).waitFor();
-    await context.clearCookies();
+    await expect.poll(alertText(page)).toContain('already taken');
+    expect(path(page)).toBe('/register');
 
     await register(page, server.origin, username.toUpperCase());
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('already taken');
-    expect(new URL(page.url()).pathname).toBe('/register');
+    await expect.poll(alertText(page)).toContain('already taken');
+    expect(path(page)).toBe('/register');
+    expect(await page.getByRole('main', { name: 'Conversation' }).count()).toBe(0);
   });
 
   it('refuses a weak password in the form and creates no account', async () => {
     const username = uniqueName('dave');
+    const registrations: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/auth/register/')) registrations.push(request.url());
+    });
     await page.goto(`${server.origin}/register`);
     await page.getByLabel('Username').fill(username);
+    // The meter and its caption follow what is typed.
+    const meter = page.getByRole('meter', { name: 'Password strength' });
+    const strength = async () => Number(await meter.getAttribute('value'));
+    await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+    await expect.poll(strength).toBeGreaterThanOrEqual(3);
     await page.getByLabel('Password', { exact: true }).fill('password123');
-    await expect.poll(() => page.locator('.strength-text').textContent()).toContain('Very weak');
-    expect(await page.getByRole('meter', { name: 'Password strength' }).getAttribute('value')).toBe(
-      '0',
-    );
+    await page.getByText(/very weak/i).waitFor();
+    expect(await strength()).toBeLessThanOrEqual(1);
     await page.getByLabel('Confirm password').fill('password123');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toContain('commonly used password');
+    await expect.poll(alertText(page)).toMatch(/password/i);
+    expect(path(page)).toBe('/register');
+    expect(registrations).toEqual([]);
 
     await signIn(page, server.origin, username, 'password123');
-    await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toBe('Wrong username or password.');
+    await expect.poll(alertText(page)).toBe('Wrong username or password.');
+  });
+
+  it('refuses a password confirmation that does not match', async () => {
+    await page.goto(`${server.origin}/register`);
+    await page.getByLabel('Username').fill(uniqueName('dora'));
+    await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+    await page.getByLabel('Confirm password').fill(`${STRONG_PASSWORD}!`);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('The passwords do not match.').waitFor();
+    expect(path(page)).toBe('/register');
   });
 
   it('lists devices, and revoking one signs that browser out', async () => {
     const username = uniqueName('erin');
     await register(page, server.origin, username);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
+    await page.goto(`${server.origin}/devices`);
+    await page.getByRole('heading', { name: 'Devices' }).waitFor();
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke / }).count()).toBe(1);
 
     const second = await newPage(browser);
+    other = second.page;
     try {
       await signIn(second.page, server.origin, username);
       await second.page.getByRole('main', { name: 'Conversation' }).waitFor();
 
-      await page.goto(`${server.origin}/devices`);
+      await page.reload();
       await page.getByRole('heading', { name: 'Devices' }).waitFor();
-      await expect.poll(() => page.getByRole('button', { name: /^Revoke / }).count()).toBe(2);
-      // Revoke the device that is not this one (the list is oldest first; this one is first).
+      const revoke = page.getByRole('button', { name: /^Revoke / });
+      await expect.poll(() => revoke.count()).toBe(2);
+      expect(await page.getByText('This device').count()).toBe(1);
+      // Revoke the device that is not this one.
       page.once('dialog', (dialog) => void dialog.accept());
       await page
+        .getByRole('listitem')
+        .filter({ hasNotText: 'This device' })
         .getByRole('button', { name: /^Revoke / })
-        .nth(1)
         .click();
-      await expect.poll(() => page.getByRole('button', { name: /^Revoke / }).count()).toBe(1);
+      await expect.poll(() => revoke.count()).toBe(1);
 
+      // The revoked browser's next navigation lands on the sign-in page.
       await second.page.goto(`${server.origin}/devices`);
       await second.page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      expect(new URL(second.page.url()).pathname).toBe('/login');
+      expect(path(second.page)).toBe('/login');
+      // ...and this one is still signed in.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Devices' }).waitFor();
     } finally {
       await second.context.close();
     }
@@ -146,43 +197,88 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
 
   it('changes the password from Settings', async () => {
     const username = uniqueName('fay');
+    const next = 'quiet river under amber lanterns 5';
     await register(page, server.origin, username);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
     await page.goto(`${server.origin}/settings`);
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await page.getByLabel('Current password').fill(STRONG_PASSWORD);
-    await page
-      .getByLabel('New password', { exact: true })
-      .fill('quiet river under amber lanterns 5');
-    await page.getByLabel('Confirm new password').fill('quiet river under amber lanterns 5');
+    await page.getByLabel('New password', { exact: true }).fill(next);
+    await page.getByLabel('Confirm new password').fill(next);
     await page.getByRole('button', { name: 'Change password' }).click();
     await expect
       .poll(() => page.getByRole('status').textContent())
       .toContain('password was changed');
 
-    await context.clearCookies();
-    await signIn(page, server.origin, username, 'quiet river under amber lanterns 5');
+    await signOut(page);
+    await signIn(page, server.origin, username, STRONG_PASSWORD);
+    await expect.poll(alertText(page)).toBe('Wrong username or password.');
+    await signIn(page, server.origin, username, next);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
+  });
+
+  it('reaches Devices, Settings and About from the Account menu, keeps the theme, and has a 404 page', async () => {
+    await register(page, server.origin, uniqueName('hugo'));
+    await page.getByRole('main', { name: 'Conversation' }).waitFor();
+    for (const [item, heading, at] of [
+      ['Devices', 'Devices', '/devices'],
+      ['Settings', 'Settings', '/settings'],
+      ['About', 'About SecureChat', '/about'],
+    ] as const) {
+      await accountMenu(page).click();
+      await page.getByRole('menuitem', { name: item }).click();
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      expect(path(page), item).toBe(at);
+    }
+
+    // The theme is a choice the user sees, and it survives a reload.
+    await page.goto(`${server.origin}/settings`);
+    const theme = page.getByLabel('Theme');
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await theme.selectOption({ label: 'Light' });
+    const light = await background();
+    await theme.selectOption({ label: 'Dark' });
+    await expect.poll(background).not.toBe(light);
+    const dark = await background();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    expect(await background()).toBe(dark);
+    expect(await page.getByLabel('Theme').inputValue()).toBe('dark');
+
+    await page.goto(`${server.origin}/no/such/page`);
+    await page.getByRole('heading', { name: 'Page not found', level: 1 }).waitFor();
   });
 
   it('fits a 360 px wide screen without sideways scrolling', async () => {
     const narrow = await newPage(browser, { width: 360, height: 740 });
+    other = narrow.page;
+    const scrollWidth = () => narrow.page.evaluate(() => document.documentElement.scrollWidth);
     try {
-      for (const path of ['/login', '/register']) {
-        await narrow.page.goto(`${server.origin}${path}`);
-        await narrow.page.getByRole('heading').first().waitFor();
-        expect(
-          await narrow.page.evaluate(() => document.documentElement.scrollWidth),
-          path,
-        ).toBeLessThanOrEqual(360);
+      for (const [at, heading] of [
+        ['/login', 'Sign in'],
+        ['/register', 'Create your account'],
+      ] as const) {
+        await narrow.page.goto(`${server.origin}${at}`);
+        await narrow.page.getByRole('heading', { name: heading }).waitFor();
+        expect(await scrollWidth(), at).toBeLessThanOrEqual(360);
       }
+      // With an error shown and a long username typed, too.
+      await register(narrow.page, server.origin, uniqueName('gus'), 'password123');
+      await expect.poll(alertText(narrow.page)).not.toBeNull();
+      expect(await scrollWidth(), '/register with an error').toBeLessThanOrEqual(360);
+
       await register(narrow.page, server.origin, uniqueName('gus'));
       await narrow.page.getByRole('main', { name: 'Conversation' }).waitFor();
-      expect(
-        await narrow.page.evaluate(() => document.documentElement.scrollWidth),
-      ).toBeLessThanOrEqual(360);
+      expect(await scrollWidth(), 'the shell').toBeLessThanOrEqual(360);
       // The room list sits behind a toggle on a phone.
       await narrow.page.getByRole('button', { name: 'Rooms' }).click();
       await narrow.page.getByRole('navigation', { name: 'Rooms' }).waitFor();
+      expect(await scrollWidth(), 'the shell with the rooms open').toBeLessThanOrEqual(360);
+      for (const at of ['/devices', '/settings', '/about']) {
+        await narrow.page.goto(`${server.origin}${at}`);
+        await narrow.page.getByRole('heading', { level: 1 }).first().waitFor();
+        expect(await scrollWidth(), at).toBeLessThanOrEqual(360);
+      }
     } finally {
       await narrow.context.close();
     }

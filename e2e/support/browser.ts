@@ -3,6 +3,7 @@
  * missing the suites skip (loudly, from the global setup) or fail under SECURECHAT_REQUIRE_ALL.
  */
 import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 
@@ -37,12 +38,18 @@ export async function newPage(
   return { context, page };
 }
 
-/** Keep a screenshot of a page when a test fails, under test-results/. */
-export async function screenshotOnFailure(page: Page, name: string): Promise<void> {
+/** Keep a screenshot of a page when a test fails, under test-results/e2e-<file>-<test>.png. */
+export async function screenshotOnFailure(
+  page: Page | undefined,
+  task: { name: string; file?: { name: string } },
+): Promise<void> {
+  if (!page || page.isClosed()) return;
+  const file = basename(task.file?.name ?? '').replace(/\.test\.ts$/, '');
+  const name = `e2e-${file}-${task.name}`.replace(/[^a-z0-9-]+/gi, '_').slice(0, 150);
   mkdirSync('test-results', { recursive: true });
-  await page
-    .screenshot({ path: `test-results/${name.replace(/[^a-z0-9-]+/gi, '_')}.png` })
-    .catch(() => undefined);
+  await page.screenshot({ path: `test-results/${name}.png`, fullPage: true }).catch(() => {
+    // a crashed page has nothing to show
+  });
 }
 
 export const STRONG_PASSWORD = 'violet tractor sings under 7 moons';
@@ -77,4 +84,20 @@ export async function signIn(
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Sign out the way a user does: the Account menu, then "Sign out". */
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Account menu' }).click();
+  await page.getByRole('menuitem', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+}
+
+/** The text of the page's alert, polled by `expect.poll`. */
+export function alertText(page: Page): () => Promise<string | null> {
+  return () =>
+    page
+      .getByRole('alert')
+      .textContent({ timeout: 1_000 })
+      .catch(() => null);
 }

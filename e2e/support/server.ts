@@ -16,19 +16,53 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_MAIN = join(ROOT, 'packages/server/dist/main.js');
 const WEB_INDEX = join(ROOT, 'packages/web/dist/index.html');
 
+const HEALTH_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+
 export interface RunningServer {
+  /** http://localhost:<port>, the PUBLIC_ORIGIN the browser uses. */
   origin: string;
   port: number;
-  /** Lines the server printed on stdout (JSON log lines). */
+  /** Lines the server printed on stdout (JSON log lines), growing while it runs. */
   stdout: string[];
+  /** What it printed on stderr so far. */
+  stderr(): string;
+  /** The first log line whose `msg` contains `text`, waiting for it up to `timeoutMs`. */
+  waitForLog(text: string, timeoutMs?: number): Promise<LogLine>;
   stop(): Promise<void>;
 }
 
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+/** Servers still running, killed if the test process goes away without stopping them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function assertBuilt(): void {
-  if (!existsSync(SERVER_MAIN) || !existsSync(WEB_INDEX)) {
-    throw new Error('The app is not built: run `npm run build` before the browser tests.');
+  const missing = [SERVER_MAIN, WEB_INDEX].filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    throw new Error(
+      `The app is not built (missing ${missing.join(', ')}): run \`npm run build\` before the browser tests.`,
+    );
   }
 }
+
+function parseLog(line: string): LogLine | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null ? (value as LogLine) : null;
+  } catch {
+    return null;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   assertBuilt();
@@ -36,7 +70,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const dataDir = mkdtempSync(join(tmpdir(), 'securechat-e2e-'));
   const origin = `http://localhost:${port}`;
   const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
-    cwd: dataDir,
+    cwd: dataDir, // so no .env of the developer's is read
     env: {
       PATH: process.env.PATH ?? '',
       PORT: String(port),
@@ -48,6 +82,13 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   const stdout: string[] = [];
   let stderr = '';
   let partial = '';
@@ -60,37 +101,90 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     stderr += chunk.toString();
   });
 
-  const deadline = Date.now() + 20_000;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`The server exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(
+        `The server exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${stderr}`,
+      );
     }
     try {
       const response = await fetch(`http://127.0.0.1:${port}/api/health`);
-      if (response.ok) break;
+      if (response.status === 200) break;
     } catch {
-      // not yet listening
+      // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`The server did not become healthy within 20 s: ${stderr}`);
+      await stop();
+      throw new Error(
+        `The server did not answer GET /api/health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s:\n${stderr}`,
+      );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
-  // The setup link is logged right after listening; give the log a moment to arrive.
-  await new Promise((r) => setTimeout(r, 200));
 
   return {
     origin,
     port,
     stdout,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
+    stderr: () => stderr,
+    async waitForLog(text, timeoutMs = 5_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        for (const line of stdout) {
+          const entry = parseLog(line);
+          if (entry && typeof entry.msg === 'string' && entry.msg.includes(text)) return entry;
+        }
+        if (Date.now() > until) {
+          throw new Error(
+            `The server logged no line containing ${JSON.stringify(text)} within ${timeoutMs} ms. Its log:\n${stdout.join('\n')}\n${stderr}`,
+          );
+        }
+        await sleep(50);
       }
-      rmSync(dataDir, { recursive: true, force: true });
     },
+    stop,
   };
+}
+
+/** Run the server until it exits by itself (e.g. refusing its configuration). */
+export function runServerToExit(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  assertBuilt();
+  return new Promise((resolve, reject) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'securechat-e2e-config-'));
+    const child = spawn(process.execPath, [SERVER_MAIN], {
+      cwd: dataDir,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`The server kept running with ${JSON.stringify(env)}:\n${stdout}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      running.delete(child);
+      rmSync(dataDir, { recursive: true, force: true });
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
