@@ -24,6 +24,7 @@ import { opaqueLogin, opaqueRegistration } from './accounts/opaque.js';
 import { checkPassword } from './accounts/password-policy.js';
 import { guarded } from './errors.js';
 import { HttpTransport } from './transport/http.js';
+import { RealtimeConnection, type SocketLike } from './transport/realtime.js';
 
 /** How to reach the server. */
 export interface ClientOptions {
@@ -39,6 +40,26 @@ export interface ClientOptions {
    * Default `'browser'` in browsers, `'memory'` elsewhere.
    */
   cookies?: 'browser' | 'memory';
+  /**
+   * The WebSocket implementation for the realtime connection; default the global one. Node 20
+   * has none: pass the `ws` package's WebSocket there.
+   */
+  WebSocket?: WebSocketConstructor;
+}
+
+/**
+ * A WebSocket constructor: the browser's, or `ws`'s (which also takes upgrade headers). Their
+ * event types differ, so the instance is typed loosely here and adapted in `connect`.
+ */
+export type WebSocketConstructor = new (
+  url: string,
+  options?: { headers: Record<string, string> },
+) => object;
+
+/** Options for `connect`. */
+export interface ConnectOptions {
+  /** The last seq this device has per room (from its local store), to resume from. */
+  positions?: Map<string, number>;
 }
 
 /** A successful sign-in. */
@@ -61,6 +82,11 @@ export interface RegisterInput {
 }
 
 export interface SecureChatClient {
+  /**
+   * Open the realtime connection for the signed-in device: it reconnects by itself, resumes
+   * from the last position per room and re-sends unacknowledged messages until closed.
+   */
+  connect(options?: ConnectOptions): RealtimeConnection;
   /** The server's name, version, registration mode and input limits. Needs no session. */
   serverInfo(): Promise<ServerInfo>;
   /**
@@ -142,6 +168,26 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
   });
 
   return {
+    connect(connectOptions = {}) {
+      const Impl =
+        options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+      if (!Impl)
+        throw new TypeError('connect: no WebSocket implementation; pass options.WebSocket');
+      const origin = baseUrl === '' ? window.location.origin : baseUrl;
+      const connection = new RealtimeConnection({
+        url: `${origin.replace(/^http/, 'ws')}${ApiRoutes.socket}`,
+        // Both implementations have the members SocketLike names (binaryType, send, on*).
+        openSocket: (url, headers) =>
+          (Object.keys(headers).length > 0
+            ? new Impl(url, { headers })
+            : new Impl(url)) as unknown as SocketLike,
+        headers: () => http.socketHeaders(),
+        ...(connectOptions.positions ? { positions: connectOptions.positions } : {}),
+      });
+      connection.start();
+      return connection;
+    },
+
     serverInfo: () => guarded(() => http.get(ApiRoutes.server, ServerInfo)),
 
     register: ({ username, password, inviteToken, setupToken }) =>

@@ -7,6 +7,7 @@ export { checkPassword } from './accounts/password-policy.js';
 export type { PasswordCheck, PasswordScore } from './accounts/password-policy.js';
 export {
   ChatError,
+  type RoomEvent,
   Limits,
   normalizeUsername,
   type DeviceInfo,
@@ -17,3 +18,6 @@ export {
   type ServerInfo,
   type SessionResponse,
 } from '@securechat/protocol';
+export { RealtimeConnection } from './transport/realtime.js';
+export type { ConnectionState, SendInput, SocketLike } from './transport/realtime.js';
+export type { ConnectOptions, WebSocketConstructor } from './client.js';

@@ -24,6 +24,8 @@ export const ApiRoutes = {
   adminUsers: '/api/admin/users',
   adminInvites: '/api/admin/invites',
   adminInvite: '/api/admin/invites/:inviteId',
+  /** The realtime WebSocket (GET upgrade). */
+  socket: '/api/ws',
 } as const;
 
 /** Web paths the server knows (the single-page app handles the rest of `/`). */

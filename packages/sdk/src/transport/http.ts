@@ -58,6 +58,17 @@ export class HttpTransport {
     await this.request('DELETE', path, undefined, undefined);
   }
 
+  /**
+   * Headers a WebSocket upgrade needs outside a browser: the session cookie and our Origin.
+   * Browsers send both themselves, so this is empty there.
+   */
+  async socketHeaders(): Promise<Record<string, string>> {
+    const jar = await this.cookieJar();
+    if (!jar || !this.origin) return {};
+    const cookie = await jar.header(`${this.options.baseUrl}/api/ws`);
+    return { origin: this.origin, ...(cookie ? { cookie } : {}) };
+  }
+
   private async request<S extends Schema>(
     method: Method,
     path: string,

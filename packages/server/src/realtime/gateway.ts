@@ -10,6 +10,7 @@
  */
 import websocket from '@fastify/websocket';
 import {
+  ApiRoutes,
   ChatError,
   decodeClientFrame,
   encodeFrame,
@@ -29,7 +30,7 @@ import type { AuthContext } from '../domain/accounts.js';
 import { SESSION_COOKIE, authOf } from '../plugins/auth.js';
 import { isSameOrigin } from '../plugins/csrf.js';
 
-export const WS_PATH = '/api/ws';
+export const WS_PATH = ApiRoutes.socket;
 const HEARTBEAT_MS = 30_000;
 const SESSION_CHECK_MS = 5_000;
 /** A connection with more than this queued and unsent is too slow: drop it, it will resume. */
