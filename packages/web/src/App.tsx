@@ -14,7 +14,8 @@ import { ConversationHome } from './features/shell/AppShell';
 function Loading() {
   return (
     <div className="loading" role="status">
-      {t.loading}
+      <span className="spinner" aria-hidden="true" />
+      <span>{t.loading}</span>
     </div>
   );
 }

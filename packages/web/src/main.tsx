@@ -5,7 +5,7 @@ import { App } from './App';
 import { ErrorBoundary } from './features/errors/ErrorPages';
 import { SessionProvider } from './session';
 import { applyTheme, storedTheme } from './theme';
-import './styles/app.css';
+import './styles/index.css';
 
 applyTheme(storedTheme());
 

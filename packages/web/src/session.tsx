@@ -1,5 +1,5 @@
 /** The signed-in session, shared by every page. */
-import type { SessionResponse } from '@securechat/sdk';
+import { ChatError, type SessionResponse } from '@securechat/sdk';
 import {
   createContext,
   useCallback,
@@ -10,6 +10,7 @@ import {
   type ReactNode,
 } from 'react';
 import { client } from './sdk/client';
+import { errorMessage } from './ui/errors';
 
 interface SessionState {
   /** undefined while loading, null when signed out. */
@@ -40,4 +41,21 @@ export function useSession(): SessionState {
   const state = useContext(SessionContext);
   if (!state) throw new Error('useSession outside SessionProvider');
   return state;
+}
+
+/**
+ * The sentence for a failed call on a signed-in page. A session that ended elsewhere (this
+ * device revoked, password changed on another device) signs this tab out, to /login.
+ */
+export function useFailureMessage(): (failure: unknown) => string {
+  const { setSession } = useSession();
+  return useCallback(
+    (failure: unknown) => {
+      if (failure instanceof ChatError && failure.code === 'CHAT_ERR_UNAUTHENTICATED') {
+        setSession(null);
+      }
+      return errorMessage(failure);
+    },
+    [setSession],
+  );
 }

@@ -1,16 +1,22 @@
 import type { ReactNode } from 'react';
+import { Icon } from './Icon';
 
-/** An error (role=alert, announced at once) or a status message (role=status, polite). */
+/**
+ * A message box. `error` is role=alert (announced at once), `success` is role=status (polite),
+ * `info` is a plain note: a page shows at most one alert, so tests and screen readers find it.
+ */
 export function Alert({
   kind = 'error',
   children,
 }: {
-  kind?: 'error' | 'success';
+  kind?: 'error' | 'success' | 'info';
   children: ReactNode;
 }) {
+  const role = kind === 'error' ? 'alert' : kind === 'success' ? 'status' : 'note';
   return (
-    <div className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
-      {children}
+    <div className={`alert alert-${kind}`} role={role}>
+      {kind === 'info' ? <Icon name="shield" /> : null}
+      <div>{children}</div>
     </div>
   );
 }

@@ -1,13 +1,17 @@
 import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
 
-interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> {
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'children'> {
   label: string;
   hint?: ReactNode;
   error?: string | null;
+  /** Marks the input invalid when the reason is shown by a sibling (e.g. the strength meter). */
+  invalid?: boolean;
+  /** Shown under the input, before the hint: a strength meter, for instance. */
+  children?: ReactNode;
 }
 
 /** A labelled input with an optional hint and error, wired for screen readers. */
-export function Field({ label, hint, error, ...input }: FieldProps) {
+export function Field({ label, hint, error, invalid = false, children, ...input }: FieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
@@ -17,10 +21,11 @@ export function Field({ label, hint, error, ...input }: FieldProps) {
       <label htmlFor={id}>{label}</label>
       <input
         id={id}
-        aria-invalid={error ? true : undefined}
+        aria-invalid={error || invalid ? true : undefined}
         aria-describedby={describedBy || undefined}
         {...input}
       />
+      {children}
       {hint ? (
         <div id={hintId} className="field-hint">
           {hint}

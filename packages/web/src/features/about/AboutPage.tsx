@@ -1,62 +1,87 @@
+import type { ServerInfo } from '@securechat/sdk';
 import { useEffect, useState } from 'react';
 import { client } from '../../sdk/client';
 import { useSession } from '../../session';
 import { t } from '../../strings';
+import { Icon } from '../../ui/Icon';
+import { usePageTitle } from '../../ui/usePageTitle';
 import { AuthLayout } from '../auth/AuthLayout';
 import { AppShell } from '../shell/AppShell';
 
-function AboutContent({ version }: { version: string | null }) {
+/** What the server can and cannot see, in the plain words of the threat model. */
+function AboutContent({ info }: { info: ServerInfo | null }) {
   return (
     <>
-      <section className="about-section">
-        <h2>{t.about.serverCannot}</h2>
-        <ul className="checks">
-          {t.about.cannot.map((line) => (
-            <li key={line}>{line}</li>
-          ))}
-        </ul>
-      </section>
-      <section className="about-section">
-        <h2>{t.about.serverCan}</h2>
-        <ul className="dots">
-          {t.about.can.map((line) => (
-            <li key={line}>{line}</li>
-          ))}
-        </ul>
-        <p className="muted">{t.about.outOfScope}</p>
-      </section>
-      {version ? (
-        <p className="muted small">
-          {t.about.version}: {version}
-        </p>
-      ) : null}
+      <div className="about-grid">
+        <section className="about-section" aria-labelledby="about-cannot">
+          <h2 id="about-cannot">
+            <span className="about-icon good" aria-hidden="true">
+              <Icon name="eyeOff" />
+            </span>
+            {t.about.serverCannot}
+          </h2>
+          <ul>
+            {t.about.cannot.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </section>
+        <section className="about-section" aria-labelledby="about-can">
+          <h2 id="about-can">
+            <span className="about-icon" aria-hidden="true">
+              <Icon name="eye" />
+            </span>
+            {t.about.serverCan}
+          </h2>
+          <ul>
+            {t.about.can.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </section>
+      </div>
+      <p className="about-note">{t.about.outOfScope}</p>
+      <dl className="about-facts">
+        <div>
+          <dt>{t.about.server}</dt>
+          <dd>{info?.name ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>{t.about.version}</dt>
+          <dd>{info?.version ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>{t.about.registration}</dt>
+          <dd>{info ? t.about.registrationMode[info.registration] : '—'}</dd>
+        </div>
+      </dl>
     </>
   );
 }
 
 export function AboutPage() {
   const { session } = useSession();
-  const [version, setVersion] = useState<string | null>(null);
+  const [info, setInfo] = useState<ServerInfo | null>(null);
+  usePageTitle(t.about.title);
   useEffect(() => {
-    client.serverInfo().then(
-      (info) => setVersion(info.version),
-      () => setVersion(null),
-    );
+    client.serverInfo().then(setInfo, () => setInfo(null));
   }, []);
   if (!session) {
     return (
-      <AuthLayout title={t.about.title} lead={t.about.lead}>
-        <AboutContent version={version} />
+      <AuthLayout title={t.about.title} lead={t.about.lead} wide>
+        <AboutContent info={info} />
       </AuthLayout>
     );
   }
   return (
-    <AppShell label={t.about.title}>
+    <AppShell label={t.about.title} title={t.about.title}>
       <div className="page">
-        <h1>{t.about.title}</h1>
-        <p className="lead">{t.about.lead}</p>
+        <header className="page-head">
+          <h1>{t.about.title}</h1>
+          <p className="lead">{t.about.lead}</p>
+        </header>
         <div className="card">
-          <AboutContent version={version} />
+          <AboutContent info={info} />
         </div>
       </div>
     </AppShell>

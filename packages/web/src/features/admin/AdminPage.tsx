@@ -1,29 +1,76 @@
 import type { InviteInfo, PublicUser } from '@securechat/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { client } from '../../sdk/client';
+import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
-import { errorMessage } from '../../ui/errors';
-import { formatTime } from '../../ui/format';
+import { Button } from '../../ui/Button';
+import { Icon } from '../../ui/Icon';
+import { formatDay, formatRelative, formatTime } from '../../ui/time';
 import { AppShell } from '../shell/AppShell';
 
+type InviteState = 'active' | 'used' | 'expired';
+
+function inviteState(invite: InviteInfo, now: number): InviteState {
+  if (invite.usedAt) return 'used';
+  return new Date(invite.expiresAt).getTime() <= now ? 'expired' : 'active';
+}
+
+/** The link of a new invitation, once: the server keeps only a hash of its token. */
+function NewInvite({ url }: { url: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="invite-link">
+      <p className="invite-link-title">
+        <Icon name="link" /> {t.admin.newInvite}
+      </p>
+      <div className="copy-row">
+        <input
+          readOnly
+          value={url}
+          aria-label={t.admin.inviteLink}
+          onFocus={(e) => e.target.select()}
+        />
+        <Button
+          variant="primary"
+          onClick={() => {
+            void navigator.clipboard?.writeText(url).then(
+              () => setCopied(true),
+              () => setCopied(false),
+            );
+          }}
+        >
+          {t.admin.copy}
+        </Button>
+      </div>
+      <p className="field-hint" role="status">
+        {copied ? t.admin.copied : t.admin.newInviteHint}
+      </p>
+    </div>
+  );
+}
+
 export function AdminPage() {
+  const { session } = useSession();
+  const errorMessage = useFailureMessage();
   const [users, setUsers] = useState<PublicUser[] | null>(null);
   const [invites, setInvites] = useState<InviteInfo[] | null>(null);
   const [link, setLink] = useState<string | null>(null);
-  const [copied, setCopied] = useState(false);
+  const [creating, setCreating] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
 
   const load = useCallback(
     () =>
       Promise.all([client.admin.users(), client.admin.invites()]).then(
         ([u, i]) => {
           setUsers(u);
-          setInvites(i);
+          setInvites([...i].sort((a, b) => b.createdAt.localeCompare(a.createdAt)));
+          setNow(Date.now());
         },
         (failure: unknown) => setError(errorMessage(failure)),
       ),
-    [],
+    [errorMessage],
   );
   useEffect(() => {
     void load();
@@ -31,17 +78,20 @@ export function AdminPage() {
 
   async function create() {
     setError(null);
+    setCreating(true);
     try {
       const created = await client.admin.createInvite();
       setLink(created.url);
-      setCopied(false);
       await load();
     } catch (failure) {
       setError(errorMessage(failure));
+    } finally {
+      setCreating(false);
     }
   }
 
   async function revoke(id: string) {
+    setError(null);
     try {
       await client.admin.revokeInvite(id);
       await load();
@@ -51,81 +101,104 @@ export function AdminPage() {
   }
 
   return (
-    <AppShell label={t.admin.title}>
+    <AppShell label={t.admin.title} title={t.admin.title}>
       <div className="page">
-        <h1>{t.admin.title}</h1>
+        <header className="page-head">
+          <h1>{t.admin.title}</h1>
+          <p className="lead">{t.admin.lead}</p>
+        </header>
         {error ? <Alert>{error}</Alert> : null}
         <section className="card" aria-labelledby="invites-title">
           <div className="card-head">
-            <div>
+            <div className="card-intro">
               <h2 id="invites-title">{t.admin.invites}</h2>
               <p className="muted">{t.admin.invitesLead}</p>
             </div>
-            <button type="button" className="button primary" onClick={() => void create()}>
+            <Button variant="primary" busy={creating} onClick={() => void create()}>
               {t.admin.createInvite}
-            </button>
+            </Button>
           </div>
-          {link ? (
-            <div className="invite-link">
-              <p>{t.admin.newInvite}</p>
-              <div className="copy-row">
-                <input
-                  readOnly
-                  value={link}
-                  aria-label={t.admin.newInvite}
-                  onFocus={(e) => e.target.select()}
-                />
-                <button
-                  type="button"
-                  className="button"
-                  onClick={() => {
-                    void navigator.clipboard?.writeText(link).then(() => setCopied(true));
-                  }}
-                >
-                  {copied ? t.admin.copied : t.admin.copy}
-                </button>
-              </div>
-            </div>
+          {link ? <NewInvite url={link} /> : null}
+          {invites && invites.length === 0 ? (
+            <p className="empty-line">{t.admin.noInvites}</p>
           ) : null}
-          {invites && invites.length === 0 ? <p className="muted">{t.admin.noInvites}</p> : null}
           <ul className="list">
-            {invites?.map((invite) => (
-              <li key={invite.id} className="list-row">
-                <div className="list-main">
-                  <div className="list-title">
-                    {t.admin.created} {invite.createdBy}
-                    {invite.usedAt ? (
-                      <span className="badge muted-badge">{t.admin.used}</span>
-                    ) : null}
+            {invites?.map((invite) => {
+              const state = inviteState(invite, now);
+              const metaId = `invite-${invite.id}`;
+              return (
+                <li key={invite.id} className="list-row">
+                  <span className="row-icon" aria-hidden="true">
+                    <Icon name="link" />
+                  </span>
+                  <div className="list-main">
+                    <div className="list-title">
+                      {t.admin.inviteBy(invite.createdBy)}
+                      <span className={`badge badge-${state}`}>{t.admin.state[state]}</span>
+                    </div>
+                    <div className="list-meta" id={metaId}>
+                      {t.admin.created}{' '}
+                      <time dateTime={invite.createdAt} title={formatTime(invite.createdAt)}>
+                        {formatRelative(invite.createdAt, now)}
+                      </time>
+                      <span aria-hidden="true"> · </span>
+                      {state === 'used' && invite.usedAt ? (
+                        <>
+                          {t.admin.usedAt}{' '}
+                          <time dateTime={invite.usedAt} title={formatTime(invite.usedAt)}>
+                            {formatRelative(invite.usedAt, now)}
+                          </time>
+                        </>
+                      ) : (
+                        <>
+                          {state === 'expired' ? t.admin.expired : t.admin.expires}{' '}
+                          <time dateTime={invite.expiresAt} title={formatTime(invite.expiresAt)}>
+                            {formatRelative(invite.expiresAt, now)}
+                          </time>
+                        </>
+                      )}
+                    </div>
                   </div>
-                  <div className="list-meta">
-                    {formatTime(invite.createdAt)} · {t.admin.expires}{' '}
-                    {formatTime(invite.expiresAt)}
-                  </div>
-                </div>
-                {invite.usedAt ? null : (
-                  <button
-                    type="button"
-                    className="button danger-outline"
-                    onClick={() => void revoke(invite.id)}
-                  >
-                    {t.admin.revoke}
-                  </button>
-                )}
-              </li>
-            ))}
+                  {state === 'active' ? (
+                    <Button
+                      variant="danger"
+                      aria-describedby={metaId}
+                      onClick={() => void revoke(invite.id)}
+                    >
+                      {t.admin.revoke}
+                    </Button>
+                  ) : null}
+                </li>
+              );
+            })}
           </ul>
         </section>
         <section className="card" aria-labelledby="users-title">
-          <h2 id="users-title">{t.admin.users}</h2>
+          <div className="card-intro">
+            <h2 id="users-title">{t.admin.users}</h2>
+            <p className="muted">{t.admin.usersLead(users?.length ?? 0)}</p>
+          </div>
           <ul className="list">
             {users?.map((user) => (
               <li key={user.id} className="list-row">
+                <span className="avatar" aria-hidden="true">
+                  {user.username.slice(0, 1).toUpperCase()}
+                </span>
                 <div className="list-main">
-                  <div className="list-title">{user.username}</div>
-                  <div className="list-meta">{formatTime(user.createdAt)}</div>
+                  <div className="list-title">
+                    {user.username}
+                    {user.id === session?.user.id ? (
+                      <span className="muted small">{t.admin.you}</span>
+                    ) : null}
+                  </div>
+                  <div className="list-meta">
+                    {t.admin.joined}{' '}
+                    <time dateTime={user.createdAt} title={formatTime(user.createdAt)}>
+                      {formatDay(user.createdAt)}
+                    </time>
+                  </div>
                 </div>
-                <span className={user.role === 'admin' ? 'badge' : 'badge muted-badge'}>
+                <span className={user.role === 'admin' ? 'badge' : 'badge badge-muted'}>
                   {t.admin.role[user.role]}
                 </span>
               </li>

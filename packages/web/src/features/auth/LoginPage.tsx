@@ -4,8 +4,10 @@ import { client } from '../../sdk/client';
 import { useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
+import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { Field } from '../../ui/Field';
+import { usePageTitle } from '../../ui/usePageTitle';
 import { AuthLayout } from './AuthLayout';
 
 export function LoginPage() {
@@ -15,9 +17,11 @@ export function LoginPage() {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  usePageTitle(t.auth.signInTitle);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {
@@ -53,9 +57,9 @@ export function LoginPage() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-        <button className="button primary wide" type="submit" disabled={busy}>
+        <Button variant="primary" type="submit" wide busy={busy}>
           {busy ? t.auth.signingIn : t.auth.signIn}
-        </button>
+        </Button>
       </form>
       <p className="switch">
         {t.auth.needAccount} <Link to="/register">{t.auth.createAnAccount}</Link>

@@ -1,13 +1,15 @@
-import { ChatError, Limits, type ServerInfo } from '@securechat/sdk';
+import { ChatError, Limits, checkPassword, type ServerInfo } from '@securechat/sdk';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { client } from '../../sdk/client';
 import { useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
+import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { Field } from '../../ui/Field';
-import { StrengthMeter, usePasswordCheck } from '../../ui/StrengthMeter';
+import { StrengthMeter, usePasswordCheck } from '../../ui/Meter';
+import { usePageTitle } from '../../ui/usePageTitle';
 import { AuthLayout } from './AuthLayout';
 
 export type RegisterMode = 'register' | 'setup' | 'invite';
@@ -18,52 +20,67 @@ function tokenFromHash(hash: string): string | null {
   return value && /^[A-Za-z0-9_-]{16,128}$/.test(value) ? value : null;
 }
 
+const copy = {
+  register: { title: t.auth.registerTitle, lead: t.auth.registerLead },
+  setup: { title: t.auth.setupTitle, lead: t.auth.setupLead },
+  invite: { title: t.auth.inviteTitle, lead: t.auth.inviteLead },
+} as const;
+
+interface FieldErrors {
+  username?: string;
+  /** '' marks the field invalid when the reason is shown elsewhere (the strength meter). */
+  password?: string;
+  confirm?: string;
+}
+
+/** Registration, first-administrator setup and invitation sign-up: one form, three doors. */
 export function RegisterPage({ mode }: { mode: RegisterMode }) {
   const { setSession } = useSession();
   const navigate = useNavigate();
   const location = useLocation();
   const token = mode === 'register' ? null : tokenFromHash(location.hash);
+  const { title, lead } = copy[mode];
+  usePageTitle(title);
   const [info, setInfo] = useState<ServerInfo | null>(null);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [fieldErrors, setFieldErrors] = useState<{
-    username?: string;
-    password?: string;
-    confirm?: string;
-  }>({});
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const check = usePasswordCheck(password, username);
 
   useEffect(() => {
     client.serverInfo().then(setInfo, () => setInfo(null));
   }, []);
 
-  const title =
-    mode === 'setup'
-      ? t.auth.setupTitle
-      : mode === 'invite'
-        ? t.auth.inviteTitle
-        : t.auth.registerTitle;
-  const lead =
-    mode === 'setup'
-      ? t.auth.setupLead
-      : mode === 'invite'
-        ? t.auth.inviteLead
-        : t.auth.registerLead;
   const closed = mode === 'register' && info?.registration === 'invite';
+  const limits = info?.limits ?? {
+    usernameMinLength: Limits.USERNAME_MIN_LENGTH,
+    usernameMaxLength: Limits.USERNAME_MAX_LENGTH,
+  };
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setError(null);
-    if (password !== confirm) {
-      setFieldErrors({ confirm: t.auth.mismatch });
-      return;
-    }
     setFieldErrors({});
     setBusy(true);
     try {
+      // The policy lives in the client (the server never sees the password): refuse here,
+      // with the reason, before any request.
+      const verdict = await checkPassword(password, { username });
+      if (!verdict.ok) {
+        const reason = verdict.message ?? t.auth.tooWeak;
+        setFieldErrors({ password: '' });
+        setError(t.auth.weakRefused(reason));
+        return;
+      }
+      if (password !== confirm) {
+        setFieldErrors({ confirm: t.auth.mismatch });
+        setError(t.auth.mismatch);
+        return;
+      }
       await client.register({
         username,
         password,
@@ -76,10 +93,14 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
     } catch (failure) {
       if (failure instanceof ChatError && failure.field === 'password') {
         setFieldErrors({ password: failure.message });
-      } else if (failure instanceof ChatError && failure.code === 'CHAT_ERR_USERNAME_INVALID') {
+      } else if (
+        failure instanceof ChatError &&
+        (failure.code === 'CHAT_ERR_USERNAME_INVALID' || failure.code === 'CHAT_ERR_USERNAME_TAKEN')
+      ) {
         setFieldErrors({ username: failure.message });
       }
       setError(errorMessage(failure));
+    } finally {
       setBusy(false);
     }
   }
@@ -88,54 +109,61 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
     return (
       <AuthLayout title={title} lead={lead}>
         <Alert>{t.auth.missingToken}</Alert>
+        <p className="switch">
+          {t.auth.haveAccount} <Link to="/login">{t.auth.signIn}</Link>
+        </p>
       </AuthLayout>
     );
   }
 
   return (
     <AuthLayout title={title} lead={lead}>
-      {closed ? <Alert>{t.auth.inviteOnly}</Alert> : null}
-      <form onSubmit={(e) => void submit(e)} noValidate>
-        {error ? <Alert>{error}</Alert> : null}
-        <Field
-          label={t.auth.username}
-          name="username"
-          autoComplete="username"
-          autoCapitalize="none"
-          spellCheck={false}
-          required
-          maxLength={64}
-          hint={t.auth.usernameHint(Limits.USERNAME_MIN_LENGTH, Limits.USERNAME_MAX_LENGTH)}
-          error={fieldErrors.username ?? null}
-          value={username}
-          onChange={(e) => setUsername(e.target.value)}
-        />
-        <Field
-          label={t.auth.password}
-          name="new-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={Limits.PASSWORD_MIN_LENGTH}
-          error={fieldErrors.password ?? null}
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-        <StrengthMeter check={check} />
-        <Field
-          label={t.auth.confirmPassword}
-          name="confirm-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          error={fieldErrors.confirm ?? null}
-          value={confirm}
-          onChange={(e) => setConfirm(e.target.value)}
-        />
-        <button className="button primary wide" type="submit" disabled={busy || closed}>
-          {busy ? t.auth.creating : t.auth.createAccount}
-        </button>
-      </form>
+      {closed ? <Alert kind="info">{t.auth.inviteOnly}</Alert> : null}
+      {closed ? null : (
+        <form onSubmit={(e) => void submit(e)} noValidate>
+          {error ? <Alert>{error}</Alert> : null}
+          <Field
+            label={t.auth.username}
+            name="username"
+            autoComplete="username"
+            autoCapitalize="none"
+            spellCheck={false}
+            required
+            maxLength={limits.usernameMaxLength}
+            hint={t.auth.usernameHint(limits.usernameMinLength, limits.usernameMaxLength)}
+            error={fieldErrors.username ?? null}
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+          />
+          <Field
+            label={t.auth.password}
+            name="new-password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={Limits.PASSWORD_MIN_LENGTH}
+            error={fieldErrors.password || null}
+            invalid={fieldErrors.password !== undefined}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          >
+            <StrengthMeter check={check} />
+          </Field>
+          <Field
+            label={t.auth.confirmPassword}
+            name="confirm-password"
+            type="password"
+            autoComplete="new-password"
+            required
+            error={fieldErrors.confirm ?? null}
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+          />
+          <Button variant="primary" type="submit" wide busy={busy}>
+            {busy ? t.auth.creating : t.auth.createAccount}
+          </Button>
+        </form>
+      )}
       <p className="switch">
         {t.auth.haveAccount} <Link to="/login">{t.auth.signIn}</Link>
       </p>

@@ -2,6 +2,8 @@ import { Component, type ErrorInfo, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { t } from '../../strings';
 import { Brand } from '../../ui/Brand';
+import { Button } from '../../ui/Button';
+import { usePageTitle } from '../../ui/usePageTitle';
 
 function ErrorLayout({
   code,
@@ -30,6 +32,7 @@ function ErrorLayout({
 }
 
 export function NotFoundPage() {
+  usePageTitle(t.errors.notFound);
   return (
     <ErrorLayout
       code="404"
@@ -53,6 +56,7 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { failed: 
 
   override componentDidCatch(_error: Error, _info: ErrorInfo): void {
     // Nothing is sent anywhere: errors may contain user content.
+    document.title = `${t.errors.crashed} · ${t.product}`;
   }
 
   override render(): ReactNode {
@@ -63,9 +67,9 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { failed: 
         title={t.errors.crashed}
         lead={t.errors.crashedLead}
         action={
-          <button type="button" className="button primary" onClick={() => window.location.reload()}>
+          <Button variant="primary" onClick={() => window.location.reload()}>
             {t.errors.reload}
-          </button>
+          </Button>
         }
       />
     );

@@ -1,112 +1,172 @@
-import { ChatError } from '@securechat/sdk';
+import { ChatError, checkPassword } from '@securechat/sdk';
 import { useId, useState, type FormEvent } from 'react';
 import { client } from '../../sdk/client';
-import { useSession } from '../../session';
+import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { applyTheme, storedTheme, type ThemeChoice } from '../../theme';
 import { Alert } from '../../ui/Alert';
-import { errorMessage } from '../../ui/errors';
+import { Button } from '../../ui/Button';
 import { Field } from '../../ui/Field';
-import { StrengthMeter, usePasswordCheck } from '../../ui/StrengthMeter';
+import { StrengthMeter, usePasswordCheck } from '../../ui/Meter';
 import { AppShell } from '../shell/AppShell';
 
-export function SettingsPage() {
+interface FieldErrors {
+  current?: string;
+  /** '' marks the field invalid when the strength meter already says why. */
+  next?: string;
+  confirm?: string;
+}
+
+function ChangePassword() {
   const { session } = useSession();
+  const errorMessage = useFailureMessage();
+  const username = session?.user.username ?? '';
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [done, setDone] = useState(false);
-  const [mismatch, setMismatch] = useState(false);
-  const [theme, setTheme] = useState<ThemeChoice>(storedTheme);
-  const themeId = useId();
-  const check = usePasswordCheck(next, session?.user.username ?? '');
+  const check = usePasswordCheck(next, username);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setError(null);
+    setFieldErrors({});
     setDone(false);
-    setMismatch(next !== confirm);
-    if (next !== confirm) return;
     setBusy(true);
     try {
+      if (current === '') {
+        setFieldErrors({ current: t.settings.currentMissing });
+        return;
+      }
+      const verdict = await checkPassword(next, { username });
+      if (!verdict.ok) {
+        const reason = verdict.message ?? t.auth.tooWeak;
+        setFieldErrors({ next: '' });
+        setError(t.auth.weakRefused(reason));
+        return;
+      }
+      if (next !== confirm) {
+        setFieldErrors({ confirm: t.auth.mismatch });
+        setError(t.auth.mismatch);
+        return;
+      }
       await client.changePassword({ currentPassword: current, newPassword: next });
       setCurrent('');
       setNext('');
       setConfirm('');
       setDone(true);
     } catch (failure) {
-      setError(
-        failure instanceof ChatError && failure.code === 'CHAT_ERR_LOGIN_FAILED'
-          ? 'Your current password is not right.'
-          : errorMessage(failure),
-      );
+      if (failure instanceof ChatError && failure.code === 'CHAT_ERR_LOGIN_FAILED') {
+        setFieldErrors({ current: t.settings.wrongCurrent });
+        setError(t.settings.wrongCurrent);
+      } else {
+        if (failure instanceof ChatError && failure.field === 'newPassword') {
+          setFieldErrors({ next: '' });
+        }
+        setError(errorMessage(failure));
+      }
     } finally {
       setBusy(false);
     }
   }
 
   return (
-    <AppShell label={t.settings.title}>
+    <section className="card" aria-labelledby="password-title">
+      <div className="card-intro">
+        <h2 id="password-title">{t.settings.passwordTitle}</h2>
+        <p className="muted">{t.settings.passwordLead}</p>
+      </div>
+      <form onSubmit={(e) => void submit(e)} noValidate className="narrow">
+        {error ? <Alert>{error}</Alert> : null}
+        {done ? <Alert kind="success">{t.settings.changed}</Alert> : null}
+        <Field
+          label={t.settings.current}
+          type="password"
+          autoComplete="current-password"
+          required
+          error={fieldErrors.current ?? null}
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+        />
+        <Field
+          label={t.settings.next}
+          type="password"
+          autoComplete="new-password"
+          required
+          error={fieldErrors.next || null}
+          invalid={fieldErrors.next !== undefined}
+          value={next}
+          onChange={(e) => setNext(e.target.value)}
+        >
+          <StrengthMeter check={check} />
+        </Field>
+        <Field
+          label={t.settings.confirm}
+          type="password"
+          autoComplete="new-password"
+          required
+          error={fieldErrors.confirm ?? null}
+          value={confirm}
+          onChange={(e) => setConfirm(e.target.value)}
+        />
+        <Button variant="primary" type="submit" busy={busy}>
+          {busy ? t.settings.changing : t.settings.change}
+        </Button>
+      </form>
+    </section>
+  );
+}
+
+function Appearance() {
+  const [theme, setTheme] = useState<ThemeChoice>(storedTheme);
+  const themeId = useId();
+  const hintId = `${themeId}-hint`;
+  return (
+    <section className="card" aria-labelledby="appearance-title">
+      <div className="card-intro">
+        <h2 id="appearance-title">{t.settings.appearance}</h2>
+        <p className="muted">{t.settings.appearanceLead}</p>
+      </div>
+      <div className="field narrow">
+        <label htmlFor={themeId}>{t.settings.theme}</label>
+        <div className="select">
+          <select
+            id={themeId}
+            aria-describedby={hintId}
+            value={theme}
+            onChange={(e) => {
+              const choice = e.target.value as ThemeChoice;
+              setTheme(choice);
+              applyTheme(choice);
+            }}
+          >
+            <option value="system">{t.settings.system}</option>
+            <option value="light">{t.settings.light}</option>
+            <option value="dark">{t.settings.dark}</option>
+          </select>
+        </div>
+        <div id={hintId} className="field-hint">
+          {t.settings.themeHint}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+export function SettingsPage() {
+  return (
+    <AppShell label={t.settings.title} title={t.settings.title}>
       <div className="page">
-        <h1>{t.settings.title}</h1>
-        <section className="card" aria-labelledby="password-title">
-          <h2 id="password-title">{t.settings.passwordTitle}</h2>
-          <p className="muted">{t.settings.passwordLead}</p>
-          <form onSubmit={(e) => void submit(e)} noValidate className="narrow">
-            {error ? <Alert>{error}</Alert> : null}
-            {done ? <Alert kind="success">{t.settings.changed}</Alert> : null}
-            <Field
-              label={t.settings.current}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={current}
-              onChange={(e) => setCurrent(e.target.value)}
-            />
-            <Field
-              label={t.settings.next}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={next}
-              onChange={(e) => setNext(e.target.value)}
-            />
-            <StrengthMeter check={check} />
-            <Field
-              label={t.settings.confirm}
-              type="password"
-              autoComplete="new-password"
-              required
-              error={mismatch ? t.auth.mismatch : null}
-              value={confirm}
-              onChange={(e) => setConfirm(e.target.value)}
-            />
-            <button className="button primary" type="submit" disabled={busy}>
-              {busy ? t.settings.changing : t.settings.change}
-            </button>
-          </form>
-        </section>
-        <section className="card" aria-labelledby="appearance-title">
-          <h2 id="appearance-title">{t.settings.appearance}</h2>
-          <div className="field narrow">
-            <label htmlFor={themeId}>{t.settings.theme}</label>
-            <select
-              id={themeId}
-              value={theme}
-              onChange={(e) => {
-                const choice = e.target.value as ThemeChoice;
-                setTheme(choice);
-                applyTheme(choice);
-              }}
-            >
-              <option value="system">{t.settings.system}</option>
-              <option value="light">{t.settings.light}</option>
-              <option value="dark">{t.settings.dark}</option>
-            </select>
-          </div>
-        </section>
+        <header className="page-head">
+          <h1>{t.settings.title}</h1>
+          <p className="lead">{t.settings.lead}</p>
+        </header>
+        <ChangePassword />
+        <Appearance />
       </div>
     </AppShell>
   );

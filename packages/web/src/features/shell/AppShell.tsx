@@ -1,12 +1,44 @@
-import { useState, type ReactNode } from 'react';
-import { Link } from 'react-router';
+import { useEffect, useState, type ReactNode } from 'react';
+import { Link, useLocation } from 'react-router';
 import { t } from '../../strings';
-import { Brand, LockIcon } from '../../ui/Brand';
+import { Brand } from '../../ui/Brand';
+import { Icon } from '../../ui/Icon';
+import { usePageTitle } from '../../ui/usePageTitle';
 import { UserMenu } from './UserMenu';
 
-/** The signed-in frame: top bar, room sidebar, and the main pane. */
-export function AppShell({ label, children }: { label: string; children: ReactNode }) {
+/**
+ * The signed-in frame: top bar, room sidebar and the main pane. On narrow screens the sidebar
+ * is a drawer behind the "Rooms" button; Escape, a tap outside or navigating closes it.
+ */
+export function AppShell({
+  label,
+  title,
+  children,
+}: {
+  /** Accessible name of <main>. */
+  label: string;
+  /** Tab title; null for the product name alone. */
+  title: string | null;
+  children: ReactNode;
+}) {
+  usePageTitle(title);
+  const { pathname } = useLocation();
   const [roomsOpen, setRoomsOpen] = useState(false);
+  const [openedAt, setOpenedAt] = useState(pathname);
+  if (roomsOpen && openedAt !== pathname) {
+    setRoomsOpen(false);
+    setOpenedAt(pathname);
+  }
+
+  useEffect(() => {
+    if (!roomsOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') setRoomsOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [roomsOpen]);
+
   return (
     <div className="shell">
       <header className="topbar">
@@ -15,18 +47,20 @@ export function AppShell({ label, children }: { label: string; children: ReactNo
           className="rooms-toggle"
           aria-expanded={roomsOpen}
           aria-controls="rooms-sidebar"
-          onClick={() => setRoomsOpen((o) => !o)}
+          onClick={() => {
+            setOpenedAt(pathname);
+            setRoomsOpen((o) => !o);
+          }}
         >
-          <svg className="icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false">
-            <path d="M3 5h14v2H3zm0 4h14v2H3zm0 4h14v2H3z" fill="currentColor" />
-          </svg>
+          <Icon name="menu" />
           <span>{t.shell.toggleRooms}</span>
         </button>
         <Link to="/" className="topbar-brand">
           <Brand />
         </Link>
-        <span className="e2ee-badge">
-          <LockIcon /> <span>{t.e2ee}</span>
+        <span className="e2ee-badge" title={t.shell.e2eeTitle}>
+          <Icon name="lock" />
+          <span className="e2ee-text">{t.e2ee}</span>
         </span>
         <UserMenu />
       </header>
@@ -37,11 +71,17 @@ export function AppShell({ label, children }: { label: string; children: ReactNo
           aria-label={t.shell.rooms}
         >
           <h2 className="sidebar-title">{t.shell.rooms}</h2>
-          <div className="empty small">
+          <div className="sidebar-empty">
+            <div className="sidebar-empty-art" aria-hidden="true">
+              <Icon name="chat" />
+            </div>
             <p className="empty-title">{t.shell.noRooms}</p>
             <p>{t.shell.noRoomsLead}</p>
           </div>
         </nav>
+        {roomsOpen ? (
+          <div className="scrim" aria-hidden="true" onClick={() => setRoomsOpen(false)} />
+        ) : null}
         <main className="pane" aria-label={label}>
           {children}
         </main>
@@ -52,13 +92,21 @@ export function AppShell({ label, children }: { label: string; children: ReactNo
 
 export function ConversationHome() {
   return (
-    <AppShell label={t.shell.conversation}>
+    <AppShell label={t.shell.conversation} title={null}>
       <div className="empty center">
         <div className="empty-art" aria-hidden="true">
-          <LockIcon />
+          <Icon name="lock" />
         </div>
         <h1 className="empty-title">{t.shell.selectConversation}</h1>
         <p>{t.shell.selectLead}</p>
+        <ul className="promise">
+          <li>
+            <Icon name="shield" /> {t.shell.promiseKeys}
+          </li>
+          <li>
+            <Icon name="eyeOff" /> {t.shell.promiseServer}
+          </li>
+        </ul>
       </div>
     </AppShell>
   );
