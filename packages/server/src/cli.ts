@@ -11,7 +11,8 @@
  *
  * Configuration comes from the environment and .env, exactly as for the server.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ChatError } from '@securechat/protocol';
@@ -19,7 +20,7 @@ import * as opaque from '@serenity-kit/opaque';
 import { config as loadDotEnv } from 'dotenv';
 import selfsigned from 'selfsigned';
 import { ConfigError, loadConfig } from './config.js';
-import { createAccounts } from './domain/accounts.js';
+import { createAccounts, type Accounts } from './domain/accounts.js';
 import { createLogger } from './logger.js';
 import { loadSecrets } from './secrets.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
@@ -47,7 +48,7 @@ class UsageError extends Error {}
 
 async function withAccounts<T>(
   env: Record<string, string | undefined>,
-  work: (accounts: ReturnType<typeof createAccounts>) => Promise<T>,
+  work: (accounts: Accounts) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(env);
   const secrets = await loadSecrets(config);
@@ -87,10 +88,11 @@ function writeCertificate(args: string[], io: CliIo): void {
     }
   }
   if (hosts.length === 0) hosts.push('localhost');
+  // A --host may be a DNS name (SAN type 2) or an IP address (type 7).
+  const ips = new Set(['127.0.0.1', '::1', ...hosts.filter((h) => isIP(h) !== 0)]);
   const altNames = [
-    ...hosts.map((value) => ({ type: 2, value })),
-    { type: 7, ip: '127.0.0.1' },
-    { type: 7, ip: '::1' },
+    ...hosts.filter((h) => isIP(h) === 0).map((value) => ({ type: 2, value })),
+    ...[...ips].map((ip) => ({ type: 7, ip })),
   ];
   const pems = selfsigned.generate([{ name: 'commonName', value: hosts[0] ?? 'localhost' }], {
     days: 90,
@@ -172,7 +174,18 @@ export async function runCli(
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** True when this file is the program Node was started with, also through npm's bin symlink. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   loadDotEnv({ quiet: true });
   const code = await runCli(process.argv.slice(2), process.env, {
     out: (line) => process.stdout.write(`${line}\n`),

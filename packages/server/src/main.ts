@@ -39,13 +39,8 @@ async function main(): Promise<void> {
     { origin: config.publicOrigin, database: storage.dialect, registration: config.registration },
     `SecureChat is ready at ${config.publicOrigin}`,
   );
-  const setupLink = await app.services.accounts.firstRunSetupLink();
-  if (setupLink) {
-    // Deliberately logged: the operator needs it, and it dies once used (docs/configuration.md).
-    logger.warn(
-      `No administrator yet. Open this one-time link to create the administrator account: ${setupLink}`,
-    );
-  }
+  // While there is no administrator: one warn line with the one-time setup link (by design).
+  await app.services.accounts.announceFirstRunSetup();
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { loadConfig } from '../src/config.js';
@@ -76,11 +78,15 @@ it('cert writes a certificate for the hosts and a private key only the owner can
   const dir = mkdtempSync(join(tmpdir(), 'securechat-cert-'));
   try {
     const { io } = capture();
-    expect(await runCli(['cert', '--out', dir, '--host', 'chat.test'], {}, io)).toBe(0);
+    expect(
+      await runCli(['cert', '--out', dir, '--host', 'chat.test', '--host', '10.1.2.3'], {}, io),
+    ).toBe(0);
     expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
     const cert = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
     expect(cert.subjectAltName).toContain('DNS:chat.test');
     expect(cert.subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(cert.subjectAltName).toContain('IP Address:10.1.2.3');
+    expect(cert.subjectAltName).not.toContain('DNS:10.1.2.3');
     expect(
       cert.checkPrivateKey(
         await import('node:crypto').then((c) =>
@@ -109,7 +115,35 @@ it('explains bad usage and bad configuration in one line with a non-zero exit', 
   expect(await runCli(['admin', 'create'], { DATABASE_URL: 'mysql://x' }, c.io)).toBe(78);
   expect(c.err[0]).toContain('DATABASE_URL must be');
   c = capture();
+  expect(await runCli(['admin', 'promote'], {}, c.io)).toBe(64);
+  expect(c.err).toHaveLength(1);
+  c = capture();
+  expect(await runCli(['cert', '--out'], {}, c.io)).toBe(64);
+  c = capture();
   expect(await runCli(['--help'], {}, c.io)).toBe(0);
   expect(c.out.join('\n')).toContain('admin promote <username>');
   expect(existsSync('data/tls')).toBe(false);
+});
+
+it('runs as a program, also through the symlink npm installs for the bin', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'securechat-bin-'));
+  const cli = resolve(import.meta.dirname, '../src/cli.ts');
+  const link = join(dir, 'securechat.ts');
+  symlinkSync(cli, link);
+  const run = promisify(execFile);
+  try {
+    for (const script of [cli, link]) {
+      const help = await run(process.execPath, ['--import', 'tsx', script, '--help'], {
+        env: { ...process.env, DATA_DIR: dir },
+      });
+      expect(help.stdout, script).toContain('admin promote <username>');
+    }
+    const bad = await run(process.execPath, ['--import', 'tsx', cli, 'admin', 'frobnicate'], {
+      env: { ...process.env, DATA_DIR: dir },
+    }).catch((error: unknown) => error as { code: number; stderr: string; stdout: string });
+    expect(bad).toMatchObject({ code: 64, stdout: '' });
+    expect((bad as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

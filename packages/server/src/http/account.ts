@@ -13,7 +13,7 @@ import {
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
-import { requestContext } from './auth.js';
+import { requestContext } from './request-context.js';
 
 export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -34,7 +34,7 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.reauthFinish,
     { schema: { body: ReauthFinishRequest } },
     async (request, reply) => {
-      await accounts.reauthFinish(authOf(request), request.body);
+      await accounts.reauthFinish(authOf(request), request.body, requestContext(request));
       return reply.code(204).send();
     },
   );

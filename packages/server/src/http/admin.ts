@@ -10,20 +10,24 @@ import {
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
-import { requestContext } from './auth.js';
+import { requestContext } from './request-context.js';
 
 export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts } = app.services;
   app.addHook('preHandler', app.requireAdmin);
 
-  app.get(ApiRoutes.adminUsers, { schema: { response: { 200: UsersResponse } } }, async () => ({
-    users: await accounts.listUsers(),
-  }));
+  app.get(
+    ApiRoutes.adminUsers,
+    { schema: { response: { 200: UsersResponse } } },
+    async (request) => ({ users: await accounts.listUsers(authOf(request)) }),
+  );
 
-  app.get(ApiRoutes.adminInvites, { schema: { response: { 200: InvitesResponse } } }, async () => ({
-    invites: await accounts.listInvites(),
-  }));
+  app.get(
+    ApiRoutes.adminInvites,
+    { schema: { response: { 200: InvitesResponse } } },
+    async (request) => ({ invites: await accounts.listInvites(authOf(request)) }),
+  );
 
   app.post(
     ApiRoutes.adminInvites,

@@ -14,13 +14,9 @@ import {
   RegisterStartResponse,
   SessionResponse,
 } from '@securechat/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
-
-export const requestContext = (request: FastifyRequest) => ({
-  ip: request.ip,
-  userAgent: request.headers['user-agent'],
-});
+import { requestContext } from './request-context.js';
 
 export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

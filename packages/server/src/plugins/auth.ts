@@ -1,13 +1,16 @@
 /**
  * Sessions: reads the `__Host-sc_session` cookie on every request and resolves it to
- * `request.auth` (or null). `app.requireUser` and `app.requireAdmin` are the only two
- * access gates routes use; every admin route sits behind `requireAdmin`.
+ * `request.auth` (or null) — expired, revoked and suspended sessions resolve to null.
+ * `app.requireUser` and `app.requireAdmin` are the only two access gates routes use, as
+ * preHandler hooks on a route plugin's scope; every admin route sits behind `requireAdmin`.
+ * The decisions themselves are domain/access.ts's.
  */
-import { ChatError, Limits } from '@securechat/protocol';
+import { Limits } from '@securechat/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import type { AuthContext } from '../domain/accounts.js';
+import { accessAdmin, accessSignedIn } from '../domain/access.js';
+import type { AuthContext } from '../domain/context.js';
 
 export const SESSION_COOKIE = '__Host-sc_session';
 
@@ -25,8 +28,7 @@ declare module 'fastify' {
 
 /** The signed-in user's session; throws CHAT_ERR_UNAUTHENTICATED otherwise. */
 export function authOf(request: FastifyRequest): AuthContext {
-  if (!request.auth) throw new ChatError('CHAT_ERR_UNAUTHENTICATED');
-  return request.auth;
+  return accessSignedIn(request.auth);
 }
 
 const cookieOptions = {
@@ -47,10 +49,10 @@ async function authPlugin(app: FastifyInstance, _opts: { config: Config }): Prom
   });
 
   app.decorate('requireUser', async (request: FastifyRequest) => {
-    authOf(request);
+    accessSignedIn(request.auth);
   });
   app.decorate('requireAdmin', async (request: FastifyRequest) => {
-    if (authOf(request).user.role !== 'admin') throw new ChatError('CHAT_ERR_FORBIDDEN');
+    accessAdmin(request.auth);
   });
   app.decorate('setSessionCookie', (reply: FastifyReply, token: string) => {
     reply.setCookie(SESSION_COOKIE, token, {

@@ -25,6 +25,8 @@ export interface StorageOptions {
   databaseUrl: string | null;
   /** Largest number of pooled PostgreSQL connections. */
   poolSize?: number;
+  /** Told when an idle pooled connection fails (server restart, failover); the pool replaces it. */
+  onIdleError?: (error: Error) => void;
 }
 
 export function openStorage(options: StorageOptions): Storage {
@@ -34,6 +36,9 @@ export function openStorage(options: StorageOptions): Storage {
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 10_000,
     });
+    // Without a listener, an idle connection the server ends (restart, failover, a dropped
+    // database) is an uncaught 'error' that takes the whole process down.
+    pool.on('error', (error) => options.onIdleError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

@@ -1,6 +1,7 @@
 /**
  * A test client that speaks to an app through inject(): carries cookies, sends the Origin
- * and CSRF token the server requires, and runs the real OPAQUE client.
+ * and CSRF token the server requires (fetched once from GET /api/csrf; a server without
+ * CSRF protection answers 404 there and gets no token), and runs the real OPAQUE client.
  */
 import * as opaque from '@serenity-kit/opaque';
 import type { LightMyRequestResponse } from 'fastify';
@@ -11,7 +12,7 @@ export const PASSWORD = 'correct horse battery staple';
 
 export class TestClient {
   private cookies = new Map<string, string>();
-  private csrf: string | null = null;
+  private csrf: string | undefined | null = null;
 
   constructor(
     private readonly app: App,
@@ -52,7 +53,9 @@ export class TestClient {
   ): Promise<LightMyRequestResponse> {
     if (this.csrf === null) {
       const response = await this.get('/api/csrf');
-      this.csrf = response.json<{ token: string }>().token;
+      if (response.statusCode === 404) this.csrf = undefined;
+      else if (response.statusCode === 200) this.csrf = response.json<{ token: string }>().token;
+      else throw new Error(`GET /api/csrf answered ${response.statusCode}: ${response.body}`);
     }
     const response = await this.app.inject({
       method,
@@ -61,7 +64,7 @@ export class TestClient {
       headers: {
         cookie: this.cookieHeader(),
         origin: ORIGIN,
-        'x-csrf-token': this.csrf,
+        ...(this.csrf === undefined ? {} : { 'x-csrf-token': this.csrf }),
         'user-agent': this.userAgent,
         ...(body ? { 'content-type': 'application/json' } : {}),
       },
@@ -98,23 +101,45 @@ export class TestClient {
     });
   }
 
-  /** Sign in. `finishAnyway` sends a proof even when the client knows the password is wrong. */
-  async login(username: string, password = PASSWORD): Promise<LoginOutcome> {
+  /**
+   * The first half of a sign-in: the server's answer and, when the client accepts it, the
+   * proof to send. `finishLoginRequest` is undefined when OPAQUE's client refuses (wrong
+   * password or unknown user: it can't tell which either).
+   */
+  async startLogin(username: string, password = PASSWORD): Promise<StartedLogin> {
     await opaque.ready;
     const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
-    const start = await this.send('POST', '/api/auth/login/start', { username, startLoginRequest });
-    if (start.statusCode !== 200) return { stage: 'start', response: start };
-    const { attemptId, loginResponse } = start.json<{ attemptId: string; loginResponse: string }>();
-    const finished = opaque.client.finishLogin({ clientLoginState, loginResponse, password });
-    if (!finished) return { stage: 'client-refused', start, attemptId };
-    const response = await this.send('POST', '/api/auth/login/finish', {
-      attemptId,
-      finishLoginRequest: finished.finishLoginRequest,
+    const response = await this.send('POST', '/api/auth/login/start', {
+      username,
+      startLoginRequest,
     });
+    if (response.statusCode !== 200) return { response };
+    const { attemptId, loginResponse } = response.json<{
+      attemptId: string;
+      loginResponse: string;
+    }>();
+    const finished = opaque.client.finishLogin({ clientLoginState, loginResponse, password });
+    return { response, attemptId, finishLoginRequest: finished?.finishLoginRequest };
+  }
+
+  /** The second half: send the proof for an attempt. */
+  finishLogin(attemptId: string, finishLoginRequest: string): Promise<LightMyRequestResponse> {
+    return this.send('POST', '/api/auth/login/finish', { attemptId, finishLoginRequest });
+  }
+
+  async login(username: string, password = PASSWORD): Promise<LoginOutcome> {
+    const start = await this.startLogin(username, password);
+    if (start.attemptId === undefined) return { stage: 'start', response: start.response };
+    if (start.finishLoginRequest === undefined) {
+      return { stage: 'client-refused', start: start.response, attemptId: start.attemptId };
+    }
+    const response = await this.finishLogin(start.attemptId, start.finishLoginRequest);
     return { stage: 'finish', response };
   }
 
-  async changePassword(current: string, next: string): Promise<LightMyRequestResponse> {
+  /** Re-authenticate this session (the first half of a password change). */
+  async reauthenticate(current: string): Promise<LightMyRequestResponse> {
+    await opaque.ready;
     const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password: current });
     const start = await this.send('POST', '/api/account/reauth/start', { startLoginRequest });
     if (start.statusCode !== 200) return start;
@@ -125,10 +150,14 @@ export class TestClient {
       password: current,
     });
     if (!finished) throw new Error('wrong current password');
-    const reauth = await this.send('POST', '/api/account/reauth/finish', {
+    return this.send('POST', '/api/account/reauth/finish', {
       attemptId,
       finishLoginRequest: finished.finishLoginRequest,
     });
+  }
+
+  async changePassword(current: string, next: string): Promise<LightMyRequestResponse> {
+    const reauth = await this.reauthenticate(current);
     if (reauth.statusCode !== 204) return reauth;
     return this.setPassword(next);
   }
@@ -146,6 +175,12 @@ export class TestClient {
     });
     return this.send('POST', '/api/account/password/finish', { registrationRecord });
   }
+}
+
+export interface StartedLogin {
+  response: LightMyRequestResponse;
+  attemptId?: string;
+  finishLoginRequest?: string | undefined;
 }
 
 export type LoginOutcome =

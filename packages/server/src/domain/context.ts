@@ -1,0 +1,39 @@
+/**
+ * What every accounts module is built from, and the two contexts actions take: who is asking
+ * (the transport's view) and which session is signed in.
+ */
+import type { DeviceInfo, PublicUser } from '@securechat/protocol';
+import type { Kysely } from 'kysely';
+import type { RegistrationMode } from '../config.js';
+import type { Database } from '../storage/types.js';
+
+export interface AccountsDeps {
+  db: Kysely<Database>;
+  /** Milliseconds since the epoch; tests move it. */
+  now: () => number;
+  /** The OPAQUE server setup (server key pair and OPRF seed). Never logged. */
+  opaqueServerSetup: string;
+  registration: RegistrationMode;
+  /** `https://chat.example.org`: links (setup, invitations) are built on it. */
+  publicOrigin: string;
+  /** Where the first-run setup link is announced (pino's logger fits). */
+  log: { warn(message: string): void };
+}
+
+/** Who is asking, as far as the transport knows. */
+export interface RequestContext {
+  ip: string;
+  userAgent?: string | undefined;
+}
+
+/** A valid session, as resolved from its cookie. */
+export interface AuthContext {
+  /** SHA-256 of the cookie token: the session row's id. */
+  sessionId: string;
+  user: PublicUser;
+  device: Omit<DeviceInfo, 'current'>;
+  /** When this session last confirmed the password (ms), or null. */
+  reauthAt: number | null;
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,0 +1,246 @@
+/**
+ * Sessions and devices. Each successful sign-in is a new device (one browser login, one MLS
+ * client) with one server-side session. The browser holds only a random 32-byte token in
+ * its cookie; the session row's id is the token's SHA-256. A session ends after
+ * Limits.SESSION_IDLE_SECONDS without use or Limits.SESSION_ABSOLUTE_SECONDS after sign-in,
+ * whichever comes first, and at once when its device is revoked or its user suspended.
+ */
+import { ChatError, Limits, type DeviceInfo, type PublicUser } from '@securechat/protocol';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, DevicesTable, UsersTable } from '../storage/types.js';
+import { accessOwnDevice } from './access.js';
+import { audit } from './audit.js';
+import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
+import { hashToken, newId, newToken } from './crypto.js';
+import { deviceNameFromUserAgent } from './device-name.js';
+
+/** last_seen_at is written at most this often per session (and device). */
+const TOUCH_INTERVAL_MS = 60_000;
+const IDLE_MS = Limits.SESSION_IDLE_SECONDS * 1000;
+
+export function toPublicUser(
+  row: Pick<Selectable<UsersTable>, 'id' | 'username' | 'role' | 'created_at'>,
+): PublicUser {
+  return { id: row.id, username: row.username, role: row.role, createdAt: iso(row.created_at) };
+}
+
+function toDevice(row: Selectable<DevicesTable>): Omit<DeviceInfo, 'current'> {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: iso(row.created_at),
+    lastSeenAt: iso(row.last_seen_at),
+  };
+}
+
+/** Revoke devices and end their sessions, in the caller's transaction. */
+async function revokeDevices(trx: Kysely<Database>, ids: string[], at: number): Promise<void> {
+  if (ids.length === 0) return;
+  await trx.updateTable('devices').set({ revoked_at: at }).where('id', 'in', ids).execute();
+  await trx.deleteFrom('sessions').where('device_id', 'in', ids).execute();
+}
+
+export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
+  const { db, now } = deps;
+
+  return {
+    /**
+     * Sign a verified user in: a new device and its session, in one transaction. Past
+     * Limits.DEVICES_PER_USER_MAX the least recently seen devices are revoked to make room;
+     * the user's dead sessions are swept. Returns the cookie token (shown once, never stored).
+     */
+    async start(
+      user: Selectable<UsersTable>,
+      context: RequestContext,
+    ): Promise<{ token: string; auth: AuthContext }> {
+      const at = now();
+      const device = {
+        id: newId(),
+        user_id: user.id,
+        name: deviceNameFromUserAgent(context.userAgent),
+        created_at: at,
+        last_seen_at: at,
+        revoked_at: null,
+      };
+      const token = newToken();
+      const sessionId = hashToken(token);
+      const evicted = await db.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('sessions')
+          .where('user_id', '=', user.id)
+          .where((eb) =>
+            eb.or([eb('expires_at', '<=', at), eb('last_seen_at', '<=', at - IDLE_MS)]),
+          )
+          .execute();
+        const active = await trx
+          .selectFrom('devices')
+          .select('id')
+          .where('user_id', '=', user.id)
+          .where('revoked_at', 'is', null)
+          .orderBy('last_seen_at', 'asc')
+          .orderBy('created_at', 'asc')
+          .execute();
+        const excess = active.length - (Limits.DEVICES_PER_USER_MAX - 1);
+        const oldest = excess > 0 ? active.slice(0, excess).map((d) => d.id) : [];
+        await revokeDevices(trx, oldest, at);
+        await trx.insertInto('devices').values(device).execute();
+        await trx
+          .insertInto('sessions')
+          .values({
+            id: sessionId,
+            user_id: user.id,
+            device_id: device.id,
+            created_at: at,
+            last_seen_at: at,
+            expires_at: at + Limits.SESSION_ABSOLUTE_SECONDS * 1000,
+            reauth_at: null,
+          })
+          .execute();
+        return oldest;
+      });
+      for (const id of evicted) {
+        await audit(db, at, 'device.revoke', { userId: user.id }, { device: id, reason: 'limit' });
+      }
+      await audit(
+        db,
+        at,
+        'account.login',
+        { userId: user.id, ip: context.ip },
+        { device: device.id },
+      );
+      return {
+        token,
+        auth: { sessionId, user: toPublicUser(user), device: toDevice(device), reauthAt: null },
+      };
+    },
+
+    /** Resolve a session cookie; null when unknown, expired, revoked or suspended. */
+    async authenticate(token: string): Promise<AuthContext | null> {
+      const at = now();
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .innerJoin('devices', 'devices.id', 'sessions.device_id')
+        .select([
+          'sessions.id as session_id',
+          'sessions.last_seen_at as session_seen',
+          'sessions.expires_at',
+          'sessions.reauth_at',
+          'users.id as user_id',
+          'users.username',
+          'users.role',
+          'users.created_at as user_created',
+          'users.suspended_at',
+          'devices.id as device_id',
+          'devices.name as device_name',
+          'devices.created_at as device_created',
+          'devices.last_seen_at as device_seen',
+          'devices.revoked_at',
+        ])
+        .where('sessions.id', '=', hashToken(token))
+        .executeTakeFirst();
+      if (!row) return null;
+      if (
+        row.session_seen + IDLE_MS <= at ||
+        row.expires_at <= at ||
+        row.revoked_at !== null ||
+        row.suspended_at !== null
+      ) {
+        await db.deleteFrom('sessions').where('id', '=', row.session_id).execute();
+        return null;
+      }
+      let deviceSeen = row.device_seen;
+      if (at - row.session_seen >= TOUCH_INTERVAL_MS) {
+        deviceSeen = Math.max(at, row.device_seen);
+        await db
+          .updateTable('sessions')
+          .set({ last_seen_at: at })
+          .where('id', '=', row.session_id)
+          .execute();
+        await db
+          .updateTable('devices')
+          .set({ last_seen_at: deviceSeen })
+          .where('id', '=', row.device_id)
+          .execute();
+      }
+      return {
+        sessionId: row.session_id,
+        user: toPublicUser({
+          id: row.user_id,
+          username: row.username,
+          role: row.role,
+          created_at: row.user_created,
+        }),
+        device: {
+          id: row.device_id,
+          name: row.device_name,
+          createdAt: iso(row.device_created),
+          lastSeenAt: iso(deviceSeen),
+        },
+        reauthAt: row.reauth_at,
+      };
+    },
+
+    /**
+     * Sign out: the session ends on the server, and its device with it — the next sign-in
+     * is a new device, so this one would otherwise linger in the list forever.
+     */
+    async logout(auth: AuthContext, context: RequestContext): Promise<void> {
+      const at = now();
+      await db.transaction().execute((trx) => revokeDevices(trx, [auth.device.id], at));
+      await audit(db, at, 'account.logout', { userId: auth.user.id, ip: context.ip });
+    },
+
+    /** The caller's devices (not revoked), oldest first, with the current one flagged. */
+    async devices(auth: AuthContext): Promise<DeviceInfo[]> {
+      const rows = await db
+        .selectFrom('devices')
+        .selectAll()
+        .where('user_id', '=', auth.user.id)
+        .where('revoked_at', 'is', null)
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map((row) => ({ ...toDevice(row), current: row.id === auth.device.id }));
+    },
+
+    /** Revoke one of the caller's own devices and end its sessions. */
+    async revokeDevice(
+      auth: AuthContext,
+      deviceId: string,
+      context: RequestContext,
+    ): Promise<void> {
+      const at = now();
+      await db.transaction().execute(async (trx) => {
+        const device = await accessOwnDevice(trx, auth, deviceId);
+        const updated = await trx
+          .updateTable('devices')
+          .set({ revoked_at: at })
+          .where('id', '=', device.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        // Revoked concurrently: the same answer as for any device that isn't there.
+        if (Number(updated.numUpdatedRows) !== 1) throw new ChatError('CHAT_ERR_NOT_FOUND');
+        await trx.deleteFrom('sessions').where('device_id', '=', device.id).execute();
+      });
+      await audit(
+        db,
+        at,
+        'device.revoke',
+        { userId: auth.user.id, ip: context.ip },
+        { device: deviceId },
+      );
+    },
+
+    /** Record that this session just confirmed the password. */
+    async markReauthenticated(auth: AuthContext): Promise<void> {
+      await db
+        .updateTable('sessions')
+        .set({ reauth_at: now() })
+        .where('id', '=', auth.sessionId)
+        .execute();
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;
