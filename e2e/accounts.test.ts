@@ -82,6 +82,18 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     expect(await page.getByRole('menu').count()).toBe(0);
   });
 
+  it('keeps a member out of the admin page and the admin API', async () => {
+    await register(page, server.origin, uniqueName('mallory'));
+    await page.getByRole('main', { name: 'Conversation' }).waitFor();
+    await page.goto(`${server.origin}/admin`);
+    await page.getByRole('heading', { name: 'Page not found', level: 1 }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Administration' }).count()).toBe(0);
+    // With this browser's own session cookie:
+    const users = await page.request.get(`${server.origin}/api/admin/users`);
+    expect(users.status()).toBe(403);
+    expect(await users.json()).toMatchObject({ code: 'CHAT_ERR_FORBIDDEN' });
+  });
+
   it('shows the same error for a wrong password and for an unknown user', async () => {
     const username = uniqueName('bob');
     await register(page, server.origin, username);
@@ -151,8 +163,21 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
     await page.getByLabel('Confirm password').fill(`${STRONG_PASSWORD}!`);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByText('The passwords do not match.').waitFor();
+    await page.getByText('The passwords do not match.').first().waitFor();
     expect(path(page)).toBe('/register');
+    // Assistive technology hears it too: the field is marked invalid and described by it.
+    const confirm = page.getByLabel('Confirm password');
+    expect(await confirm.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await confirm.getAttribute('aria-describedby')) ?? '';
+    const description = await page.evaluate(
+      (ids) =>
+        ids
+          .split(/\s+/)
+          .map((id) => document.getElementById(id)?.textContent ?? '')
+          .join(' '),
+      describedBy,
+    );
+    expect(description).toContain('The passwords do not match.');
   });
 
   it('lists devices, and revoking one signs that browser out', async () => {

@@ -296,8 +296,18 @@ describe.skipIf(!chromiumPath())('security in the browser', () => {
       // No second administrator, nor any account, was made.
       await signIn(page, fresh.origin, 'chief2');
       await expect.poll(alertText(page)).toBe('Wrong username or password.');
-      // The link was logged once, and only the link's holder could use it.
       expect(fresh.stdout.filter((l) => l.includes('/setup#token=')).length).toBe(1);
+
+      // After a restart there is an administrator: no new link; and sessions survive it.
+      await signIn(page, fresh.origin, 'chief');
+      await page.getByRole('main', { name: 'Conversation' }).waitFor();
+      await fresh.restart();
+      await fresh.waitForLog('ready');
+      await page.reload();
+      await page.getByRole('main', { name: 'Conversation' }).waitFor();
+      await page.getByRole('button', { name: 'Account menu' }).click();
+      await page.getByRole('menuitem', { name: 'Admin' }).waitFor();
+      expect(fresh.stdout.filter((l) => l.includes('/setup#token='))).toEqual([]);
     } finally {
       await fresh.stop();
     }

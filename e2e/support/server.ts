@@ -23,12 +23,15 @@ export interface RunningServer {
   /** http://localhost:<port>, the PUBLIC_ORIGIN the browser uses. */
   origin: string;
   port: number;
-  /** Lines the server printed on stdout (JSON log lines), growing while it runs. */
+  /** Lines the server printed on stdout (JSON log lines) since it last started. */
   stdout: string[];
   /** What it printed on stderr so far. */
   stderr(): string;
   /** The first log line whose `msg` contains `text`, waiting for it up to `timeoutMs`. */
   waitForLog(text: string, timeoutMs?: number): Promise<LogLine>;
+  /** Stop it (SIGTERM) and start it again on the same port and data folder; clears `stdout`. */
+  restart(): Promise<void>;
+  /** Stop it (SIGTERM, then SIGKILL after 10 s) and remove its data folder. */
   stop(): Promise<void>;
 }
 
@@ -69,71 +72,82 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'securechat-e2e-'));
   const origin = `http://localhost:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
-    cwd: dataDir, // so no .env of the developer's is read
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_ORIGIN: origin,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      running.delete(child);
-      resolve();
-    }),
-  );
   const stdout: string[] = [];
   let stderr = '';
-  let partial = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    stdout.push(...lines);
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
 
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  const kill = async () => {
+    const current = child;
+    if (current && current.exitCode === null && current.signalCode === null) {
+      current.kill('SIGTERM');
+      const timer = setTimeout(() => current.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
     }
+  };
+  const stop = async () => {
+    await kill();
     rmSync(dataDir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(
-        `The server exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${stderr}`,
-      );
-    }
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/api/health`);
-      if (response.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `The server did not answer GET /api/health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s:\n${stderr}`,
-      );
-    }
-    await sleep(100);
-  }
+  const launch = async () => {
+    const current = spawn(process.execPath, [SERVER_MAIN], {
+      cwd: dataDir, // so no .env of the developer's is read
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_ORIGIN: origin,
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = current;
+    running.add(current);
+    exited = new Promise<void>((resolve) =>
+      current.once('exit', () => {
+        running.delete(current);
+        resolve();
+      }),
+    );
+    let partial = '';
+    current.stdout.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      stdout.push(...lines);
+    });
+    current.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
 
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+    for (;;) {
+      if (current.exitCode !== null || current.signalCode !== null) {
+        await stop();
+        throw new Error(
+          `The server exited (${current.exitCode ?? current.signalCode}) before it was healthy:\n${stderr}`,
+        );
+      }
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(
+          `The server did not answer GET /api/health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s:\n${stderr}`,
+        );
+      }
+      await sleep(100);
+    }
+  };
+
+  await launch();
   return {
     origin,
     port,
@@ -153,6 +167,11 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
         }
         await sleep(50);
       }
+    },
+    async restart() {
+      await kill();
+      stdout.length = 0;
+      await launch();
     },
     stop,
   };
