@@ -52,9 +52,23 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     await expect.poll(() => page.url()).toBe(`${server.origin}/`);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
     expect(await accountMenu(page).textContent()).toContain(username);
+    // The same session cookie, copied into another browser, works there too...
+    const replay = await newPage(browser);
+    other = replay.page;
+    await replay.context.addCookies(await context.cookies());
+    await replay.page.goto(`${server.origin}/`);
+    await replay.page.getByRole('main', { name: 'Conversation' }).waitFor();
 
     await signOut(page);
     expect(path(page)).toBe('/login');
+    // ...until signing out ends the session on the server, not just in this browser.
+    try {
+      await replay.page.reload();
+      await replay.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(path(replay.page)).toBe('/login');
+    } finally {
+      await replay.context.close();
+    }
     // Signed out for real: the app itself now sends / to the sign-in page.
     await page.goto(`${server.origin}/`);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -105,7 +119,11 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     expect(path(page)).toBe('/login');
     expect(await page.getByRole('main', { name: 'Conversation' }).count()).toBe(0);
 
-    await signIn(page, server.origin, uniqueName('ghost'), 'definitely not the password');
+    // This time from the keyboard: Enter in the password field submits.
+    await page.goto(`${server.origin}/login`);
+    await page.getByLabel('Username').fill(uniqueName('ghost'));
+    await page.getByLabel('Password').fill('definitely not the password');
+    await page.getByLabel('Password').press('Enter');
     await expect.poll(alertText(page)).toBe('Wrong username or password.');
     expect(path(page)).toBe('/login');
   });
@@ -225,6 +243,11 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     const next = 'quiet river under amber lanterns 5';
     await register(page, server.origin, username);
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
+    const second = await newPage(browser);
+    other = second.page;
+    await signIn(second.page, server.origin, username);
+    await second.page.getByRole('main', { name: 'Conversation' }).waitFor();
+
     await page.goto(`${server.origin}/settings`);
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await page.getByLabel('Current password').fill(STRONG_PASSWORD);
@@ -234,6 +257,16 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     await expect
       .poll(() => page.getByRole('status').textContent())
       .toContain('password was changed');
+    // This browser stays signed in; the other device is signed out.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    try {
+      await second.page.goto(`${server.origin}/`);
+      await second.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(path(second.page)).toBe('/login');
+    } finally {
+      await second.context.close();
+    }
 
     await signOut(page);
     await signIn(page, server.origin, username, STRONG_PASSWORD);
