@@ -314,3 +314,27 @@ describeEachDialect('login rate limit', (dialect) => {
     if (blocked.stage === 'start') expect(blocked.response.statusCode).toBe(429);
   });
 });
+
+describeEachDialect('registration rate limit', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(dialect, { env: { RATE_LIMIT_REGISTRATIONS_PER_HOUR: '2' } });
+  });
+  afterAll(() => t.close());
+
+  it('counts account creation itself, so skipping the first step does not dodge the limit', async () => {
+    const client = new TestClient(t.app, undefined, '10.7.7.7');
+    const finish = (username: string) =>
+      client.send('POST', '/api/auth/register/finish', {
+        username,
+        registrationRecord: 'A'.repeat(256),
+      });
+    expect((await finish('direct1')).statusCode).toBe(201);
+    expect((await finish('direct2')).statusCode).toBe(201);
+    const third = await finish('direct3');
+    expect(third.statusCode).toBe(429);
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    const stored = await t.storage.db.selectFrom('users').select('username').execute();
+    expect(stored.map((u) => u.username)).not.toContain('direct3');
+  });
+});

@@ -26,7 +26,6 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.registerStart,
     { schema: { body: RegisterStartRequest, response: { 200: RegisterStartResponse } } },
     async (request) => {
-      await app.limits.registration(request.ip);
       return accounts.registerStart(request.body);
     },
   );
@@ -35,6 +34,8 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.registerFinish,
     { schema: { body: RegisterFinishRequest, response: { 201: RegisterFinishResponse } } },
     async (request, reply) => {
+      // Counted here, where an account is created: a client can call finish without start.
+      await app.limits.registration(request.ip);
       const user = await accounts.registerFinish(request.body, requestContext(request));
       return reply.code(201).send({ user });
     },
