@@ -14,7 +14,7 @@ import { registerApiRoutes } from './http/index.js';
 import { createLogger } from './logger.js';
 import authPlugin from './plugins/auth.js';
 import csrfPlugin from './plugins/csrf.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors.js';
 import rateLimitsPlugin from './plugins/rate-limits.js';
 import securityPlugin from './plugins/security.js';
 import servicesPlugin from './plugins/services.js';
@@ -50,12 +50,24 @@ export const TLS_CIPHERS = [
   'ECDHE-RSA-AES128-GCM-SHA256',
 ].join(':');
 
+/** Request line and headers together (Node's default, stated so it is a decision). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger: FastifyBaseLogger = options.logger ?? createLogger(config.logLevel);
-  const https = config.tls
+  // Node's own server options. Its header and request deadlines are only checked every
+  // connectionsCheckingInterval (30 s by default): check often enough that they mean something.
+  const server = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: config.timeouts.headersMs,
+    requestTimeout: config.timeouts.requestMs,
+    connectionsCheckingInterval: Math.min(1000, Math.floor(config.timeouts.headersMs / 2)),
+  };
+  const transport = config.tls
     ? {
         https: {
+          ...server,
           cert: readFileSync(config.tls.certFile),
           key: readFileSync(config.tls.keyFile),
           minVersion: 'TLSv1.2' as const,
@@ -63,29 +75,33 @@ export async function buildApp(options: AppOptions): Promise<App> {
           honorCipherOrder: true,
         },
       }
-    : {};
+    : { http: server };
   const app = Fastify({
-    ...https,
+    ...transport,
     loggerInstance: logger,
     genReqId: () => randomUUID(),
     // A client-supplied request id is not trusted: ours are generated.
     requestIdHeader: false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: Limits.JSON_BODY_MAX_BYTES,
+    // A socket with no traffic at all for this long is closed (server.timeout).
     connectionTimeout: config.timeouts.requestMs,
     requestTimeout: config.timeouts.requestMs,
     keepAliveTimeout: config.timeouts.keepAliveMs,
     maxRequestsPerSocket: 1000,
     return503OnClosing: true,
+    // Answers written before any hook runs: ours too, in our format and with our headers.
+    frameworkErrors: frameworkErrorHandler(config),
+    clientErrorHandler: clientErrorHandler(config, logger),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  app.server.headersTimeout = config.timeouts.headersMs;
-
-  // Errors and headers first: they must cover every later route, including 404s.
+  // Errors and headers first: they must cover every later route, including 404s. Then the
+  // per-address limit, before anything that does work (a 429 still carries the headers).
   await app.register(errorsPlugin);
   await app.register(securityPlugin, { config });
+  await app.register(rateLimitsPlugin, { config });
   await app.register(servicesPlugin, {
     config,
     secrets: options.secrets,
@@ -93,7 +109,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
     now: options.now ?? Date.now,
   });
   await app.register(cookie, { secret: options.secrets.cookieSecret });
-  await app.register(rateLimitsPlugin, { config });
   await app.register(csrfPlugin, { config });
   await app.register(authPlugin, { config });
   await app.register(gatewayPlugin, { config });

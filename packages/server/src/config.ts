@@ -3,6 +3,7 @@
  * validated once at start. A bad value stops the server with one line naming the variable
  * and what it accepts — see docs/configuration.md for every variable.
  */
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Limits } from '@securechat/protocol';
@@ -32,8 +33,11 @@ export interface Config {
     registrationsPerHour: number;
   };
   timeouts: {
+    /** The whole request (headers and body) must arrive within this; also the idle-socket limit. */
     requestMs: number;
+    /** The request headers must arrive within this. */
     headersMs: number;
+    /** An idle keep-alive connection is closed after this. */
     keepAliveMs: number;
   };
   /** Secrets given by the environment; missing ones are generated into dataDir. */
@@ -142,6 +146,32 @@ function cidrList(env: Env, name: string): string[] {
   return items;
 }
 
+/** The absolute path of a file this process can read, or a ConfigError naming the variable. */
+function readableFile(name: string, path: string, what: string): string {
+  const absolute = resolve(path);
+  try {
+    accessSync(absolute, constants.R_OK);
+  } catch {
+    throw new ConfigError(name, `the path of a readable file holding ${what}`, path);
+  }
+  return absolute;
+}
+
+function timeouts(env: Env): Config['timeouts'] {
+  const requestMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000);
+  const headersMs = int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1000, 120_000);
+  const keepAliveMs = int(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1000, 120_000);
+  // Node refuses a headers deadline later than the whole request's.
+  if (headersMs > requestMs) {
+    throw new ConfigError(
+      'HEADERS_TIMEOUT_MS',
+      `at most REQUEST_TIMEOUT_MS (${requestMs})`,
+      String(headersMs),
+    );
+  }
+  return { requestMs, headersMs, keepAliveMs };
+}
+
 const DEFAULT_ALLOWED_TYPES = ['png', 'jpg', 'jpeg', 'gif', 'pdf', 'txt', 'doc', 'docx', 'zip'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -160,7 +190,12 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const tls =
-    certFile && keyFile ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : null;
+    certFile && keyFile
+      ? {
+          certFile: readableFile('TLS_CERT', certFile, 'a PEM certificate (chain)'),
+          keyFile: readableFile('TLS_KEY', keyFile, 'a PEM private key'),
+        }
+      : null;
   const defaultOrigin = `${tls ? 'https' : 'http'}://localhost:${port}`;
   const allowedTypes = (str(env, 'UPLOAD_ALLOWED_TYPES') ?? DEFAULT_ALLOWED_TYPES.join(','))
     .split(',')
@@ -228,11 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
         100_000,
       ),
     },
-    timeouts: {
-      requestMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
-      headersMs: int(env, 'HEADERS_TIMEOUT_MS', 10_000, 1000, 120_000),
-      keepAliveMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 1000, 120_000),
-    },
+    timeouts: timeouts(env),
     secretsFromEnv: {
       ...(cookieSecret === undefined ? {} : { cookieSecret }),
       ...(opaqueServerSetup === undefined ? {} : { opaqueServerSetup }),

@@ -1,121 +1,248 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadSecrets } from '../src/secrets.js';
 
-function refused(env: Record<string, string>): string {
+function refused(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
+    return error as ConfigError;
   }
   throw new Error(`accepted ${JSON.stringify(env)}`);
 }
 
+let dir: string;
+let certFile: string;
+let keyFile: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'securechat-config-'));
+  certFile = join(dir, 'cert.pem');
+  keyFile = join(dir, 'key.pem');
+  writeFileSync(certFile, 'cert');
+  writeFileSync(keyFile, 'key');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 describe('loadConfig', () => {
   it('runs on embedded defaults with nothing set', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({
+    expect(config).toEqual({
       host: '127.0.0.1',
       port: 3000,
+      dataDir: join(process.cwd(), 'data'),
       databaseUrl: null,
       redisUrl: null,
       publicOrigin: 'http://localhost:3000',
       tls: null,
       trustProxy: [],
       registration: 'open',
-      uploads: { maxBytes: 5 * 1024 * 1024 },
-      rateLimits: { loginPerMinute: 5 },
-    });
-    expect(config.uploads.allowedTypes).toEqual([
-      'png',
-      'jpg',
-      'jpeg',
-      'gif',
-      'pdf',
-      'txt',
-      'doc',
-      'docx',
-      'zip',
-    ]);
-    expect(config.dataDir).toMatch(/\/data$/);
-  });
-
-  it('reads every variable', () => {
-    const config = loadConfig({
-      PORT: '8443',
-      HOST: '0.0.0.0',
-      DATA_DIR: '/srv/chat',
-      DATABASE_URL: 'postgres://chat:pw@db/chat',
-      REDIS_URL: 'redis://cache:6379',
-      PUBLIC_ORIGIN: 'https://chat.example.org/',
-      TLS_CERT: '/etc/tls/c.pem',
-      TLS_KEY: '/etc/tls/k.pem',
-      TRUST_PROXY: '10.0.0.0/8, 192.168.1.1',
-      REGISTRATION: 'invite',
-      LOG_LEVEL: 'warn',
-      UPLOAD_MAX_BYTES: '1048576',
-      UPLOAD_ALLOWED_TYPES: 'png,.PDF',
-      RATE_LIMIT_API_PER_MINUTE: '100',
-      RATE_LIMIT_LOGIN_PER_MINUTE: '3',
-      RATE_LIMIT_REGISTRATIONS_PER_HOUR: '2',
-      REQUEST_TIMEOUT_MS: '5000',
-      HEADERS_TIMEOUT_MS: '2000',
-      KEEP_ALIVE_TIMEOUT_MS: '1000',
-      COOKIE_SECRET: 'x'.repeat(40),
-    });
-    expect(config).toMatchObject({
-      port: 8443,
-      host: '0.0.0.0',
-      dataDir: '/srv/chat',
-      databaseUrl: 'postgres://chat:pw@db/chat',
-      redisUrl: 'redis://cache:6379',
-      publicOrigin: 'https://chat.example.org',
-      tls: { certFile: '/etc/tls/c.pem', keyFile: '/etc/tls/k.pem' },
-      trustProxy: ['10.0.0.0/8', '192.168.1.1'],
-      registration: 'invite',
-      logLevel: 'warn',
-      uploads: { maxBytes: 1048576, allowedTypes: ['png', 'pdf'] },
-      rateLimits: { apiPerMinute: 100, loginPerMinute: 3, registrationsPerHour: 2 },
-      timeouts: { requestMs: 5000, headersMs: 2000, keepAliveMs: 1000 },
-      secretsFromEnv: { cookieSecret: 'x'.repeat(40) },
+      logLevel: 'info',
+      uploads: {
+        maxBytes: 5 * 1024 * 1024,
+        allowedTypes: ['png', 'jpg', 'jpeg', 'gif', 'pdf', 'txt', 'doc', 'docx', 'zip'],
+      },
+      rateLimits: { apiPerMinute: 600, loginPerMinute: 5, registrationsPerHour: 10 },
+      timeouts: { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 },
+      secretsFromEnv: {},
     });
   });
 
-  it('refuses bad values with a message naming the variable and what it accepts', () => {
-    expect(refused({ PORT: 'abc' })).toBe(
-      'Invalid configuration: PORT must be a whole number from 1 to 65535 (got "abc").',
+  it('treats blank values as unset', () => {
+    expect(loadConfig({ PORT: ' ', DATABASE_URL: '', LOG_LEVEL: '  ' })).toEqual(loadConfig({}));
+  });
+
+  describe('PORT', () => {
+    it('takes a port number', () => expect(loadConfig({ PORT: '8080' }).port).toBe(8080));
+    it.each(['abc', '0', '65536', '80.5', '-1', '1e3'])('refuses %j', (value) => {
+      expect(refused({ PORT: value }).message).toBe(
+        `Invalid configuration: PORT must be a whole number from 1 to 65535 (got ${JSON.stringify(value)}).`,
+      );
+    });
+    it('sets the default public origin', () => {
+      expect(loadConfig({ PORT: '8080' }).publicOrigin).toBe('http://localhost:8080');
+    });
+  });
+
+  describe('HOST', () => {
+    it.each(['0.0.0.0', '::', '::1', '10.1.2.3', 'localhost'])('takes %j', (value) => {
+      expect(loadConfig({ HOST: value }).host).toBe(value);
+    });
+    it('refuses a host name', () => {
+      expect(refused({ HOST: 'chat.example.org' }).variable).toBe('HOST');
+    });
+  });
+
+  describe('DATA_DIR', () => {
+    it('is made absolute', () => {
+      expect(loadConfig({ DATA_DIR: '/srv/chat' }).dataDir).toBe('/srv/chat');
+      expect(loadConfig({ DATA_DIR: 'rel/dir' }).dataDir).toBe(join(process.cwd(), 'rel/dir'));
+    });
+  });
+
+  describe('DATABASE_URL and REDIS_URL', () => {
+    it('take connection strings', () => {
+      const config = loadConfig({
+        DATABASE_URL: 'postgresql://chat:pw@db:5432/chat',
+        REDIS_URL: 'rediss://cache:6380',
+      });
+      expect(config.databaseUrl).toBe('postgresql://chat:pw@db:5432/chat');
+      expect(config.redisUrl).toBe('rediss://cache:6380');
+    });
+    it('refuse other schemes without echoing a password', () => {
+      const error = refused({ DATABASE_URL: 'mysql://chat:hunter2@db/chat' });
+      expect(error.message).toContain('DATABASE_URL must be a URL starting with postgres:');
+      expect(error.message).not.toContain('hunter2');
+      expect(refused({ DATABASE_URL: 'not a url' }).variable).toBe('DATABASE_URL');
+      expect(refused({ REDIS_URL: 'http://cache' }).message).toContain(
+        'REDIS_URL must be a URL starting with redis: or rediss:',
+      );
+    });
+  });
+
+  describe('PUBLIC_ORIGIN', () => {
+    it('takes an origin and normalizes it', () => {
+      expect(loadConfig({ PUBLIC_ORIGIN: 'https://Chat.Example.org/' }).publicOrigin).toBe(
+        'https://chat.example.org',
+      );
+      expect(loadConfig({ PUBLIC_ORIGIN: 'https://chat.example.org:443' }).publicOrigin).toBe(
+        'https://chat.example.org',
+      );
+    });
+    it.each(['https://chat.example.org/app', 'ftp://chat', 'chat.example.org', 'https://u@x'])(
+      'refuses %j',
+      (value) => expect(refused({ PUBLIC_ORIGIN: value }).variable).toBe('PUBLIC_ORIGIN'),
     );
-    expect(refused({ PORT: '70000' })).toContain('PORT must be');
-    expect(refused({ HOST: 'example.org' })).toContain('HOST must be an IP address');
-    expect(refused({ DATABASE_URL: 'mysql://db' })).toContain(
-      'DATABASE_URL must be a URL starting with postgres:',
+  });
+
+  describe('TLS_CERT and TLS_KEY', () => {
+    it('take two readable files together, and make the default origin https', () => {
+      const config = loadConfig({ TLS_CERT: certFile, TLS_KEY: keyFile, PORT: '8443' });
+      expect(config.tls).toEqual({ certFile, keyFile });
+      expect(config.publicOrigin).toBe('https://localhost:8443');
+    });
+    it('refuse one without the other', () => {
+      expect(refused({ TLS_CERT: certFile }).message).toBe(
+        'Invalid configuration: TLS_KEY must be set together with TLS_CERT.',
+      );
+      expect(refused({ TLS_KEY: keyFile }).message).toBe(
+        'Invalid configuration: TLS_CERT must be set together with TLS_KEY.',
+      );
+    });
+    it('refuse a file that is not there', () => {
+      const error = refused({ TLS_CERT: join(dir, 'missing.pem'), TLS_KEY: keyFile });
+      expect(error.variable).toBe('TLS_CERT');
+      expect(error.message).toContain('readable file');
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it('takes addresses and CIDR ranges', () => {
+      expect(
+        loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.1,::1,fd00::/8' }).trustProxy,
+      ).toEqual(['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8']);
+    });
+    it.each(['everyone', 'true', '10.0.0.0/33', '::/129', '10.0.0.1/8/9', 'proxy.local'])(
+      'refuses %j',
+      (value) => {
+        expect(refused({ TRUST_PROXY: value }).message).toContain(
+          'TRUST_PROXY must be a comma-separated list of IP addresses or CIDR ranges',
+        );
+      },
     );
-    expect(refused({ DATABASE_URL: 'mysql://u:secret@db' })).not.toContain('secret');
-    expect(refused({ REDIS_URL: 'http://cache' })).toContain('REDIS_URL must be');
-    expect(refused({ PUBLIC_ORIGIN: 'https://chat.example.org/app' })).toContain(
-      'PUBLIC_ORIGIN must be an origin',
-    );
-    expect(refused({ TLS_CERT: '/c.pem' })).toContain('TLS_KEY must be set together with TLS_CERT');
-    expect(refused({ TRUST_PROXY: 'everyone' })).toContain(
-      'TRUST_PROXY must be a comma-separated list',
-    );
-    expect(refused({ TRUST_PROXY: '10.0.0.0/99' })).toContain('TRUST_PROXY');
-    expect(refused({ REGISTRATION: 'maybe' })).toContain(
-      'REGISTRATION must be one of open, invite',
-    );
-    expect(refused({ LOG_LEVEL: 'loud' })).toContain('LOG_LEVEL must be one of');
-    expect(refused({ UPLOAD_MAX_BYTES: '-1' })).toContain('UPLOAD_MAX_BYTES');
-    expect(refused({ UPLOAD_ALLOWED_TYPES: 'png,../exe' })).toContain('UPLOAD_ALLOWED_TYPES');
-    expect(refused({ RATE_LIMIT_LOGIN_PER_MINUTE: '0' })).toContain('RATE_LIMIT_LOGIN_PER_MINUTE');
-    expect(refused({ HEADERS_TIMEOUT_MS: '10' })).toContain('HEADERS_TIMEOUT_MS');
-    expect(refused({ COOKIE_SECRET: 'short' })).toBe(
-      'Invalid configuration: COOKIE_SECRET must be at least 32 characters of random text (got "[hidden]").',
-    );
-    expect(refused({ OPAQUE_SERVER_SETUP: 'nope' })).not.toContain('nope');
+  });
+
+  describe('REGISTRATION and LOG_LEVEL', () => {
+    it('take their allowed values', () => {
+      expect(loadConfig({ REGISTRATION: 'invite' }).registration).toBe('invite');
+      expect(loadConfig({ LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
+    });
+    it('refuse anything else, listing what is allowed', () => {
+      expect(refused({ REGISTRATION: 'closed' }).message).toBe(
+        'Invalid configuration: REGISTRATION must be one of open, invite (got "closed").',
+      );
+      expect(refused({ LOG_LEVEL: 'loud' }).message).toContain(
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      );
+    });
+  });
+
+  describe('UPLOAD_MAX_BYTES and UPLOAD_ALLOWED_TYPES', () => {
+    it('take a size and a list of extensions', () => {
+      const config = loadConfig({
+        UPLOAD_MAX_BYTES: '1048576',
+        UPLOAD_ALLOWED_TYPES: 'png, .PDF,',
+      });
+      expect(config.uploads).toEqual({ maxBytes: 1048576, allowedTypes: ['png', 'pdf'] });
+    });
+    it('refuse nonsense', () => {
+      expect(refused({ UPLOAD_MAX_BYTES: '-1' }).variable).toBe('UPLOAD_MAX_BYTES');
+      expect(refused({ UPLOAD_MAX_BYTES: '10' }).variable).toBe('UPLOAD_MAX_BYTES');
+      expect(refused({ UPLOAD_ALLOWED_TYPES: 'png,../exe' }).variable).toBe('UPLOAD_ALLOWED_TYPES');
+    });
+  });
+
+  describe('rate limits', () => {
+    it('are read', () => {
+      expect(
+        loadConfig({
+          RATE_LIMIT_API_PER_MINUTE: '100',
+          RATE_LIMIT_LOGIN_PER_MINUTE: '3',
+          RATE_LIMIT_REGISTRATIONS_PER_HOUR: '2',
+        }).rateLimits,
+      ).toEqual({ apiPerMinute: 100, loginPerMinute: 3, registrationsPerHour: 2 });
+    });
+    it.each([
+      ['RATE_LIMIT_API_PER_MINUTE', '5'],
+      ['RATE_LIMIT_LOGIN_PER_MINUTE', '0'],
+      ['RATE_LIMIT_REGISTRATIONS_PER_HOUR', 'many'],
+    ])('refuse %s=%j', (name, value) => {
+      expect(refused({ [name]: value }).variable).toBe(name);
+    });
+  });
+
+  describe('timeouts', () => {
+    it('are read', () => {
+      expect(
+        loadConfig({
+          REQUEST_TIMEOUT_MS: '5000',
+          HEADERS_TIMEOUT_MS: '2000',
+          KEEP_ALIVE_TIMEOUT_MS: '1000',
+        }).timeouts,
+      ).toEqual({ requestMs: 5000, headersMs: 2000, keepAliveMs: 1000 });
+    });
+    it.each([
+      ['REQUEST_TIMEOUT_MS', '999'],
+      ['HEADERS_TIMEOUT_MS', '10'],
+      ['KEEP_ALIVE_TIMEOUT_MS', '999999'],
+    ])('refuse %s=%j', (name, value) => {
+      expect(refused({ [name]: value }).variable).toBe(name);
+    });
+    it('refuse a headers deadline later than the request deadline', () => {
+      expect(refused({ REQUEST_TIMEOUT_MS: '2000', HEADERS_TIMEOUT_MS: '3000' }).message).toBe(
+        'Invalid configuration: HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (2000) (got "3000").',
+      );
+    });
+  });
+
+  describe('COOKIE_SECRET and OPAQUE_SERVER_SETUP', () => {
+    it('are taken from the environment', () => {
+      const setup = 'A'.repeat(128);
+      expect(
+        loadConfig({ COOKIE_SECRET: 'x'.repeat(40), OPAQUE_SERVER_SETUP: setup }).secretsFromEnv,
+      ).toEqual({ cookieSecret: 'x'.repeat(40), opaqueServerSetup: setup });
+    });
+    it('are refused when weak or malformed, without echoing them', () => {
+      expect(refused({ COOKIE_SECRET: 'short-secret' }).message).toBe(
+        'Invalid configuration: COOKIE_SECRET must be at least 32 characters of random text (got "[hidden]").',
+      );
+      const error = refused({ OPAQUE_SERVER_SETUP: 'not-a-setup!' });
+      expect(error.variable).toBe('OPAQUE_SERVER_SETUP');
+      expect(error.message).not.toContain('not-a-setup');
+    });
   });
 });
 
@@ -131,21 +258,26 @@ describe('secrets', () => {
         expect(statSync(join(dataDir, 'secrets', name)).mode & 0o777, name).toBe(0o600);
       }
       expect(statSync(join(dataDir, 'secrets')).mode & 0o777).toBe(0o700);
-      expect(await loadSecrets(config)).toEqual(first);
       expect(readFileSync(join(dataDir, 'secrets', 'cookie-secret'), 'utf8').trim()).toBe(
         first.cookieSecret,
       );
+      // The next start (a fresh load of the configuration) reads the same secrets back.
+      expect(await loadSecrets(loadConfig({ DATA_DIR: dataDir }))).toEqual(first);
+      // Another data directory gets its own.
+      const other = await loadSecrets(loadConfig({ DATA_DIR: join(dataDir, 'other') }));
+      expect(other.cookieSecret).not.toBe(first.cookieSecret);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
-  it('come from the environment when given there', async () => {
+  it('come from the environment when given there, and are then not written', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'securechat-secrets-'));
     try {
       const setup = (await loadSecrets(loadConfig({ DATA_DIR: dataDir }))).opaqueServerSetup;
+      const elsewhere = join(dataDir, 'other');
       const config = loadConfig({
-        DATA_DIR: join(dataDir, 'other'),
+        DATA_DIR: elsewhere,
         COOKIE_SECRET: 'c'.repeat(40),
         OPAQUE_SERVER_SETUP: setup,
       });
@@ -153,6 +285,7 @@ describe('secrets', () => {
         cookieSecret: 'c'.repeat(40),
         opaqueServerSetup: setup,
       });
+      expect(() => statSync(join(elsewhere, 'secrets'))).toThrow();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,158 +1,178 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/**
+ * Security headers, asserted on real responses of every kind: pages, assets, API answers,
+ * refusals, 404s, 405s, crashes and the answers written below the router.
+ */
+import { ApiRoutes } from '@securechat/protocol';
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './support/harness.js';
+import { baselineHeaders } from '../src/plugins/security.js';
+import {
+  createPlatformApp,
+  csrfFor,
+  fakeWebBuild,
+  ORIGIN,
+  portOf,
+  rawExchange,
+  rawHeaders,
+  type PlatformApp,
+} from './support/platform.js';
 
-const ORIGIN = 'http://localhost:3000';
+const EXPECTED_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self' ws://localhost:3000",
+  "media-src 'self' blob:",
+  "worker-src 'self' blob:",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "frame-src 'none'",
+].join(';');
 
-function webRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'securechat-web-'));
-  mkdirSync(join(root, 'assets'));
-  writeFileSync(join(root, 'index.html'), '<!doctype html><title>app</title><div id="root"></div>');
-  writeFileSync(join(root, 'assets', 'app-abc123.js'), 'console.log(1)');
-  writeFileSync(join(root, '.env'), 'SECRET=1');
-  return root;
+type Headers = Record<string, string | string[] | number | undefined>;
+
+function expectSecurityHeaders(headers: Headers, what: string): void {
+  expect(headers['content-security-policy'], what).toBe(EXPECTED_CSP);
+  expect(headers['x-content-type-options'], what).toBe('nosniff');
+  expect(headers['x-frame-options'], what).toBe('DENY');
+  expect(headers['referrer-policy'], what).toBe('no-referrer');
+  expect(headers['cross-origin-opener-policy'], what).toBe('same-origin');
+  expect(headers['cross-origin-resource-policy'], what).toBe('same-origin');
+  expect(headers['origin-agent-cluster'], what).toBe('?1');
+  const permissions = String(headers['permissions-policy']);
+  for (const feature of [
+    'camera',
+    'microphone',
+    'geolocation',
+    'payment',
+    'usb',
+    'interest-cohort',
+    'browsing-topics',
+  ]) {
+    expect(permissions, `${what}: ${feature}`).toContain(`${feature}=()`);
+  }
+  expect(headers['x-powered-by'], what).toBeUndefined();
+  expect(headers.server, what).toBe('SecureChat');
+  expect(headers['strict-transport-security'], what).toBeUndefined();
+  for (const [name, value] of Object.entries(headers)) {
+    expect(`${name}: ${String(value)}`, what).not.toMatch(/fastify|express|node\.js|pino|helmet/i);
+  }
 }
 
-function expectSecurityHeaders(headers: Record<string, unknown>): void {
-  const csp = String(headers['content-security-policy']);
-  expect(csp).toContain("default-src 'self'");
-  expect(csp).toContain("frame-ancestors 'none'");
-  expect(csp).toContain("object-src 'none'");
-  expect(csp).toMatch(/script-src 'self' 'wasm-unsafe-eval'(;|$)/);
-  expect(csp).not.toContain('unsafe-inline');
-  expect(csp).not.toContain("'unsafe-eval'");
-  expect(headers['x-content-type-options']).toBe('nosniff');
-  expect(headers['x-frame-options']).toBe('DENY');
-  expect(headers['referrer-policy']).toBe('no-referrer');
-  expect(headers['cross-origin-opener-policy']).toBe('same-origin');
-  expect(headers['cross-origin-resource-policy']).toBe('same-origin');
-  expect(String(headers['permissions-policy'])).toContain('camera=()');
-  expect(headers['x-powered-by']).toBeUndefined();
-  expect(headers.server).toBe('SecureChat');
-  expect(headers['strict-transport-security']).toBeUndefined();
-}
-
-describe('security baseline', () => {
-  let t: TestApp;
+describe('security headers', () => {
+  let t: PlatformApp;
+  let csrf: { token: string; cookie: string };
   beforeAll(async () => {
-    t = await createTestApp('sqlite', { webRoot: webRoot() });
+    t = await createPlatformApp('sqlite', {
+      webRoot: fakeWebBuild(),
+      env: { RATE_LIMIT_API_PER_MINUTE: '200' },
+      routes: (app) => {
+        app.get('/api/test/crash', () => {
+          throw new Error('boom');
+        });
+      },
+    });
+    csrf = await csrfFor(t.app);
   });
   afterAll(() => t.close());
 
-  it('sends the security headers on pages, assets, API answers, errors and 404s', async () => {
-    for (const [url, accept] of [
-      ['/', 'text/html'],
-      ['/login', 'text/html'],
-      ['/assets/app-abc123.js', '*/*'],
-      ['/api/server', 'application/json'],
-      ['/api/nope', 'application/json'],
-      ['/api/nope', 'text/html'],
-    ] as const) {
-      const response = await t.app.inject({ url, headers: { accept } });
-      expectSecurityHeaders(response.headers);
+  it('are on pages, assets, API answers, refusals, 404s, 405s and crashes', async () => {
+    const cases: [string, InjectOptions, number][] = [
+      ['index', { url: '/', headers: { accept: 'text/html' } }, 200],
+      ['spa route', { url: '/login', headers: { accept: 'text/html' } }, 200],
+      ['hashed asset', { url: '/assets/app-3f9a1c.js' }, 200],
+      ['wasm', { url: '/assets/opaque-77aa01.wasm' }, 200],
+      ['static file', { url: '/favicon.svg' }, 200],
+      ['api', { url: ApiRoutes.server }, 200],
+      ['csrf token', { url: ApiRoutes.csrf }, 200],
+      ['api 404 json', { url: '/api/nope' }, 404],
+      ['api 404 html', { url: '/api/nope', headers: { accept: 'text/html' } }, 404],
+      ['missing asset', { url: '/assets/gone-000000.js', headers: { accept: 'text/html' } }, 404],
+      ['405', { url: ApiRoutes.logout }, 405],
+      ['500', { url: '/api/test/crash' }, 500],
+      ['500 html', { url: '/api/test/crash', headers: { accept: 'text/html' } }, 500],
+      ['csrf refusal', { method: 'POST', url: ApiRoutes.logout, payload: {} }, 403],
+      [
+        '415',
+        {
+          method: 'POST',
+          url: ApiRoutes.logout,
+          payload: 'x',
+          headers: {
+            'content-type': 'text/plain',
+            origin: ORIGIN,
+            cookie: csrf.cookie,
+            'x-csrf-token': csrf.token,
+          },
+        },
+        415,
+      ],
+      ['bad url', { url: '/api/%zz' }, 400],
+      ['head', { method: 'HEAD', url: ApiRoutes.server }, 200],
+    ];
+    for (const [what, request, status] of cases) {
+      const response = await t.app.inject(request);
+      expect(response.statusCode, what).toBe(status);
+      expectSecurityHeaders(response.headers, what);
     }
   });
 
-  it('serves the single-page app for page routes and caches hashed assets for a year', async () => {
-    const page = await t.app.inject({ url: '/devices', headers: { accept: 'text/html' } });
-    expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('<div id="root">');
-    expect(page.headers['cache-control']).toBe('no-cache');
-    const asset = await t.app.inject({ url: '/assets/app-abc123.js' });
-    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    const dotfile = await t.app.inject({ url: '/.env' });
-    expect(dotfile.statusCode).toBe(404);
-    expect(dotfile.body).not.toContain('SECRET');
+  it('say no-store on every /api answer, and let assets be cached', async () => {
+    for (const url of ['/api', '/api?x=1', ApiRoutes.server, ApiRoutes.csrf, '/api/nope']) {
+      expect((await t.app.inject({ url })).headers['cache-control'], url).toBe('no-store');
+    }
+    expect((await t.app.inject({ url: '/assets/app-3f9a1c.js' })).headers['cache-control']).toBe(
+      'public, max-age=31536000, immutable',
+    );
   });
 
-  it('answers unknown API paths with a JSON 404 that names no framework', async () => {
-    const response = await t.app.inject({ url: '/api/does-not-exist' });
-    expect(response.statusCode).toBe(404);
-    expect(response.json()).toEqual({ code: 'CHAT_ERR_NOT_FOUND', message: 'Not found.' });
-    expect(response.body).not.toMatch(/fastify|FST_|Route GET/i);
+  it('are the same, header for header, on answers written before any hook runs', async () => {
+    const normal = await t.app.inject({ url: '/api/nope' });
+    const baseline = baselineHeaders(t.config);
+    for (const [name, value] of Object.entries(baseline)) {
+      expect(normal.headers[name], name).toBe(value);
+    }
+    // And every security header a normal answer carries is in the baseline.
+    for (const name of Object.keys(normal.headers)) {
+      if (
+        /^(x-(?!ratelimit)|content-security|cross-origin|origin-agent|referrer|permissions)/.test(
+          name,
+        )
+      )
+        expect(baseline, name).toHaveProperty(name);
+    }
   });
 
-  it('gives browsers a designed HTML 404 page', async () => {
-    const response = await t.app.inject({ url: '/api/missing', headers: { accept: 'text/html' } });
-    expect(response.statusCode).toBe(404);
-    expect(response.headers['content-type']).toContain('text/html');
-    expect(response.body).toContain('Page not found');
-    expect(response.body).not.toContain('<script');
-  });
-
-  it('refuses a text/plain body (the cross-site form trick) with 415', async () => {
-    const csrf = await t.app.inject({ url: '/api/csrf' });
-    const cookie = csrf.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const response = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: {
-        'content-type': 'text/plain',
-        origin: ORIGIN,
-        cookie,
-        'x-csrf-token': csrf.json<{ token: string }>().token,
-      },
-      payload: '{}',
-    });
-    expect(response.statusCode).toBe(415);
-    expect(response.json()).toMatchObject({ code: 'CHAT_ERR_UNSUPPORTED_MEDIA_TYPE' });
+  it('are on the answers to requests the HTTP parser refuses', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { received } = await rawExchange(portOf(t.app), (s) => s.write('BROKEN\r\n\r\n'));
+    const { status, headers } = rawHeaders(received);
+    expect(status).toBe(400);
+    expectSecurityHeaders(headers, 'parser refusal');
   });
 });
 
-describe('CSRF', () => {
-  let t: TestApp;
+describe('security headers behind https', () => {
+  let t: PlatformApp;
   beforeAll(async () => {
-    t = await createTestApp('sqlite');
+    t = await createPlatformApp('sqlite', { env: { PUBLIC_ORIGIN: 'https://chat.example.org' } });
   });
   afterAll(() => t.close());
 
-  async function token(): Promise<{ token: string; cookie: string }> {
-    const response = await t.app.inject({ url: '/api/csrf' });
-    expect(response.statusCode).toBe(200);
-    const cookie = response.cookies.find((c) => c.name === '__Host-sc_csrf');
-    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' });
-    return {
-      token: response.json<{ token: string }>().token,
-      cookie: `${cookie?.name}=${cookie?.value}`,
-    };
-  }
-
-  const post = (headers: Record<string, string>) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: { 'content-type': 'application/json', ...headers },
-      payload: '{}',
-    });
-
-  it('refuses a cross-origin POST even with a valid token', async () => {
-    const { token: csrf, cookie } = await token();
-    const response = await post({ origin: 'https://evil.example', 'x-csrf-token': csrf, cookie });
-    expect(response.statusCode).toBe(403);
-    expect(response.json()).toMatchObject({ code: 'CHAT_ERR_CSRF' });
-  });
-
-  it('refuses a cross-site Sec-Fetch-Site and a request with no origin at all', async () => {
-    const { token: csrf, cookie } = await token();
-    expect(
-      (await post({ 'sec-fetch-site': 'cross-site', 'x-csrf-token': csrf, cookie })).statusCode,
-    ).toBe(403);
-    expect((await post({ 'x-csrf-token': csrf, cookie })).statusCode).toBe(403);
-  });
-
-  it('refuses a same-origin POST without a token or with a wrong one', async () => {
-    const { cookie } = await token();
-    expect((await post({ origin: ORIGIN, cookie })).json()).toMatchObject({
-      code: 'CHAT_ERR_CSRF',
-    });
-    expect((await post({ origin: ORIGIN, cookie, 'x-csrf-token': 'forged' })).statusCode).toBe(403);
-  });
-
-  it('lets a same-origin POST with its token through', async () => {
-    const { token: csrf, cookie } = await token();
-    const response = await post({ origin: ORIGIN, 'x-csrf-token': csrf, cookie });
-    expect(response.statusCode).not.toBe(403);
+  it('add HSTS and upgrade-insecure-requests, and point WebSockets at wss', async () => {
+    for (const url of [ApiRoutes.server, '/api/nope']) {
+      const response = await t.app.inject({ url });
+      expect(response.headers['strict-transport-security']).toBe(
+        'max-age=63072000; includeSubDomains',
+      );
+      const csp = String(response.headers['content-security-policy']);
+      expect(csp).toContain("connect-src 'self' wss://chat.example.org;");
+      expect(csp).toMatch(/;upgrade-insecure-requests$/);
+    }
   });
 });

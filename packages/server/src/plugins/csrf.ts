@@ -12,11 +12,17 @@ import { ApiRoutes, ChatError, CSRF_HEADER, CsrfResponse } from '@securechat/pro
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import { isApiPath } from './security.js';
 
 export const CSRF_COOKIE = '__Host-sc_csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** True when the request was made by a page of our own origin. */
+/**
+ * True when the request was made by a page of our own origin: `Origin` equals `publicOrigin`,
+ * or, when a browser sent no Origin, `Sec-Fetch-Site` says same-origin. Any Sec-Fetch-Site other
+ * than same-origin or none (a typed address) refuses, whatever Origin says. Used for
+ * state-changing API requests and for the WebSocket upgrade.
+ */
 export function isSameOrigin(headers: FastifyRequest['headers'], publicOrigin: string): boolean {
   const origin = headers.origin;
   const fetchSite = headers['sec-fetch-site'];
@@ -48,7 +54,7 @@ async function csrfPlugin(app: FastifyInstance, opts: { config: Config }): Promi
   );
 
   app.addHook('onRequest', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || !request.url.startsWith('/api/')) {
+    if (SAFE_METHODS.has(request.method) || !isApiPath(request.url)) {
       done();
       return;
     }

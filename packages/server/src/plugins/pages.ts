@@ -6,8 +6,8 @@
 export const PAGES_CSS_PATH = '/_securechat/pages.css';
 
 export const PAGES_CSS = `
-:root { color-scheme: light dark; --bg: #f6f7f9; --card: #fff; --fg: #1c2330; --muted: #5b6677; --accent: #2f6fde; --border: #dfe3ea; }
-@media (prefers-color-scheme: dark) { :root { --bg: #0f1319; --card: #171c24; --fg: #e7ebf1; --muted: #9aa5b5; --accent: #7aa7ff; --border: #2a3240; } }
+:root { color-scheme: light dark; --bg: #f6f7f9; --card: #fff; --fg: #1c2330; --muted: #5b6677; --accent: #2f6fde; --on-accent: #fff; --border: #dfe3ea; }
+@media (prefers-color-scheme: dark) { :root { --bg: #0f1319; --card: #171c24; --fg: #e7ebf1; --muted: #9aa5b5; --accent: #7aa7ff; --on-accent: #0f1319; --border: #2a3240; } }
 * { box-sizing: border-box; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: var(--bg); color: var(--fg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, sans-serif; padding: 24px; }
@@ -15,7 +15,7 @@ main { background: var(--card); border: 1px solid var(--border); border-radius: 
 .code { font-size: 14px; letter-spacing: .12em; text-transform: uppercase; color: var(--muted); margin: 0 0 8px; }
 h1 { font-size: 26px; margin: 0 0 12px; }
 p { color: var(--muted); margin: 0 0 24px; }
-a { display: inline-block; background: var(--accent); color: #fff; text-decoration: none; padding: 10px 18px; border-radius: 10px; font-weight: 600; }
+a { display: inline-block; background: var(--accent); color: var(--on-accent); text-decoration: none; padding: 10px 18px; border-radius: 10px; font-weight: 600; }
 a:focus-visible { outline: 3px solid var(--fg); outline-offset: 2px; }
 `;
 

@@ -1,6 +1,7 @@
 /**
- * Rate limits. Every request counts against a per-address budget (@fastify/rate-limit);
- * logins count against both the account and the address, registrations against the address.
+ * Rate limits. Every request — pages, API, misses, refusals — counts against a per-address
+ * budget (@fastify/rate-limit); logins count against both the account and the address,
+ * registrations against the address.
  * Over a limit the answer is 429 with Retry-After. The address is the socket's peer unless
  * the request came through a configured trusted proxy (TRUST_PROXY), so a client cannot
  * dodge a limit by inventing X-Forwarded-For.
@@ -41,7 +42,9 @@ async function consume(limiter: RateLimiterAbstract, key: string): Promise<void>
 async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { rateLimits } = opts.config;
   await app.register(rateLimit, {
-    global: true,
+    // Not per route (the plugin's global mode hooks only routes, so misses and refusals would
+    // go uncounted): one hook at the root, below, counts every request.
+    global: false,
     max: rateLimits.apiPerMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => request.ip,
@@ -50,6 +53,8 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
         retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),
   });
+
+  app.addHook('onRequest', app.rateLimit());
 
   const loginByAccount = new RateLimiterMemory({
     keyPrefix: 'login-account',

@@ -16,6 +16,7 @@ export const PERMISSIONS_POLICY = [
   'autoplay=()',
   'battery=()',
   'bluetooth=()',
+  'browsing-topics=()',
   'camera=()',
   'display-capture=()',
   'document-domain=()',
@@ -59,8 +60,56 @@ export function contentSecurityPolicy(config: Config): Record<string, string[]> 
   return directives;
 }
 
-function servesHttps(config: Config): boolean {
+/**
+ * True when browsers reach us over https: TLS served here, or a TLS-terminating proxy in front
+ * (PUBLIC_ORIGIN is https). Only then are HSTS and upgrade-insecure-requests sent.
+ */
+export function servesHttps(config: Config): boolean {
   return config.tls !== null || config.publicOrigin.startsWith('https:');
+}
+
+/** What the Server header says: the product, never the technology under it. */
+export const SERVER_NAME = 'SecureChat';
+
+/** HSTS: two years, subdomains included (no `preload`: that is the operator's decision). */
+export const HSTS = 'max-age=63072000; includeSubDomains';
+
+/** The CSP header value, written as helmet writes it. */
+export function serializeCsp(directives: Record<string, string[]>): string {
+  return Object.entries(directives)
+    .map(([name, values]) => [name, ...values].join(' '))
+    .join(';');
+}
+
+/** True for /api and everything under it, whatever the query string. */
+export function isApiPath(url: string): boolean {
+  const path = url.split('?', 1)[0] ?? '';
+  return path === '/api' || path.startsWith('/api/');
+}
+
+/**
+ * The same headers helmet and our hook set, as one record, for the few answers that are written
+ * before any hook runs (a malformed URL, a broken or timed-out request). A test keeps the two
+ * in step.
+ */
+export function baselineHeaders(config: Config): Record<string, string> {
+  return {
+    'content-security-policy': serializeCsp(contentSecurityPolicy(config)),
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+    'origin-agent-cluster': '?1',
+    'referrer-policy': 'no-referrer',
+    ...(servesHttps(config) ? { 'strict-transport-security': HSTS } : {}),
+    'x-content-type-options': 'nosniff',
+    'x-dns-prefetch-control': 'off',
+    'x-download-options': 'noopen',
+    'x-frame-options': 'DENY',
+    'x-permitted-cross-domain-policies': 'none',
+    'x-xss-protection': '0',
+    'permissions-policy': PERMISSIONS_POLICY,
+    server: SERVER_NAME,
+    'cache-control': 'no-store',
+  };
 }
 
 async function securityPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
@@ -74,7 +123,7 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
     originAgentCluster: true,
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: servesHttps(config)
-      ? { maxAge: 63_072_000, includeSubDomains: true }
+      ? { maxAge: 63_072_000, includeSubDomains: true, preload: false }
       : false,
     xContentTypeOptions: true,
     xDnsPrefetchControl: { allow: false },
@@ -87,8 +136,8 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('permissions-policy', PERMISSIONS_POLICY);
-    reply.header('server', 'SecureChat');
-    if (request.url.startsWith('/api/')) {
+    reply.header('server', SERVER_NAME);
+    if (isApiPath(request.url)) {
       reply.header('cache-control', 'no-store');
     }
   });

@@ -5,23 +5,33 @@
  * found"). /api paths never fall back to the app.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import { ChatError } from '@securechat/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { NOT_BUILT_PAGE } from './pages.js';
+import { isApiPath } from './security.js';
 
 /** packages/web/dist, from src/plugins or dist/plugins alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
+/**
+ * True for a browser asking for a page the single-page app may know: not the API, not a file
+ * under /assets/ (a missing hashed file is a 404, not the app), no dot-segment anywhere.
+ */
 function isPageRequest(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0] ?? '';
+  let path: string;
+  try {
+    path = decodeURIComponent(request.url.split('?', 1)[0] ?? '');
+  } catch {
+    return false;
+  }
   return (
-    !path.startsWith('/api/') &&
-    path !== '/api' &&
+    !isApiPath(path) &&
+    !path.startsWith('/assets/') &&
+    !path.split('/').some((segment) => segment.startsWith('.')) &&
     (request.headers.accept ?? '').includes('text/html')
   );
 }
@@ -30,7 +40,7 @@ async function webPlugin(
   app: FastifyInstance,
   opts: { config: Config; root?: string },
 ): Promise<void> {
-  const root = opts.root ?? DEFAULT_WEB_ROOT;
+  const root = resolve(opts.root ?? DEFAULT_WEB_ROOT);
   const built = existsSync(join(root, 'index.html'));
 
   if (built) {
@@ -45,16 +55,16 @@ async function webPlugin(
       lastModified: true,
       cacheControl: false,
       setHeaders: (res, path) => {
-        res.setHeader(
-          'cache-control',
-          path.includes(`${'/'}assets${'/'}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
-        );
+        // Vite names everything under assets/ by its content hash: it can never change.
+        const hashed = relative(root, path).startsWith(`assets${sep}`);
+        res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     });
   }
 
   const fallback = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isPageRequest(request)) throw new ChatError('CHAT_ERR_NOT_FOUND');
+    // Not a page: the 404 handler decides (404, or 405 for a known path).
+    if (!isPageRequest(request)) return reply.callNotFound();
     if (!built) {
       return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
     }
