@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as opaque from '@serenity-kit/opaque';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import pg from 'pg';
 import { describe, inject } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
@@ -96,6 +98,10 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   now?: () => number;
   webRoot?: string;
+  /** A logger of the test's own, e.g. one that captures what the app logs. */
+  logger?: Logger;
+  /** Routes a test adds before the app is ready (e.g. one that throws). */
+  routes?: (app: FastifyInstance) => void;
 }
 
 /** A migrated database and a built (not listening) app on it. */
@@ -115,7 +121,15 @@ export async function createTestApp(
     storage,
     ...(options.now ? { now: options.now } : {}),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
+  const { routes } = options;
+  if (routes) {
+    await app.register((child, _opts, done) => {
+      routes(child);
+      done();
+    });
+  }
   await app.ready();
   return {
     app,

@@ -8,15 +8,13 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import * as opaque from '@serenity-kit/opaque';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type App } from '../../src/app.js';
+import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
+import type { Secrets } from '../../src/secrets.js';
 import { createLogger } from '../../src/logger.js';
-import { loadSecrets, type Secrets } from '../../src/secrets.js';
-import { migrateToLatest, openStorage } from '../../src/storage/db.js';
 import type { Dialect } from '../../src/storage/dialect.js';
-import { createTestDatabase, testConfig, type TestDatabase } from './harness.js';
+import { createTestApp, type TestDatabase } from './harness.js';
 
 export const ORIGIN = 'http://localhost:3000';
 
@@ -60,38 +58,18 @@ export async function createPlatformApp(
   dialect: Dialect,
   options: PlatformAppOptions = {},
 ): Promise<PlatformApp> {
-  await opaque.ready;
-  const database = await createTestDatabase(dialect);
-  const config = testConfig(database, options.env);
-  const secrets = await loadSecrets(config);
-  const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrateToLatest(storage);
   const logs = new LogCapture();
-  const app = await buildApp({
-    config,
-    secrets,
-    storage,
+  const t = await createTestApp(dialect, {
+    ...options,
     logger: createLogger('trace', logs.stream),
-    ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
-  if (options.routes) {
-    const routes = options.routes;
-    await app.register((child, _opts, done) => {
-      routes(child);
-      done();
-    });
-  }
-  await app.ready();
   return {
-    app,
-    config,
-    secrets,
+    app: t.app,
+    config: t.config,
+    secrets: t.secrets,
     logs,
-    database,
-    close: async () => {
-      await app.close();
-      await database.drop();
-    },
+    database: t.database,
+    close: () => t.close(),
   };
 }
 
