@@ -66,6 +66,30 @@ export const ErrorCatalogue = {
     status: 429,
     message: 'Too many open connections for this account. Close a tab and try again.',
   },
+  CHAT_ERR_ROOM_PASSWORD: { status: 403, message: 'Wrong room password.' },
+  CHAT_ERR_ROOM_NAME_TAKEN: { status: 409, message: 'A channel with that name already exists.' },
+  CHAT_ERR_ROOM_FULL: { status: 409, message: 'This room has reached its member limit.' },
+  CHAT_ERR_TOO_MANY_ROOMS: {
+    status: 409,
+    message: 'You are in as many rooms as an account may be. Leave one first.',
+  },
+  CHAT_ERR_BLOCKED: { status: 403, message: 'This person is not accepting that from you.' },
+  CHAT_ERR_DELETE_CODE: {
+    status: 403,
+    message: 'That delete code is wrong or has expired. Ask for a new one.',
+  },
+  CHAT_ERR_NO_KEY_PACKAGE: {
+    status: 409,
+    message: 'A device has no key package available. Try again when it is next online.',
+  },
+  CHAT_ERR_INBOX_FULL: {
+    status: 409,
+    message: "That device's inbox is full. Try again when it has caught up.",
+  },
+  CHAT_ERR_OWNER_MUST_TRANSFER: {
+    status: 409,
+    message: 'Hand ownership to another member before you leave.',
+  },
   CHAT_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'The server is busy. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -59,6 +59,39 @@ export const Limits = {
   HISTORY_PAGE_MAX: 200,
   /** Rooms named in one resume request. */
   RESUME_ROOMS_MAX: 1000,
+  /** Room names: channels are found by name. */
+  ROOM_NAME_MAX_LENGTH: 64,
+  ROOM_TOPIC_MAX_LENGTH: 512,
+  /** Room passwords (protected rooms): hashed with argon2id on the server. */
+  ROOM_PASSWORD_MIN_LENGTH: 8,
+  ROOM_PASSWORD_MAX_LENGTH: 256,
+  /** Wrong or right, password attempts per user and room in 15 minutes. */
+  ROOM_PASSWORD_ATTEMPTS_PER_15_MIN: 10,
+  /** Channels in one directory page. */
+  DIRECTORY_PAGE_MAX: 100,
+  /** Members in one member-list page. */
+  MEMBER_PAGE_MAX: 500,
+  /** A delete code: digits, lifetime, and how many a user may ask for per minute. */
+  DELETE_CODE_DIGITS: 4,
+  DELETE_CODE_TTL_SECONDS: 120,
+  DELETE_CODES_PER_MINUTE: 10,
+  /** Wrong delete codes before the code is burned and a new one must be asked for. */
+  DELETE_CODE_ATTEMPTS_MAX: 3,
+  /** Key packages one device may have waiting (not counting its last-resort package). */
+  KEY_PACKAGES_PER_DEVICE_MAX: 200,
+  /** Key packages in one upload. */
+  KEY_PACKAGE_BATCH_MAX: 100,
+  /** Largest key package, group-info blob and inbox message, in bytes. */
+  KEY_PACKAGE_MAX_BYTES: 16 * 1024,
+  GROUP_INFO_MAX_BYTES: 64 * 1024,
+  /** Devices whose key packages one claim asks for. */
+  KEY_PACKAGE_CLAIM_DEVICES_MAX: 100,
+  /** Claims a user may make per minute (each claim is one request, any number of devices). */
+  KEY_PACKAGE_CLAIMS_PER_MINUTE: 30,
+  /** Messages waiting in one device's inbox (welcomes); the oldest are never dropped silently. */
+  INBOX_MESSAGES_MAX: 1000,
+  /** Users one user may block. */
+  BLOCKS_PER_USER_MAX: 1000,
 } as const;
 
 export type LimitName = keyof typeof Limits;

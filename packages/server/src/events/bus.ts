@@ -1,34 +1,52 @@
 /**
- * Fan-out: who gets which encoded frame. In-process here; a Redis implementation with the
- * same interface lets several nodes deliver to each other's clients.
+ * Fan-out: who gets which encoded frame. In-process here; the Redis implementation
+ * (events/redis.ts) has the same interface and lets several nodes deliver to each other's
+ * clients.
  */
 export interface EventBus {
-  /** Deliver one encoded frame to every connection of these users. */
+  /** Deliver one encoded frame to every connection of these users, on every node. */
   publish(userIds: readonly string[], frame: Uint8Array): void;
-  /** Receive frames for one user; returns the unsubscribe function. */
-  subscribe(userId: string, listener: (frame: Uint8Array) => void): () => void;
+  /** Deliver one encoded frame to one device's connections, on every node. */
+  publishToDevice(deviceId: string, frame: Uint8Array): void;
+  /** Receive frames for one user and one of their devices; returns the unsubscribe function. */
+  subscribe(userId: string, deviceId: string, listener: (frame: Uint8Array) => void): () => void;
+  close(): Promise<void>;
 }
 
 export function createMemoryBus(): EventBus {
-  const listeners = new Map<string, Set<(frame: Uint8Array) => void>>();
+  const byUser = new Map<string, Set<(frame: Uint8Array) => void>>();
+  const byDevice = new Map<string, Set<(frame: Uint8Array) => void>>();
+  const add = (map: typeof byUser, key: string, listener: (frame: Uint8Array) => void) => {
+    let set = map.get(key);
+    if (!set) {
+      set = new Set();
+      map.set(key, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) map.delete(key);
+    };
+  };
   return {
     publish(userIds, frame) {
       for (const userId of userIds) {
-        const set = listeners.get(userId);
+        const set = byUser.get(userId);
         if (set) for (const listener of set) listener(frame);
       }
     },
-    subscribe(userId, listener) {
-      let set = listeners.get(userId);
-      if (!set) {
-        set = new Set();
-        listeners.set(userId, set);
-      }
-      set.add(listener);
+    publishToDevice(deviceId, frame) {
+      const set = byDevice.get(deviceId);
+      if (set) for (const listener of set) listener(frame);
+    },
+    subscribe(userId, deviceId, listener) {
+      const offUser = add(byUser, userId, listener);
+      const offDevice = add(byDevice, deviceId, listener);
       return () => {
-        set.delete(listener);
-        if (set.size === 0) listeners.delete(userId);
+        offUser();
+        offDevice();
       };
     },
+    close: () => Promise.resolve(),
   };
 }

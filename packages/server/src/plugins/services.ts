@@ -10,13 +10,20 @@ import { createAccounts, type Accounts } from '../domain/accounts.js';
 import { createDelivery, type Delivery } from '../domain/delivery.js';
 import { checkDatabase } from '../domain/health.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
+import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
+import { createMemoryPresence, type Presence } from '../events/presence.js';
 import type { Secrets } from '../secrets.js';
 import type { Storage } from '../storage/db.js';
 
 export interface Services {
   accounts: Accounts;
   delivery: Delivery;
+  /** Fan-out to every node's connections. */
   bus: EventBus;
+  /** Who is online; shared between nodes. */
+  presence: Presence;
+  /** Realtime token buckets; shared between nodes. */
+  limiter: RealtimeLimiter;
   health: { check(): Promise<void> };
 }
 
@@ -48,9 +55,13 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     accounts,
     delivery: createDelivery({ db: opts.storage.db, now: opts.now }),
     bus: createMemoryBus(),
+    presence: createMemoryPresence(),
+    limiter: createMemoryLimiter(),
     health: { check: () => checkDatabase(opts.storage.db) },
   });
   app.addHook('onClose', async () => {
+    const { bus, presence, limiter } = app.services;
+    await Promise.all([bus.close(), presence.close(), limiter.close()]);
     await opts.storage.close();
   });
 }

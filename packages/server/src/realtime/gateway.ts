@@ -23,7 +23,6 @@ import {
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { AuthContext } from '../domain/accounts.js';
@@ -51,18 +50,8 @@ export interface GatewayOptions {
 }
 
 async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
-  const { delivery, bus, accounts } = app.services;
+  const { delivery, bus, accounts, limiter } = app.services;
   const connections = new Map<string, Set<Connection>>();
-  const perDevice = new RateLimiterMemory({
-    keyPrefix: 'ws-device',
-    points: Limits.SENDS_PER_SECOND_PER_DEVICE,
-    duration: 1,
-  });
-  const perUser = new RateLimiterMemory({
-    keyPrefix: 'ws-user',
-    points: Limits.SENDS_PER_SECOND_PER_USER,
-    duration: 1,
-  });
 
   await app.register(websocket, {
     options: { maxPayload: Limits.FRAME_MAX_BYTES, perMessageDeflate: false },
@@ -89,14 +78,10 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     });
 
   async function limit(connection: Connection): Promise<number | null> {
-    try {
-      await perDevice.consume(connection.auth.device.id);
-      await perUser.consume(connection.auth.user.id);
-      return null;
-    } catch (error) {
-      if (error instanceof RateLimiterRes) return Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-      throw error;
-    }
+    return (
+      (await limiter.consume('sendDevice', connection.auth.device.id)) ??
+      (await limiter.consume('sendUser', connection.auth.user.id))
+    );
   }
 
   async function handle(connection: Connection, frame: ClientFrame): Promise<void> {
@@ -187,7 +172,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         auth,
         token: request.cookies[SESSION_COOKIE] ?? '',
         alive: true,
-        unsubscribe: bus.subscribe(auth.user.id, (bytes) => deliver(socket, bytes)),
+        unsubscribe: bus.subscribe(auth.user.id, auth.device.id, (bytes) => deliver(socket, bytes)),
       };
       let set = connections.get(auth.user.id);
       if (!set) {
