@@ -19,6 +19,8 @@ export interface Config {
   databaseUrl: string | null;
   /** Redis connection string; null means in-process fan-out and limits. */
   redisUrl: string | null;
+  /** Every Redis key and channel starts with this, so several deployments can share a Redis. */
+  redisKeyPrefix: string;
   /** The origin browsers use to reach the app, e.g. https://chat.example.org. */
   publicOrigin: string;
   tls: { certFile: string; keyFile: string } | null;
@@ -100,6 +102,14 @@ function url(env: Env, name: string, protocols: readonly string[]): string | nul
 /** Never echo a password from a connection string back into a log line. */
 function redact(raw: string): string {
   return raw.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}
+
+function keyPrefix(env: Env, name: string, fallback: string): string {
+  const raw = str(env, name) ?? fallback;
+  if (!/^[A-Za-z0-9:_.-]{1,32}$/.test(raw)) {
+    throw new ConfigError(name, '1 to 32 letters, digits or : _ . - (e.g. securechat:)', raw);
+  }
+  return raw;
 }
 
 function origin(env: Env, name: string, fallback: string): string {
@@ -226,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: keyPrefix(env, 'REDIS_KEY_PREFIX', 'securechat:'),
     publicOrigin: origin(env, 'PUBLIC_ORIGIN', defaultOrigin),
     tls,
     trustProxy: cidrList(env, 'TRUST_PROXY'),

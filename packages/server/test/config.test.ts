@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       dataDir: join(process.cwd(), 'data'),
       databaseUrl: null,
       redisUrl: null,
+      redisKeyPrefix: 'securechat:',
       publicOrigin: 'http://localhost:3000',
       tls: null,
       trustProxy: [],
@@ -99,6 +100,18 @@ describe('loadConfig', () => {
       expect(refused({ DATABASE_URL: 'not a url' }).variable).toBe('DATABASE_URL');
       expect(refused({ REDIS_URL: 'http://cache' }).message).toContain(
         'REDIS_URL must be a URL starting with redis: or rediss:',
+      );
+    });
+  });
+
+  describe('REDIS_KEY_PREFIX', () => {
+    it('takes a short prefix of safe characters', () => {
+      expect(loadConfig({ REDIS_KEY_PREFIX: 'chat-eu.1:' }).redisKeyPrefix).toBe('chat-eu.1:');
+      expect(loadConfig({ REDIS_KEY_PREFIX: ' tenant_a ' }).redisKeyPrefix).toBe('tenant_a');
+    });
+    it.each(['a b', 'chat*', 'x'.repeat(33), 'ché:', '{slot}'])('refuses %j', (value) => {
+      expect(refused({ REDIS_KEY_PREFIX: value }).message).toBe(
+        `Invalid configuration: REDIS_KEY_PREFIX must be 1 to 32 letters, digits or : _ . - (e.g. securechat:) (got ${JSON.stringify(value)}).`,
       );
     });
   });

@@ -2,6 +2,10 @@
  * Shared infrastructure: the storage and the domain services built on it, decorated on the
  * root instance so every route plugin can call `app.services.<capability>`. Routes never
  * touch `storage` directly; they call domain actions.
+ *
+ * With REDIS_URL the bus, presence and realtime limits go through Redis and are shared by
+ * every node (events/redis.ts); the app refuses to start when Redis can't be reached.
+ * Without it they live in this process.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,6 +16,13 @@ import { checkDatabase } from '../domain/health.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
 import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
+import {
+  connectRedis,
+  createRedisBus,
+  createRedisLimiter,
+  createRedisPresence,
+  type RedisNode,
+} from '../events/redis.js';
 import type { Secrets } from '../secrets.js';
 import type { Storage } from '../storage/db.js';
 
@@ -41,7 +52,43 @@ interface ServicesOptions {
   now: () => number;
 }
 
+type Realtime = Pick<Services, 'bus' | 'presence' | 'limiter'>;
+
+/** The bus, presence and limits through Redis, on this node's two connections. */
+async function redisRealtime(
+  app: FastifyInstance,
+  url: string,
+  keyPrefix: string,
+): Promise<{ realtime: Realtime; redis: RedisNode }> {
+  const redis = await connectRedis({ url, keyPrefix, log: app.log });
+  try {
+    return {
+      redis,
+      realtime: {
+        bus: await createRedisBus(redis, app.log),
+        presence: await createRedisPresence(redis, app.log),
+        limiter: createRedisLimiter(redis),
+      },
+    };
+  } catch (error) {
+    await redis.close();
+    throw error;
+  }
+}
+
 async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Promise<void> {
+  const { redisUrl, redisKeyPrefix } = opts.config;
+  const { realtime, redis } = redisUrl
+    ? await redisRealtime(app, redisUrl, redisKeyPrefix)
+    : {
+        realtime: {
+          bus: createMemoryBus(),
+          presence: createMemoryPresence(),
+          limiter: createMemoryLimiter(),
+        },
+        redis: null,
+      };
+
   const accounts = createAccounts({
     db: opts.storage.db,
     now: opts.now,
@@ -54,14 +101,13 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   app.decorate('services', {
     accounts,
     delivery: createDelivery({ db: opts.storage.db, now: opts.now }),
-    bus: createMemoryBus(),
-    presence: createMemoryPresence(),
-    limiter: createMemoryLimiter(),
+    ...realtime,
     health: { check: () => checkDatabase(opts.storage.db) },
   });
   app.addHook('onClose', async () => {
     const { bus, presence, limiter } = app.services;
     await Promise.all([bus.close(), presence.close(), limiter.close()]);
+    await redis?.close();
     await opts.storage.close();
   });
 }

@@ -1,0 +1,317 @@
+/**
+ * The Redis bus, presence and realtime limits through a real Redis, with two RedisNodes in
+ * this process standing in for two server nodes. Every run uses its own random key prefix
+ * and deletes its keys afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import * as opaque from '@serenity-kit/opaque';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../../test-support/net.js';
+import { buildApp } from '../src/app.js';
+import { REALTIME_LIMITS } from '../src/events/limits.js';
+import {
+  connectRedis,
+  createRedisBus,
+  createRedisLimiter,
+  createRedisPresence,
+  type RedisLog,
+  type RedisNode,
+} from '../src/events/redis.js';
+import { loadSecrets } from '../src/secrets.js';
+import { migrateToLatest, openStorage } from '../src/storage/db.js';
+import { createTestApp, createTestDatabase, testConfig } from './support/harness.js';
+
+const redisUrl = inject('services').redis;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const bytes = (...values: number[]) => Uint8Array.from(values);
+
+/** A log that keeps what it was told. */
+function capture(): RedisLog & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (_obj, msg) => lines.push(msg),
+    warn: (_obj, msg) => lines.push(msg),
+  };
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
+  const url = redisUrl ?? '';
+  const prefix = `sc-test-${randomBytes(6).toString('hex')}:`;
+  const log = capture();
+  /** Our own view of Redis: inspects and cleans up. */
+  let admin: Redis;
+  const nodes: RedisNode[] = [];
+  const node = async () => {
+    const n = await connectRedis({ url, keyPrefix: prefix, log });
+    nodes.push(n);
+    return n;
+  };
+  const keys = async () => {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== '0');
+    return found;
+  };
+
+  beforeAll(async () => {
+    admin = new Redis(url);
+    await admin.ping();
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    const left = await keys();
+    if (left.length > 0) await admin.del(...left);
+    await admin.quit();
+  });
+
+  describe('bus', () => {
+    it('delivers a publish on one node to subscribers on both, exactly once, in ONE Redis message', async () => {
+      const [one, two] = [await node(), await node()];
+      const [busOne, busTwo] = [await createRedisBus(one, log), await createRedisBus(two, log)];
+      // A bystander on the channel counts what goes through Redis.
+      const spy = new Redis(url);
+      const onChannel: Buffer[] = [];
+      spy.on('messageBuffer', (_channel: Buffer, message: Buffer) => onChannel.push(message));
+      await spy.subscribe(`${prefix}bus`);
+      try {
+        const got = { aliceHere: [] as Uint8Array[], bobThere: [] as Uint8Array[] };
+        const carolThere: Uint8Array[] = [];
+        busOne.subscribe('alice', 'alice-d1', (f) => got.aliceHere.push(f));
+        busTwo.subscribe('bob', 'bob-d1', (f) => got.bobThere.push(f));
+        const offCarol = busTwo.subscribe('carol', 'carol-d1', (f) => carolThere.push(f));
+        offCarol();
+
+        const frame = Uint8Array.from({ length: 256 }, (_, i) => i); // every byte value
+        busOne.publish(['alice', 'bob', 'carol', 'bob', 'nobody'], frame);
+
+        await until(() => got.bobThere.length > 0 && onChannel.length > 0, 'the fan-out');
+        await sleep(200); // anything extra would have arrived by now
+        expect(got.aliceHere).toHaveLength(1); // local: directly, not again via Redis
+        expect(got.bobThere).toHaveLength(1); // remote: through Redis
+        expect(carolThere).toHaveLength(0); // unsubscribed
+        expect(Buffer.from(got.bobThere[0] ?? []).equals(Buffer.from(frame))).toBe(true);
+        expect(Buffer.from(got.aliceHere[0] ?? []).equals(Buffer.from(frame))).toBe(true);
+        expect(onChannel).toHaveLength(1); // one PUBLISH for five recipients
+
+        // And the other way round.
+        busTwo.publish(['alice'], bytes(7, 7));
+        await until(() => got.aliceHere.length === 2, 'the reply');
+        await sleep(100);
+        expect([...(got.aliceHere[1] ?? [])]).toEqual([7, 7]);
+        expect(got.bobThere).toHaveLength(1);
+      } finally {
+        await spy.quit();
+        await Promise.all([busOne.close(), busTwo.close()]);
+      }
+    });
+
+    it('delivers to one device only, on whichever node it is', async () => {
+      const [one, two] = [await node(), await node()];
+      const [busOne, busTwo] = [await createRedisBus(one, log), await createRedisBus(two, log)];
+      try {
+        const phone: Uint8Array[] = [];
+        const laptop: Uint8Array[] = [];
+        busTwo.subscribe('dave', 'dave-phone', (f) => phone.push(f));
+        busOne.subscribe('dave', 'dave-laptop', (f) => laptop.push(f));
+        busOne.publishToDevice('dave-phone', bytes(1));
+        busTwo.publishToDevice('dave-laptop', bytes(2));
+        await until(() => phone.length === 1 && laptop.length === 1, 'both devices');
+        await sleep(100);
+        expect(phone.map((f) => [...f])).toEqual([[1]]);
+        expect(laptop.map((f) => [...f])).toEqual([[2]]);
+      } finally {
+        await Promise.all([busOne.close(), busTwo.close()]);
+      }
+    });
+
+    it('drops a message it cannot read, and keeps working', async () => {
+      const quiet = capture();
+      const bus = await createRedisBus(await node(), quiet);
+      try {
+        const got: Uint8Array[] = [];
+        bus.subscribe('erin', 'erin-d1', (f) => got.push(f));
+        await admin.publish(`${prefix}bus`, Buffer.from([9, 9, 9]));
+        await admin.publish(`${prefix}bus`, Buffer.from('not ours at all, but long enough'));
+        await until(() => quiet.lines.length > 0, 'the warning');
+        expect(quiet.lines).toEqual(['dropped a fan-out message this version cannot read']);
+        const other = await createRedisBus(await node(), log);
+        other.publish(['erin'], bytes(3));
+        await until(() => got.length === 1, 'a good message after the bad ones');
+        await other.close();
+      } finally {
+        await bus.close();
+      }
+    });
+  });
+
+  describe('presence', () => {
+    const fast = { ttlMs: 1000, heartbeatMs: 250 };
+
+    it('is shared: a connection on one node is seen from the other', async () => {
+      const [one, two] = [await node(), await node()];
+      const here = await createRedisPresence(one, log, fast);
+      const there = await createRedisPresence(two, log, fast);
+      try {
+        expect(await here.set('frank', 'c1', 'online')).toBe('online');
+        expect((await there.statuses(['frank', 'nobody'])).get('frank')).toBe('online');
+        expect((await there.statuses(['nobody'])).get('nobody')).toBe('offline');
+        // Away on one connection, online on another: online.
+        expect(await there.set('frank', 'c2', 'away')).toBe('online');
+        expect(await here.remove('frank', 'c1')).toBe('away');
+        expect((await here.statuses(['frank'])).get('frank')).toBe('away');
+        // Live nodes keep their entries beyond the TTL.
+        await sleep(1500);
+        expect((await here.statuses(['frank'])).get('frank')).toBe('away');
+        expect(await there.remove('frank', 'c2')).toBe('offline');
+      } finally {
+        await Promise.all([here.close(), there.close()]);
+      }
+    });
+
+    it('forgets the connections of a node that died without a word, within its TTL', async () => {
+      const watcher = await createRedisPresence(await node(), log, fast);
+      const doomed = await node();
+      const presence = await createRedisPresence(doomed, capture(), fast);
+      try {
+        await presence.set('grace', 'c1', 'online');
+        await watcher.set('heidi', 'c1', 'online');
+        expect((await watcher.statuses(['grace'])).get('grace')).toBe('online');
+        // Like SIGKILL: the node's connections drop, nothing is cleaned up.
+        doomed.commands.disconnect();
+        doomed.subscriber.disconnect();
+        expect((await watcher.statuses(['grace'])).get('grace')).toBe('online');
+        const died = Date.now();
+        await until(
+          async () => (await watcher.statuses(['grace'])).get('grace') === 'offline',
+          'the dead node to expire',
+          3000,
+        );
+        expect(Date.now() - died).toBeLessThanOrEqual(1500);
+        // Its entry is tidied away; the live node's user is untouched.
+        await until(async () => (await admin.hlen(`${prefix}presence:user:grace`)) === 0, 'tidy');
+        expect((await watcher.statuses(['heidi'])).get('heidi')).toBe('online');
+        await watcher.remove('heidi', 'c1');
+      } finally {
+        await Promise.all([watcher.close(), presence.close()]);
+      }
+    });
+
+    it('removes its entries when closed', async () => {
+      const one = await node();
+      const presence = await createRedisPresence(one, log, fast);
+      await presence.set('ivan', 'c1', 'online');
+      expect(await admin.exists(`${prefix}presence:node:${one.id}`)).toBe(1);
+      await presence.close();
+      expect(await admin.exists(`${prefix}presence:node:${one.id}`)).toBe(0);
+      expect(await admin.hlen(`${prefix}presence:user:ivan`)).toBe(0);
+      expect(await presence.remove('ivan', 'c1')).toBe('offline');
+    });
+  });
+
+  describe('limits', () => {
+    it('share one bucket between nodes', async () => {
+      const [here, there] = [createRedisLimiter(await node()), createRedisLimiter(await node())];
+      const key = `user-${randomBytes(4).toString('hex')}`;
+      const { points, duration } = REALTIME_LIMITS.keyPackageClaims;
+      for (let i = 0; i < points; i += 1) {
+        expect(await (i % 2 === 0 ? here : there).consume('keyPackageClaims', key)).toBeNull();
+      }
+      const wait = await there.consume('keyPackageClaims', key);
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(duration);
+      expect(await here.consume('keyPackageClaims', key)).toBeGreaterThan(0);
+      // Another key has its own bucket; the keys live under the prefix.
+      expect(await here.consume('keyPackageClaims', `${key}-other`)).toBeNull();
+      expect(await admin.exists(`${prefix}rt-keyPackageClaims:${key}`)).toBe(1);
+    });
+
+    it('fall back to this node’s own buckets while Redis is unreachable', async () => {
+      const lost = await node();
+      const limiter = createRedisLimiter(lost);
+      lost.commands.disconnect();
+      const key = `user-${randomBytes(4).toString('hex')}`;
+      const { points } = REALTIME_LIMITS.deleteCode;
+      for (let i = 0; i < points; i += 1)
+        expect(await limiter.consume('deleteCode', key)).toBeNull();
+      expect(await limiter.consume('deleteCode', key)).toBeGreaterThan(0);
+    });
+  });
+
+  describe('connecting', () => {
+    it('fails clearly, without the password, when Redis is unreachable', async () => {
+      const port = await freePort();
+      const started = Date.now();
+      const attempt = connectRedis({
+        url: `redis://chat:hunter2@127.0.0.1:${port}`,
+        keyPrefix: prefix,
+        log,
+      });
+      await expect(attempt).rejects.toThrow(
+        new RegExp(
+          `^Cannot connect to Redis at 127\\.0\\.0\\.1:${port} \\(REDIS_URL\\): .*ECONNREFUSED`,
+        ),
+      );
+      await attempt.catch((error: Error) => expect(error.message).not.toContain('hunter2'));
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it('stops the app from starting when REDIS_URL is unreachable', async () => {
+      await opaque.ready;
+      const database = await createTestDatabase('sqlite');
+      const config = testConfig(database, {
+        REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+        REDIS_KEY_PREFIX: prefix,
+      });
+      const storage = openStorage({ dataDir: config.dataDir, databaseUrl: null });
+      try {
+        await migrateToLatest(storage);
+        await expect(
+          buildApp({ config, secrets: await loadSecrets(config), storage }),
+        ).rejects.toThrow(/^Cannot connect to Redis at 127\.0\.0\.1:\d+ \(REDIS_URL\)/);
+      } finally {
+        await storage.close();
+        await database.drop();
+      }
+    });
+
+    it('wires the app to Redis when REDIS_URL is set, and lets go on close', async () => {
+      const t = await createTestApp('sqlite', {
+        env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix },
+      });
+      let closed = false;
+      try {
+        const { bus, presence } = t.app.services;
+        const peer = await node();
+        const peerBus = await createRedisBus(peer, log);
+        const peerPresence = await createRedisPresence(peer, log);
+        const got: Uint8Array[] = [];
+        peerBus.subscribe('judy', 'judy-d1', (f) => got.push(f));
+        bus.publish(['judy'], bytes(4, 2));
+        await until(() => got.length === 1, 'the app’s publish on the peer');
+        await presence.set('judy', 'c1', 'online');
+        expect((await peerPresence.statuses(['judy'])).get('judy')).toBe('online');
+
+        await t.close();
+        closed = true;
+        expect((await peerPresence.statuses(['judy'])).get('judy')).toBe('offline');
+        await Promise.all([peerBus.close(), peerPresence.close()]);
+      } finally {
+        if (!closed) await t.close();
+      }
+    });
+  });
+});
