@@ -106,6 +106,8 @@ export interface ErrorBody {
   retryAfter?: number;
   /** Which input field was wrong, when one was (validation). */
   field?: string;
+  /** With CHAT_ERR_STALE_EPOCH: the room's current epoch. */
+  epoch?: number;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -118,11 +120,12 @@ export class ChatError extends Error {
   readonly status: number;
   readonly retryAfter: number | undefined;
   readonly field: string | undefined;
+  readonly epoch: number | undefined;
 
   constructor(
     code: ErrorCode,
     message?: string,
-    extra: { retryAfter?: number; field?: string } = {},
+    extra: { retryAfter?: number; field?: string; epoch?: number } = {},
   ) {
     super(message ?? ErrorCatalogue[code].message);
     this.name = 'ChatError';
@@ -130,12 +133,14 @@ export class ChatError extends Error {
     this.status = ErrorCatalogue[code].status;
     this.retryAfter = extra.retryAfter;
     this.field = extra.field;
+    this.epoch = extra.epoch;
   }
 
   toBody(): ErrorBody {
     const body: ErrorBody = { code: this.code, message: this.message };
     if (this.retryAfter !== undefined) body.retryAfter = this.retryAfter;
     if (this.field !== undefined) body.field = this.field;
+    if (this.epoch !== undefined) body.epoch = this.epoch;
     return body;
   }
 }

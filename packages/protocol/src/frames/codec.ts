@@ -7,17 +7,18 @@
  * the gateway can answer with an error frame and carry on.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type { TSchema, Static } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { ErrorCatalogue, type ErrorCode } from '../errors.js';
 import { Limits } from '../limits.js';
 import {
-  CLIENT_FRAME_TYPES,
-  ClientFrame,
+  CLIENT_FRAMES,
   FRAME_VERSION,
-  ServerFrame,
+  SERVER_FRAMES,
+  type ClientFrame,
   type ErrorFrame,
+  type ServerFrame,
 } from './frames.js';
 
 const encoder = new Encoder({ ignoreUndefined: true });
@@ -53,8 +54,15 @@ function checker<S extends TSchema>(schema: S): { Check(value: unknown): value i
   };
 }
 
-const clientCheck = checker(ClientFrame);
-const serverCheck = checker(ServerFrame);
+type Checker<T> = { Check(value: unknown): value is T };
+/** One checker per frame type: a frame is checked against its own schema only. */
+function checkers<T>(schemas: Record<string, TSchema>): Map<string, Checker<T>> {
+  return new Map(
+    Object.entries(schemas).map(([t, schema]) => [t, checker(schema) as unknown as Checker<T>]),
+  );
+}
+const clientChecks = checkers<ClientFrame>(CLIENT_FRAMES);
+const serverChecks = checkers<ServerFrame>(SERVER_FRAMES);
 
 export type Decoded<T> =
   { ok: true; frame: T } | { ok: false; code: ErrorCode; message: string; id: number | null };
@@ -73,11 +81,7 @@ function readableId(value: unknown): number | null {
   return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id < 2 ** 31 ? id : null;
 }
 
-function decodeWith<T>(
-  bytes: Uint8Array,
-  check: { Check(value: unknown): value is T },
-  types: readonly string[] | null,
-): Decoded<T> {
+function decodeWith<T>(bytes: Uint8Array, checks: Map<string, Checker<T>>): Decoded<T> {
   if (bytes.byteLength > Limits.FRAME_MAX_BYTES) return fail('CHAT_ERR_FRAME_TOO_LARGE', null);
   let value: unknown;
   try {
@@ -91,7 +95,8 @@ function decodeWith<T>(
   }
   const { v, t } = value as { v?: unknown; t?: unknown };
   if (v !== FRAME_VERSION) return fail('CHAT_ERR_PROTOCOL_VERSION', id);
-  if (types !== null && (typeof t !== 'string' || !types.includes(t))) {
+  const check = typeof t === 'string' ? checks.get(t) : undefined;
+  if (check === undefined) {
     return fail(
       'CHAT_ERR_FRAME_MALFORMED',
       id,
@@ -104,12 +109,12 @@ function decodeWith<T>(
 
 /** Decode what a client sent. Never throws. */
 export function decodeClientFrame(bytes: Uint8Array): Decoded<ClientFrame> {
-  return decodeWith(bytes, clientCheck, CLIENT_FRAME_TYPES);
+  return decodeWith(bytes, clientChecks);
 }
 
 /** Decode what the server sent (the sdk's side). Never throws. */
 export function decodeServerFrame(bytes: Uint8Array): Decoded<ServerFrame> {
-  return decodeWith(bytes, serverCheck, null);
+  return decodeWith(bytes, serverChecks);
 }
 
 /** The error frame that answers a failed decode. */

@@ -13,6 +13,8 @@ import type { Config } from '../config.js';
 import { createAccounts, type Accounts } from '../domain/accounts.js';
 import { createDelivery, type Delivery } from '../domain/delivery.js';
 import { checkDatabase } from '../domain/health.js';
+import { createMls, type Mls } from '../domain/mls.js';
+import { createRooms, type Rooms } from '../domain/rooms.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
 import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
@@ -29,6 +31,9 @@ import type { Storage } from '../storage/db.js';
 export interface Services {
   accounts: Accounts;
   delivery: Delivery;
+  rooms: Rooms;
+  /** Key packages, device inboxes and group info for MLS. */
+  mls: Mls;
   /** Fan-out to every node's connections. */
   bus: EventBus;
   /** Who is online; shared between nodes. */
@@ -101,6 +106,8 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   app.decorate('services', {
     accounts,
     delivery: createDelivery({ db: opts.storage.db, now: opts.now }),
+    rooms: createRooms({ db: opts.storage.db, now: opts.now, limiter: realtime.limiter }),
+    mls: createMls({ db: opts.storage.db, dialect: opts.storage.dialect, now: opts.now }),
     ...realtime,
     health: { check: () => checkDatabase(opts.storage.db) },
   });

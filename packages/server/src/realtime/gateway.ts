@@ -26,7 +26,9 @@ import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { AuthContext } from '../domain/accounts.js';
-import { SESSION_COOKIE, authOf } from '../plugins/auth.js';
+import { authOf } from '../plugins/auth.js';
+import { newId } from '../domain/crypto.js';
+import { createHandlers } from './handlers.js';
 import { isSameOrigin } from '../plugins/csrf.js';
 
 export const WS_PATH = ApiRoutes.socket;
@@ -36,9 +38,9 @@ const SESSION_CHECK_MS = 5_000;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 interface Connection {
+  id: string;
   socket: WebSocket;
   auth: AuthContext;
-  token: string;
   alive: boolean;
   unsubscribe: () => void;
 }
@@ -50,7 +52,7 @@ export interface GatewayOptions {
 }
 
 async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
-  const { delivery, bus, accounts, limiter } = app.services;
+  const { delivery, bus, accounts } = app.services;
   const connections = new Map<string, Set<Connection>>();
 
   await app.register(websocket, {
@@ -77,79 +79,14 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       ...(extra.retryAfter === undefined ? {} : { retryAfter: extra.retryAfter }),
     });
 
-  async function limit(connection: Connection): Promise<number | null> {
-    return (
-      (await limiter.consume('sendDevice', connection.auth.device.id)) ??
-      (await limiter.consume('sendUser', connection.auth.user.id))
-    );
-  }
+  const handlers = createHandlers(app.services);
 
   async function handle(connection: Connection, frame: ClientFrame): Promise<void> {
-    const { socket, auth } = connection;
-    switch (frame.t) {
-      case 'ping':
-        send(socket, { v: FRAME_VERSION, t: 'pong', id: frame.id, at: Date.now() });
-        return;
-      case 'send': {
-        const retryAfter = await limit(connection);
-        if (retryAfter !== null) {
-          fail(socket, frame.id, 'CHAT_ERR_RATE_LIMITED', { retryAfter });
-          return;
-        }
-        const accepted = await delivery.send(
-          { userId: auth.user.id, deviceId: auth.device.id },
-          {
-            room: frame.room,
-            cmid: frame.cmid,
-            kind: frame.kind,
-            payload: frame.payload,
-            epoch: frame.epoch,
-          },
-        );
-        // Persisted: now acknowledge, then fan out (a retry is acknowledged again, not re-sent).
-        send(socket, {
-          v: FRAME_VERSION,
-          t: 'ack',
-          id: frame.id,
-          room: accepted.event.room,
-          seq: accepted.event.seq,
-          at: accepted.event.at,
-        });
-        if (!accepted.duplicate) {
-          bus.publish(
-            accepted.recipients,
-            encodeFrame({ v: FRAME_VERSION, t: 'event', event: accepted.event }),
-          );
-        }
-        return;
-      }
-      case 'history': {
-        const page = await delivery.history(auth.user.id, frame.room, frame.before, frame.limit);
-        send(socket, { v: FRAME_VERSION, t: 'page', id: frame.id, ...page });
-        return;
-      }
-      case 'resume': {
-        const page = await delivery.resume(auth.user.id, frame.positions);
-        send(socket, { v: FRAME_VERSION, t: 'page', id: frame.id, ...page });
-        return;
-      }
-      case 'typing': {
-        // Ephemeral: never stored, sent to the other members who are connected now.
-        const members = await delivery.members(auth.user.id, frame.room);
-        send(socket, { v: FRAME_VERSION, t: 'ok', id: frame.id });
-        bus.publish(
-          members.filter((m) => m !== auth.user.id),
-          encodeFrame({
-            v: FRAME_VERSION,
-            t: 'typing',
-            room: frame.room,
-            user: auth.user.id,
-            on: frame.on,
-          }),
-        );
-        return;
-      }
-    }
+    const reply = await handlers.handle(frame, {
+      auth: connection.auth,
+      connectionId: connection.id,
+    });
+    send(connection.socket, { v: FRAME_VERSION, id: frame.id, ...reply });
   }
 
   app.get(
@@ -168,9 +105,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     (socket, request) => {
       const auth = authOf(request);
       const connection: Connection = {
+        id: newId(),
         socket,
         auth,
-        token: request.cookies[SESSION_COOKIE] ?? '',
         alive: true,
         unsubscribe: bus.subscribe(auth.user.id, auth.device.id, (bytes) => deliver(socket, bytes)),
       };
@@ -181,7 +118,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       }
       set.add(connection);
       // Listen at once (frames may already be arriving); handle them once the user is in #general.
-      const ready = delivery.joinGeneral(auth.user.id);
+      const ready = delivery
+        .joinGeneral(auth.user.id)
+        .then(() => handlers.setPresence(auth, connection.id, 'online'));
 
       socket.on('pong', () => {
         connection.alive = true;
@@ -204,7 +143,11 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
           .then(() => handle(connection, frame))
           .catch((error: unknown) => {
             if (error instanceof ChatError) {
-              fail(socket, frame.id, error.code, { message: error.message });
+              send(socket, {
+                ...errorFrameFor({ id: frame.id, code: error.code, message: error.message }),
+                ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+                ...(error.epoch === undefined ? {} : { epoch: error.epoch }),
+              });
             } else {
               request.log.error({ err: error }, 'realtime request failed');
               fail(socket, frame.id, 'CHAT_ERR_INTERNAL');
@@ -213,6 +156,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       });
       socket.on('close', () => {
         connection.unsubscribe();
+        void ready
+          .then(() => handlers.setPresence(auth, connection.id, null))
+          .catch((error: unknown) => request.log.warn({ err: error }, 'presence update failed'));
         set.delete(connection);
         if (set.size === 0) connections.delete(auth.user.id);
       });
@@ -233,16 +179,23 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     }
   }, opts.heartbeatMs ?? HEARTBEAT_MS);
 
-  // Sessions that ended (logout, revoked device, password change, suspension) lose their sockets.
+  // Sessions that ended (logout, revoked device, password change, suspension) lose their
+  // sockets: every open socket's session is re-checked in a few batched queries.
+  let checking = false;
   const sessionCheck = setInterval(() => {
-    void (async () => {
-      for (const set of connections.values()) {
-        for (const connection of set) {
-          const still = await accounts.authenticate(connection.token).catch(() => null);
-          if (still === null) connection.socket.close(4001, 'session ended');
-        }
-      }
-    })();
+    if (checking) return;
+    checking = true;
+    const open = [...connections.values()].flatMap((set) => [...set]);
+    accounts
+      .stillValid([...new Set(open.map((c) => c.auth.sessionId))])
+      .then((valid) => {
+        for (const c of open)
+          if (!valid.has(c.auth.sessionId)) c.socket.close(4001, 'session ended');
+      })
+      .catch((error: unknown) => app.log.warn({ err: error }, 'session re-check failed'))
+      .finally(() => {
+        checking = false;
+      });
   }, opts.sessionCheckMs ?? SESSION_CHECK_MS);
 
   app.addHook('onClose', async () => {

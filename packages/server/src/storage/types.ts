@@ -87,6 +87,17 @@ export interface RoomsTable {
   name: string | null;
   created_at: number;
   last_seq: number;
+  topic: string | null;
+  /** Whether a new member sees what came before they joined. */
+  visibility: Generated<'joined' | 'shared'>;
+  /** argon2id hash of the room password (protected rooms only). */
+  password_hash: string | null;
+  /** Direct rooms: the two user ids, sorted and joined, so a pair has one room. */
+  direct_key: string | null;
+  /** The MLS epoch: bumped by each accepted commit. */
+  epoch: Generated<number>;
+  /** The MLS group-info blob of the current epoch (opaque). */
+  group_info: Uint8Array | null;
 }
 
 export interface RoomMembersTable {
@@ -94,18 +105,65 @@ export interface RoomMembersTable {
   user_id: string;
   role: 'owner' | 'moderator' | 'member';
   joined_at: number;
+  muted: Generated<number>;
+  /** The room's last seq when this member joined; with `joined` visibility they see after it. */
+  joined_seq: Generated<number>;
 }
 
 export interface EventsTable {
   room_id: string;
   seq: number;
-  kind: 'message' | 'edit' | 'reaction' | 'commit';
+  kind: EventKindColumn;
   sender_id: string;
   device_id: string;
   cmid: string;
   at: number;
   epoch: number | null;
-  /** Ciphertext: opaque to the server. */
+  /** Ciphertext: opaque to the server. Emptied when the message is deleted. */
+  payload: Uint8Array;
+  /** Edit, reaction, delete: the seq of the event this one is about. */
+  target: number | null;
+  /** When a message was deleted (its payload is then erased). */
+  deleted_at: number | null;
+  /** Notices: the server-written JSON of what happened (join, leave, …). */
+  notice: string | null;
+}
+
+export type EventKindColumn = 'message' | 'edit' | 'reaction' | 'commit' | 'delete' | 'notice';
+
+export interface BlocksTable {
+  user_id: string;
+  blocked_id: string;
+  at: number;
+}
+
+export interface DeleteCodesTable {
+  user_id: string;
+  room_id: string;
+  seq: number;
+  code_hash: string;
+  expires_at: number;
+  attempts: Generated<number>;
+}
+
+export interface KeyPackagesTable {
+  id: string;
+  device_id: string;
+  user_id: string;
+  /** 1 for the device's last-resort package: handed out but never used up. */
+  last_resort: number;
+  created_at: number;
+  data: Uint8Array;
+}
+
+export interface InboxTable {
+  id: string;
+  device_id: string;
+  room_id: string;
+  sender_id: string;
+  sender_device: string;
+  cmid: string;
+  at: number;
   payload: Uint8Array;
 }
 
@@ -120,4 +178,8 @@ export interface Database {
   rooms: RoomsTable;
   room_members: RoomMembersTable;
   events: EventsTable;
+  blocks: BlocksTable;
+  delete_codes: DeleteCodesTable;
+  key_packages: KeyPackagesTable;
+  inbox: InboxTable;
 }

@@ -1,0 +1,315 @@
+/**
+ * What each client request does: one function per frame type, returning the one reply and
+ * fanning out whatever the request caused (events to members, pushes to devices). The
+ * gateway owns sockets; this file owns meaning. Errors are thrown as ChatError and become
+ * the reply's error frame.
+ */
+import {
+  ChatError,
+  encodeFrame,
+  FRAME_VERSION,
+  type ClientFrame,
+  type ClientFrameType,
+  type PresenceStatus,
+  type RoomSummary,
+  type ServerFrame,
+} from '@securechat/protocol';
+import type { AuthContext } from '../domain/context.js';
+import type { Accepted, Sender } from '../domain/delivery.js';
+import type { RealtimeLimit } from '../events/limits.js';
+import type { Services } from '../plugins/services.js';
+
+/** A reply without its version and id (the gateway adds them). */
+type ReplyBody = ServerFrame extends infer F
+  ? F extends { id: number | null }
+    ? Omit<F, 'v' | 'id'>
+    : never
+  : never;
+
+export interface RequestContext {
+  auth: AuthContext;
+  connectionId: string;
+}
+
+type Handler<T extends ClientFrameType> = (
+  frame: Extract<ClientFrame, { t: T }>,
+  context: RequestContext,
+) => Promise<ReplyBody>;
+
+export type Handlers = { [T in ClientFrameType]: Handler<T> };
+
+const senderOf = (auth: AuthContext): Sender => ({
+  userId: auth.user.id,
+  deviceId: auth.device.id,
+  admin: auth.user.role === 'admin',
+});
+
+export function createHandlers(services: Services) {
+  const { delivery, rooms, mls, bus, presence, limiter } = services;
+
+  /** Persisted: fan the events out to everyone they concern, on every node. */
+  function fanOut(accepted: readonly Accepted[]): void {
+    for (const { event, recipients, duplicate } of accepted) {
+      if (duplicate) continue;
+      bus.publish(recipients, encodeFrame({ v: FRAME_VERSION, t: 'event', event }));
+    }
+  }
+
+  async function limit(name: RealtimeLimit, key: string): Promise<void> {
+    const retryAfter = await limiter.consume(name, key);
+    if (retryAfter !== null)
+      throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfter });
+  }
+
+  const roomReply = (room: RoomSummary | null): ReplyBody => {
+    if (room === null) throw new ChatError('CHAT_ERR_NOT_FOUND');
+    return { t: 'room', room };
+  };
+
+  /** Tell whoever shares a room with this user that their status changed. */
+  async function announce(userId: string, status: PresenceStatus): Promise<void> {
+    const audience = await rooms.presenceAudience(userId);
+    if (audience.length === 0) return;
+    bus.publish(audience, encodeFrame({ v: FRAME_VERSION, t: 'presence', user: userId, status }));
+  }
+
+  /** Set this connection's status; announce when the user's overall status changed. */
+  async function setPresence(
+    auth: AuthContext,
+    connectionId: string,
+    status: 'online' | 'away' | null,
+  ): Promise<void> {
+    const userId = auth.user.id;
+    const before = (await presence.statuses([userId])).get(userId) ?? 'offline';
+    const after =
+      status === null
+        ? await presence.remove(userId, connectionId)
+        : await presence.set(userId, connectionId, status);
+    if (after !== before) await announce(userId, after);
+  }
+
+  const handlers: Handlers = {
+    ping: () => Promise.resolve({ t: 'pong', at: Date.now() }),
+
+    async send(frame, { auth }) {
+      await limit('sendDevice', auth.device.id);
+      await limit('sendUser', auth.user.id);
+      const accepted = await delivery.send(senderOf(auth), {
+        room: frame.room,
+        cmid: frame.cmid,
+        kind: frame.kind,
+        payload: frame.payload,
+        target: frame.target,
+        epoch: frame.epoch,
+        groupInfo: frame.groupInfo,
+      });
+      // Acknowledged after it is stored; a retry is acknowledged again, not re-sent.
+      fanOut([accepted]);
+      return {
+        t: 'ack',
+        room: accepted.event.room,
+        seq: accepted.event.seq,
+        at: accepted.event.at,
+      };
+    },
+
+    async history(frame, { auth }) {
+      const page = await delivery.history(auth.user.id, frame.room, frame.before, frame.limit);
+      return { t: 'page', ...page };
+    },
+
+    async resume(frame, { auth }) {
+      return { t: 'page', ...(await delivery.resume(auth.user.id, frame.positions)) };
+    },
+
+    async typing(frame, { auth }) {
+      // Ephemeral: never stored, sent to the other members who are connected now.
+      const members = await delivery.members(auth.user.id, frame.room);
+      bus.publish(
+        members.filter((m) => m !== auth.user.id),
+        encodeFrame({
+          v: FRAME_VERSION,
+          t: 'typing',
+          room: frame.room,
+          user: auth.user.id,
+          on: frame.on,
+        }),
+      );
+      return { t: 'ok' };
+    },
+
+    async presence(frame, { auth, connectionId }) {
+      await setPresence(auth, connectionId, frame.status);
+      return { t: 'ok' };
+    },
+
+    async rooms(_frame, { auth }) {
+      return { t: 'rooms', rooms: await rooms.list(auth.user.id) };
+    },
+
+    async directory(frame, { auth }) {
+      return {
+        t: 'directory',
+        channels: await rooms.directory(auth.user.id, frame.query, frame.limit),
+      };
+    },
+
+    async create(frame, { auth }) {
+      const changed = await rooms.create(senderOf(auth), {
+        kind: frame.kind,
+        name: frame.name,
+        topic: frame.topic,
+        visibility: frame.visibility,
+        password: 'password' in frame ? frame.password : undefined,
+      });
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async direct(frame, { auth }) {
+      const changed = await rooms.direct(senderOf(auth), frame.username);
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async join(frame, { auth }) {
+      const changed = await rooms.join(senderOf(auth), frame.room, frame.password);
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async leave(frame, { auth }) {
+      fanOut((await rooms.leave(senderOf(auth), frame.room)).notices);
+      return { t: 'ok' };
+    },
+
+    async invite(frame, { auth }) {
+      const changed = await rooms.invite(senderOf(auth), frame.room, frame.username);
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async kick(frame, { auth }) {
+      const changed = await rooms.kick(senderOf(auth), frame.room, frame.user);
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async role(frame, { auth }) {
+      const changed = await rooms.setRole(senderOf(auth), frame.room, frame.user, frame.role);
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async transfer(frame, { auth }) {
+      const changed = await rooms.transfer(senderOf(auth), frame.room, frame.user);
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async settings(frame, { auth }) {
+      const changed = await rooms.settings(senderOf(auth), frame.room, {
+        name: frame.name,
+        topic: frame.topic,
+        visibility: frame.visibility,
+        password: frame.password,
+      });
+      fanOut(changed.notices);
+      return roomReply(changed.room);
+    },
+
+    async members(frame, { auth }) {
+      const { members, total } = await rooms.members(auth.user.id, frame.room);
+      const statuses = await presence.statuses(members.map((m) => m.id));
+      return {
+        t: 'members',
+        total,
+        members: members.map((m) => ({
+          user: m.id,
+          username: m.username,
+          role: m.role,
+          presence: statuses.get(m.id) ?? 'offline',
+        })),
+      };
+    },
+
+    async users(frame, { auth }) {
+      return { t: 'users', users: await rooms.findUsers(auth.user.id, frame.query) };
+    },
+
+    async block(frame, { auth }) {
+      await rooms.block(auth.user.id, frame.username, frame.on);
+      return { t: 'ok' };
+    },
+
+    async blocked(_frame, { auth }) {
+      return { t: 'users', users: await rooms.blocked(auth.user.id) };
+    },
+
+    async mute(frame, { auth }) {
+      return roomReply(await rooms.mute(auth.user.id, frame.room, frame.on));
+    },
+
+    async 'delete-code'(frame, { auth }) {
+      await limit('deleteCode', auth.user.id);
+      const { code, expiresAt } = await delivery.deleteCode(senderOf(auth), frame.room, frame.seq);
+      return { t: 'code', code, expiresAt };
+    },
+
+    async delete(frame, { auth }) {
+      const accepted = await delivery.delete(senderOf(auth), frame.room, frame.seq, frame.code);
+      fanOut([accepted]);
+      return {
+        t: 'ack',
+        room: accepted.event.room,
+        seq: accepted.event.seq,
+        at: accepted.event.at,
+      };
+    },
+
+    async 'group-info'(frame, { auth }) {
+      return { t: 'group-info', ...(await mls.groupInfo(auth.user.id, frame.room)) };
+    },
+
+    async 'kp-upload'(frame, { auth }) {
+      const available = await mls.upload(senderOf(auth), frame.packages, frame.lastResort);
+      return { t: 'kp-count', available };
+    },
+
+    async 'kp-claim'(frame, { auth }) {
+      await limit('keyPackageClaims', auth.user.id);
+      return { t: 'key-packages', ...(await mls.claim(senderOf(auth), frame.room, frame.users)) };
+    },
+
+    async 'inbox-send'(frame, { auth }) {
+      await limit('sendDevice', auth.device.id);
+      const { message, duplicate } = await mls.inboxSend(senderOf(auth), frame);
+      if (!duplicate) {
+        bus.publishToDevice(
+          frame.device,
+          encodeFrame({ v: FRAME_VERSION, t: 'inbox-message', message }),
+        );
+      }
+      return { t: 'ok' };
+    },
+
+    async 'inbox-fetch'(_frame, { auth }) {
+      return { t: 'inbox', ...(await mls.inboxFetch(senderOf(auth))) };
+    },
+
+    async 'inbox-ack'(frame, { auth }) {
+      await mls.inboxAck(senderOf(auth), frame.ids);
+      return { t: 'ok' };
+    },
+  };
+
+  return {
+    /** Answer one request: the reply body, or a thrown ChatError. */
+    handle(frame: ClientFrame, context: RequestContext): Promise<ReplyBody> {
+      const handler = handlers[frame.t] as Handler<ClientFrameType>;
+      return handler(frame, context);
+    },
+    /** A connection opened (online) or closed (null). */
+    setPresence,
+  };
+}
