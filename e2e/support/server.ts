@@ -33,6 +33,8 @@ export interface RunningServer {
   restart(): Promise<void>;
   /** Stop it (SIGTERM, then SIGKILL after 10 s) and remove its data folder. */
   stop(): Promise<void>;
+  /** Kill it with SIGKILL, as a crash would: no shutdown at all. `stop()` still cleans up. */
+  crash(): Promise<void>;
 }
 
 export interface LogLine {
@@ -84,6 +86,13 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       const timer = setTimeout(() => current.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
+    }
+  };
+  const crash = async () => {
+    const current = child;
+    if (current && current.exitCode === null && current.signalCode === null) {
+      current.kill('SIGKILL');
+      await exited;
     }
   };
   const stop = async () => {
@@ -174,6 +183,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       await launch();
     },
     stop,
+    crash,
   };
 }
 

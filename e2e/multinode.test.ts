@@ -1,0 +1,163 @@
+/**
+ * Two real server processes on one PostgreSQL database and one Redis: clients on different
+ * nodes reach each other, and a client whose node is killed (SIGKILL) moves to the other one
+ * and resumes with nothing lost and nothing twice.
+ */
+import {
+  createClient,
+  type RealtimeConnection,
+  type RoomEvent,
+  type SecureChatClient,
+  type WebSocketConstructor,
+} from '@securechat/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { GENERAL_ROOM_ID } from '../packages/server/src/domain/delivery.js';
+import { freePort } from '../test-support/net.js';
+import { clusterAvailable, startCluster, type Cluster } from './support/cluster.js';
+import type { RunningServer } from './support/server.js';
+
+const PASSWORD = 'violet tractor sings under 7 moons';
+const text = (s: string) => new TextEncoder().encode(s);
+const read = (e: RoomEvent) => new TextDecoder().decode(e.payload);
+
+async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * What a load balancer in front of the nodes does, as a WebSocket constructor for the sdk:
+ * each new socket goes to the current node (with that node's origin), and a socket that
+ * fails moves the next one to the following node. While `held`, no node is available (new
+ * sockets are refused), as while a balancer has not yet noticed a node died.
+ */
+class Balancer {
+  private current = 0;
+  held = false;
+  /** The node each socket that opened was sent to, in order. */
+  readonly opened: RunningServer[] = [];
+
+  constructor(
+    private readonly nodes: readonly RunningServer[],
+    private readonly nowhere: string,
+  ) {}
+
+  get WebSocket() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below needs both `this`es
+    const balancer = this;
+    return class extends WebSocket {
+      constructor(url: string, options?: { headers: Record<string, string> }) {
+        const node = balancer.held ? null : balancer.nodes[balancer.current];
+        const target = new URL(url);
+        target.host = node ? new URL(node.origin).host : balancer.nowhere;
+        super(target.toString(), {
+          headers: { ...options?.headers, ...(node ? { origin: node.origin } : {}) },
+        });
+        this.once('open', () => node && balancer.opened.push(node));
+        this.once('close', (code) => {
+          if (code !== 1000 && node === balancer.nodes[balancer.current])
+            balancer.current = (balancer.current + 1) % balancer.nodes.length;
+        });
+      }
+    };
+  }
+}
+
+describe.skipIf(!clusterAvailable())('two nodes through Redis', () => {
+  let cluster: Cluster;
+  let one: RunningServer;
+  let two: RunningServer;
+  const connections: RealtimeConnection[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster(2, {
+      RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+      RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
+    });
+    [one, two] = cluster.nodes as [RunningServer, RunningServer];
+  });
+  afterAll(async () => {
+    for (const connection of connections) connection.close();
+    await cluster?.stop();
+  });
+
+  /** Register and sign in through `node`; the session is then good on every node. */
+  async function signIn(
+    node: RunningServer,
+    username: string,
+    Socket: WebSocketConstructor = WebSocket,
+  ): Promise<SecureChatClient> {
+    const client = createClient({ baseUrl: node.origin, WebSocket: Socket });
+    await client.register({ username, password: PASSWORD });
+    await client.login({ username, password: PASSWORD });
+    return client;
+  }
+
+  /** Connect from the start of #general, collecting its events. */
+  async function listen(client: SecureChatClient) {
+    const connection = client.connect({ positions: new Map([[GENERAL_ROOM_ID, 0]]) });
+    connections.push(connection);
+    const events: RoomEvent[] = [];
+    connection.onEvent((event) => {
+      if (event.room === GENERAL_ROOM_ID) events.push(event);
+    });
+    await until(() => connection.state === 'open', 'the connection to open');
+    return { connection, events };
+  }
+
+  const say = (connection: RealtimeConnection, words: string) =>
+    connection.send({ room: GENERAL_ROOM_ID, kind: 'message', payload: text(words) });
+
+  it('delivers between clients on different nodes, both ways, and moves a client off a killed node without loss', async () => {
+    const balancer = new Balancer(cluster.nodes, `127.0.0.1:${await freePort()}`);
+    const alice = await listen(await signIn(one, 'alice', balancer.WebSocket));
+    const bob = await listen(await signIn(two, 'bob'));
+    expect(balancer.opened).toEqual([one]);
+
+    // Alice on node one, Bob on node two.
+    await say(alice.connection, 'hello from one');
+    await until(() => bob.events.length === 1, 'bob to hear alice');
+    await say(bob.connection, 'hello from two');
+    await until(() => alice.events.length === 2, 'alice to hear bob');
+    expect(alice.events.map(read)).toEqual(['hello from one', 'hello from two']);
+    expect(bob.events.map(read)).toEqual(['hello from one', 'hello from two']);
+
+    // Node one dies; for a moment no node takes Alice, and the conversation goes on.
+    balancer.held = true;
+    await one.crash();
+    await until(() => alice.connection.state === 'reconnecting', 'alice to notice');
+    for (const words of ['while you were out', 'still out?', 'last one'])
+      await say(bob.connection, words);
+    const offline = say(alice.connection, 'typed while offline'); // waits in her outbox
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alice.events).toHaveLength(2);
+
+    // The balancer sends her to node two: she resumes, and her outbox goes out once.
+    balancer.held = false;
+    await offline;
+    await until(() => alice.events.length === 6 && bob.events.length === 6, 'everyone to catch up');
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would have arrived by now
+    const conversation = [
+      'hello from one',
+      'hello from two',
+      'while you were out',
+      'still out?',
+      'last one',
+      'typed while offline',
+    ];
+    for (const { events } of [alice, bob]) {
+      expect(events.map(read)).toEqual(conversation);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    }
+    expect(balancer.opened).toEqual([one, two]);
+
+    // And live delivery on the one remaining node still works.
+    await say(bob.connection, 'welcome to two');
+    await until(() => alice.events.length === 7, 'alice to hear bob on node two');
+    expect(alice.events.at(-1) && read(alice.events.at(-1) as RoomEvent)).toBe('welcome to two');
+  });
+});
