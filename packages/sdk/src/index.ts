@@ -7,7 +7,16 @@ export { checkPassword } from './accounts/password-policy.js';
 export type { PasswordCheck, PasswordScore } from './accounts/password-policy.js';
 export {
   ChatError,
+  GENERAL_ROOM_ID,
   type RoomEvent,
+  type RoomSummary,
+  type DirectoryEntry,
+  type Member,
+  type InboxMessage,
+  type Notice,
+  type PresenceStatus,
+  type UserRef,
+  type Visibility,
   Limits,
   normalizeUsername,
   type DeviceInfo,
@@ -19,5 +28,11 @@ export {
   type SessionResponse,
 } from '@securechat/protocol';
 export { RealtimeConnection } from './transport/realtime.js';
-export type { ConnectionState, SendInput, SocketLike } from './transport/realtime.js';
+export type {
+  ConnectionState,
+  PresenceEvent,
+  SendInput,
+  SocketLike,
+  TypingEvent,
+} from './transport/realtime.js';
 export type { ConnectOptions, WebSocketConstructor } from './client.js';

@@ -15,6 +15,9 @@ const strict = { additionalProperties: false } as const;
 
 export const FRAME_VERSION = 1;
 
+/** #general, the room every account is in. Fixed, so every node and client agrees. */
+export const GENERAL_ROOM_ID = 'GeneralRoom00000000000';
+
 const V = Type.Literal(FRAME_VERSION);
 const RequestId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
 const RoomId = Type.String({ pattern: ID_REGEX_SOURCE });
@@ -75,8 +78,8 @@ export const PresenceStatus = Type.Union([
 ]);
 export type PresenceStatus = Static<typeof PresenceStatus>;
 
-/** Channel names: lower case, found and listed by name. */
-export const CHANNEL_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+/** Channel names: letters, digits, - and _; stored in lower case, found and listed by name. */
+export const CHANNEL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
 const ChannelName = Type.String({
   minLength: 1,
   maxLength: Limits.ROOM_NAME_MAX_LENGTH,

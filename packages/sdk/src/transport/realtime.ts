@@ -11,9 +11,12 @@ import {
   encodeFrame,
   FRAME_VERSION,
   type ClientFrame,
-  type EventKind,
+  type InboxMessage,
+  type PresenceStatus,
   type RoomEvent,
+  type SendKind,
   type ServerFrame,
+  type Visibility,
 } from '@securechat/protocol';
 
 /** The part of the WebSocket API we use (browser WebSocket and the `ws` package both fit). */
@@ -51,7 +54,21 @@ type Request = ClientFrame extends infer F
     ? Omit<F, 'v' | 'id'>
     : never
   : never;
-type Reply = Exclude<ServerFrame, { t: 'event' } | { t: 'typing' }>;
+type Reply = Exclude<
+  ServerFrame,
+  { t: 'event' } | { t: 'typing' } | { t: 'presence' } | { t: 'inbox-message' }
+>;
+type ReplyOf<T extends Reply['t']> = Extract<Reply, { t: T }>;
+
+export interface TypingEvent {
+  room: string;
+  user: string;
+  on: boolean;
+}
+export interface PresenceEvent {
+  user: string;
+  status: PresenceStatus;
+}
 
 interface Pending {
   frame: Request;
@@ -62,11 +79,16 @@ interface Pending {
 
 export interface SendInput {
   room: string;
-  kind: EventKind;
+  kind: SendKind;
   payload: Uint8Array;
   /** Idempotency key; one is made when absent. */
   cmid?: string;
+  /** Edit and reaction: the seq of the message they are about. */
+  target?: number;
+  /** Commit: the epoch it was made in. */
   epoch?: number;
+  /** Commit: the group-info blob of the epoch it starts. */
+  groupInfo?: Uint8Array;
 }
 
 const OPEN = 1;
@@ -87,6 +109,9 @@ export class RealtimeConnection {
   private readonly outbox = new Map<string, Pending>();
   private readonly positions: Map<string, number>;
   private readonly eventListeners = new Set<(event: RoomEvent) => void>();
+  private readonly typingListeners = new Set<(event: TypingEvent) => void>();
+  private readonly presenceListeners = new Set<(event: PresenceEvent) => void>();
+  private readonly inboxListeners = new Set<(message: InboxMessage) => void>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private attempt = 0;
   private stopped = false;
@@ -108,6 +133,24 @@ export class RealtimeConnection {
     return () => this.eventListeners.delete(listener);
   }
 
+  /** Someone started or stopped typing in a room (ephemeral, never stored). */
+  onTyping(listener: (event: TypingEvent) => void): () => void {
+    this.typingListeners.add(listener);
+    return () => this.typingListeners.delete(listener);
+  }
+
+  /** Someone who shares a room (other than #general) went online, away or offline. */
+  onPresence(listener: (event: PresenceEvent) => void): () => void {
+    this.presenceListeners.add(listener);
+    return () => this.presenceListeners.delete(listener);
+  }
+
+  /** A message for this device arrived in its inbox (acknowledge it with `ackInbox`). */
+  onInbox(listener: (message: InboxMessage) => void): () => void {
+    this.inboxListeners.add(listener);
+    return () => this.inboxListeners.delete(listener);
+  }
+
   onState(listener: (state: ConnectionState) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
@@ -122,7 +165,9 @@ export class RealtimeConnection {
       cmid,
       kind: input.kind,
       payload: input.payload,
+      ...(input.target === undefined ? {} : { target: input.target }),
       ...(input.epoch === undefined ? {} : { epoch: input.epoch }),
+      ...(input.groupInfo === undefined ? {} : { groupInfo: input.groupInfo }),
     };
     return new Promise((resolve, reject) => {
       const entry: Pending = {
@@ -154,6 +199,163 @@ export class RealtimeConnection {
     return this.request<'pong'>({ t: 'ping' });
   }
 
+  /** Edit one of your own messages: the new ciphertext replaces it for everyone. */
+  edit(room: string, target: number, payload: Uint8Array) {
+    return this.send({ room, kind: 'edit', target, payload });
+  }
+
+  react(room: string, target: number, payload: Uint8Array) {
+    return this.send({ room, kind: 'reaction', target, payload });
+  }
+
+  /** An MLS commit for `epoch`; refused with CHAT_ERR_STALE_EPOCH (and the current epoch) if late. */
+  commit(room: string, epoch: number, payload: Uint8Array, groupInfo?: Uint8Array) {
+    return this.send({
+      room,
+      kind: 'commit',
+      epoch,
+      payload,
+      ...(groupInfo ? { groupInfo } : {}),
+    });
+  }
+
+  setPresence(status: 'online' | 'away') {
+    return this.request<'ok'>({ t: 'presence', status });
+  }
+
+  // ---- rooms ----
+
+  async rooms() {
+    return (await this.request<'rooms'>({ t: 'rooms' })).rooms;
+  }
+
+  /** Public channels whose name contains `query` (all when empty). */
+  async directory(query = '', limit = 50) {
+    const frame = query
+      ? { t: 'directory' as const, query, limit }
+      : { t: 'directory' as const, limit };
+    return (await this.request<'directory'>(frame)).channels;
+  }
+
+  async createChannel(input: {
+    name: string;
+    topic?: string;
+    visibility?: Visibility;
+    password?: string;
+  }) {
+    return (await this.request<'room'>({ t: 'create', kind: 'channel', ...input })).room;
+  }
+
+  async createGroup(input: { name: string; topic?: string; visibility?: Visibility }) {
+    return (await this.request<'room'>({ t: 'create', kind: 'group', ...input })).room;
+  }
+
+  /** The direct room with this person (made on first use; one per pair). */
+  async direct(username: string) {
+    return (await this.request<'room'>({ t: 'direct', username })).room;
+  }
+
+  async join(room: string, password?: string) {
+    const frame =
+      password === undefined
+        ? { t: 'join' as const, room }
+        : { t: 'join' as const, room, password };
+    return (await this.request<'room'>(frame)).room;
+  }
+
+  async leave(room: string) {
+    await this.request<'ok'>({ t: 'leave', room });
+    this.positions.delete(room);
+  }
+
+  async invite(room: string, username: string) {
+    return (await this.request<'room'>({ t: 'invite', room, username })).room;
+  }
+
+  async kick(room: string, user: string) {
+    return (await this.request<'room'>({ t: 'kick', room, user })).room;
+  }
+
+  async setRole(room: string, user: string, role: 'moderator' | 'member') {
+    return (await this.request<'room'>({ t: 'role', room, user, role })).room;
+  }
+
+  async transfer(room: string, user: string) {
+    return (await this.request<'room'>({ t: 'transfer', room, user })).room;
+  }
+
+  async settings(
+    room: string,
+    changes: {
+      name?: string;
+      topic?: string | null;
+      visibility?: Visibility;
+      password?: string | null;
+    },
+  ) {
+    return (await this.request<'room'>({ t: 'settings', room, ...changes })).room;
+  }
+
+  members(room: string) {
+    return this.request<'members'>({ t: 'members', room });
+  }
+
+  async findUsers(query: string) {
+    return (await this.request<'users'>({ t: 'users', query })).users;
+  }
+
+  async block(username: string, on = true) {
+    await this.request<'ok'>({ t: 'block', username, on });
+  }
+
+  async blocked() {
+    return (await this.request<'users'>({ t: 'blocked' })).users;
+  }
+
+  async mute(room: string, on = true) {
+    return (await this.request<'room'>({ t: 'mute', room, on })).room;
+  }
+
+  /** Step 1 of deleting a message: the server issues a short-lived 4-digit code. */
+  deleteCode(room: string, seq: number) {
+    return this.request<'code'>({ t: 'delete-code', room, seq });
+  }
+
+  /** Step 2: delete with that code; everyone gets a tombstone and the payload is erased. */
+  deleteMessage(room: string, seq: number, code: string) {
+    return this.request<'ack'>({ t: 'delete', room, seq, code });
+  }
+
+  // ---- MLS support ----
+
+  groupInfo(room: string) {
+    return this.request<'group-info'>({ t: 'group-info', room });
+  }
+
+  async uploadKeyPackages(packages: Uint8Array[], lastResort?: Uint8Array) {
+    const frame = lastResort
+      ? { t: 'kp-upload' as const, packages, lastResort }
+      : { t: 'kp-upload' as const, packages };
+    return (await this.request<'kp-count'>(frame)).available;
+  }
+
+  claimKeyPackages(room: string, users: string[]) {
+    return this.request<'key-packages'>({ t: 'kp-claim', room, users });
+  }
+
+  /** Put a message in one device's inbox (e.g. an MLS welcome). Idempotent per cmid. */
+  sendToDevice(room: string, device: string, payload: Uint8Array, cmid = newCmid()) {
+    return this.request<'ok'>({ t: 'inbox-send', room, device, cmid, payload });
+  }
+
+  fetchInbox() {
+    return this.request<'inbox'>({ t: 'inbox-fetch' });
+  }
+
+  ackInbox(ids: string[]) {
+    return this.request<'ok'>({ t: 'inbox-ack', ids });
+  }
+
   /** The highest seq this device has for a room. */
   position(room: string): number {
     return this.positions.get(room) ?? 0;
@@ -174,7 +376,7 @@ export class RealtimeConnection {
   }
 
   /** One request, one reply (or a ChatError), with a timeout. Not retried across reconnects. */
-  request<T extends Reply['t']>(frame: Request): Promise<Extract<Reply, { t: T }>> {
+  request<T extends Reply['t']>(frame: Request): Promise<ReplyOf<T>> {
     return new Promise((resolve, reject) => {
       if (this.socket?.readyState !== OPEN) {
         reject(new ChatError('CHAT_ERR_UNAVAILABLE', 'Not connected.'));
@@ -183,7 +385,7 @@ export class RealtimeConnection {
       this.transmit(
         {
           frame,
-          resolve: (reply) => resolve(reply as Extract<Reply, { t: T }>),
+          resolve: (reply) => resolve(reply as ReplyOf<T>),
           reject,
           timer: null,
         },
@@ -298,7 +500,20 @@ export class RealtimeConnection {
       this.accept(frame.event);
       return;
     }
-    if (frame.t === 'typing') return;
+    if (frame.t === 'typing') {
+      const event = { room: frame.room, user: frame.user, on: frame.on };
+      for (const listener of this.typingListeners) listener(event);
+      return;
+    }
+    if (frame.t === 'presence') {
+      const event = { user: frame.user, status: frame.status };
+      for (const listener of this.presenceListeners) listener(event);
+      return;
+    }
+    if (frame.t === 'inbox-message') {
+      for (const listener of this.inboxListeners) listener(frame.message);
+      return;
+    }
     if (frame.id === null) return;
     const entry = this.pending.get(frame.id);
     if (!entry) return;
@@ -307,11 +522,10 @@ export class RealtimeConnection {
     if (entry.frame.t === 'send') this.outbox.delete(entry.frame.cmid);
     if (frame.t === 'error') {
       entry.reject(
-        new ChatError(
-          frame.code,
-          frame.message,
-          frame.retryAfter === undefined ? {} : { retryAfter: frame.retryAfter },
-        ),
+        new ChatError(frame.code, frame.message, {
+          ...(frame.retryAfter === undefined ? {} : { retryAfter: frame.retryAfter }),
+          ...(frame.epoch === undefined ? {} : { epoch: frame.epoch }),
+        }),
       );
     } else {
       if (frame.t === 'ack' && !this.positions.has(frame.room))

@@ -13,6 +13,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import {
   ChatError,
+  GENERAL_ROOM_ID,
   Limits,
   type Notice,
   type RoomEvent,
@@ -30,8 +31,7 @@ import {
   type Membership,
 } from './membership.js';
 
-/** #general: every account is a member. Fixed id, so every node agrees without coordination. */
-export const GENERAL_ROOM_ID = 'GeneralRoom00000000000';
+export { GENERAL_ROOM_ID };
 
 export interface DeliveryDeps {
   db: Kysely<Database>;

@@ -35,7 +35,11 @@ export function roomFeatures(dialect: Dialect) {
         .on('rooms')
         .column('direct_key')
         .execute();
-      await db.schema.createIndex('rooms_kind_name').on('rooms').columns(['kind', 'name']).execute();
+      await db.schema
+        .createIndex('rooms_kind_name')
+        .on('rooms')
+        .columns(['kind', 'name'])
+        .execute();
 
       await db.schema
         .alterTable('room_members')
@@ -102,7 +106,11 @@ export function roomFeatures(dialect: Dialect) {
         .addColumn('payload', bytes, (c) => c.notNull())
         .addUniqueConstraint('inbox_idempotency', ['device_id', 'sender_device', 'cmid'])
         .execute();
-      await db.schema.createIndex('inbox_device').on('inbox').columns(['device_id', 'at']).execute();
+      await db.schema
+        .createIndex('inbox_device')
+        .on('inbox')
+        .columns(['device_id', 'at'])
+        .execute();
     },
   };
 }
