@@ -4,6 +4,7 @@
  * and deletes its keys afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import * as opaque from '@serenity-kit/opaque';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -42,6 +43,37 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** A TCP relay to Redis that a test can cut and restore, to play a Redis outage. */
+async function relayTo(url: string) {
+  const target = new URL(url);
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async cut() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    restore: listen,
+  };
 }
 
 describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
@@ -248,6 +280,51 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
       for (let i = 0; i < points; i += 1)
         expect(await limiter.consume('deleteCode', key)).toBeNull();
       expect(await limiter.consume('deleteCode', key)).toBeGreaterThan(0);
+    });
+  });
+
+  describe('a Redis outage', () => {
+    it('keeps local delivery and per-node limits, says so once, and resubscribes after', async () => {
+      const relay = await relayTo(url);
+      const told = capture();
+      const cut = await connectRedis({ url: relay.url, keyPrefix: prefix, log: told });
+      nodes.push(cut);
+      const bus = await createRedisBus(cut, told);
+      const limiter = createRedisLimiter(cut);
+      const other = await createRedisBus(await node(), log);
+      try {
+        const got: string[] = [];
+        bus.subscribe('kim', 'kim-d1', (f) => got.push(Buffer.from(f).toString()));
+
+        await relay.cut();
+        await until(() => told.lines.length >= 2, 'the outage to be noticed');
+        expect(told.lines).toEqual(['Redis connection lost', 'Redis connection lost']);
+        bus.publish(['kim'], Buffer.from('local'));
+        expect(got).toEqual(['local']); // this node's own clients still get it
+        expect(await limiter.consume('sendDevice', 'kim-d1')).toBeNull(); // its own buckets
+        const failed =
+          'fan-out through Redis failed: other nodes miss live events until their clients resume';
+        await until(() => told.lines.includes(failed), 'the failed relay to be reported');
+        bus.publish(['kim'], Buffer.from('local again'));
+        await sleep(500);
+        // One line per connection lost, one for the failed fan-out: not one per retry or message.
+        expect(told.lines).toEqual(['Redis connection lost', 'Redis connection lost', failed]);
+        expect(got).toEqual(['local', 'local again']);
+
+        await relay.restore();
+        await until(
+          () => told.lines.filter((l) => l === 'Redis connection restored').length === 2,
+          'the connections to come back',
+        );
+        // Live again: what another node publishes reaches this one.
+        await until(() => {
+          other.publish(['kim'], Buffer.from('remote'));
+          return got.includes('remote');
+        }, 'the subscription to be back');
+      } finally {
+        await Promise.all([bus.close(), other.close()]);
+        await relay.cut();
+      }
     });
   });
 
