@@ -8,6 +8,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import * as opaque from '@serenity-kit/opaque';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { freePort } from '../../../test-support/net.js';
 import { buildApp } from '../src/app.js';
 import { REALTIME_LIMITS } from '../src/events/limits.js';
@@ -19,8 +20,10 @@ import {
   type RedisLog,
   type RedisNode,
 } from '../src/events/redis.js';
+import { createLogger } from '../src/logger.js';
 import { loadSecrets } from '../src/secrets.js';
 import { migrateToLatest, openStorage } from '../src/storage/db.js';
+import { ORIGIN, signedIn } from './support/client.js';
 import { createTestApp, createTestDatabase, testConfig } from './support/harness.js';
 
 const redisUrl = inject('services').redis;
@@ -387,6 +390,41 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
         expect((await peerPresence.statuses(['judy'])).get('judy')).toBe('offline');
         await Promise.all([peerBus.close(), peerPresence.close()]);
       } finally {
+        if (!closed) await t.close();
+      }
+    });
+
+    it('takes its clients’ presence along when it shuts down, without complaint', async () => {
+      const logged: string[] = [];
+      const t = await createTestApp('sqlite', {
+        env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_LOGIN_PER_MINUTE: '100' },
+        logger: createLogger('warn', { write: (line: string) => logged.push(line) }),
+      });
+      let closed = false;
+      const peer = await createRedisPresence(await node(), log);
+      try {
+        const port = await freePort();
+        await t.app.listen({ port, host: '127.0.0.1' });
+        const alice = await signedIn(t.app, 'alice');
+        const { user } = (await alice.get('/api/auth/session')).json<{ user: { id: string } }>();
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/api/ws`, {
+          headers: {
+            origin: ORIGIN,
+            cookie: `__Host-sc_session=${alice.cookie('__Host-sc_session')}`,
+          },
+        });
+        socket.on('error', () => undefined);
+        await until(
+          async () => (await peer.statuses([user.id])).get(user.id) === 'online',
+          'alice to be online, seen from another node',
+        );
+        await t.close();
+        closed = true;
+        expect((await peer.statuses([user.id])).get(user.id)).toBe('offline');
+        await sleep(200); // the socket's close handlers run after the app is gone
+        expect(logged).toEqual([]);
+      } finally {
+        await peer.close();
         if (!closed) await t.close();
       }
     });
