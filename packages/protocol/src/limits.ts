@@ -49,6 +49,8 @@ export const Limits = {
   SENDS_PER_SECOND_PER_DEVICE: 20,
   /** Sends per second per user, over all their devices. */
   SENDS_PER_SECOND_PER_USER: 40,
+  /** Requests one connection may have waiting for their replies; more are refused at once. */
+  REQUESTS_IN_FLIGHT_PER_CONNECTION: 64,
   /** Open WebSockets one user may have at once. */
   CONNECTIONS_PER_USER_MAX: 20,
   /** Rooms one user may be in. */

@@ -8,6 +8,7 @@ import {
   type ClientFrame,
   type ServerFrame,
 } from '@securechat/protocol';
+import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../../../test-support/net.js';
@@ -287,6 +288,65 @@ describeEachDialect('realtime gateway', (dialect) => {
       expect((await a.request({ t: 'ping' })).t).toBe('pong');
       const errors = a.frames.filter((f) => f.t === 'error');
       expect(errors.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('answers every random or mutated frame with exactly one reply, and never falls over', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    const valid: Uint8Array[] = [
+      encodeFrame({ v: 1, t: 'ping', id: 9 }),
+      encodeFrame({ v: 1, t: 'history', id: 9, room: GENERAL_ROOM_ID, limit: 5 }),
+      encodeFrame({ v: 1, t: 'directory', id: 9, limit: 5 }),
+      encodeFrame({ v: 1, t: 'members', id: 9, room: GENERAL_ROOM_ID }),
+      encodeFrame({ v: 1, t: 'resume', id: 9, positions: [{ room: GENERAL_ROOM_ID, after: 0 }] }),
+      encodeFrame({
+        v: 1,
+        t: 'kp-claim',
+        id: 9,
+        room: GENERAL_ROOM_ID,
+        users: ['AAAAAAAAAAAAAAAAAAAAAA'],
+      }),
+    ];
+    const replies = () => a.frames.filter((f) => 'id' in f).length;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.uint8Array({ minLength: 1, maxLength: 300 }),
+            fc
+              .tuple(
+                fc.constantFrom(...valid),
+                fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+                  minLength: 1,
+                  maxLength: 4,
+                }),
+                fc.nat(),
+              )
+              .map(([frame, flips, cut]) => {
+                const bytes = Uint8Array.from(frame);
+                for (const [at, value] of flips) bytes[at % bytes.length] = value;
+                return cut % 3 === 0 ? bytes.subarray(0, cut % bytes.length || 1) : bytes;
+              }),
+          ),
+          async (bytes) => {
+            const before = replies();
+            a.socket.send(bytes);
+            const deadline = Date.now() + 5000;
+            while (replies() === before) {
+              if (Date.now() > deadline) throw new Error('no reply');
+              await new Promise((r) => setTimeout(r, 2));
+            }
+            const reply = a.frames.filter((f) => 'id' in f).at(-1);
+            if (reply?.t === 'error') expect(reply.code).toMatch(/^CHAT_ERR_/);
+            expect(reply?.t === 'error' && reply.code === 'CHAT_ERR_INTERNAL').toBe(false);
+          },
+        ),
+        { numRuns: 150 },
+      );
+      expect(a.socket.readyState).toBe(WebSocket.OPEN);
+      expect((await a.request({ t: 'ping' })).t).toBe('pong');
     } finally {
       a.close();
     }

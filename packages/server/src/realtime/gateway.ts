@@ -122,6 +122,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         .joinGeneral(auth.user.id)
         .then(() => handlers.setPresence(auth, connection.id, 'online'));
 
+      let queue: Promise<unknown> = ready;
+      let inFlight = 0;
+
       socket.on('pong', () => {
         connection.alive = true;
       });
@@ -139,7 +142,16 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
           return;
         }
         const frame = decoded.frame;
-        ready
+        // One at a time, in arrival order: a device's sends are stored in the order it sent them.
+        if (inFlight >= Limits.REQUESTS_IN_FLIGHT_PER_CONNECTION) {
+          fail(socket, frame.id, 'CHAT_ERR_RATE_LIMITED', {
+            retryAfter: 1,
+            message: 'Too many requests waiting on this connection. Wait for replies.',
+          });
+          return;
+        }
+        inFlight += 1;
+        queue = queue
           .then(() => handle(connection, frame))
           .catch((error: unknown) => {
             if (error instanceof ChatError) {
@@ -152,6 +164,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
               request.log.error({ err: error }, 'realtime request failed');
               fail(socket, frame.id, 'CHAT_ERR_INTERNAL');
             }
+          })
+          .finally(() => {
+            inFlight -= 1;
           });
       });
       socket.on('close', () => {
