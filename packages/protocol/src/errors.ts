@@ -78,10 +78,6 @@ export const ErrorCatalogue = {
     status: 403,
     message: 'That delete code is wrong or has expired. Ask for a new one.',
   },
-  CHAT_ERR_NO_KEY_PACKAGE: {
-    status: 409,
-    message: 'A device has no key package available. Try again when it is next online.',
-  },
   CHAT_ERR_INBOX_FULL: {
     status: 409,
     message: "That device's inbox is full. Try again when it has caught up.",
