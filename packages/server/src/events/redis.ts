@@ -238,9 +238,17 @@ export async function createRedisBus(node: RedisNode, log: RedisLog): Promise<Ev
       return;
     }
     if (message.node.equals(self)) return; // delivered locally when published
-    if (message.kind === TO_USERS) local.publish(message.targets, message.frame);
-    else if (message.targets[0] !== undefined)
-      local.publishToDevice(message.targets[0], message.frame);
+    try {
+      if (message.kind === TO_USERS) local.publish(message.targets, message.frame);
+      else if (message.targets[0] !== undefined)
+        local.publishToDevice(message.targets[0], message.frame);
+    } catch (error) {
+      // A listener's bug must not break the connection every other delivery rides on.
+      log.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'a fan-out listener failed',
+      );
+    }
   });
   await node.subscriber.subscribe(channel);
 
