@@ -4,12 +4,13 @@ import { useSession } from './session';
 import { t } from './strings';
 import { AboutPage } from './features/about/AboutPage';
 import { AdminPage } from './features/admin/AdminPage';
+import { ConversationPage } from './features/conversation/ConversationPage';
+import { RealtimeProvider } from './features/conversation/RealtimeProvider';
 import { LoginPage } from './features/auth/LoginPage';
 import { RegisterPage } from './features/auth/RegisterPage';
 import { DevicesPage } from './features/devices/DevicesPage';
 import { NotFoundPage } from './features/errors/ErrorPages';
 import { SettingsPage } from './features/settings/SettingsPage';
-import { ConversationHome } from './features/shell/AppShell';
 
 function Loading() {
   return (
@@ -39,73 +40,83 @@ function SignedOut({ children }: { children: ReactNode }) {
 
 export function App() {
   return (
-    <Routes>
-      <Route
-        path="/"
-        element={
-          <SignedIn>
-            <ConversationHome />
-          </SignedIn>
-        }
-      />
-      <Route
-        path="/devices"
-        element={
-          <SignedIn>
-            <DevicesPage />
-          </SignedIn>
-        }
-      />
-      <Route
-        path="/settings"
-        element={
-          <SignedIn>
-            <SettingsPage />
-          </SignedIn>
-        }
-      />
-      <Route
-        path="/admin"
-        element={
-          <SignedIn admin>
-            <AdminPage />
-          </SignedIn>
-        }
-      />
-      <Route path="/about" element={<AboutPage />} />
-      <Route
-        path="/login"
-        element={
-          <SignedOut>
-            <LoginPage />
-          </SignedOut>
-        }
-      />
-      <Route
-        path="/register"
-        element={
-          <SignedOut>
-            <RegisterPage mode="register" />
-          </SignedOut>
-        }
-      />
-      <Route
-        path="/setup"
-        element={
-          <SignedOut>
-            <RegisterPage mode="setup" />
-          </SignedOut>
-        }
-      />
-      <Route
-        path="/invite"
-        element={
-          <SignedOut>
-            <RegisterPage mode="invite" />
-          </SignedOut>
-        }
-      />
-      <Route path="*" element={<NotFoundPage />} />
-    </Routes>
+    <RealtimeProvider>
+      <Routes>
+        <Route
+          path="/"
+          element={
+            <SignedIn>
+              <ConversationPage />
+            </SignedIn>
+          }
+        />
+        <Route
+          path="/rooms/:roomId"
+          element={
+            <SignedIn>
+              <ConversationPage />
+            </SignedIn>
+          }
+        />
+        <Route
+          path="/devices"
+          element={
+            <SignedIn>
+              <DevicesPage />
+            </SignedIn>
+          }
+        />
+        <Route
+          path="/settings"
+          element={
+            <SignedIn>
+              <SettingsPage />
+            </SignedIn>
+          }
+        />
+        <Route
+          path="/admin"
+          element={
+            <SignedIn admin>
+              <AdminPage />
+            </SignedIn>
+          }
+        />
+        <Route path="/about" element={<AboutPage />} />
+        <Route
+          path="/login"
+          element={
+            <SignedOut>
+              <LoginPage />
+            </SignedOut>
+          }
+        />
+        <Route
+          path="/register"
+          element={
+            <SignedOut>
+              <RegisterPage mode="register" />
+            </SignedOut>
+          }
+        />
+        <Route
+          path="/setup"
+          element={
+            <SignedOut>
+              <RegisterPage mode="setup" />
+            </SignedOut>
+          }
+        />
+        <Route
+          path="/invite"
+          element={
+            <SignedOut>
+              <RegisterPage mode="invite" />
+            </SignedOut>
+          }
+        />
+        <Route path="*" element={<NotFoundPage />} />
+      </Routes>
+    </RealtimeProvider>
   );
 }

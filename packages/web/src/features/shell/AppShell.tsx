@@ -4,6 +4,7 @@ import { t } from '../../strings';
 import { Brand } from '../../ui/Brand';
 import { Icon } from '../../ui/Icon';
 import { usePageTitle } from '../../ui/usePageTitle';
+import { RoomList } from '../conversation/RoomList';
 import { UserMenu } from './UserMenu';
 
 /**
@@ -70,14 +71,8 @@ export function AppShell({
           className={roomsOpen ? 'sidebar open' : 'sidebar'}
           aria-label={t.shell.rooms}
         >
-          <h2 className="sidebar-title">{t.shell.rooms}</h2>
-          <div className="sidebar-empty">
-            <div className="sidebar-empty-art" aria-hidden="true">
-              <Icon name="chat" />
-            </div>
-            <p className="empty-title">{t.shell.noRooms}</p>
-            <p>{t.shell.noRoomsLead}</p>
-          </div>
+          <h2 className="visually-hidden">{t.shell.rooms}</h2>
+          <RoomList />
         </nav>
         {roomsOpen ? (
           <div className="scrim" aria-hidden="true" onClick={() => setRoomsOpen(false)} />
@@ -87,27 +82,5 @@ export function AppShell({
         </main>
       </div>
     </div>
-  );
-}
-
-export function ConversationHome() {
-  return (
-    <AppShell label={t.shell.conversation} title={null}>
-      <div className="empty center">
-        <div className="empty-art" aria-hidden="true">
-          <Icon name="lock" />
-        </div>
-        <h1 className="empty-title">{t.shell.selectConversation}</h1>
-        <p>{t.shell.selectLead}</p>
-        <ul className="promise">
-          <li>
-            <Icon name="shield" /> {t.shell.promiseKeys}
-          </li>
-          <li>
-            <Icon name="eyeOff" /> {t.shell.promiseServer}
-          </li>
-        </ul>
-      </div>
-    </AppShell>
   );
 }

@@ -1,0 +1,102 @@
+import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { t } from '../../strings';
+import { Button } from '../../ui/Button';
+import { Icon } from '../../ui/Icon';
+
+/** While someone keeps typing, "on" is repeated this often; silence this long turns it off. */
+const TYPING_REPEAT_MS = 3_000;
+const TYPING_IDLE_MS = 4_000;
+
+/**
+ * The message box: Enter sends, Shift+Enter makes a new line. Tells the room when this user
+ * is typing (at most every few seconds) and when they stop.
+ */
+export function Composer({
+  roomLabel,
+  onSend,
+  onTyping,
+}: {
+  /** "#general", "alice": for the placeholder. */
+  roomLabel: string;
+  onSend: (text: string) => void;
+  onTyping: (on: boolean) => void;
+}) {
+  const id = useId();
+  const [text, setText] = useState('');
+  const typingSince = useRef(0);
+  const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  const stopTyping = () => {
+    if (idle.current) clearTimeout(idle.current);
+    idle.current = null;
+    if (typingSince.current !== 0) {
+      typingSince.current = 0;
+      onTyping(false);
+    }
+  };
+
+  // Leaving the room (or the page) while typing says so.
+  const stopRef = useRef(stopTyping);
+  useEffect(() => {
+    stopRef.current = stopTyping;
+  });
+  useEffect(() => () => stopRef.current(), []);
+
+  function change(value: string) {
+    setText(value);
+    if (value.trim() === '') {
+      stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (now - typingSince.current > TYPING_REPEAT_MS) {
+      typingSince.current = now;
+      onTyping(true);
+    }
+    if (idle.current) clearTimeout(idle.current);
+    idle.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  function send(event?: FormEvent) {
+    event?.preventDefault();
+    const message = text.trim();
+    if (message === '') return;
+    onSend(message);
+    setText('');
+    stopTyping();
+  }
+
+  function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  }
+
+  return (
+    <form className="composer" onSubmit={send}>
+      <label htmlFor={id} className="visually-hidden">
+        {t.conversation.message}
+      </label>
+      <textarea
+        id={id}
+        className="composer-input"
+        rows={1}
+        value={text}
+        placeholder={t.conversation.placeholder(roomLabel)}
+        onChange={(event) => change(event.target.value)}
+        onKeyDown={onKey}
+        onBlur={stopTyping}
+      />
+      <Button
+        variant="primary"
+        type="submit"
+        className="composer-send"
+        disabled={text.trim() === ''}
+      >
+        <Icon name="send" />
+        <span className="composer-send-text">{t.conversation.send}</span>
+      </Button>
+    </form>
+  );
+}

@@ -1,0 +1,239 @@
+import type { RoomSummary } from '@securechat/sdk';
+import { Fragment, useId, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { t } from '../../strings';
+import { Button } from '../../ui/Button';
+import { formatClock, formatDay, formatFull, sameDay } from './format';
+import { noticeText } from './notices';
+import type { MessageItem, TimelineItem } from './timeline';
+
+/** A message of this device still on its way (or refused). */
+export interface PendingMessage {
+  cmid: string;
+  text: string;
+  at: number;
+  error: string | null;
+}
+
+/** Consecutive messages of one sender within this long share one header. */
+const GROUP_MS = 5 * 60_000;
+
+interface ListProps {
+  items: readonly TimelineItem[];
+  pending: readonly PendingMessage[];
+  names: ReadonlyMap<string, string>;
+  me: string | null;
+  kind: RoomSummary['kind'];
+  now: number;
+  onEdit: (seq: number, text: string) => Promise<boolean>;
+  onDelete: (seq: number) => void;
+  onRetry: (cmid: string) => void;
+  onDiscard: (cmid: string) => void;
+}
+
+/** The conversation's messages and notices, oldest first, with day separators. */
+export function MessageList({
+  items,
+  pending,
+  names,
+  me,
+  kind,
+  now,
+  onEdit,
+  onDelete,
+  onRetry,
+  onDiscard,
+}: ListProps) {
+  const name = (id: string | undefined) =>
+    (id === undefined ? undefined : names.get(id)) ?? t.conversation.someone;
+  const rows: TimelineItem[] = [...items];
+  return (
+    <ol className="messages">
+      {rows.map((item, index) => {
+        const previous = rows[index - 1];
+        const newDay = !previous || !sameDay(previous.at, item.at);
+        const grouped =
+          !newDay &&
+          item.type === 'message' &&
+          previous?.type === 'message' &&
+          previous.sender === item.sender &&
+          item.at - previous.at < GROUP_MS;
+        return (
+          <Fragment key={item.seq}>
+            {newDay ? (
+              <li className="day">
+                <span>{formatDay(item.at, now)}</span>
+              </li>
+            ) : null}
+            {item.type === 'notice' ? (
+              <li className="notice">
+                <span>
+                  {noticeText(
+                    item.notice,
+                    name(item.sender),
+                    item.notice.username ?? name(item.notice.user),
+                    kind,
+                  )}
+                </span>
+                <time dateTime={new Date(item.at).toISOString()} title={formatFull(item.at)}>
+                  {formatClock(item.at)}
+                </time>
+              </li>
+            ) : (
+              <Message
+                item={item}
+                author={name(item.sender)}
+                own={item.sender === me}
+                grouped={grouped}
+                onEdit={onEdit}
+                onDelete={onDelete}
+              />
+            )}
+          </Fragment>
+        );
+      })}
+      {pending.map((message) => (
+        <li
+          key={message.cmid}
+          className={message.error ? 'msg own pending failed' : 'msg own pending'}
+        >
+          <span className="avatar small msg-avatar" aria-hidden="true">
+            {name(me ?? undefined)
+              .slice(0, 1)
+              .toUpperCase()}
+          </span>
+          <div className="msg-main">
+            <div className="msg-meta">
+              <span className="msg-author">{name(me ?? undefined)}</span>
+              <span className="msg-status">{message.error ?? t.conversation.sending}</span>
+            </div>
+            <p className="msg-text">{message.text}</p>
+            {message.error ? (
+              <div className="msg-retry">
+                <Button variant="ghost" className="small" onClick={() => onRetry(message.cmid)}>
+                  {t.conversation.retry}
+                </Button>
+                <Button variant="ghost" className="small" onClick={() => onDiscard(message.cmid)}>
+                  {t.conversation.discard}
+                </Button>
+              </div>
+            ) : null}
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Message({
+  item,
+  author,
+  own,
+  grouped,
+  onEdit,
+  onDelete,
+}: {
+  item: MessageItem;
+  author: string;
+  own: boolean;
+  grouped: boolean;
+  onEdit: (seq: number, text: string) => Promise<boolean>;
+  onDelete: (seq: number) => void;
+}) {
+  const [editing, setEditing] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const editId = useId();
+  const classes = [
+    'msg',
+    own ? 'own' : null,
+    grouped ? 'grouped' : null,
+    item.deleted ? 'deleted' : null,
+  ]
+    .filter(Boolean)
+    .join(' ');
+
+  async function save(event?: FormEvent) {
+    event?.preventDefault();
+    if (editing === null) return;
+    const text = editing.trim();
+    if (text === '' || text === item.body?.text) {
+      setEditing(null);
+      return;
+    }
+    setBusy(true);
+    const saved = await onEdit(item.seq, text);
+    setBusy(false);
+    if (saved) setEditing(null);
+  }
+
+  function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      setEditing(null);
+    } else if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void save();
+    }
+  }
+
+  return (
+    <li className={classes}>
+      <span className="avatar small msg-avatar" aria-hidden="true">
+        {author.slice(0, 1).toUpperCase()}
+      </span>
+      <div className="msg-main">
+        <div className="msg-meta">
+          <span className="msg-author">{author}</span>
+          <time dateTime={new Date(item.at).toISOString()} title={formatFull(item.at)}>
+            {formatClock(item.at)}
+          </time>
+          {item.edited && !item.deleted ? (
+            <span className="msg-edited">{t.conversation.edited}</span>
+          ) : null}
+        </div>
+        {editing !== null ? (
+          <form className="msg-edit" onSubmit={(event) => void save(event)}>
+            <label htmlFor={editId} className="visually-hidden">
+              {t.conversation.editLabel}
+            </label>
+            <textarea
+              id={editId}
+              value={editing}
+              autoFocus
+              rows={2}
+              onChange={(event) => setEditing(event.target.value)}
+              onKeyDown={onKey}
+            />
+            <div className="msg-edit-actions">
+              <Button variant="ghost" className="small" onClick={() => setEditing(null)}>
+                {t.conversation.cancel}
+              </Button>
+              <Button variant="primary" className="small" type="submit" busy={busy}>
+                {t.conversation.save}
+              </Button>
+            </div>
+          </form>
+        ) : item.deleted ? (
+          <p className="msg-text msg-placeholder">{t.conversation.deleted}</p>
+        ) : item.body ? (
+          <p className="msg-text">{item.body.text}</p>
+        ) : (
+          <p className="msg-text msg-placeholder">{t.conversation.unreadable}</p>
+        )}
+      </div>
+      {own && !item.deleted && item.body && editing === null ? (
+        <div className="msg-actions">
+          <Button
+            variant="ghost"
+            className="small"
+            onClick={() => setEditing(item.body?.text ?? '')}
+          >
+            {t.conversation.edit}
+          </Button>
+          <Button variant="ghost" className="small danger-text" onClick={() => onDelete(item.seq)}>
+            {t.conversation.delete}
+          </Button>
+        </div>
+      ) : null}
+    </li>
+  );
+}

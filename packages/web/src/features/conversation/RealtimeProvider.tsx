@@ -1,0 +1,39 @@
+/** The signed-in tab's realtime connection and state, for every page under it. */
+import {
+  createContext,
+  useContext,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+  type ReactNode,
+} from 'react';
+import { client } from '../../sdk/client';
+import { useSession } from '../../session';
+import { RealtimeStore, type RealtimeSnapshot } from './store';
+
+const RealtimeContext = createContext<RealtimeStore | null>(null);
+
+/** Connects when someone is signed in, and closes the connection when they sign out. */
+export function RealtimeProvider({ children }: { children: ReactNode }) {
+  const { session } = useSession();
+  const [store] = useState(() => new RealtimeStore(client));
+  const id = session?.user.id;
+  const username = session?.user.username;
+  useEffect(() => {
+    if (id === undefined || username === undefined) return;
+    store.start({ id, username });
+    return () => store.stop();
+  }, [store, id, username]);
+  return <RealtimeContext.Provider value={store}>{children}</RealtimeContext.Provider>;
+}
+
+export function useRealtimeStore(): RealtimeStore {
+  const store = useContext(RealtimeContext);
+  if (!store) throw new Error('useRealtimeStore outside RealtimeProvider');
+  return store;
+}
+
+export function useRealtime(): RealtimeSnapshot {
+  const store = useRealtimeStore();
+  return useSyncExternalStore(store.subscribe, store.getSnapshot);
+}
