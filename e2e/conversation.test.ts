@@ -1,0 +1,194 @@
+/**
+ * Two people, two browsers (separate cookies), one server: messages in #general, a direct
+ * message started from the people picker, a password-protected channel found in the directory,
+ * and a browser that loses its connection and comes back to everything it missed, in order,
+ * once each. The page is driven by roles and labels only, as a screen reader user would.
+ */
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  alertText,
+  chromiumPath,
+  launch,
+  newPage,
+  register,
+  screenshotOnFailure,
+  uniqueName,
+} from './support/browser.js';
+import { startServer, type RunningServer } from './support/server.js';
+
+const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
+const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
+const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
+/** The messages of the log that contain `text`. */
+const messages = (page: Page, text: string) =>
+  log(page).getByRole('listitem').filter({ hasText: text });
+const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
+
+async function send(page: Page, text: string): Promise<void> {
+  await composer(page).fill(text);
+  await conversation(page).getByRole('button', { name: 'Send' }).click();
+}
+
+/** Wait until exactly one message with `text` is shown. */
+async function sees(page: Page, text: string): Promise<void> {
+  await expect.poll(() => messages(page, text).count()).toBe(1);
+}
+
+describe.skipIf(!chromiumPath())('conversations in the browser', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  const opened: { context: BrowserContext; page: Page }[] = [];
+
+  beforeAll(async () => {
+    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  afterEach(async ({ task }) => {
+    for (const [index, { context, page }] of opened.entries()) {
+      if (task.result?.state === 'fail')
+        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
+      await context.close();
+    }
+    opened.length = 0;
+  });
+
+  it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {
+    const alice = uniqueName('alice');
+    const bob = uniqueName('bob');
+    const a = await newPage(browser);
+    const b = await newPage(browser);
+    opened.push(a, b);
+
+    // Bob's socket runs through a route the test can cut, as a network drop would.
+    let bobOffline = false;
+    const bobSockets = new Set<WebSocketRoute>();
+    await b.context.routeWebSocket(/\/api\/ws$/, (ws) => {
+      if (bobOffline) {
+        void ws.close({ code: 4000, reason: 'offline' });
+        return;
+      }
+      ws.connectToServer();
+      bobSockets.add(ws);
+    });
+
+    await Promise.all([
+      register(a.page, server.origin, alice),
+      register(b.page, server.origin, bob),
+    ]);
+
+    // Both are in #general, which `/` opens.
+    for (const { page } of [a, b]) {
+      const general = rooms(page).getByRole('link', { name: 'general', exact: true });
+      await general.waitFor();
+      expect(await general.getAttribute('aria-current')).toBe('page');
+      await conversation(page).getByRole('heading', { name: 'general' }).waitFor();
+    }
+
+    // #general, both ways; Enter sends too, Shift+Enter makes a new line.
+    await send(a.page, `hello from ${alice}`);
+    await sees(b.page, `hello from ${alice}`);
+    await composer(b.page).fill(`hi ${alice}`);
+    await composer(b.page).press('Shift+Enter');
+    await composer(b.page).pressSequentially('second line');
+    await composer(b.page).press('Enter');
+    await sees(a.page, 'second line');
+    expect(await messages(a.page, 'second line').textContent()).toContain(
+      `hi ${alice}\nsecond line`,
+    );
+    expect(await composer(b.page).inputValue()).toBe('');
+
+    // A direct message from the people picker: Bob sees it listed under Alice's name.
+    await rooms(a.page).getByRole('button', { name: 'New direct message' }).click();
+    const picker = a.page.getByRole('dialog', { name: 'New direct message' });
+    await picker.getByRole('textbox', { name: 'Username' }).fill(bob.slice(0, 5));
+    await picker.getByRole('button', { name: bob, exact: true }).click();
+    await conversation(a.page).getByRole('heading', { name: bob }).waitFor();
+    expect(await rooms(a.page).getByRole('link', { name: bob }).getAttribute('aria-current')).toBe(
+      'page',
+    );
+    await send(a.page, `just between us, ${bob}`);
+
+    const dm = rooms(b.page).getByRole('link', { name: alice, exact: true });
+    await dm.click();
+    await conversation(b.page).getByRole('heading', { name: alice }).waitFor();
+    await sees(b.page, `just between us, ${bob}`);
+    await send(b.page, 'agreed');
+    await sees(a.page, 'agreed');
+
+    // A protected channel: Bob finds it, a wrong password is refused, the right one lets him in.
+    const channel = uniqueName('vault');
+    const password = 'correct horse battery';
+    await rooms(a.page).getByRole('button', { name: 'Create a channel' }).click();
+    const create = a.page.getByRole('dialog', { name: 'Create a channel' });
+    await create.getByRole('textbox', { name: 'Name' }).fill(channel);
+    await create.getByRole('textbox', { name: 'Topic' }).fill('Plans nobody else should read');
+    await create.getByLabel('Room password').fill(password);
+    await create.getByRole('button', { name: 'Create channel' }).click();
+    await conversation(a.page).getByRole('heading', { name: channel }).waitFor();
+    await rooms(a.page).getByRole('link', { name: channel }).waitFor();
+
+    await rooms(b.page).getByRole('button', { name: 'Browse channels' }).click();
+    const directory = b.page.getByRole('dialog', { name: 'Browse channels' });
+    await directory.getByRole('textbox', { name: 'Search channels' }).fill(channel);
+    await directory.getByRole('button', { name: `Join ${channel}` }).click();
+    await directory.getByLabel('Room password').fill('not the password');
+    await directory.getByRole('button', { name: 'Join', exact: true }).click();
+    await expect.poll(alertText(b.page)).toBe('Wrong room password.');
+    expect(await rooms(b.page).getByRole('link', { name: channel }).count()).toBe(0);
+    await directory.getByLabel('Room password').fill(password);
+    await directory.getByRole('button', { name: 'Join', exact: true }).click();
+    await conversation(b.page).getByRole('heading', { name: channel }).waitFor();
+    await rooms(b.page).getByRole('link', { name: channel }).waitFor();
+    expect(await b.page.getByRole('dialog').count()).toBe(0);
+
+    await send(b.page, 'made it in');
+    await sees(a.page, 'made it in');
+    await sees(a.page, `${bob} joined`);
+    await send(a.page, 'welcome aboard');
+    await sees(b.page, 'welcome aboard');
+
+    // Bob loses his connection while Alice writes, and writes one himself.
+    bobOffline = true;
+    await b.context.setOffline(true);
+    for (const ws of bobSockets) await ws.close({ code: 4000, reason: 'offline' });
+    bobSockets.clear();
+    await conversation(b.page).getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor();
+    const missed = [1, 2, 3, 4, 5].map((n) => `while you were away ${n}`);
+    for (const text of missed) {
+      await send(a.page, text);
+      await sees(a.page, text);
+    }
+    await send(b.page, 'sent from the tunnel');
+    await messages(b.page, 'sent from the tunnel').filter({ hasText: 'Sending' }).waitFor();
+    expect(await messages(b.page, 'while you were away').count()).toBe(0);
+
+    bobOffline = false;
+    await b.context.setOffline(false);
+    await expect.poll(() => messages(b.page, 'while you were away').count()).toBe(missed.length);
+    await sees(a.page, 'sent from the tunnel');
+    await expect
+      .poll(() =>
+        conversation(b.page).getByRole('status').filter({ hasText: 'Reconnecting' }).count(),
+      )
+      .toBe(0);
+    // Everything once, in order, on both sides.
+    const texts = async (page: Page) =>
+      (await log(page).getByRole('listitem').allTextContents()).filter((text) =>
+        /made it in|welcome aboard|while you were away|sent from the tunnel/.test(text),
+      );
+    const expected = ['made it in', 'welcome aboard', ...missed, 'sent from the tunnel'];
+    for (const page of [a.page, b.page]) {
+      const seen = await texts(page);
+      expect(seen).toHaveLength(expected.length);
+      seen.forEach((text, index) => expect(text).toContain(expected[index]));
+    }
+    // Nothing came twice, including Bob's own message re-sent after the reconnect.
+    expect(await messages(b.page, 'sent from the tunnel').count()).toBe(1);
+    expect(await messages(b.page, 'Sending').count()).toBe(0);
+  });
+});
