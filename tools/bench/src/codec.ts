@@ -15,7 +15,7 @@ function rate(iterations: number, work: () => void): number {
   return Math.round(iterations / ((performance.now() - start) / 1000));
 }
 
-export function codecBenchmark(iterations = 200_000): void {
+export function codecBenchmark(iterations = 200_000): Record<string, string | number>[] {
   const frame: ServerFrame = {
     v: 1,
     t: 'event',
@@ -37,7 +37,7 @@ export function codecBenchmark(iterations = 200_000): void {
       event: { ...frame.event, payload: Buffer.from(frame.event.payload).toString('base64') },
     });
   const json = asJson();
-  printTable([
+  const rows = [
     {
       codec: 'MessagePack (@msgpack/msgpack) + schema check',
       bytes: packed.byteLength,
@@ -53,5 +53,7 @@ export function codecBenchmark(iterations = 200_000): void {
         Buffer.from(parsed.event.payload, 'base64');
       }),
     },
-  ]);
+  ];
+  printTable(rows);
+  return rows;
 }
