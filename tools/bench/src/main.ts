@@ -1,21 +1,40 @@
 /**
- * `npm run bench`: starts the built server in its own process and measures, from this
- * process, what a person waits for. Prints one table per benchmark.
+ * `npm run bench`: starts the built server in its own process and measures, from other
+ * processes, what a person waits for. Prints one table per benchmark.
  *
+ * codec: the WebSocket frame codec against JSON.
  * accounts: OPAQUE registration and sign-in round trips through the sdk (both sides do the
  * full OPAQUE work, the server persists before answering), and plain API throughput.
- * codec: the WebSocket frame codec against JSON.
+ * realtime: fan-out, idle connections and catch-up over the WebSocket (see realtime.ts).
+ *
+ * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime`),
+ * BENCH_QUICK=1 (small sizes and short steps), BENCH_OUT (write every figure there as JSON),
+ * BENCH_STEP_SECONDS (each fan-out step), BENCH_ACCOUNTS_CACHE (a folder keeping the realtime
+ * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run), BENCH_USERS and BENCH_SECONDS (the accounts suite),
+ * BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`).
  */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { createClient } from '@securechat/sdk';
 import { codecBenchmark } from './codec.js';
+import { FULL, QUICK, realtimeBenchmarks } from './realtime.js';
 import { startServer } from './server-process.js';
 import { printTable, summarize } from './stats.js';
 
-const USERS = Number(process.env.BENCH_USERS ?? 50);
-const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const QUICK_RUN = process.env.BENCH_QUICK === '1';
+const SUITES = new Set(
+  (process.env.BENCH_SUITES ?? 'codec,accounts,realtime').split(',').map((s) => s.trim()),
+);
+const USERS = Number(process.env.BENCH_USERS ?? (QUICK_RUN ? 5 : 50));
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK_RUN ? 1 : 5));
 const CONCURRENCY = 32;
 
 const fmt = (ms: number) => ms.toFixed(1);
+const results: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  quick: QUICK_RUN,
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version },
+};
 
 async function timed<T>(samples: number[], work: () => Promise<T>): Promise<T> {
   const start = performance.now();
@@ -24,7 +43,7 @@ async function timed<T>(samples: number[], work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function accounts(origin: string): Promise<void> {
+async function accounts(origin: string) {
   const register: number[] = [];
   const login: number[] = [];
   const password = 'correct horse battery staple 42';
@@ -40,6 +59,7 @@ async function accounts(origin: string): Promise<void> {
   ];
   console.log(`\nAccounts — ${USERS} users, sequential, through the sdk`);
   printTable(rows);
+  return rows;
 }
 
 function row(samples: number[]) {
@@ -47,7 +67,7 @@ function row(samples: number[]) {
   return { n: s.count, 'p50 ms': fmt(s.p50), 'p99 ms': fmt(s.p99), 'max ms': fmt(s.max) };
 }
 
-async function throughput(origin: string): Promise<void> {
+async function throughput(origin: string) {
   const samples: number[] = [];
   const until = performance.now() + THROUGHPUT_SECONDS * 1000;
   let errors = 0;
@@ -65,7 +85,7 @@ async function throughput(origin: string): Promise<void> {
   console.log(
     `\nAPI throughput — GET /api/server, ${CONCURRENCY} concurrent, ${THROUGHPUT_SECONDS} s`,
   );
-  printTable([
+  const rows = [
     {
       'requests/s': Math.round(s.count / THROUGHPUT_SECONDS),
       'p50 ms': fmt(s.p50),
@@ -73,19 +93,47 @@ async function throughput(origin: string): Promise<void> {
       'max ms': fmt(s.max),
       errors,
     },
-  ]);
+  ];
+  printTable(rows);
+  return rows;
 }
 
-const server = await startServer({
-  RATE_LIMIT_API_PER_MINUTE: '1000000',
-  RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-  RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100000',
-});
-console.log('\nFrame codec — one event frame with a 200-byte payload, single core');
-codecBenchmark();
-try {
-  await accounts(server.origin);
-  await throughput(server.origin);
-} finally {
-  await server.stop();
+if (SUITES.has('codec')) {
+  console.log('\nFrame codec — one event frame with a 200-byte payload, single core');
+  results.codec = codecBenchmark(QUICK_RUN ? 20_000 : 200_000);
+}
+if (SUITES.has('accounts')) {
+  const server = await startServer({
+    env: {
+      RATE_LIMIT_API_PER_MINUTE: '1000000',
+      RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+      RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100000',
+    },
+  });
+  try {
+    results.accounts = await accounts(server.origin);
+    results.api = await throughput(server.origin);
+  } finally {
+    await server.stop();
+  }
+}
+if (SUITES.has('realtime')) {
+  const preset = QUICK_RUN ? QUICK : FULL;
+  const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? preset.stepSeconds);
+  const accountsCache = process.env.BENCH_ACCOUNTS_CACHE ?? null;
+  const parts = (process.env.BENCH_REALTIME ?? 'fanout,idle,catchup').split(',');
+  results.realtime = await realtimeBenchmarks({
+    ...preset,
+    stepSeconds,
+    accountsCache,
+    parts: {
+      fanout: parts.includes('fanout'),
+      idle: parts.includes('idle'),
+      catchup: parts.includes('catchup'),
+    },
+  });
+}
+if (process.env.BENCH_OUT) {
+  writeFileSync(process.env.BENCH_OUT, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nfigures written to ${process.env.BENCH_OUT}`);
 }

@@ -1,0 +1,133 @@
+/**
+ * What the realtime benchmark's orchestrator (realtime.ts) asks of its load-generator
+ * processes (realtime-worker.ts), and the payload they send. The server never looks inside a
+ * payload, so ours carries what measuring needs: which step it belongs to and when it was
+ * sent (the worker's own monotonic clock; the same process sends and receives).
+ */
+import { Limits } from '@securechat/protocol';
+
+/** #general: every account is a member, so a server with N accounts has an N-member room. */
+export const GENERAL_ROOM = 'GeneralRoom00000000000';
+
+/**
+ * Sends per second per device and per user the generator keeps to: the product's limits
+ * (packages/protocol/src/limits.ts) less 10 %, held over any sliding second, so the server's
+ * fixed one-second windows never refuse a send.
+ */
+export const DEVICE_RATE = Math.floor(Limits.SENDS_PER_SECOND_PER_DEVICE * 0.9);
+export const USER_RATE = Math.floor(Limits.SENDS_PER_SECOND_PER_USER * 0.9);
+
+/** One WebSocket to open: a device's session. */
+export interface SocketSpec {
+  cookie: string;
+  userId: string;
+}
+
+export interface ConnectResult {
+  opened: number;
+  failed: number;
+  /** Distinct failure reasons (HTTP status of a refused upgrade, socket errors). */
+  errors: string[];
+  ms: number;
+}
+
+export interface StepSpec {
+  step: number;
+  room: string;
+  /** Offered messages per second, spread round-robin over every open socket. */
+  rate: number;
+  seconds: number;
+  /** After the last send, how long to wait for outstanding deliveries before calling them lost. */
+  drainMs: number;
+}
+
+export interface StepResult {
+  step: number;
+  /** Sends made, acknowledged and refused (error frames, by code). */
+  sent: number;
+  acked: number;
+  refused: Record<string, number>;
+  /** Open sockets when the step began: each acknowledged message should reach every one. */
+  receivers: number;
+  deliveries: number;
+  /** Deliveries expected (acked × receivers) but not received when the drain ended. */
+  lost: number;
+  /** Sockets the server closed during the step. */
+  disconnects: number;
+  /** From the first send to the last send, and to the last delivery, in ms. */
+  sendMs: number;
+  spanMs: number;
+  latency: { p50: number; p99: number; max: number; mean: number };
+  /** CPU time this generator process used during the step, in seconds. */
+  cpuSeconds: number;
+}
+
+export interface CatchupSpec {
+  room: string;
+  /** The device that goes offline and resumes. */
+  offline: SocketSpec;
+  messages: number;
+  /** Messages per second the (already connected) senders offer while it is offline. */
+  rate: number;
+}
+
+export interface CatchupResult {
+  messages: number;
+  /** Reconnect + every resume page until it has all of them. */
+  totalMs: number;
+  /** Of which the WebSocket upgrade. */
+  connectMs: number;
+  pages: number;
+  /** Events received in order with no gap or duplicate. */
+  inOrder: boolean;
+  /** How long the senders took to get every message acknowledged. */
+  sendMs: number;
+}
+
+export type LoadRequests = {
+  connect: {
+    message: { origin: string; sockets: SocketSpec[]; concurrency: number };
+    result: ConnectResult;
+  };
+  step: { message: StepSpec; result: StepResult };
+  catchup: { message: CatchupSpec & { origin: string }; result: CatchupResult };
+  close: { message: Record<string, never>; result: { closed: number } };
+};
+
+/** Payload: magic, step, index, send time (ms, float64) — 20 bytes, little-endian. */
+export const PAYLOAD_BYTES = 20;
+const MAGIC = 0x31424353; // 'SCB1'
+
+export function benchPayload(step: number, index: number, sentAt: number): Uint8Array {
+  const bytes = Buffer.allocUnsafe(PAYLOAD_BYTES);
+  bytes.writeUInt32LE(MAGIC, 0);
+  bytes.writeUInt32LE(step, 4);
+  bytes.writeUInt32LE(index, 8);
+  bytes.writeDoubleLE(sentAt, 12);
+  return bytes;
+}
+
+export interface PayloadFields {
+  step: number;
+  sentAt: number;
+}
+
+/** Read a bench payload at `offset` of `bytes`, or null when it is not one. */
+export function readPayload(bytes: Buffer, offset: number, out: PayloadFields): boolean {
+  if (offset < 0 || bytes.length - offset < PAYLOAD_BYTES) return false;
+  if (bytes.readUInt32LE(offset) !== MAGIC) return false;
+  out.step = bytes.readUInt32LE(offset + 4);
+  out.sentAt = bytes.readDoubleLE(offset + 12);
+  return true;
+}
+
+/**
+ * The fast path for an event frame: as the gateway encodes it today the payload is the
+ * frame's last field, a MessagePack bin 8 (0xc4, length) at the very end. Anything else
+ * (another field order, an epoch after the payload) returns false and is decoded in full.
+ */
+export function readTrailingPayload(bytes: Buffer, out: PayloadFields): boolean {
+  const start = bytes.length - PAYLOAD_BYTES;
+  if (start < 2 || bytes[start - 2] !== 0xc4 || bytes[start - 1] !== PAYLOAD_BYTES) return false;
+  return readPayload(bytes, start, out);
+}
