@@ -1,10 +1,12 @@
 /**
  * Two real server processes on one PostgreSQL database and one Redis: clients on different
- * nodes reach each other, and a client whose node is killed (SIGKILL) moves to the other one
- * and resumes with nothing lost and nothing twice.
+ * nodes reach each other and see each other's presence; a client whose node is killed
+ * (SIGKILL) moves to the other one and resumes with nothing lost and nothing twice; and the
+ * killed node's other users stop counting as online within the presence TTL (30 s).
  */
 import {
   createClient,
+  type PresenceEvent,
   type RealtimeConnection,
   type RoomEvent,
   type SecureChatClient,
@@ -112,7 +114,7 @@ describe.skipIf(!clusterAvailable())('two nodes through Redis', () => {
   const say = (connection: RealtimeConnection, words: string) =>
     connection.send({ room: GENERAL_ROOM_ID, kind: 'message', payload: text(words) });
 
-  it('delivers between clients on different nodes, both ways, and moves a client off a killed node without loss', async () => {
+  it('delivers and shares presence across nodes, and survives a node killed with SIGKILL', async () => {
     const balancer = new Balancer(cluster.nodes, `127.0.0.1:${await freePort()}`);
     const alice = await listen(await signIn(one, 'alice', balancer.WebSocket));
     const bob = await listen(await signIn(two, 'bob'));
@@ -126,9 +128,25 @@ describe.skipIf(!clusterAvailable())('two nodes through Redis', () => {
     expect(alice.events.map(read)).toEqual(['hello from one', 'hello from two']);
     expect(bob.events.map(read)).toEqual(['hello from one', 'hello from two']);
 
+    // Presence is one answer for both nodes. Carol stays on node one, with no balancer; she
+    // and Bob share a direct room, so he is told when her status changes.
+    const carol = await listen(await signIn(one, 'carol'));
+    await carol.connection.direct('bob');
+    const presence: PresenceEvent[] = [];
+    bob.connection.onPresence((event) => presence.push(event));
+    const statusOf = async (username: string) =>
+      (await bob.connection.members(GENERAL_ROOM_ID)).members.find((m) => m.username === username)
+        ?.presence;
+    expect(await statusOf('alice')).toBe('online');
+    expect(await statusOf('carol')).toBe('online');
+    await carol.connection.setPresence('away');
+    await until(() => presence.some((e) => e.status === 'away'), 'bob to see carol go away');
+    expect(await statusOf('carol')).toBe('away');
+
     // Node one dies; for a moment no node takes Alice, and the conversation goes on.
     balancer.held = true;
     await one.crash();
+    const crashed = Date.now();
     await until(() => alice.connection.state === 'reconnecting', 'alice to notice');
     for (const words of ['while you were out', 'still out?', 'last one'])
       await say(bob.connection, words);
@@ -159,5 +177,16 @@ describe.skipIf(!clusterAvailable())('two nodes through Redis', () => {
     await say(bob.connection, 'welcome to two');
     await until(() => alice.events.length === 7, 'alice to hear bob on node two');
     expect(alice.events.at(-1) && read(alice.events.at(-1) as RoomEvent)).toBe('welcome to two');
+
+    // Carol's connection died with node one, which never said goodbye: she stops counting
+    // once its presence key expires, while Alice, now on node two, is online.
+    expect(await statusOf('alice')).toBe('online');
+    let carolNow = await statusOf('carol');
+    while (carolNow !== 'offline' && Date.now() - crashed < 40_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      carolNow = await statusOf('carol');
+    }
+    expect(carolNow).toBe('offline');
+    expect(Date.now() - crashed).toBeLessThan(32_000); // the 30 s TTL, plus one poll
   });
 });
