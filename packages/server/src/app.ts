@@ -98,16 +98,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   // Errors and headers first: they must cover every later route, including 404s. Then the
+  // services (no routes; the limits share their Redis connection when there is one), then the
   // per-address limit, before anything that does work (a 429 still carries the headers).
   await app.register(errorsPlugin);
   await app.register(securityPlugin, { config });
-  await app.register(rateLimitsPlugin, { config });
   await app.register(servicesPlugin, {
     config,
     secrets: options.secrets,
     storage: options.storage,
     now: options.now ?? Date.now,
   });
+  await app.register(rateLimitsPlugin, { config });
   await app.register(cookie, { secret: options.secrets.cookieSecret });
   await app.register(csrfPlugin, { config });
   await app.register(authPlugin, { config });

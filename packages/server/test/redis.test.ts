@@ -394,6 +394,36 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
       }
     });
 
+    it('shares the sign-in and per-address limits between nodes', async () => {
+      const env = {
+        REDIS_URL: url,
+        REDIS_KEY_PREFIX: prefix,
+        RATE_LIMIT_LOGIN_PER_MINUTE: '3',
+        RATE_LIMIT_API_PER_MINUTE: '10',
+      };
+      const one = await createTestApp('sqlite', { env });
+      const two = await createTestApp('sqlite', { env });
+      try {
+        await one.app.limits.login('198.51.100.20', 'mallory');
+        await two.app.limits.login('198.51.100.21', 'mallory');
+        await one.app.limits.login('198.51.100.22', 'mallory');
+        // The fourth guess at one account is refused on either node.
+        await expect(two.app.limits.login('198.51.100.23', 'mallory')).rejects.toMatchObject({
+          code: 'CHAT_ERR_RATE_LIMITED',
+        });
+        // Ten requests from one address, five on each node: the eleventh is refused.
+        const get = (t: typeof one) =>
+          t.app.inject({ method: 'GET', url: '/api/server', remoteAddress: '198.51.100.30' });
+        for (let i = 0; i < 5; i += 1) {
+          expect((await get(one)).statusCode).toBe(200);
+          expect((await get(two)).statusCode).toBe(200);
+        }
+        expect((await get(one)).statusCode).toBe(429);
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+      }
+    });
+
     it('takes its clients’ presence along when it shuts down, without complaint', async () => {
       const logged: string[] = [];
       const t = await createTestApp('sqlite', {

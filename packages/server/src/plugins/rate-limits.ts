@@ -2,6 +2,8 @@
  * Rate limits. Every request — pages, API, misses, refusals — counts against a per-address
  * budget (@fastify/rate-limit); logins count against both the account and the address,
  * registrations against the address.
+ * With REDIS_URL every budget is kept in Redis and shared by all nodes (each node falls back
+ * to counting alone while Redis is unreachable).
  * Over a limit the answer is 429 with Retry-After. The address is the socket's peer unless
  * the request came through a configured trusted proxy (TRUST_PROXY), so a client cannot
  * dodge a limit by inventing X-Forwarded-For.
@@ -10,7 +12,12 @@ import rateLimit from '@fastify/rate-limit';
 import { ChatError } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 
 export interface Limiters {
@@ -41,7 +48,11 @@ async function consume(limiter: RateLimiterAbstract, key: string): Promise<void>
 
 async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { rateLimits } = opts.config;
+  const { redis } = app.services;
   await app.register(rateLimit, {
+    ...(redis
+      ? { redis: redis.commands, nameSpace: `${redis.prefix}http-`, skipOnError: true }
+      : {}),
     // Not per route (the plugin's global mode hooks only routes, so misses and refusals would
     // go uncounted): one hook at the root, below, counts every request.
     global: false,
@@ -56,21 +67,21 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
 
   app.addHook('onRequest', app.rateLimit());
 
-  const loginByAccount = new RateLimiterMemory({
-    keyPrefix: 'login-account',
-    points: rateLimits.loginPerMinute,
-    duration: 60,
-  });
-  const loginByAddress = new RateLimiterMemory({
-    keyPrefix: 'login-ip',
-    points: rateLimits.loginPerMinute,
-    duration: 60,
-  });
-  const registrationByAddress = new RateLimiterMemory({
-    keyPrefix: 'register-ip',
-    points: rateLimits.registrationsPerHour,
-    duration: 3600,
-  });
+  const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
+    const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+    if (!redis) return memory;
+    return new RateLimiterRedis({
+      storeClient: redis.commands,
+      keyPrefix: `${redis.prefix}${keyPrefix}`,
+      points,
+      duration,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: memory,
+    });
+  };
+  const loginByAccount = limiter('login-account', rateLimits.loginPerMinute, 60);
+  const loginByAddress = limiter('login-ip', rateLimits.loginPerMinute, 60);
+  const registrationByAddress = limiter('register-ip', rateLimits.registrationsPerHour, 3600);
 
   app.decorate<Limiters>('limits', {
     async login(ip, usernameKey) {
@@ -86,4 +97,4 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
   });
 }
 
-export default fp(rateLimitsPlugin, { name: 'rate-limits' });
+export default fp(rateLimitsPlugin, { name: 'rate-limits', dependencies: ['services'] });

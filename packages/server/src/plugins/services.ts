@@ -41,6 +41,8 @@ export interface Services {
   /** Realtime token buckets; shared between nodes. */
   limiter: RealtimeLimiter;
   health: { check(): Promise<void> };
+  /** This node's Redis connections when REDIS_URL is set (for other shared limits). */
+  redis: RedisNode | null;
 }
 
 declare module 'fastify' {
@@ -110,6 +112,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     mls: createMls({ db: opts.storage.db, dialect: opts.storage.dialect, now: opts.now }),
     ...realtime,
     health: { check: () => checkDatabase(opts.storage.db) },
+    redis,
   });
   app.addHook('onClose', async () => {
     const { bus, presence, limiter } = app.services;
