@@ -110,6 +110,7 @@ export const t = {
     loadEarlier: 'Load earlier messages',
     loadingEarlier: 'Loading…',
     beginning: (room: string) => `This is the beginning of ${room}.`,
+    beginningDirect: (name: string) => `This is the beginning of your conversation with ${name}.`,
     loading: 'Loading messages…',
     unreadable: 'This message can’t be shown.',
     deleted: 'Message deleted',

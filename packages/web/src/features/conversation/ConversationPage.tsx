@@ -280,7 +280,7 @@ function Conversation({ room }: { room: RoomSummary }) {
         >
           <Icon name="users" />
           <span className="members-toggle-text">{t.conversation.membersButton}</span>
-          <span className="count">{room.memberCount}</span>
+          <span className="count">{members?.total ?? room.memberCount}</span>
         </button>
       </header>
       <div className="conv-body">
@@ -302,7 +302,11 @@ function Conversation({ room }: { room: RoomSummary }) {
                   {loadingEarlier ? t.conversation.loadingEarlier : t.conversation.loadEarlier}
                 </Button>
               ) : (
-                <p className="conv-beginning">{t.conversation.beginning(label)}</p>
+                <p className="conv-beginning">
+                  {room.kind === 'direct'
+                    ? t.conversation.beginningDirect(label)
+                    : t.conversation.beginning(label)}
+                </p>
               )}
             </div>
             <div

@@ -142,6 +142,7 @@ function Message({
   const [editing, setEditing] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const editId = useId();
+  const textId = useId();
   const classes = [
     'msg',
     own ? 'own' : null,
@@ -215,7 +216,9 @@ function Message({
         ) : item.deleted ? (
           <p className="msg-text msg-placeholder">{t.conversation.deleted}</p>
         ) : item.body ? (
-          <p className="msg-text">{item.body.text}</p>
+          <p className="msg-text" id={textId}>
+            {item.body.text}
+          </p>
         ) : (
           <p className="msg-text msg-placeholder">{t.conversation.unreadable}</p>
         )}
@@ -225,11 +228,17 @@ function Message({
           <Button
             variant="ghost"
             className="small"
+            aria-describedby={textId}
             onClick={() => setEditing(item.body?.text ?? '')}
           >
             {t.conversation.edit}
           </Button>
-          <Button variant="ghost" className="small danger-text" onClick={() => onDelete(item.seq)}>
+          <Button
+            variant="ghost"
+            className="small danger-text"
+            aria-describedby={textId}
+            onClick={() => onDelete(item.seq)}
+          >
             {t.conversation.delete}
           </Button>
         </div>
