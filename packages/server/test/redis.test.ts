@@ -298,6 +298,8 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
       try {
         const got: string[] = [];
         bus.subscribe('kim', 'kim-d1', (f) => got.push(Buffer.from(f).toString()));
+        let missed = 0;
+        bus.onMissed(() => (missed += 1));
 
         await relay.cut();
         await until(() => told.lines.length >= 2, 'the outage to be noticed');
@@ -319,6 +321,8 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
           () => told.lines.filter((l) => l === 'Redis connection restored').length === 2,
           'the connections to come back',
         );
+        // What was published meanwhile is gone: the gateway is told, so clients resume.
+        await until(() => missed >= 1, 'the missed signal');
         // Live again: what another node publishes reaches this one.
         await until(() => {
           other.publish(['kim'], Buffer.from('remote'));

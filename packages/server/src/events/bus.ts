@@ -10,6 +10,11 @@ export interface EventBus {
   publishToDevice(deviceId: string, frame: Uint8Array): void;
   /** Receive frames for one user and one of their devices; returns the unsubscribe function. */
   subscribe(userId: string, deviceId: string, listener: (frame: Uint8Array) => void): () => void;
+  /**
+   * Told when frames from other nodes may have been missed (the Redis connection came back
+   * after an outage): connections should catch up by resuming. Returns the unsubscribe.
+   */
+  onMissed(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -47,6 +52,8 @@ export function createMemoryBus(): EventBus {
         offDevice();
       };
     },
+    // One process: nothing is ever missed.
+    onMissed: () => () => undefined,
     close: () => Promise.resolve(),
   };
 }

@@ -252,6 +252,24 @@ export async function createRedisBus(node: RedisNode, log: RedisLog): Promise<Ev
   });
   await node.subscriber.subscribe(channel);
 
+  // Pub/sub keeps nothing: after an outage (ioredis reconnects and resubscribes, then says
+  // `ready`), whatever other nodes published meanwhile is gone, and so is what this node
+  // failed to relay. Tell the gateway, so clients resume from storage.
+  const missed = new Set<() => void>();
+  let wasDown = false;
+  const down = () => {
+    wasDown = true;
+  };
+  const up = () => {
+    if (!wasDown || closed) return;
+    wasDown = false;
+    for (const listener of missed) listener();
+  };
+  node.subscriber.on('close', down);
+  node.subscriber.on('ready', up);
+  node.commands.on('close', down);
+  node.commands.on('ready', up);
+
   return {
     publish(userIds, frame) {
       const targets = [...new Set(userIds)];
@@ -264,6 +282,10 @@ export async function createRedisBus(node: RedisNode, log: RedisLog): Promise<Ev
       relay(encodeMessage(self, TO_DEVICE, [deviceId], frame));
     },
     subscribe: (userId, deviceId, listener) => local.subscribe(userId, deviceId, listener),
+    onMissed(listener) {
+      missed.add(listener);
+      return () => missed.delete(listener);
+    },
     async close() {
       if (closed) return;
       closed = true;

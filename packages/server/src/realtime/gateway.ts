@@ -180,6 +180,14 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     },
   );
 
+  // Fan-out from other nodes may have been lost (a Redis outage ended): every client
+  // reconnects and resumes from storage, so nothing stays missing.
+  const offMissed = bus.onMissed(() => {
+    app.log.warn('live events may have been missed: asking every client to resume');
+    for (const set of connections.values())
+      for (const c of set) c.socket.close(1012, 'catch up: reconnect and resume');
+  });
+
   // Heartbeat: a peer that missed a whole interval is gone.
   const heartbeat = setInterval(() => {
     for (const set of connections.values()) {
@@ -214,6 +222,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
   }, opts.sessionCheckMs ?? SESSION_CHECK_MS);
 
   app.addHook('onClose', async () => {
+    offMissed();
     clearInterval(heartbeat);
     clearInterval(sessionCheck);
     for (const set of connections.values())
