@@ -147,6 +147,7 @@ function Conversation({ room }: { room: RoomSummary }) {
 
   // Follow new messages at the bottom; keep the view still when older ones load above.
   const first = timeline.items[0]?.seq ?? null;
+  const last = timeline.items.at(-1)?.seq ?? null;
   const count = timeline.items.length + shownPending.length;
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -155,7 +156,7 @@ function Conversation({ room }: { room: RoomSummary }) {
     if (prepended && !stick.current) el.scrollTop = el.scrollHeight - fromBottom.current;
     else if (stick.current) el.scrollTop = el.scrollHeight;
     firstSeq.current = first;
-  }, [first, count]);
+  }, [first, last, count]);
 
   const loadEarlier = useCallback(async () => {
     if (!connection || timeline.oldest === null) return;
