@@ -195,8 +195,11 @@ export function createDelivery(deps: DeliveryDeps) {
   }
 
   return {
-    /** Make sure #general exists and this user is in it (every account is). */
-    async joinGeneral(userId: string): Promise<void> {
+    /**
+     * Make sure #general exists and this user is in it (every account is). The first time,
+     * a join notice tells everyone there.
+     */
+    async joinGeneral(sender: Sender): Promise<Accepted | null> {
       const at = now();
       await db
         .insertInto('rooms')
@@ -213,11 +216,38 @@ export function createDelivery(deps: DeliveryDeps) {
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
-      await db
-        .insertInto('room_members')
-        .values({ room_id: GENERAL_ROOM_ID, user_id: userId, role: 'member', joined_at: at })
-        .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
-        .execute();
+      const present = await db
+        .selectFrom('room_members')
+        .select('user_id')
+        .where('room_id', '=', GENERAL_ROOM_ID)
+        .where('user_id', '=', sender.userId)
+        .executeTakeFirst();
+      if (present) return null;
+      return db.transaction().execute(async (trx) => {
+        const added = await trx
+          .insertInto('room_members')
+          .values({
+            room_id: GENERAL_ROOM_ID,
+            user_id: sender.userId,
+            role: 'member',
+            joined_at: at,
+          })
+          .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+          .executeTakeFirst();
+        // Two first connections at once: only the one that added the member tells.
+        if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return null;
+        const user = await trx
+          .selectFrom('users')
+          .select('username')
+          .where('id', '=', sender.userId)
+          .executeTakeFirstOrThrow();
+        const event = await appendNotice(trx, at, GENERAL_ROOM_ID, sender, {
+          type: 'join',
+          user: sender.userId,
+          username: user.username,
+        });
+        return { event, duplicate: false, recipients: await memberIds(trx, GENERAL_ROOM_ID) };
+      });
     },
 
     /** The members of a room the user is in (for ephemeral fan-out such as typing). */

@@ -218,6 +218,15 @@ export function createRooms(deps: RoomsDeps) {
     notice: Notice,
     extra: string[] = [],
   ): Promise<Accepted> {
+    // Name whom it is about, so every reader can show it (even after they have left).
+    if (notice.user !== undefined && notice.username === undefined) {
+      const named = await trx
+        .selectFrom('users')
+        .select('username')
+        .where('id', '=', notice.user)
+        .executeTakeFirst();
+      if (named) notice = { ...notice, username: named.username };
+    }
     const event = await appendNotice(trx, now(), room, actor, notice);
     const recipients = await memberIds(trx, room);
     for (const id of extra) if (!recipients.includes(id)) recipients.push(id);
@@ -361,7 +370,6 @@ export function createRooms(deps: RoomsDeps) {
               await notify(trx, id, actor, {
                 type: 'join',
                 user: userId,
-                username: userId === peer.id ? peer.username : undefined,
               }),
             );
           }

@@ -119,8 +119,11 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       set.add(connection);
       // Listen at once (frames may already be arriving); handle them once the user is in #general.
       const ready = delivery
-        .joinGeneral(auth.user.id)
-        .then(() => handlers.setPresence(auth, connection.id, 'online'));
+        .joinGeneral({ userId: auth.user.id, deviceId: auth.device.id })
+        .then(async (joined) => {
+          if (joined) handlers.fanOut([joined]);
+          await handlers.setPresence(auth, connection.id, 'online');
+        });
 
       let queue: Promise<unknown> = ready;
       let inFlight = 0;

@@ -311,5 +311,6 @@ export function createHandlers(services: Services) {
     },
     /** A connection opened (online) or closed (null). */
     setPresence,
+    fanOut,
   };
 }
