@@ -134,4 +134,19 @@ describeEachDialect('sdk realtime connection', (dialect) => {
       dave.close();
     }
   });
+
+  it('stops as signed out, without reconnecting, when the server ends the session', async () => {
+    const erinClient = await signIn('erin');
+    const erin = erinClient.connect();
+    const states: string[] = [];
+    erin.onState((state) => states.push(state));
+    await until(() => erin.state === 'open', 'erin to connect');
+    const mark = sockets.length;
+    await erinClient.logout();
+    await until(() => erin.state === 'signed-out', 'the session end to reach the socket');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(sockets.length).toBe(mark); // no new attempt
+    expect(states.at(-1)).toBe('signed-out');
+    await expect(erin.ping()).rejects.toMatchObject({ code: 'CHAT_ERR_UNAVAILABLE' });
+  });
 });

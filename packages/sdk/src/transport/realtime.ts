@@ -33,7 +33,14 @@ export interface SocketLike {
 
 export type SocketFactory = (url: string, headers: Record<string, string>) => SocketLike;
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/**
+ * `signed-out`: the server closed the connection because the session ended (logout elsewhere,
+ * revoked device, suspension); it does not reconnect — sign in again.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'signed-out';
+
+/** The close code the server uses when a socket's session has ended. */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
 
 export interface RealtimeOptions {
   url: string;
@@ -362,11 +369,16 @@ export class RealtimeConnection {
   }
 
   close(): void {
+    this.socket?.close(1000, 'closed by the client');
+    this.end('closed', new ChatError('CHAT_ERR_UNAVAILABLE', 'The connection was closed.'));
+  }
+
+  /** Stop for good: no more reconnects; everything waiting is refused. */
+  private end(state: 'closed' | 'signed-out', closed: ChatError): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.socket?.close(1000, 'closed by the client');
-    this.setState('closed');
-    const closed = new ChatError('CHAT_ERR_UNAVAILABLE', 'The connection was closed.');
+    this.socket = null;
+    this.setState(state);
     for (const entry of [...this.pending.values(), ...this.outbox.values()]) {
       if (entry.timer) clearTimeout(entry.timer);
       entry.reject(closed);
@@ -428,9 +440,13 @@ export class RealtimeConnection {
     };
     socket.onmessage = (message) => this.receive(message.data);
     socket.onerror = () => undefined;
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (event.code === SESSION_ENDED_CLOSE_CODE) {
+        this.end('signed-out', new ChatError('CHAT_ERR_UNAUTHENTICATED'));
+        return;
+      }
       // Requests in flight get no reply on this socket; sends stay in the outbox.
       for (const [id, entry] of this.pending) {
         this.pending.delete(id);
