@@ -2,7 +2,8 @@
 export const t = {
   product: 'SecureChat',
   tagline: 'End-to-end encrypted chat for your team.',
-  e2ee: 'End-to-end encrypted',
+  /** Until messages are encrypted (the next version), say so plainly. */
+  e2ee: 'Preview: not yet end-to-end encrypted',
   loading: 'Loading…',
   auth: {
     signInTitle: 'Sign in',
@@ -46,7 +47,8 @@ export const t = {
     about: 'About',
     signOut: 'Sign out',
     toggleRooms: 'Rooms',
-    e2eeTitle: 'Messages are encrypted on your devices; the server cannot read them.',
+    e2eeTitle:
+      'In this preview, messages are not yet end-to-end encrypted: the server can read them. End-to-end encryption (MLS) arrives in the next version.',
     noRooms: 'No conversations yet',
     noRoomsLead: 'Rooms, groups and direct messages will appear here.',
     selectConversation: 'Select a conversation',

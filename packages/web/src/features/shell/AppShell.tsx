@@ -60,7 +60,7 @@ export function AppShell({
           <Brand />
         </Link>
         <span className="e2ee-badge" title={t.shell.e2eeTitle}>
-          <Icon name="lock" />
+          <Icon name="eye" />
           <span className="e2ee-text">{t.e2ee}</span>
         </span>
         <UserMenu />
