@@ -46,7 +46,13 @@ export class RawSocket {
           'sec-websocket-key': randomBytes(16).toString('base64'),
         },
       });
+      const timer = setTimeout(
+        () => req.destroy(new Error('upgrade timed out after 15 s')),
+        15_000,
+      );
+      req.on('close', () => clearTimeout(timer));
       req.on('upgrade', (_response, socket, head) => {
+        clearTimeout(timer);
         const raw = new RawSocket(socket);
         resolve(raw);
         if (head.length > 0) raw.receive(head);

@@ -37,7 +37,7 @@ export interface StepSpec {
   /** Offered messages per second, spread round-robin over every open socket. */
   rate: number;
   seconds: number;
-  /** After the last send, how long to wait for outstanding deliveries before calling them lost. */
+  /** How long deliveries may stop arriving before those still missing count as lost. */
   drainMs: number;
 }
 
@@ -66,9 +66,8 @@ export interface CatchupSpec {
   room: string;
   /** The device that goes offline and resumes. */
   offline: SocketSpec;
+  /** Sent by this worker's open sockets (one at a time each) while the device is offline. */
   messages: number;
-  /** Messages per second the (already connected) senders offer while it is offline. */
-  rate: number;
 }
 
 export interface CatchupResult {

@@ -38,6 +38,8 @@ interface Conn {
   /** The times of this device's last DEVICE_RATE sends (a ring). */
   recent: Float64Array;
   recentAt: number;
+  /** Told of every ack or error frame (the catch-up senders wait for theirs). */
+  onReply: ((id: number, error: string | null) => void) | null;
 }
 
 interface StepState {
@@ -88,6 +90,7 @@ function receive(conn: Conn, data: Buffer): void {
     return;
   }
   if ((frame.t !== 'ack' && frame.t !== 'error') || frame.id === null) return;
+  conn.onReply?.(frame.id, frame.t === 'error' ? frame.code : null);
   const step = conn.pending.get(frame.id);
   if (step === undefined) return;
   conn.pending.delete(frame.id);
@@ -122,6 +125,7 @@ async function connect(
           pending: new Map(),
           recent: new Float64Array(DEVICE_RATE).fill(-Infinity),
           recentAt: 0,
+          onReply: null,
         };
         socket.onMessage = (data) => receive(conn, data);
         socket.onClose = () => {
@@ -214,11 +218,18 @@ async function step(spec: StepSpec): Promise<StepResult> {
     state.sent += 1;
   });
   const sendMs = performance.now() - start;
-  const drainUntil = performance.now() + spec.drainMs;
+  // Drain: wait while deliveries still arrive (a backlog is late, not lost); what has not
+  // come once they stop for drainMs (or after a minute) is lost.
   const settled = () =>
     state.acked + sumValues(state.refused) >= state.sent &&
     state.deliveries >= state.acked * state.receivers;
-  while (!settled() && performance.now() < drainUntil) await sleep(5);
+  const giveUp = performance.now() + 60_000;
+  while (
+    !settled() &&
+    performance.now() < giveUp &&
+    performance.now() - Math.max(lastFrameAt, start + sendMs) < spec.drainMs
+  )
+    await sleep(5);
   const used = process.cpuUsage(cpu);
   current = null;
   const summary = state.latency.summary();
@@ -279,36 +290,40 @@ async function catchup(spec: CatchupSpec & { origin: string }): Promise<CatchupR
   const position = latest.events.at(-1)?.seq ?? 0;
   await device.close();
 
-  // Offline: the senders' acks are counted by a step with no timing of its own.
-  const state: StepState = {
-    spec: { step: 0xfffffff0, room: spec.room, rate: spec.rate, seconds: 0, drainMs: 0 },
-    sent: 0,
-    acked: 0,
-    refused: {},
-    receivers: 0,
-    deliveries: 0,
-    disconnects: 0,
-    lastDeliveryAt: 0,
-    latency: new Histogram(),
-  };
-  current = state;
+  // Offline: each sender sends its share one at a time, within the send limits; a refused
+  // send is retried with the same client message id after a second, as the sdk would.
   const sendStart = performance.now();
-  await paced(senders, spec.rate, spec.messages, (conn, index) => {
-    const id = sendFrame(conn, {
-      t: 'send',
-      room: spec.room,
-      cmid: `${RUN}-c-${index}`,
-      kind: 'message',
-      payload: benchPayload(state.spec.step, index, performance.now()),
-    });
-    conn.pending.set(id, state.spec.step);
-    state.sent += 1;
-  });
-  while (state.acked + sumValues(state.refused) < state.sent) await sleep(5);
+  let next = 0;
+  await Promise.all(
+    senders.map(async (conn) => {
+      while (next < spec.messages) {
+        const index = next++;
+        for (;;) {
+          const wait = 1000 - (performance.now() - (conn.recent[conn.recentAt] ?? -Infinity));
+          if (wait > 0) await sleep(wait);
+          conn.recent[conn.recentAt] = performance.now();
+          conn.recentAt = (conn.recentAt + 1) % conn.recent.length;
+          const id = sendFrame(conn, {
+            t: 'send',
+            room: spec.room,
+            cmid: `${RUN}-c-${index}`,
+            kind: 'message',
+            payload: benchPayload(0, index, performance.now()),
+          });
+          const error = await new Promise<string | null>((resolve) => {
+            conn.onReply = (replyId, code) => {
+              if (replyId === id) resolve(code);
+            };
+          });
+          if (error === null) break;
+          if (error !== 'CHAT_ERR_RATE_LIMITED') throw new Error(`send refused: ${error}`);
+          await sleep(1000);
+        }
+      }
+      conn.onReply = null;
+    }),
+  );
   const sendMs = performance.now() - sendStart;
-  current = null;
-  if (state.acked !== spec.messages)
-    throw new Error(`only ${state.acked} of ${spec.messages} sends were accepted`);
   await quiet(300, 30_000);
 
   // Back online: reconnect and resume until nothing more.

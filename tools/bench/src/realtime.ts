@@ -49,6 +49,8 @@ export interface RealtimeOptions {
   /** Target server memory per idle connection, bytes. */
   idleTargetBytes: number;
   catchup: number;
+  /** Aim to send the catch-up messages in this long (sets the number of senders). */
+  catchupSendSeconds: number;
   catchupTargetMs: number;
   accountWorkers: number;
   /**
@@ -67,9 +69,9 @@ export const FULL: RealtimeOptions = {
   ],
   stepSeconds: 5,
   growth: 1.5,
-  startDeliveries: 20_000,
-  maxSteps: 14,
-  drainMs: 5_000,
+  startDeliveries: 5_000,
+  maxSteps: 16,
+  drainMs: 2_000,
   p99LimitMs: 100,
   p99HalfTargetMs: 25,
   idle: [5_000, 19_000],
@@ -77,6 +79,7 @@ export const FULL: RealtimeOptions = {
   idleSettleMs: 5_000,
   idleTargetBytes: 8 * 1024,
   catchup: 10_000,
+  catchupSendSeconds: 30,
   catchupTargetMs: 2_000,
   accountWorkers: 4,
   accountsCache: null,
@@ -92,11 +95,12 @@ export const QUICK: RealtimeOptions = {
   stepSeconds: 1,
   startDeliveries: 100,
   maxSteps: 2,
-  drainMs: 2_000,
+  drainMs: 1_000,
   idle: [40, 120],
   idleWorkers: 2,
   idleSettleMs: 500,
   catchup: 300,
+  catchupSendSeconds: 3,
 };
 
 const SERVER_CPUS = '0';
@@ -377,10 +381,11 @@ async function catchup(
   const [offlineAccount, ...others] = accounts;
   const offline = offlineAccount?.devices.at(-1);
   if (!offlineAccount || !offline) return null;
-  // Enough senders to send them all in about five seconds within the per-device limit.
+  // Enough senders to send them all in catchupSendSeconds within the per-device limit;
+  // no more, since every connected sender also receives every message.
   const senders = Math.min(
     others.length,
-    Math.max(1, Math.ceil(options.catchup / (DEVICE_RATE * 5))),
+    Math.max(1, Math.ceil(options.catchup / (DEVICE_RATE * options.catchupSendSeconds))),
   );
   const worker = loadWorker();
   try {
@@ -390,7 +395,6 @@ async function catchup(
       room: GENERAL_ROOM,
       offline: { cookie: offline.cookie, userId: offlineAccount.userId },
       messages: options.catchup,
-      rate: senders * DEVICE_RATE,
     });
     return {
       ...result,
