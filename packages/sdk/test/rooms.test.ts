@@ -165,8 +165,17 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
       await bob.rt.invite(group.id, 'carol');
       await bob.rt.invite(group.id, 'dave');
       // A moderator removes members, not the owner or other moderators.
+      await bob.rt.send({ room: group.id, kind: 'message', payload: text('before the kick') });
       await bob.rt.kick(group.id, dave.id);
       expect(await codeOf(dave.rt.history(group.id, 5))).toBe('CHAT_ERR_NOT_FOUND');
+      // The room's member list changed: the next message no longer reaches Dave.
+      await bob.rt.send({ room: group.id, kind: 'message', payload: text('after the kick') });
+      await until(
+        () => carol.events.some((e) => e.room === group.id && read(e) === 'after the kick'),
+        'carol to get the message',
+      );
+      const daveGot = dave.events.filter((e) => e.room === group.id && e.kind === 'message');
+      expect(daveGot.map(read)).toEqual(['before the kick']);
       expect(await codeOf(bob.rt.kick(group.id, alice.id))).toBe('CHAT_ERR_FORBIDDEN');
       expect(await codeOf(carol.rt.kick(group.id, bob.id))).toBe('CHAT_ERR_FORBIDDEN');
       expect(await codeOf(bob.rt.setRole(group.id, carol.id, 'moderator'))).toBe(
@@ -191,7 +200,9 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
         'role',
         'invite',
         'invite',
+        undefined,
         'kick',
+        undefined,
         'transfer',
         'leave',
       ]);

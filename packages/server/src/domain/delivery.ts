@@ -25,7 +25,9 @@ import { newId } from './crypto.js';
 import {
   accessRoom,
   blockedBetween,
+  createMemberCache,
   memberIds,
+  membersChanged,
   rank,
   readableAfter,
   type Membership,
@@ -167,6 +169,7 @@ async function mayDelete(
 
 export function createDelivery(deps: DeliveryDeps) {
   const { db, now } = deps;
+  const membersOf = createMemberCache();
 
   async function checkTarget(
     trx: Kysely<Database>,
@@ -236,6 +239,7 @@ export function createDelivery(deps: DeliveryDeps) {
           .executeTakeFirst();
         // Two first connections at once: only the one that added the member tells.
         if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return null;
+        await membersChanged(trx, GENERAL_ROOM_ID);
         const user = await trx
           .selectFrom('users')
           .select('username')
@@ -267,7 +271,7 @@ export function createDelivery(deps: DeliveryDeps) {
           .where('device_id', '=', sender.deviceId)
           .where('cmid', '=', input.cmid)
           .executeTakeFirst();
-        const recipients = await memberIds(trx, input.room);
+        const recipients = await membersOf(trx, member);
         if (existing) return { event: toEvent(existing), duplicate: true, recipients };
         if (member.kind === 'direct') {
           const peer = recipients.find((id) => id !== sender.userId);

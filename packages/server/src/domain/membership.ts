@@ -16,6 +16,7 @@ export interface Membership {
   lastSeq: number;
   epoch: number;
   directKey: string | null;
+  membersVersion: number;
 }
 
 const RANK: Record<RoomRole, number> = { member: 1, moderator: 2, owner: 3 };
@@ -37,6 +38,7 @@ export async function accessRoom(
       'rooms.last_seq',
       'rooms.epoch',
       'rooms.direct_key',
+      'rooms.members_version',
       'room_members.role',
       'room_members.joined_seq',
     ])
@@ -54,6 +56,7 @@ export async function accessRoom(
     lastSeq: Number(row.last_seq),
     epoch: Number(row.epoch),
     directKey: row.direct_key,
+    membersVersion: Number(row.members_version),
   };
 }
 
@@ -68,6 +71,32 @@ export async function memberIds(db: Kysely<Database>, roomId: string): Promise<s
     .where('room_id', '=', roomId)
     .execute();
   return rows.map((r) => r.user_id);
+}
+
+/** Record a change of a room's members (inside the transaction that made it). */
+export async function membersChanged(db: Kysely<Database>, roomId: string): Promise<void> {
+  await db
+    .updateTable('rooms')
+    .set((eb) => ({ members_version: eb('members_version', '+', 1) }))
+    .where('id', '=', roomId)
+    .execute();
+}
+
+/**
+ * Member lists by room, reused while the room's members_version is unchanged: a send to a
+ * big room does not read every member again. Every node keeps its own; the version lives in
+ * the database, so a change made on any node is seen by all.
+ */
+export function createMemberCache(maxRooms = 10_000) {
+  const cache = new Map<string, { version: number; ids: string[] }>();
+  return async (db: Kysely<Database>, member: Membership): Promise<string[]> => {
+    const hit = cache.get(member.roomId);
+    if (hit && hit.version === member.membersVersion) return hit.ids;
+    const ids = await memberIds(db, member.roomId);
+    if (cache.size >= maxRooms) cache.clear();
+    cache.set(member.roomId, { version: member.membersVersion, ids });
+    return ids;
+  };
 }
 
 /** Whether either of two users has blocked the other. */

@@ -31,6 +31,7 @@ import {
   blockedBetween,
   directKey,
   memberIds,
+  membersChanged,
   rank,
   type Membership,
 } from './membership.js';
@@ -184,6 +185,7 @@ export function createRooms(deps: RoomsDeps) {
         joined_seq: Number(last_seq),
       })
       .execute();
+    await membersChanged(trx, roomId);
   }
 
   async function channelNameFree(trx: Kysely<Database>, name: string, except?: string) {
@@ -428,6 +430,7 @@ export function createRooms(deps: RoomsDeps) {
           .where('room_id', '=', roomId)
           .where('user_id', '=', actor.userId)
           .execute();
+        await membersChanged(trx, roomId);
         await trx
           .deleteFrom('delete_codes')
           .where('room_id', '=', roomId)
@@ -493,6 +496,7 @@ export function createRooms(deps: RoomsDeps) {
           .where('room_id', '=', roomId)
           .where('user_id', '=', userId)
           .execute();
+        await membersChanged(trx, roomId);
         return [await notify(trx, roomId, actor, { type: 'kick', user: userId }, [userId])];
       });
       return { room: await summary(actor.userId, roomId), notices };

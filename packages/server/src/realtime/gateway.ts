@@ -21,6 +21,7 @@ import {
   type ErrorCode,
   type ServerFrame,
 } from '@securechat/protocol';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
@@ -59,12 +60,25 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     options: { maxPayload: Limits.FRAME_MAX_BYTES, perMessageDeflate: false },
   });
 
+  // Everything written to one socket in one turn of the event loop leaves in one system call:
+  // a socket is corked at its first frame and uncorked once the turn's work is done.
+  const corked = new Set<Duplex>();
+  const uncorkAll = () => {
+    for (const raw of corked) raw.uncork();
+    corked.clear();
+  };
   const send = (socket: WebSocket, frame: ServerFrame) => deliver(socket, encodeFrame(frame));
   function deliver(socket: WebSocket, bytes: Uint8Array): void {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       socket.close(1013, 'too slow: reconnect and resume');
       return;
+    }
+    const raw = (socket as unknown as { _socket?: Duplex })._socket;
+    if (raw && !corked.has(raw)) {
+      if (corked.size === 0) setImmediate(uncorkAll);
+      raw.cork();
+      corked.add(raw);
     }
     socket.send(bytes, { binary: true });
   }
@@ -104,6 +118,8 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     },
     (socket, request) => {
       const auth = authOf(request);
+      // Only what a connection needs outlives the upgrade (not the request: memory per socket).
+      const log = request.log;
       const connection: Connection = {
         id: newId(),
         socket,
@@ -164,7 +180,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
                 ...(error.epoch === undefined ? {} : { epoch: error.epoch }),
               });
             } else {
-              request.log.error({ err: error }, 'realtime request failed');
+              log.error({ err: error }, 'realtime request failed');
               fail(socket, frame.id, 'CHAT_ERR_INTERNAL');
             }
           })
@@ -176,7 +192,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         connection.unsubscribe();
         void ready
           .then(() => handlers.setPresence(auth, connection.id, null))
-          .catch((error: unknown) => request.log.warn({ err: error }, 'presence update failed'));
+          .catch((error: unknown) => log.warn({ err: error }, 'presence update failed'));
         set.delete(connection);
         if (set.size === 0) connections.delete(auth.user.id);
       });

@@ -96,6 +96,8 @@ export interface RoomsTable {
   direct_key: string | null;
   /** The MLS epoch: bumped by each accepted commit. */
   epoch: Generated<number>;
+  /** Bumped by every change of membership, so nodes can cache member lists safely. */
+  members_version: Generated<number>;
   /** The MLS group-info blob of the current epoch (opaque). */
   group_info: Uint8Array | null;
 }

@@ -19,13 +19,14 @@ export function roomFeatures(dialect: Dialect) {
         ['password_hash', 'text', false],
         ['direct_key', 'text', false],
         ['epoch', 'bigint', true],
+        ['members_version', 'bigint', true],
         ['group_info', bytes, false],
       ];
       for (const [name, type, notNull] of roomColumns) {
         await db.schema
           .alterTable('rooms')
           .addColumn(name, type, (c) =>
-            notNull ? c.notNull().defaultTo(name === 'epoch' ? 0 : 'shared') : c,
+            notNull ? c.notNull().defaultTo(type === 'bigint' ? 0 : 'shared') : c,
           )
           .execute();
       }
