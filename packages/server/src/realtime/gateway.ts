@@ -21,9 +21,12 @@ import {
   type ErrorCode,
   type ServerFrame,
 } from '@securechat/protocol';
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import * as wsLibrary from 'ws';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { AuthContext } from '../domain/accounts.js';
@@ -33,6 +36,16 @@ import { createHandlers } from './handlers.js';
 import { isSameOrigin } from '../plugins/csrf.js';
 
 export const WS_PATH = ApiRoutes.socket;
+const BINARY_OPCODE = 2;
+/** ws's frame builder (exported by ws, missing from its type declarations). */
+const { Sender } = wsLibrary as unknown as {
+  Sender: {
+    frame(
+      data: Buffer,
+      options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean },
+    ): Buffer[];
+  };
+};
 const HEARTBEAT_MS = 30_000;
 const SESSION_CHECK_MS = 5_000;
 /** A connection with more than this queued and unsent is too slow: drop it, it will resume. */
@@ -60,6 +73,25 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     options: { maxPayload: Limits.FRAME_MAX_BYTES, perMessageDeflate: false },
   });
 
+  /** Frames ready for the wire, by the encoded bytes they carry (one per fanned-out event). */
+  const framed = new WeakMap<Uint8Array, Buffer>();
+  function wireFrame(bytes: Uint8Array): Buffer {
+    let wire = framed.get(bytes);
+    if (!wire) {
+      const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const parts = Sender.frame(data, {
+        fin: true,
+        opcode: BINARY_OPCODE,
+        mask: false,
+        readOnly: true,
+        rsv1: false,
+      });
+      wire = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      framed.set(bytes, wire);
+    }
+    return wire;
+  }
+
   // Everything written to one socket in one turn of the event loop leaves in one system call:
   // a socket is corked at its first frame and uncorked once the turn's work is done.
   const corked = new Set<Duplex>();
@@ -75,12 +107,18 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       return;
     }
     const raw = (socket as unknown as { _socket?: Duplex })._socket;
-    if (raw && !corked.has(raw)) {
+    if (!raw) {
+      socket.send(bytes, { binary: true });
+      return;
+    }
+    if (!corked.has(raw)) {
       if (corked.size === 0) setImmediate(uncorkAll);
       raw.cork();
       corked.add(raw);
     }
-    socket.send(bytes, { binary: true });
+    // The same WebSocket frame for every recipient: framed once (by ws's own framing), then
+    // written as is. Safe because this server's sender never queues (no compression, no Blobs).
+    raw.write(wireFrame(bytes));
   }
   const fail = (
     socket: WebSocket,
@@ -118,8 +156,19 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     },
     (socket, request) => {
       const auth = authOf(request);
-      // Only what a connection needs outlives the upgrade (not the request: memory per socket).
+      // Only what a connection needs outlives the upgrade. The plugin's error listener closes
+      // over the upgrade's request and reply, and the raw socket still points at the unused
+      // HTTP response: let both go (a few KB per idle connection).
       const log = request.log;
+      socket.removeAllListeners('error');
+      socket.on('error', (error) => {
+        log.debug({ err: error }, 'websocket error');
+        socket.terminate();
+      });
+      const upgraded = (socket as unknown as { _socket?: Socket & { _httpMessage?: unknown } })
+        ._socket;
+      if (upgraded?._httpMessage instanceof ServerResponse)
+        upgraded._httpMessage.detachSocket(upgraded);
       const connection: Connection = {
         id: newId(),
         socket,
