@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
 
@@ -55,5 +57,39 @@ describeEachDialect('storage', (dialect) => {
       .where('id', '=', 'u1')
       .executeTakeFirstOrThrow();
     expect(row.created_at).toBe(now);
+  });
+});
+
+describe('the embedded database', () => {
+  it('checkpoints its write-ahead log in the background, not in a commit', async () => {
+    const database = await createTestDatabase('sqlite');
+    const storage = openStorage({ dataDir: database.dataDir, databaseUrl: null });
+    try {
+      await migrateToLatest(storage);
+      const file = join(database.dataDir, 'securechat.db');
+      // Let a first background checkpoint settle the migrations into the file.
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = statSync(file).size;
+      const rows = Array.from({ length: 4000 }, (_, i) => ({
+        at: i,
+        event: 'test.filler',
+        user_id: null,
+        ip: null,
+        detail: 'x'.repeat(200),
+      }));
+      for (let i = 0; i < rows.length; i += 500)
+        await storage.db
+          .insertInto('audit_log')
+          .values(rows.slice(i, i + 500))
+          .execute();
+      // The serving connection never checkpoints; the worker copies the log into the file.
+      const deadline = Date.now() + 5000;
+      while (statSync(file).size <= before + 500_000 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(statSync(file).size).toBeGreaterThan(before + 500_000);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Opens the database: the embedded SQLite file in DATA_DIR (WAL, foreign keys on) by
+ * Opens the database: the embedded SQLite file in DATA_DIR (WAL, foreign keys on, WAL
+ * checkpoints in a worker thread) by
  * default, or PostgreSQL when DATABASE_URL is set. Same query code on both.
  */
 import { mkdirSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { startCheckpointer } from './checkpoint.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './types.js';
@@ -43,13 +45,24 @@ export function openStorage(options: StorageOptions): Storage {
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const file = new SQLite(join(options.dataDir, 'securechat.db'));
+  const path = join(options.dataDir, 'securechat.db');
+  const file = new SQLite(path);
   file.pragma('journal_mode = WAL');
   file.pragma('synchronous = NORMAL');
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
+  // Checkpoints run in a worker thread (storage/checkpoint.ts), never in a commit here.
+  file.pragma('wal_autocheckpoint = 0');
+  const checkpointer = startCheckpointer(path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    close: async () => {
+      await checkpointer.stop();
+      await db.destroy(); // the last connection to close checkpoints what is left
+    },
+  };
 }
 
 /** Apply every pending migration; throws with the failing migration's name. */
