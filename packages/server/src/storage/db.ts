@@ -6,12 +6,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer } from './checkpoint.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './types.js';
+
+/** Distinct SQL texts kept prepared (queries with `in (…)` lists vary in length). */
+const STATEMENT_CACHE_MAX = 1000;
 
 // Timestamps are BIGINT milliseconds: well inside Number's exact range, so read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -54,13 +57,39 @@ export function openStorage(options: StorageOptions): Storage {
   // Checkpoints run in a worker thread (storage/checkpoint.ts), never in a commit here.
   file.pragma('wal_autocheckpoint = 0');
   const checkpointer = startCheckpointer(path);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: cachedStatements(file) }),
+  });
   return {
     db,
     dialect: 'sqlite',
     close: async () => {
       await checkpointer.stop();
       await db.destroy(); // the last connection to close checkpoints what is left
+    },
+  };
+}
+
+/**
+ * Kysely prepares every query anew; preparing is a good part of a small query's cost. Keep
+ * the prepared statements by SQL text (the parameters are bound per run). Kysely runs one
+ * query at a time on this connection, so a statement is never in use twice at once.
+ */
+function cachedStatements(file: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = file.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_MAX) statements.clear();
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+    close() {
+      statements.clear();
+      file.close();
     },
   };
 }
