@@ -11,18 +11,11 @@ import { WebSocket } from 'ws';
 import { createTestDatabase } from '../packages/server/test/support/harness.js';
 import { STRONG_PASSWORD } from './support/browser.js';
 import { startServer, type RunningServer } from './support/server.js';
+import { until } from '../test-support/until.js';
 
 const SENDERS = 4;
 /** Each sender stays under its per-device rate (20/s) while the burst lasts. */
 const SEND_INTERVAL_MS = 60;
-
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function signIn(origin: string, username: string) {
   const client = createClient({ baseUrl: origin, WebSocket });

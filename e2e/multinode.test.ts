@@ -18,18 +18,11 @@ import { GENERAL_ROOM_ID } from '../packages/server/src/domain/delivery.js';
 import { freePort } from '../test-support/net.js';
 import { clusterAvailable, startCluster, type Cluster } from './support/cluster.js';
 import type { RunningServer } from './support/server.js';
+import { until } from '../test-support/until.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (e: RoomEvent) => new TextDecoder().decode(e.payload);
-
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * What a load balancer in front of the nodes does, as a WebSocket constructor for the sdk:

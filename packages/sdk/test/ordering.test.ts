@@ -13,17 +13,10 @@ import {
   type TestApp,
 } from '../../server/test/support/harness.js';
 import { createClient, type RealtimeConnection, type RoomEvent } from '../src/index.js';
+import { until } from '../../../test-support/until.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const read = (e: RoomEvent) => new TextDecoder().decode(e.payload);
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describeEachDialect('ordering and no loss with concurrent senders', (dialect) => {
   let t: TestApp;

@@ -12,6 +12,7 @@ import {
   type TestApp,
 } from '../../server/test/support/harness.js';
 import { createClient, type RoomEvent, type SecureChatClient } from '../src/index.js';
+import { until } from '../../../test-support/until.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -23,14 +24,6 @@ class TrackedWebSocket extends WebSocket {
   constructor(url: string, options?: { headers: Record<string, string> }) {
     super(url, options);
     sockets.push(this);
-  }
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

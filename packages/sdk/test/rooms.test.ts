@@ -19,18 +19,11 @@ import {
   type RoomEvent,
   type SecureChatClient,
 } from '../src/index.js';
+import { until } from '../../../test-support/until.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (e: RoomEvent) => new TextDecoder().decode(e.payload);
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The ChatError code a promise rejects with. */
 async function codeOf(promise: Promise<unknown>): Promise<string> {

@@ -25,6 +25,7 @@ import { loadSecrets } from '../src/secrets.js';
 import { migrateToLatest, openStorage } from '../src/storage/db.js';
 import { ORIGIN, signedIn } from './support/client.js';
 import { createTestApp, createTestDatabase, testConfig } from './support/harness.js';
+import { until } from '../../../test-support/until.js';
 
 const redisUrl = inject('services').redis;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,14 +39,6 @@ function capture(): RedisLog & { lines: string[] } {
     info: (_obj, msg) => lines.push(msg),
     warn: (_obj, msg) => lines.push(msg),
   };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** A TCP relay to Redis that a test can cut and restore, to play a Redis outage. */
