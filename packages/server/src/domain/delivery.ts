@@ -26,6 +26,7 @@ import {
   accessRoom,
   blockedBetween,
   createMemberCache,
+  isMember,
   memberIds,
   membersChanged,
   rank,
@@ -146,6 +147,13 @@ export function appendNotice(
 
 const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');
 
+/** The delete code of one user for one message. */
+const codeKey = (userId: string, room: string, seq: number) => ({
+  user_id: userId,
+  room_id: room,
+  seq,
+});
+
 /** May this member remove the event at `seq` (their own message, or as a moderator / admin)? */
 async function mayDelete(
   db: Kysely<Database>,
@@ -219,13 +227,7 @@ export function createDelivery(deps: DeliveryDeps) {
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
-      const present = await db
-        .selectFrom('room_members')
-        .select('user_id')
-        .where('room_id', '=', GENERAL_ROOM_ID)
-        .where('user_id', '=', sender.userId)
-        .executeTakeFirst();
-      if (present) return null;
+      if (await isMember(db, GENERAL_ROOM_ID, sender.userId)) return null;
       return db.transaction().execute(async (trx) => {
         const added = await trx
           .insertInto('room_members')
@@ -370,9 +372,7 @@ export function createDelivery(deps: DeliveryDeps) {
       );
       const expiresAt = now() + Limits.DELETE_CODE_TTL_SECONDS * 1000;
       const row = {
-        user_id: actor.userId,
-        room_id: room,
-        seq,
+        ...codeKey(actor.userId, room, seq),
         code_hash: hashCode(code),
         expires_at: expiresAt,
         attempts: 0,
@@ -397,9 +397,7 @@ export function createDelivery(deps: DeliveryDeps) {
         const stored = await trx
           .selectFrom('delete_codes')
           .selectAll()
-          .where('user_id', '=', actor.userId)
-          .where('room_id', '=', room)
-          .where('seq', '=', seq)
+          .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
           .executeTakeFirst();
         const given = Buffer.from(hashCode(code));
         const right =
@@ -413,17 +411,13 @@ export function createDelivery(deps: DeliveryDeps) {
             if (burn) {
               await trx
                 .deleteFrom('delete_codes')
-                .where('user_id', '=', actor.userId)
-                .where('room_id', '=', room)
-                .where('seq', '=', seq)
+                .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
                 .execute();
             } else {
               await trx
                 .updateTable('delete_codes')
                 .set({ attempts })
-                .where('user_id', '=', actor.userId)
-                .where('room_id', '=', room)
-                .where('seq', '=', seq)
+                .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
                 .execute();
             }
           }
@@ -431,9 +425,7 @@ export function createDelivery(deps: DeliveryDeps) {
         }
         await trx
           .deleteFrom('delete_codes')
-          .where('user_id', '=', actor.userId)
-          .where('room_id', '=', room)
-          .where('seq', '=', seq)
+          .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
           .execute();
         const at = now();
         await trx

@@ -73,6 +73,21 @@ export async function memberIds(db: Kysely<Database>, roomId: string): Promise<s
   return rows.map((r) => r.user_id);
 }
 
+/** Whether this user is in this room (no access check: for the room's own bookkeeping). */
+export async function isMember(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('room_members')
+    .select('user_id')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Record a change of a room's members (inside the transaction that made it). */
 export async function membersChanged(db: Kysely<Database>, roomId: string): Promise<void> {
   await db

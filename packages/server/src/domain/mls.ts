@@ -240,15 +240,7 @@ export function createMls(deps: MlsDeps) {
         .execute();
       const more = rows.length > Limits.HISTORY_PAGE_MAX;
       return {
-        messages: rows.slice(0, Limits.HISTORY_PAGE_MAX).map((row): InboxMessage => ({
-          id: row.id,
-          room: row.room_id,
-          sender: row.sender_id,
-          device: row.sender_device,
-          cmid: row.cmid,
-          at: Number(row.at),
-          payload: new Uint8Array(row.payload),
-        })),
+        messages: rows.slice(0, Limits.HISTORY_PAGE_MAX).map(toMessage),
         more,
       };
     },

@@ -30,6 +30,7 @@ import {
   accessRoom,
   blockedBetween,
   directKey,
+  isMember,
   memberIds,
   membersChanged,
   rank,
@@ -403,13 +404,7 @@ export function createRooms(deps: RoomsDeps) {
         if (!right) throw new ChatError('CHAT_ERR_ROOM_PASSWORD');
       }
       const notices = await db.transaction().execute(async (trx) => {
-        const present = await trx
-          .selectFrom('room_members')
-          .select('user_id')
-          .where('room_id', '=', roomId)
-          .where('user_id', '=', actor.userId)
-          .executeTakeFirst();
-        if (present) return [];
+        if (await isMember(trx, roomId, actor.userId)) return [];
         await checkCapacity(trx, roomId, actor.userId);
         await addMember(trx, roomId, actor.userId, 'member');
         return [await notify(trx, roomId, actor, { type: 'join', user: actor.userId })];
@@ -456,13 +451,7 @@ export function createRooms(deps: RoomsDeps) {
         const invitee = await userByName(trx, username);
         if ((await blockedBetween(trx, invitee.id, actor.userId)).aBlockedB)
           throw new ChatError('CHAT_ERR_BLOCKED');
-        const present = await trx
-          .selectFrom('room_members')
-          .select('user_id')
-          .where('room_id', '=', roomId)
-          .where('user_id', '=', invitee.id)
-          .executeTakeFirst();
-        if (present) return [];
+        if (await isMember(trx, roomId, invitee.id)) return [];
         await checkCapacity(trx, roomId, invitee.id);
         await addMember(trx, roomId, invitee.id, 'member');
         return [

@@ -16,6 +16,7 @@ import {
 } from '@securechat/protocol';
 import type { AuthContext } from '../domain/context.js';
 import type { Accepted, Sender } from '../domain/delivery.js';
+import type { Changed } from '../domain/rooms.js';
 import type { RealtimeLimit } from '../events/limits.js';
 import type { Services } from '../plugins/services.js';
 
@@ -64,6 +65,11 @@ export function createHandlers(services: Services) {
   const roomReply = (room: RoomSummary | null): ReplyBody => {
     if (room === null) throw new ChatError('CHAT_ERR_NOT_FOUND');
     return { t: 'room', room };
+  };
+  /** A room change: fan out its notices, answer with the room as the actor now sees it. */
+  const changedReply = (changed: Changed): ReplyBody => {
+    fanOut(changed.notices);
+    return roomReply(changed.room);
   };
 
   /** Tell whoever shares a room with this user that their status changed. */
@@ -155,27 +161,23 @@ export function createHandlers(services: Services) {
     },
 
     async create(frame, { auth }) {
-      const changed = await rooms.create(senderOf(auth), {
-        kind: frame.kind,
-        name: frame.name,
-        topic: frame.topic,
-        visibility: frame.visibility,
-        password: 'password' in frame ? frame.password : undefined,
-      });
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(
+        await rooms.create(senderOf(auth), {
+          kind: frame.kind,
+          name: frame.name,
+          topic: frame.topic,
+          visibility: frame.visibility,
+          password: 'password' in frame ? frame.password : undefined,
+        }),
+      );
     },
 
     async direct(frame, { auth }) {
-      const changed = await rooms.direct(senderOf(auth), frame.username);
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(await rooms.direct(senderOf(auth), frame.username));
     },
 
     async join(frame, { auth }) {
-      const changed = await rooms.join(senderOf(auth), frame.room, frame.password);
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(await rooms.join(senderOf(auth), frame.room, frame.password));
     },
 
     async leave(frame, { auth }) {
@@ -184,38 +186,30 @@ export function createHandlers(services: Services) {
     },
 
     async invite(frame, { auth }) {
-      const changed = await rooms.invite(senderOf(auth), frame.room, frame.username);
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(await rooms.invite(senderOf(auth), frame.room, frame.username));
     },
 
     async kick(frame, { auth }) {
-      const changed = await rooms.kick(senderOf(auth), frame.room, frame.user);
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(await rooms.kick(senderOf(auth), frame.room, frame.user));
     },
 
     async role(frame, { auth }) {
-      const changed = await rooms.setRole(senderOf(auth), frame.room, frame.user, frame.role);
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(await rooms.setRole(senderOf(auth), frame.room, frame.user, frame.role));
     },
 
     async transfer(frame, { auth }) {
-      const changed = await rooms.transfer(senderOf(auth), frame.room, frame.user);
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(await rooms.transfer(senderOf(auth), frame.room, frame.user));
     },
 
     async settings(frame, { auth }) {
-      const changed = await rooms.settings(senderOf(auth), frame.room, {
-        name: frame.name,
-        topic: frame.topic,
-        visibility: frame.visibility,
-        password: frame.password,
-      });
-      fanOut(changed.notices);
-      return roomReply(changed.room);
+      return changedReply(
+        await rooms.settings(senderOf(auth), frame.room, {
+          name: frame.name,
+          topic: frame.topic,
+          visibility: frame.visibility,
+          password: frame.password,
+        }),
+      );
     },
 
     async members(frame, { auth }) {
