@@ -1,5 +1,5 @@
 import { ChatError, type DirectoryEntry } from '@securechat/sdk';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
@@ -10,6 +10,7 @@ import { Field } from '../../ui/Field';
 import { Icon } from '../../ui/Icon';
 import { roomPath } from './paths';
 import { useRealtime, useRealtimeStore } from './RealtimeProvider';
+import { useDebouncedSearch } from './useDebouncedSearch';
 
 /** The channel directory: search, join (with the password of a protected channel), open. */
 export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
@@ -18,7 +19,6 @@ export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
   const navigate = useNavigate();
   const failure = useFailureMessage();
   const [query, setQuery] = useState('');
-  const [found, setFound] = useState<{ query: string; channels: DirectoryEntry[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
   /** The protected channel whose password is being asked for. */
   const [asking, setAsking] = useState<string | null>(null);
@@ -27,24 +27,12 @@ export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
   const [busy, setBusy] = useState<string | null>(null);
   const trimmed = query.trim();
 
-  useEffect(() => {
-    if (!connection) return;
-    let cancelled = false;
-    const timer = setTimeout(() => {
-      connection.directory(trimmed).then(
-        (channels) => {
-          if (!cancelled) setFound({ query: trimmed, channels });
-        },
-        (reason: unknown) => {
-          if (!cancelled) setError(failure(reason));
-        },
-      );
-    }, 150);
-    return () => {
-      cancelled = true;
-      clearTimeout(timer);
-    };
-  }, [connection, trimmed, failure]);
+  const onSearchError = useCallback((reason: unknown) => setError(failure(reason)), [failure]);
+  const searchChannels = useCallback(
+    async (text: string) => (await connection?.directory(text)) ?? [],
+    [connection],
+  );
+  const found = useDebouncedSearch(trimmed, connection ? searchChannels : null, onSearchError);
 
   function open(id: string) {
     onClose();
@@ -82,7 +70,7 @@ export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
     void join(channel, password);
   }
 
-  const channels = found?.query === trimmed ? found.channels : (found?.channels ?? null);
+  const channels = found?.result ?? null;
   return (
     <Dialog title={t.rooms.browse} lead={t.rooms.browseLead} onClose={onClose}>
       {error ? <Alert>{error}</Alert> : null}

@@ -1,5 +1,4 @@
-import type { UserRef } from '@securechat/sdk';
-import { useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
@@ -8,6 +7,7 @@ import { Dialog } from '../../ui/Dialog';
 import { Field } from '../../ui/Field';
 import { roomPath } from './paths';
 import { useRealtime, useRealtimeStore } from './RealtimeProvider';
+import { useDebouncedSearch } from './useDebouncedSearch';
 
 /** Start (or reopen) a direct conversation: a people picker over `findUsers`. */
 export function DirectDialog({ onClose }: { onClose: () => void }) {
@@ -16,31 +16,24 @@ export function DirectDialog({ onClose }: { onClose: () => void }) {
   const navigate = useNavigate();
   const failure = useFailureMessage();
   const [query, setQuery] = useState('');
-  const [found, setFound] = useState<{ query: string; users: UserRef[] } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const trimmed = query.trim();
 
-  useEffect(() => {
-    if (!connection || trimmed === '') return;
-    let cancelled = false;
-    const timer = setTimeout(() => {
-      connection.findUsers(trimmed).then(
-        (users) => {
-          if (cancelled) return;
-          store.learnNames(users);
-          setFound({ query: trimmed, users: users.filter((u) => u.id !== me) });
-        },
-        (reason: unknown) => {
-          if (!cancelled) setError(failure(reason));
-        },
-      );
-    }, 150);
-    return () => {
-      cancelled = true;
-      clearTimeout(timer);
-    };
-  }, [connection, trimmed, me, store, failure]);
+  const onSearchError = useCallback((reason: unknown) => setError(failure(reason)), [failure]);
+  const searchUsers = useCallback(
+    async (text: string) => {
+      const users = (await connection?.findUsers(text)) ?? [];
+      store.learnNames(users);
+      return users.filter((u) => u.id !== me);
+    },
+    [connection, store, me],
+  );
+  const found = useDebouncedSearch(
+    trimmed,
+    connection && trimmed !== '' ? searchUsers : null,
+    onSearchError,
+  );
 
   async function start(username: string) {
     if (!connection) return;
@@ -57,7 +50,7 @@ export function DirectDialog({ onClose }: { onClose: () => void }) {
     }
   }
 
-  const results = trimmed !== '' && found?.query === trimmed ? found.users : null;
+  const results = trimmed !== '' && found?.query === trimmed ? found.result : null;
   return (
     <Dialog title={t.rooms.newDirect} lead={t.rooms.newDirectLead} onClose={onClose}>
       {error ? <Alert>{error}</Alert> : null}
