@@ -211,6 +211,8 @@ export function createDelivery(deps: DeliveryDeps) {
      * a join notice tells everyone there.
      */
     async joinGeneral(sender: Sender): Promise<Accepted | null> {
+      // Every connection after an account's first: one read, no write.
+      if (await isMember(db, GENERAL_ROOM_ID, sender.userId)) return null;
       const at = now();
       await db
         .insertInto('rooms')
@@ -227,7 +229,6 @@ export function createDelivery(deps: DeliveryDeps) {
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
-      if (await isMember(db, GENERAL_ROOM_ID, sender.userId)) return null;
       return db.transaction().execute(async (trx) => {
         const added = await trx
           .insertInto('room_members')
