@@ -392,6 +392,11 @@ export const PageFrame = reply('page', {
   events: Type.Array(RoomEvent, { maxItems: Limits.HISTORY_PAGE_MAX }),
   /** True when older (history) or newer (resume) events remain to be fetched. */
   more: Type.Boolean(),
+  /**
+   * Resume only: rooms named in the request that this user may no longer read (left, removed,
+   * or deleted). They are skipped, never failing the request; the client drops their positions.
+   */
+  gone: Type.Optional(Type.Array(RoomId, { maxItems: Limits.RESUME_ROOMS_MAX })),
 });
 export const OkFrame = reply('ok', {});
 export const PongFrame = reply('pong', { at: Millis });
