@@ -1,0 +1,147 @@
+/**
+ * The two-step delete: a short-lived, single-use code bound to one user and one message,
+ * then the delete itself, which erases the payload of the message and its edits and appends
+ * a tombstone.
+ */
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { ChatError, Limits } from '@securechat/protocol';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/types.js';
+import { newId } from '../crypto.js';
+import { accessRoom, memberIds, rank, readableAfter, type Membership } from '../membership.js';
+import { appendEvent, EMPTY, type Accepted, type Sender } from './events.js';
+
+export interface DeletesDeps {
+  db: Kysely<Database>;
+  now: () => number;
+}
+
+const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');
+
+/** The delete code of one user for one message. */
+const codeKey = (userId: string, room: string, seq: number) => ({
+  user_id: userId,
+  room_id: room,
+  seq,
+});
+
+/** May this member remove the event at `seq` (their own message, or as a moderator / admin)? */
+async function mayDelete(
+  db: Kysely<Database>,
+  actor: Sender,
+  member: Membership,
+  seq: number,
+): Promise<void> {
+  const target = await db
+    .selectFrom('events')
+    .select(['kind', 'sender_id', 'deleted_at'])
+    .where('room_id', '=', member.roomId)
+    .where('seq', '=', seq)
+    .where('seq', '>', readableAfter(member))
+    .executeTakeFirst();
+  if (!target || target.kind !== 'message' || target.deleted_at !== null)
+    throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such message.');
+  const moderates = rank(member.role) >= rank('moderator') || actor.admin === true;
+  if (target.sender_id !== actor.userId && !moderates)
+    throw new ChatError('CHAT_ERR_FORBIDDEN', 'Only its sender or a moderator may delete this.');
+}
+
+/**
+ * Step 1 of a delete: a 4-digit code, single use, short-lived, bound to this message and
+ * this user. Asking again replaces the previous code.
+ */
+export async function deleteCode(deps: DeletesDeps, actor: Sender, room: string, seq: number) {
+  const { db, now } = deps;
+  const member = await accessRoom(db, room, actor.userId);
+  await mayDelete(db, actor, member, seq);
+  const code = String(randomInt(0, 10 ** Limits.DELETE_CODE_DIGITS)).padStart(
+    Limits.DELETE_CODE_DIGITS,
+    '0',
+  );
+  const expiresAt = now() + Limits.DELETE_CODE_TTL_SECONDS * 1000;
+  const row = {
+    ...codeKey(actor.userId, room, seq),
+    code_hash: hashCode(code),
+    expires_at: expiresAt,
+    attempts: 0,
+  };
+  await db
+    .insertInto('delete_codes')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .columns(['user_id', 'room_id', 'seq'])
+        .doUpdateSet({ code_hash: row.code_hash, expires_at: expiresAt, attempts: 0 }),
+    )
+    .execute();
+  return { code, expiresAt };
+}
+
+/** Step 2: with the right code, erase the message (and its edits) and append a tombstone. */
+export async function deleteMessage(
+  deps: DeletesDeps,
+  actor: Sender,
+  room: string,
+  seq: number,
+  code: string,
+): Promise<Accepted> {
+  const { db, now } = deps;
+  const result = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, room, actor.userId);
+    await mayDelete(trx, actor, member, seq);
+    const stored = await trx
+      .selectFrom('delete_codes')
+      .selectAll()
+      .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
+      .executeTakeFirst();
+    const given = Buffer.from(hashCode(code));
+    const right =
+      stored !== undefined &&
+      stored.expires_at > now() &&
+      timingSafeEqual(given, Buffer.from(stored.code_hash));
+    if (!right) {
+      if (stored) {
+        const attempts = Number(stored.attempts) + 1;
+        const burn = attempts >= Limits.DELETE_CODE_ATTEMPTS_MAX || stored.expires_at <= now();
+        if (burn) {
+          await trx
+            .deleteFrom('delete_codes')
+            .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
+            .execute();
+        } else {
+          await trx
+            .updateTable('delete_codes')
+            .set({ attempts })
+            .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
+            .execute();
+        }
+      }
+      return null;
+    }
+    await trx
+      .deleteFrom('delete_codes')
+      .where((eb) => eb.and(codeKey(actor.userId, room, seq)))
+      .execute();
+    const at = now();
+    await trx
+      .updateTable('events')
+      .set({ payload: EMPTY, deleted_at: at })
+      .where('room_id', '=', room)
+      .where((eb) =>
+        eb.or([eb('seq', '=', seq), eb.and([eb('kind', '=', 'edit'), eb('target', '=', seq)])]),
+      )
+      .execute();
+    const event = await appendEvent(trx, at, {
+      room,
+      kind: 'delete',
+      sender: actor,
+      cmid: `d-${newId()}`,
+      payload: EMPTY,
+      target: seq,
+    });
+    return { event, duplicate: false, recipients: await memberIds(trx, room) };
+  });
+  // Refused outside the transaction, so a wrong attempt is still counted.
+  if (result === null) throw new ChatError('CHAT_ERR_DELETE_CODE');
+  return result;
+}

@@ -1,0 +1,61 @@
+/** #general: the room every account is in, created on first use. */
+import { GENERAL_ROOM_ID } from '@securechat/protocol';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/types.js';
+import { isMember, memberIds, membersChanged } from '../membership.js';
+import { appendNotice, type Accepted, type Sender } from './events.js';
+
+/**
+ * Make sure #general exists and this user is in it (every account is). The first time,
+ * a join notice tells everyone there.
+ */
+export async function joinGeneral(
+  db: Kysely<Database>,
+  now: () => number,
+  sender: Sender,
+): Promise<Accepted | null> {
+  // Every connection after an account's first: one read, no write.
+  if (await isMember(db, GENERAL_ROOM_ID, sender.userId)) return null;
+  const at = now();
+  await db
+    .insertInto('rooms')
+    .values({
+      id: GENERAL_ROOM_ID,
+      kind: 'general',
+      name: 'general',
+      topic: null,
+      password_hash: null,
+      direct_key: null,
+      group_info: null,
+      created_at: at,
+      last_seq: 0,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  return db.transaction().execute(async (trx) => {
+    const added = await trx
+      .insertInto('room_members')
+      .values({
+        room_id: GENERAL_ROOM_ID,
+        user_id: sender.userId,
+        role: 'member',
+        joined_at: at,
+      })
+      .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    // Two first connections at once: only the one that added the member tells.
+    if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return null;
+    await membersChanged(trx, GENERAL_ROOM_ID);
+    const user = await trx
+      .selectFrom('users')
+      .select('username')
+      .where('id', '=', sender.userId)
+      .executeTakeFirstOrThrow();
+    const event = await appendNotice(trx, at, GENERAL_ROOM_ID, sender, {
+      type: 'join',
+      user: sender.userId,
+      username: user.username,
+    });
+    return { event, duplicate: false, recipients: await memberIds(trx, GENERAL_ROOM_ID) };
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * Sends: one event stored per (room, device, cmid), acknowledged after commit. Edits and
+ * reactions name an earlier message; commits are ordered per MLS epoch (first one wins).
+ */
+import { ChatError, type SendKind } from '@securechat/protocol';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/types.js';
+import { accessRoom, blockedBetween, readableAfter, type Membership } from '../membership.js';
+import { appendEvent, toEvent, type Accepted, type Sender } from './events.js';
+
+export interface SendInput {
+  room: string;
+  cmid: string;
+  kind: SendKind;
+  payload: Uint8Array;
+  target?: number | undefined;
+  epoch?: number | undefined;
+  groupInfo?: Uint8Array | undefined;
+}
+
+export interface SendDeps {
+  db: Kysely<Database>;
+  now: () => number;
+  membersOf: (db: Kysely<Database>, member: Membership) => Promise<string[]>;
+}
+
+async function checkTarget(
+  trx: Kysely<Database>,
+  sender: Sender,
+  member: Membership,
+  input: SendInput,
+): Promise<void> {
+  if (input.kind === 'message' || input.kind === 'commit') {
+    if (input.target !== undefined)
+      throw new ChatError('CHAT_ERR_VALIDATION', `A ${input.kind} is not about another event.`);
+    return;
+  }
+  if (input.target === undefined)
+    throw new ChatError('CHAT_ERR_VALIDATION', `An ${input.kind} names the message it is about.`);
+  const target = await trx
+    .selectFrom('events')
+    .select(['kind', 'sender_id', 'deleted_at'])
+    .where('room_id', '=', input.room)
+    .where('seq', '=', input.target)
+    .where('seq', '>', readableAfter(member))
+    .executeTakeFirst();
+  if (!target || target.kind !== 'message' || target.deleted_at !== null)
+    throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such message.');
+  if (input.kind === 'edit' && target.sender_id !== sender.userId)
+    throw new ChatError('CHAT_ERR_FORBIDDEN', 'Only its sender may edit a message.');
+}
+
+/** Persist one event and return it with its recipients. Idempotent per (device, cmid). */
+export async function send(deps: SendDeps, sender: Sender, input: SendInput): Promise<Accepted> {
+  const { db, now, membersOf } = deps;
+  return db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, input.room, sender.userId);
+    const existing = await trx
+      .selectFrom('events')
+      .selectAll()
+      .where('room_id', '=', input.room)
+      .where('device_id', '=', sender.deviceId)
+      .where('cmid', '=', input.cmid)
+      .executeTakeFirst();
+    const recipients = await membersOf(trx, member);
+    if (existing) return { event: toEvent(existing), duplicate: true, recipients };
+    if (member.kind === 'direct') {
+      const peer = recipients.find((id) => id !== sender.userId);
+      if (peer && (await blockedBetween(trx, peer, sender.userId)).aBlockedB)
+        throw new ChatError('CHAT_ERR_BLOCKED');
+    }
+    await checkTarget(trx, sender, member, input);
+    if (input.kind === 'commit') {
+      if (input.epoch === undefined)
+        throw new ChatError('CHAT_ERR_VALIDATION', 'A commit names the epoch it was made in.');
+      // The first commit of an epoch wins: a conditional bump, atomic on both databases.
+      const bumped = await trx
+        .updateTable('rooms')
+        .set((eb) => ({
+          epoch: eb('epoch', '+', 1),
+          ...(input.groupInfo ? { group_info: input.groupInfo } : {}),
+        }))
+        .where('id', '=', input.room)
+        .where('epoch', '=', input.epoch)
+        .executeTakeFirst();
+      if (Number(bumped.numUpdatedRows) === 0) {
+        const { epoch } = await trx
+          .selectFrom('rooms')
+          .select('epoch')
+          .where('id', '=', input.room)
+          .executeTakeFirstOrThrow();
+        throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
+      }
+    }
+    const event = await appendEvent(trx, now(), {
+      room: input.room,
+      kind: input.kind,
+      sender,
+      cmid: input.cmid,
+      payload: input.payload,
+      target: input.target,
+      epoch: input.epoch,
+    });
+    return { event, duplicate: false, recipients };
+  });
+}

@@ -1,0 +1,105 @@
+/** Creating channels and groups, and joining public (possibly protected) channels. */
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { ChatError, type Visibility } from '@securechat/protocol';
+import type { Sender } from '../delivery/events.js';
+import { newId } from '../crypto.js';
+import { isMember } from '../membership.js';
+import {
+  addMember,
+  ARGON2,
+  channelNameFree,
+  CHANNEL_NAME,
+  checkCapacity,
+  notify,
+  type Changed,
+  type RoomsDeps,
+} from './kit.js';
+import { summary } from './summaries.js';
+
+export interface CreateInput {
+  kind: 'channel' | 'group';
+  name: string;
+  topic?: string | undefined;
+  visibility?: Visibility | undefined;
+  password?: string | undefined;
+}
+
+export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput): Promise<Changed> {
+  const { db, now } = deps;
+  const name = input.kind === 'channel' ? input.name.toLowerCase() : input.name.trim();
+  if (input.kind === 'channel' && !CHANNEL_NAME.test(name))
+    throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
+      field: 'name',
+    });
+  if (name.length === 0)
+    throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
+  const passwordHash =
+    input.kind === 'channel' && input.password !== undefined
+      ? await argon2Hash(input.password, ARGON2)
+      : null;
+  const id = newId();
+  const notices = await db.transaction().execute(async (trx) => {
+    if (input.kind === 'channel') await channelNameFree(trx, name);
+    await checkCapacity(trx, id, actor.userId);
+    await trx
+      .insertInto('rooms')
+      .values({
+        id,
+        kind: input.kind,
+        name,
+        topic: input.topic?.trim() || null,
+        visibility: input.visibility ?? 'shared',
+        password_hash: passwordHash,
+        direct_key: null,
+        group_info: null,
+        created_at: now(),
+        last_seq: 0,
+      })
+      .execute();
+    await addMember(trx, now, id, actor.userId, 'owner');
+    return [
+      await notify(trx, now, id, actor, {
+        type: 'create',
+        name,
+        ...(passwordHash ? { protected: true } : {}),
+      }),
+    ];
+  });
+  return { room: await summary(db, actor.userId, id), notices };
+}
+
+/** Join a public channel (with its password when it is protected). */
+export async function join(
+  deps: RoomsDeps,
+  actor: Sender,
+  roomId: string,
+  password: string | undefined,
+): Promise<Changed> {
+  const { db, now, limiter } = deps;
+  const room = await db
+    .selectFrom('rooms')
+    .select(['kind', 'password_hash'])
+    .where('id', '=', roomId)
+    .executeTakeFirst();
+  // Groups and direct rooms are joined by invitation only: to others they do not exist.
+  if (!room || (room.kind !== 'channel' && room.kind !== 'general'))
+    throw new ChatError('CHAT_ERR_NOT_FOUND');
+  const already = await summary(db, actor.userId, roomId);
+  if (already) return { room: already, notices: [] };
+  if (room.password_hash !== null) {
+    const retryAfter = await limiter.consume('roomPassword', `${actor.userId}:${roomId}`);
+    if (retryAfter !== null)
+      throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many password attempts.', {
+        retryAfter,
+      });
+    const right = password !== undefined && (await argon2Verify(room.password_hash, password));
+    if (!right) throw new ChatError('CHAT_ERR_ROOM_PASSWORD');
+  }
+  const notices = await db.transaction().execute(async (trx) => {
+    if (await isMember(trx, roomId, actor.userId)) return [];
+    await checkCapacity(trx, roomId, actor.userId);
+    await addMember(trx, now, roomId, actor.userId, 'member');
+    return [await notify(trx, now, roomId, actor, { type: 'join', user: actor.userId })];
+  });
+  return { room: await summary(db, actor.userId, roomId), notices };
+}

@@ -1,0 +1,140 @@
+/**
+ * What every rooms action is built from: its dependencies, what a change returns, and the
+ * shared steps (find a user by name, check capacity, add a member, check a channel name,
+ * require a rank, write a notice).
+ */
+import {
+  canonicalUsername,
+  ChatError,
+  Limits,
+  type Notice,
+  type RoomRole,
+  type RoomSummary,
+  type UserRef,
+} from '@securechat/protocol';
+import type { Kysely, Transaction } from 'kysely';
+import type { RealtimeLimiter } from '../../events/limits.js';
+import type { Database } from '../../storage/types.js';
+import { appendNotice, type Accepted, type Sender } from '../delivery/events.js';
+import { memberIds, membersChanged, rank, type Membership } from '../membership.js';
+
+export interface RoomsDeps {
+  db: Kysely<Database>;
+  now: () => number;
+  limiter: RealtimeLimiter;
+}
+
+/** What a change returns: the room as the actor now sees it, and the notices to fan out. */
+export interface Changed {
+  room: RoomSummary | null;
+  notices: Accepted[];
+}
+
+/** argon2id, OWASP's second recommended profile (19 MiB, 2 passes). */
+export const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export async function userByName(trx: Kysely<Database>, username: string): Promise<UserRef> {
+  const row = await trx
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where('username', '=', canonicalUsername(username))
+    .where('suspended_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no one with that username.');
+  return row;
+}
+
+/** Room and account capacity, checked before a member is added. */
+export async function checkCapacity(trx: Kysely<Database>, roomId: string, userId: string) {
+  const [{ members }, { rooms }] = await Promise.all([
+    trx
+      .selectFrom('room_members')
+      .select((eb) => eb.fn.countAll<number>().as('members'))
+      .where('room_id', '=', roomId)
+      .executeTakeFirstOrThrow(),
+    trx
+      .selectFrom('room_members')
+      .select((eb) => eb.fn.countAll<number>().as('rooms'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow(),
+  ]);
+  if (Number(members) >= Limits.MEMBERS_PER_ROOM_MAX) throw new ChatError('CHAT_ERR_ROOM_FULL');
+  if (Number(rooms) >= Limits.ROOMS_PER_USER_MAX) throw new ChatError('CHAT_ERR_TOO_MANY_ROOMS');
+}
+
+export async function addMember(
+  trx: Transaction<Database>,
+  now: () => number,
+  roomId: string,
+  userId: string,
+  role: RoomRole,
+): Promise<void> {
+  const { last_seq } = await trx
+    .selectFrom('rooms')
+    .select('last_seq')
+    .where('id', '=', roomId)
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('room_members')
+    .values({
+      room_id: roomId,
+      user_id: userId,
+      role,
+      joined_at: now(),
+      joined_seq: Number(last_seq),
+    })
+    .execute();
+  await membersChanged(trx, roomId);
+}
+
+export async function channelNameFree(trx: Kysely<Database>, name: string, except?: string) {
+  let query = trx
+    .selectFrom('rooms')
+    .select('id')
+    .where('kind', '=', 'channel')
+    .where('name', '=', name);
+  if (except) query = query.where('id', '!=', except);
+  if (await query.executeTakeFirst()) throw new ChatError('CHAT_ERR_ROOM_NAME_TAKEN');
+}
+
+export function requireRank(member: Membership, role: RoomRole, admin = false): void {
+  if (admin) return;
+  if (rank(member.role) < rank(role))
+    throw new ChatError(
+      'CHAT_ERR_FORBIDDEN',
+      role === 'owner' ? 'Only the owner may do that.' : 'Only moderators may do that.',
+    );
+}
+
+/** Group and channel management only: #general and direct rooms have fixed members. */
+export function requireManaged(member: Membership): void {
+  if (member.kind === 'general' || member.kind === 'direct')
+    throw new ChatError('CHAT_ERR_FORBIDDEN', 'This room’s members cannot be changed.');
+}
+
+/** Append a notice and name its recipients: the members, plus `extra` (someone removed). */
+export async function notify(
+  trx: Transaction<Database>,
+  now: () => number,
+  room: string,
+  actor: Sender,
+  notice: Notice,
+  extra: string[] = [],
+): Promise<Accepted> {
+  // Name whom it is about, so every reader can show it (even after they have left).
+  if (notice.user !== undefined && notice.username === undefined) {
+    const named = await trx
+      .selectFrom('users')
+      .select('username')
+      .where('id', '=', notice.user)
+      .executeTakeFirst();
+    if (named) notice = { ...notice, username: named.username };
+  }
+  const event = await appendNotice(trx, now(), room, actor, notice);
+  const recipients = await memberIds(trx, room);
+  for (const id of extra) if (!recipients.includes(id)) recipients.push(id);
+  return { event, duplicate: false, recipients };
+}

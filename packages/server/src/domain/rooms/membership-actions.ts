@@ -1,0 +1,172 @@
+/** Changing who is in a room and with which role: leave, invite, kick, role, transfer. */
+import { ChatError } from '@securechat/protocol';
+import type { Sender } from '../delivery/events.js';
+import {
+  accessRoom,
+  blockedBetween,
+  isMember,
+  memberIds,
+  membersChanged,
+  rank,
+} from '../membership.js';
+import {
+  addMember,
+  checkCapacity,
+  notify,
+  requireManaged,
+  requireRank,
+  userByName,
+  type Changed,
+  type RoomsDeps,
+} from './kit.js';
+import { summary } from './summaries.js';
+
+export async function leave(deps: RoomsDeps, actor: Sender, roomId: string): Promise<Changed> {
+  const { db, now } = deps;
+  const notices = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, roomId, actor.userId);
+    if (member.kind === 'general')
+      throw new ChatError('CHAT_ERR_FORBIDDEN', 'Everyone is in #general.');
+    const others = (await memberIds(trx, roomId)).filter((id) => id !== actor.userId);
+    if (member.role === 'owner' && others.length > 0)
+      throw new ChatError('CHAT_ERR_OWNER_MUST_TRANSFER');
+    await trx
+      .deleteFrom('room_members')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', actor.userId)
+      .execute();
+    await membersChanged(trx, roomId);
+    await trx
+      .deleteFrom('delete_codes')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', actor.userId)
+      .execute();
+    if (others.length === 0 && member.kind !== 'direct') {
+      // The last one out: the room and its history go with them.
+      await trx.deleteFrom('rooms').where('id', '=', roomId).execute();
+      return [];
+    }
+    return [
+      await notify(trx, now, roomId, actor, { type: 'leave', user: actor.userId }, [actor.userId]),
+    ];
+  });
+  return { room: null, notices };
+}
+
+export async function invite(
+  deps: RoomsDeps,
+  actor: Sender,
+  roomId: string,
+  username: string,
+): Promise<Changed> {
+  const { db, now } = deps;
+  const notices = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, roomId, actor.userId);
+    requireManaged(member);
+    if (member.kind === 'group') requireRank(member, 'moderator');
+    const invitee = await userByName(trx, username);
+    if ((await blockedBetween(trx, invitee.id, actor.userId)).aBlockedB)
+      throw new ChatError('CHAT_ERR_BLOCKED');
+    if (await isMember(trx, roomId, invitee.id)) return [];
+    await checkCapacity(trx, roomId, invitee.id);
+    await addMember(trx, now, roomId, invitee.id, 'member');
+    return [
+      await notify(trx, now, roomId, actor, {
+        type: 'invite',
+        user: invitee.id,
+        username: invitee.username,
+      }),
+    ];
+  });
+  return { room: await summary(db, actor.userId, roomId), notices };
+}
+
+export async function kick(
+  deps: RoomsDeps,
+  actor: Sender,
+  roomId: string,
+  userId: string,
+): Promise<Changed> {
+  const { db, now } = deps;
+  const notices = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, roomId, actor.userId);
+    requireManaged(member);
+    requireRank(member, 'moderator');
+    const target = await trx
+      .selectFrom('room_members')
+      .select('role')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (!target || userId === actor.userId)
+      throw new ChatError('CHAT_ERR_NOT_FOUND', 'That person is not in this room.');
+    if (rank(target.role) >= rank(member.role))
+      throw new ChatError('CHAT_ERR_FORBIDDEN', 'You can only remove members below you.');
+    await trx
+      .deleteFrom('room_members')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .execute();
+    await membersChanged(trx, roomId);
+    return [await notify(trx, now, roomId, actor, { type: 'kick', user: userId }, [userId])];
+  });
+  return { room: await summary(db, actor.userId, roomId), notices };
+}
+
+export async function setRole(
+  deps: RoomsDeps,
+  actor: Sender,
+  roomId: string,
+  userId: string,
+  role: 'moderator' | 'member',
+): Promise<Changed> {
+  const { db, now } = deps;
+  const notices = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, roomId, actor.userId);
+    requireManaged(member);
+    requireRank(member, 'owner');
+    const updated = await trx
+      .updateTable('room_members')
+      .set({ role })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('role', '!=', 'owner')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0)
+      throw new ChatError('CHAT_ERR_NOT_FOUND', 'That person is not in this room.');
+    return [await notify(trx, now, roomId, actor, { type: 'role', user: userId, role })];
+  });
+  return { room: await summary(db, actor.userId, roomId), notices };
+}
+
+export async function transfer(
+  deps: RoomsDeps,
+  actor: Sender,
+  roomId: string,
+  userId: string,
+): Promise<Changed> {
+  const { db, now } = deps;
+  const notices = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, roomId, actor.userId);
+    requireManaged(member);
+    requireRank(member, 'owner');
+    if (userId === actor.userId)
+      throw new ChatError('CHAT_ERR_VALIDATION', 'You already own this room.');
+    const updated = await trx
+      .updateTable('room_members')
+      .set({ role: 'owner' })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0)
+      throw new ChatError('CHAT_ERR_NOT_FOUND', 'That person is not in this room.');
+    await trx
+      .updateTable('room_members')
+      .set({ role: 'moderator' })
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', actor.userId)
+      .execute();
+    return [await notify(trx, now, roomId, actor, { type: 'transfer', user: userId })];
+  });
+  return { room: await summary(db, actor.userId, roomId), notices };
+}

@@ -1,0 +1,94 @@
+/** A room's settings (name, topic, visibility, password) and a member's own mute flag. */
+import { hash as argon2Hash } from '@node-rs/argon2';
+import { ChatError, type Notice, type RoomSummary, type Visibility } from '@securechat/protocol';
+import type { Sender } from '../delivery/events.js';
+import { accessRoom } from '../membership.js';
+import {
+  ARGON2,
+  channelNameFree,
+  CHANNEL_NAME,
+  notify,
+  requireRank,
+  type Changed,
+  type RoomsDeps,
+} from './kit.js';
+import { summary } from './summaries.js';
+
+export interface SettingsInput {
+  name?: string | undefined;
+  topic?: string | null | undefined;
+  visibility?: Visibility | undefined;
+  password?: string | null | undefined;
+}
+
+export async function settings(
+  deps: RoomsDeps,
+  actor: Sender,
+  roomId: string,
+  input: SettingsInput,
+): Promise<Changed> {
+  const { db, now } = deps;
+  const passwordHash =
+    typeof input.password === 'string' ? await argon2Hash(input.password, ARGON2) : null;
+  const notices = await db.transaction().execute(async (trx) => {
+    const member = await accessRoom(trx, roomId, actor.userId);
+    if (member.kind === 'direct')
+      throw new ChatError('CHAT_ERR_FORBIDDEN', 'Direct rooms have no settings.');
+    if (member.kind === 'general') {
+      requireRank(member, 'owner', actor.admin === true);
+      if (input.name !== undefined || input.password !== undefined)
+        throw new ChatError('CHAT_ERR_FORBIDDEN', '#general keeps its name and is open.');
+    } else {
+      requireRank(member, 'moderator');
+    }
+    const changes: {
+      name?: string;
+      topic?: string | null;
+      visibility?: Visibility;
+      password_hash?: string | null;
+    } = {};
+    const notice: Notice = { type: 'settings' };
+    if (input.name !== undefined) {
+      const name = member.kind === 'channel' ? input.name.toLowerCase() : input.name.trim();
+      if (member.kind === 'channel') {
+        if (!CHANNEL_NAME.test(name))
+          throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
+            field: 'name',
+          });
+        await channelNameFree(trx, name, roomId);
+      }
+      if (name.length === 0)
+        throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
+      changes.name = notice.name = name;
+    }
+    if (input.topic !== undefined) changes.topic = notice.topic = input.topic?.trim() || null;
+    if (input.visibility !== undefined) changes.visibility = notice.visibility = input.visibility;
+    if (input.password !== undefined) {
+      if (member.kind !== 'channel')
+        throw new ChatError('CHAT_ERR_VALIDATION', 'Only channels can have a password.');
+      changes.password_hash = passwordHash;
+      notice.protected = passwordHash !== null;
+    }
+    if (Object.keys(changes).length === 0) return [];
+    await trx.updateTable('rooms').set(changes).where('id', '=', roomId).execute();
+    return [await notify(trx, now, roomId, actor, notice)];
+  });
+  return { room: await summary(db, actor.userId, roomId), notices };
+}
+
+export async function mute(
+  deps: RoomsDeps,
+  userId: string,
+  roomId: string,
+  on: boolean,
+): Promise<RoomSummary | null> {
+  const { db } = deps;
+  await accessRoom(db, roomId, userId);
+  await db
+    .updateTable('room_members')
+    .set({ muted: on ? 1 : 0 })
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .execute();
+  return summary(db, userId, roomId);
+}

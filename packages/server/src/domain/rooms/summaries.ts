@@ -1,0 +1,190 @@
+/**
+ * Reading rooms: the summaries of a user's rooms, the channel directory, member lists, the
+ * people picker and whom a user's presence concerns.
+ */
+import {
+  canonicalUsername,
+  GENERAL_ROOM_ID,
+  Limits,
+  type DirectoryEntry,
+  type RoomSummary,
+  type UserRef,
+} from '@securechat/protocol';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../storage/types.js';
+import { accessRoom } from '../membership.js';
+import { escapeLike } from './kit.js';
+
+export async function summaries(
+  db: Kysely<Database>,
+  userId: string,
+  roomIds?: string[],
+): Promise<RoomSummary[]> {
+  let query = db
+    .selectFrom('room_members as m')
+    .innerJoin('rooms as r', 'r.id', 'm.room_id')
+    .select((eb) => [
+      'r.id',
+      'r.kind',
+      'r.name',
+      'r.topic',
+      'r.visibility',
+      'r.password_hash',
+      'r.last_seq',
+      'r.epoch',
+      'm.role',
+      'm.muted',
+      eb
+        .selectFrom('room_members as c')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('c.room_id', '=', 'r.id')
+        .as('member_count'),
+    ])
+    .where('m.user_id', '=', userId);
+  if (roomIds) {
+    if (roomIds.length === 0) return [];
+    query = query.where('r.id', 'in', roomIds);
+  }
+  const rows = await query.orderBy('r.kind').orderBy('r.name').execute();
+  const direct = rows.filter((r) => r.kind === 'direct').map((r) => r.id);
+  const peers = new Map<string, UserRef>();
+  if (direct.length > 0) {
+    const peerRows = await db
+      .selectFrom('room_members as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['m.room_id', 'u.id', 'u.username'])
+      .where('m.room_id', 'in', direct)
+      .where('m.user_id', '!=', userId)
+      .execute();
+    for (const p of peerRows) peers.set(p.room_id, { id: p.id, username: p.username });
+  }
+  return rows.map((r) => {
+    const summary: RoomSummary = {
+      id: r.id,
+      kind: r.kind,
+      name: r.name,
+      topic: r.topic,
+      visibility: r.visibility,
+      protected: r.password_hash !== null,
+      role: r.role,
+      muted: Number(r.muted) === 1,
+      lastSeq: Number(r.last_seq),
+      epoch: Number(r.epoch),
+      memberCount: Number(r.member_count ?? 0),
+    };
+    const peer = peers.get(r.id);
+    if (peer) summary.peer = peer;
+    return summary;
+  });
+}
+
+export async function summary(
+  db: Kysely<Database>,
+  userId: string,
+  roomId: string,
+): Promise<RoomSummary | null> {
+  return (await summaries(db, userId, [roomId]))[0] ?? null;
+}
+
+/** Public channels, by name (a substring match), with whether the user is in each. */
+export async function directory(
+  db: Kysely<Database>,
+  userId: string,
+  query: string | undefined,
+  limit: number,
+): Promise<DirectoryEntry[]> {
+  let q = db
+    .selectFrom('rooms as r')
+    .select((eb) => [
+      'r.id',
+      'r.name',
+      'r.topic',
+      'r.password_hash',
+      eb
+        .selectFrom('room_members as c')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('c.room_id', '=', 'r.id')
+        .as('member_count'),
+      eb
+        .exists(
+          eb
+            .selectFrom('room_members as j')
+            .select('j.user_id')
+            .whereRef('j.room_id', '=', 'r.id')
+            .where('j.user_id', '=', userId),
+        )
+        .as('joined'),
+    ])
+    .where('r.kind', '=', 'channel');
+  const text = query?.trim().toLowerCase();
+  if (text) q = q.where(sql<boolean>`r.name like ${'%' + escapeLike(text) + '%'} escape '\\'`);
+  const rows = await q
+    .orderBy('r.name')
+    .limit(Math.min(limit, Limits.DIRECTORY_PAGE_MAX))
+    .execute();
+  return rows.map((r): DirectoryEntry => ({
+    id: r.id,
+    name: r.name ?? '',
+    topic: r.topic,
+    protected: r.password_hash !== null,
+    memberCount: Number(r.member_count ?? 0),
+    joined: Boolean(Number(r.joined)),
+  }));
+}
+
+/** A room's members (the first page of a big room) and how many there are. */
+export async function members(db: Kysely<Database>, userId: string, roomId: string) {
+  await accessRoom(db, roomId, userId);
+  const rows = await db
+    .selectFrom('room_members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['u.id', 'u.username', 'm.role'])
+    .where('m.room_id', '=', roomId)
+    .orderBy(sql`case m.role when 'owner' then 0 when 'moderator' then 1 else 2 end`)
+    .orderBy('u.username')
+    .limit(Limits.MEMBER_PAGE_MAX)
+    .execute();
+  const { n } = await db
+    .selectFrom('room_members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('room_id', '=', roomId)
+    .executeTakeFirstOrThrow();
+  return { members: rows, total: Number(n) };
+}
+
+/** The people picker: active accounts whose username starts with this. */
+export async function findUsers(
+  db: Kysely<Database>,
+  userId: string,
+  query: string,
+): Promise<UserRef[]> {
+  const prefix = escapeLike(canonicalUsername(query));
+  if (prefix.length === 0) return [];
+  return db
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where(sql<boolean>`username like ${prefix + '%'} escape '\\'`)
+    .where('suspended_at', 'is', null)
+    .where('id', '!=', userId)
+    .orderBy('username')
+    .limit(20)
+    .execute();
+}
+
+/**
+ * Whom a user's presence matters to: the people they share a room with, except #general
+ * (everyone): its online list is asked for, not pushed.
+ */
+export async function presenceAudience(db: Kysely<Database>, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('room_members as mine')
+    .innerJoin('room_members as other', 'other.room_id', 'mine.room_id')
+    .select('other.user_id')
+    .distinct()
+    .where('mine.user_id', '=', userId)
+    .where('mine.room_id', '!=', GENERAL_ROOM_ID)
+    .where('other.user_id', '!=', userId)
+    .limit(Limits.MEMBERS_PER_ROOM_MAX)
+    .execute();
+  return rows.map((r) => r.user_id);
+}
