@@ -9,7 +9,7 @@ import {
   encodeFrame,
   errorFrameFor,
 } from '../src/frames/codec.js';
-import type { ClientFrame } from '../src/frames/frames.js';
+import type { ClientFrame } from '../src/frames/registry.js';
 
 const ROOM = 'AAAAAAAAAAAAAAAAAAAAAA';
 

@@ -12,14 +12,9 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { ErrorCatalogue, type ErrorCode } from '../errors.js';
 import { Limits } from '../limits.js';
-import {
-  CLIENT_FRAMES,
-  FRAME_VERSION,
-  SERVER_FRAMES,
-  type ClientFrame,
-  type ErrorFrame,
-  type ServerFrame,
-} from './frames.js';
+import { FRAME_VERSION } from './common.js';
+import type { ErrorFrame } from './connection.js';
+import { CLIENT_FRAMES, SERVER_FRAMES, type ClientFrame, type ServerFrame } from './registry.js';
 
 const encoder = new Encoder({ ignoreUndefined: true });
 // Bounds on every decoded container: a small frame can't claim a huge string or array.

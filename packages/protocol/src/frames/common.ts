@@ -1,0 +1,58 @@
+/**
+ * WebSocket frames, version 1: the vocabulary every frame module shares. Every frame is one
+ * MessagePack map with a version `v` and a type `t`. Client requests carry an `id` (a positive
+ * integer the client chooses, unique on its connection) and get exactly one reply with the
+ * same `id`: the matching result frame or an `error` frame. Events and other pushes from the
+ * server carry no `id`.
+ *
+ * Payloads are opaque bytes to the server (ciphertext); it stores, orders and delivers them.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ID_REGEX_SOURCE } from '../ids.js';
+import { Limits } from '../limits.js';
+
+export const strict = { additionalProperties: false } as const;
+
+export const FRAME_VERSION = 1;
+
+/** #general, the room every account is in. Fixed, so every node and client agrees. */
+export const GENERAL_ROOM_ID = 'GeneralRoom00000000000';
+
+export const V = Type.Literal(FRAME_VERSION);
+export const RequestId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
+export const RoomId = Type.String({ pattern: ID_REGEX_SOURCE });
+export const UserId = Type.String({ pattern: ID_REGEX_SOURCE });
+export const DeviceId = Type.String({ pattern: ID_REGEX_SOURCE });
+/** A room's event sequence number: 1, 2, 3, … per room, with no gaps. */
+export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export const Epoch = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export const ClientMessageId = Type.String({
+  minLength: 1,
+  maxLength: Limits.CLIENT_MESSAGE_ID_MAX_LENGTH,
+  pattern: '^[A-Za-z0-9_-]+$',
+});
+export const Payload = Type.Uint8Array({ maxByteLength: Limits.PAYLOAD_MAX_BYTES });
+export const Millis = Type.Integer({ minimum: 0 });
+export const Bytes = (max: number) => Type.Uint8Array({ maxByteLength: max });
+/** What a username looks like on the wire (the server normalizes and looks it up). */
+export const UsernameText = Type.String({ minLength: 1, maxLength: 64 });
+
+export const PresenceStatus = Type.Union([
+  Type.Literal('online'),
+  Type.Literal('away'),
+  Type.Literal('offline'),
+]);
+export type PresenceStatus = Static<typeof PresenceStatus>;
+
+export const UserRef = Type.Object({ id: UserId, username: Type.String() }, strict);
+export type UserRef = Static<typeof UserRef>;
+
+/** A client request: `v`, `t`, `id` and its own fields, nothing else. */
+export const req = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
+  Type.Object({ v: V, t: Type.Literal(t), id: RequestId, ...props }, strict);
+/** The server's answer to one request, with the request's `id`. */
+export const reply = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
+  Type.Object({ v: V, t: Type.Literal(t), id: RequestId, ...props }, strict);
+/** A server push: answers no request, so it has no `id`. */
+export const push = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
+  Type.Object({ v: V, t: Type.Literal(t), ...props }, strict);

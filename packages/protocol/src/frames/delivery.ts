@@ -1,0 +1,81 @@
+/** Delivery: sending, reading and resuming a room's log, deleting, typing and presence. */
+import { Type } from '@sinclair/typebox';
+import { Limits } from '../limits.js';
+import {
+  Bytes,
+  ClientMessageId,
+  Epoch,
+  Millis,
+  Payload,
+  PresenceStatus,
+  RoomId,
+  Seq,
+  UserId,
+  push,
+  reply,
+  req,
+  strict,
+} from './common.js';
+import { RoomEvent, SendKind } from './events.js';
+
+// ---- client → server -------------------------------------------------------------------
+
+export const SendFrame = req('send', {
+  room: RoomId,
+  /** Idempotency key: a retried send with the same id gets the original acknowledgement. */
+  cmid: ClientMessageId,
+  kind: SendKind,
+  payload: Payload,
+  /** Edit and reaction: the seq of the message they are about. */
+  target: Type.Optional(Seq),
+  /** Commit: the epoch it was made in. The first commit of an epoch wins. */
+  epoch: Type.Optional(Epoch),
+  /** Commit: the group-info blob of the epoch it starts. */
+  groupInfo: Type.Optional(Bytes(Limits.GROUP_INFO_MAX_BYTES)),
+});
+
+export const HistoryFrame = req('history', {
+  room: RoomId,
+  /** Events with seq below this one; absent = the newest. */
+  before: Type.Optional(Seq),
+  limit: Type.Integer({ minimum: 1, maximum: Limits.HISTORY_PAGE_MAX }),
+});
+
+export const ResumeFrame = req('resume', {
+  /** The last seq this device has for each room; the server sends what follows. */
+  positions: Type.Array(Type.Object({ room: RoomId, after: Seq }, strict), {
+    maxItems: Limits.RESUME_ROOMS_MAX,
+  }),
+});
+
+export const TypingFrame = req('typing', { room: RoomId, on: Type.Boolean() });
+export const PresenceFrame = req('presence', {
+  status: Type.Union([Type.Literal('online'), Type.Literal('away')]),
+});
+export const DeleteCodeFrame = req('delete-code', { room: RoomId, seq: Seq });
+export const DeleteFrame = req('delete', {
+  room: RoomId,
+  seq: Seq,
+  code: Type.String({ pattern: `^[0-9]{${Limits.DELETE_CODE_DIGITS}}$` }),
+});
+
+// ---- server → client -------------------------------------------------------------------
+
+export const AckFrame = reply('ack', { room: RoomId, seq: Seq, at: Millis });
+export const PageFrame = reply('page', {
+  events: Type.Array(RoomEvent, { maxItems: Limits.HISTORY_PAGE_MAX }),
+  /** True when older (history) or newer (resume) events remain to be fetched. */
+  more: Type.Boolean(),
+  /**
+   * Resume only: rooms named in the request that this user may no longer read (left, removed,
+   * or deleted). They are skipped, never failing the request; the client drops their positions.
+   */
+  gone: Type.Optional(Type.Array(RoomId, { maxItems: Limits.RESUME_ROOMS_MAX })),
+});
+export const CodeReplyFrame = reply('code', {
+  code: Type.String(),
+  expiresAt: Millis,
+});
+export const EventFrame = push('event', { event: RoomEvent });
+export const TypingEventFrame = push('typing', { room: RoomId, user: UserId, on: Type.Boolean() });
+export const PresenceEventFrame = push('presence', { user: UserId, status: PresenceStatus });
