@@ -86,6 +86,14 @@ export const ErrorCatalogue = {
     status: 409,
     message: 'Hand ownership to another member before you leave.',
   },
+  CHAT_ERR_TOO_LARGE: {
+    status: 413,
+    message: 'This is too long to send. Shorten it, or send it as a file.',
+  },
+  CHAT_ERR_SEND_EXPIRED: {
+    status: 504,
+    message: 'Sending this took too long and was given up. Check your connection and try again.',
+  },
   CHAT_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'The server is busy. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
