@@ -110,10 +110,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await app.register(rateLimitsPlugin, { config });
   await app.register(cookie, { secret: options.secrets.cookieSecret });
-  await app.register(csrfPlugin, { config });
   await app.register(authPlugin, { config });
-  await app.register(gatewayPlugin, { config });
-  await app.register(registerApiRoutes, { config });
+  // The API scope: an encapsulated plugin that owns every /api route, so its guards apply by
+  // scope (STYLE.md principle 17). Never by matching the URL: the router decodes `/%61pi/...`
+  // to `/api/...`, a prefix test on the raw URL does not.
+  await app.register(async function apiScope(api) {
+    await api.register(csrfPlugin, { config });
+    await api.register(gatewayPlugin, { config });
+    await api.register(registerApiRoutes, { config });
+  });
   await app.register(webPlugin, { config, ...(options.webRoot ? { root: options.webRoot } : {}) });
   return app;
 }

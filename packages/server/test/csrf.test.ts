@@ -5,6 +5,7 @@
 import { ApiRoutes, CSRF_HEADER } from '@securechat/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_COOKIE, isSameOrigin } from '../src/plugins/csrf.js';
+import { signedIn } from './support/client.js';
 import { describeEachDialect } from './support/harness.js';
 import { createPlatformApp, csrfFor, ORIGIN, type PlatformApp } from './support/platform.js';
 
@@ -139,6 +140,79 @@ describeEachDialect('CSRF', (dialect) => {
       expect(response.statusCode, what).toBe(403);
       expect(response.json(), what).toMatchObject({ code: 'CHAT_ERR_CSRF' });
     }
+  });
+
+  it('guards by route, not by spelling: an encoded, doubled, slashed or cased path is refused', async () => {
+    // A signed-in user whose session a forged request tries to end, whose device it tries to
+    // remove, and for whom it tries to start things: each spelling either reaches a route of
+    // the API scope and is refused there (403), or reaches no route at all (404/405).
+    const victim = await signedIn(t.app, 'victim');
+    const session = () => victim.get(ApiRoutes.session);
+    const deviceId = (await session()).json<{ device: { id: string } }>().device.id;
+    const cookie = `__Host-sc_session=${victim.cookie('__Host-sc_session') ?? ''}`;
+    const routed: [string, string][] = [
+      ['POST', '/%61pi/auth/logout'],
+      ['POST', '/api/%61uth/logout'],
+      ['POST', '/api/auth/%6cogout'],
+      ['POST', '/api/auth/%6Cogout'],
+      ['POST', '/%61%70%69/%61%75%74%68/%6c%6f%67%6f%75%74'],
+      ['POST', '/api/auth/logout?x=/not-api'],
+      ['POST', '/%61pi/auth/login/start'],
+      ['POST', '/api/%61uth/register/start'],
+      ['POST', '/%61pi/account/password/finish'],
+      ['POST', '/%61pi/admin/invites'],
+      ['DELETE', `/%61pi/devices/${deviceId}`],
+      ['DELETE', `/api/%64evices/${deviceId}`],
+      ['POST', '/%61pi/no-such-route'],
+    ];
+    const unrouted: [string, string][] = [
+      ['POST', '//api/auth/logout'],
+      ['POST', '/api//auth/logout'],
+      ['POST', '/api/auth/logout/'],
+      ['POST', '/api/auth//logout'],
+      ['POST', '/API/auth/logout'],
+      ['POST', '/Api/Auth/Logout'],
+      ['POST', '/api/auth/LOGOUT'],
+      ['POST', '/%2561pi/auth/logout'],
+      ['DELETE', `//api/devices/${deviceId}`],
+      ['DELETE', `/api/devices/${deviceId}/`],
+    ];
+    const forge = (method: string, url: string, headers: Record<string, string>) =>
+      t.app.inject({
+        method: method as 'POST' | 'DELETE',
+        url,
+        headers: { 'content-type': 'application/json', cookie, ...headers },
+        payload: '{}',
+      });
+    // Without Origin and token; then with our Origin but no token; then with the token but a
+    // foreign Origin.
+    const { token, cookie: csrfCookie } = await csrfFor(t.app);
+    const attempts: Record<string, string>[] = [
+      {},
+      { origin: ORIGIN },
+      { origin: 'https://evil.example', [CSRF_HEADER]: token, cookie: `${cookie}; ${csrfCookie}` },
+    ];
+    for (const headers of attempts) {
+      for (const [method, url] of routed) {
+        const response = await forge(method, url, headers);
+        expect(response.statusCode, `${method} ${url}`).toBe(403);
+        expect(response.json(), `${method} ${url}`).toMatchObject({ code: 'CHAT_ERR_CSRF' });
+      }
+      for (const [method, url] of unrouted) {
+        const response = await forge(method, url, headers);
+        expect([403, 404, 405], `${method} ${url}: ${response.statusCode}`).toContain(
+          response.statusCode,
+        );
+      }
+    }
+    // Nothing happened: the session and its device are still there.
+    expect((await session()).statusCode).toBe(200);
+    expect(
+      (await victim.get(ApiRoutes.devices)).json<{ devices: unknown[] }>().devices,
+    ).toHaveLength(1);
+    // And the real thing, spelled plainly or not, still works with Origin and token.
+    expect((await victim.send('POST', '/%61pi/auth/logout', {})).statusCode).toBe(204);
+    expect((await session()).statusCode).toBe(401);
   });
 
   it('guards every state-changing method under /api, but not reads', async () => {

@@ -1,8 +1,9 @@
 /**
- * All HTTP API routes, each capability its own plugin under /api.
+ * All HTTP API routes, each capability its own plugin. Registered inside the encapsulated
+ * API scope (app.ts), so the scope's guards (CSRF) run for each of them.
  */
 import { ApiRoutes, HealthResponse, Limits, PRODUCT_NAME, ServerInfo } from '@securechat/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { accountRoutes } from './account.js';
 import { adminRoutes } from './admin.js';
@@ -35,4 +36,10 @@ export async function registerApiRoutes(
   await app.register(authRoutes);
   await app.register(accountRoutes);
   await app.register(adminRoutes);
+
+  // Every other path under /api, however it was spelled, belongs to this scope too: its
+  // guards run (a forged POST is refused as such), then the ordinary 404 or 405.
+  const unknown = async (_request: FastifyRequest, reply: FastifyReply) => reply.callNotFound();
+  app.all('/api', unknown);
+  app.all('/api/*', unknown);
 }

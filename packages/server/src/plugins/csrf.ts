@@ -1,5 +1,9 @@
 /**
- * Cross-site request forgery protection for every state-changing request under /api:
+ * Cross-site request forgery protection for every state-changing request to a route of the
+ * scope this plugin is registered in (app.ts registers it in the encapsulated `/api` scope,
+ * which owns every API route). The guard is a hook of that scope, never a match on the URL:
+ * the router decodes percent-escapes (`/%61pi/...` is `/api/...`), so a prefix test on the raw
+ * URL would let such a request reach its handler unchecked. Each request:
  *  1. the request must come from our own origin: `Origin` equal to PUBLIC_ORIGIN, or — when
  *     a browser sends no Origin — `Sec-Fetch-Site: same-origin`; a request with neither, or
  *     with a cross-site `Sec-Fetch-Site`, is refused;
@@ -12,7 +16,6 @@ import { ApiRoutes, ChatError, CSRF_HEADER, CsrfResponse } from '@securechat/pro
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
-import { isApiPath } from './security.js';
 
 export const CSRF_COOKIE = '__Host-sc_csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -53,8 +56,10 @@ async function csrfPlugin(app: FastifyInstance, opts: { config: Config }): Promi
     },
   );
 
+  // fastify-plugin: the hook lands in the scope that registers this plugin, and covers every
+  // route of it — whatever spelling of the path the router matched.
   app.addHook('onRequest', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || !isApiPath(request.url)) {
+    if (SAFE_METHODS.has(request.method)) {
       done();
       return;
     }

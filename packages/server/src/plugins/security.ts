@@ -2,8 +2,9 @@
  * Security headers on every response — pages, API answers, static files, errors and 404s:
  * a strict Content-Security-Policy with no inline script ('wasm-unsafe-eval' only, for the
  * OPAQUE WebAssembly), no framing, nosniff, no referrer, a Permissions-Policy that denies
- * powerful features, COOP/CORP same-origin, HSTS when served over TLS, and a Server header
- * that names no technology.
+ * powerful features, COOP/CORP same-origin, HSTS when served over TLS, a Server header
+ * that names no technology, and `Cache-Control: no-store` on every answer that sets no
+ * caching of its own.
  */
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
@@ -81,12 +82,6 @@ export function serializeCsp(directives: Record<string, string[]>): string {
     .join(';');
 }
 
-/** True for /api and everything under it, whatever the query string. */
-export function isApiPath(url: string): boolean {
-  const path = url.split('?', 1)[0] ?? '';
-  return path === '/api' || path.startsWith('/api/');
-}
-
 /**
  * The same headers helmet and our hook set, as one record, for the few answers that are written
  * before any hook runs (a malformed URL, a broken or timed-out request). A test keeps the two
@@ -134,12 +129,14 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
     xXssProtection: true,
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (_request, reply) => {
     reply.header('permissions-policy', PERMISSIONS_POLICY);
     reply.header('server', SERVER_NAME);
-    if (isApiPath(request.url)) {
-      reply.header('cache-control', 'no-store');
-    }
+  });
+  // Nothing is cached unless its answer says otherwise (the web app's files and pages, the
+  // error pages' stylesheet): decided by who answers, not by matching the URL.
+  app.addHook('onSend', async (_request, reply) => {
+    if (reply.getHeader('cache-control') === undefined) reply.header('cache-control', 'no-store');
   });
 }
 

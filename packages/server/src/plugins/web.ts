@@ -2,7 +2,7 @@
  * Serves the built web app (packages/web/dist). Hashed files under /assets/ are cached for a
  * year; index.html is revalidated every time. Any other GET that a browser makes for a page
  * gets index.html, so the single-page app handles its own routes (and its own "page not
- * found"). /api paths never fall back to the app.
+ * found"). /api paths never reach this plugin: the API scope answers all of them (app.ts).
  */
 import { existsSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
@@ -12,14 +12,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { NOT_BUILT_PAGE } from './pages.js';
-import { isApiPath } from './security.js';
 
 /** packages/web/dist, from src/plugins or dist/plugins alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url));
 
 /**
- * True for a browser asking for a page the single-page app may know: not the API, not a file
- * under /assets/ (a missing hashed file is a 404, not the app), no dot-segment anywhere.
+ * True for a browser asking for a page the single-page app may know: not a file under /assets/ (a missing hashed file is a 404, not the app), no dot-segment anywhere.
  */
 function isPageRequest(request: FastifyRequest): boolean {
   let path: string;
@@ -29,7 +27,6 @@ function isPageRequest(request: FastifyRequest): boolean {
     return false;
   }
   return (
-    !isApiPath(path) &&
     !path.startsWith('/assets/') &&
     !path.split('/').some((segment) => segment.startsWith('.')) &&
     (request.headers.accept ?? '').includes('text/html')
