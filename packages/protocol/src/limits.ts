@@ -27,6 +27,17 @@ export const Limits = {
   API_REQUESTS_PER_MINUTE: 600,
   /** Seconds an OPAQUE login may take between its two steps. */
   LOGIN_ATTEMPT_TTL_SECONDS: 60,
+  /**
+   * Login attempts per minute for one account from one client address (IPv6: its /64): the
+   * budget a guesser has per address. A stranger's flood from elsewhere does not spend the
+   * real user's budget (default of RATE_LIMIT_LOGIN_PER_MINUTE).
+   */
+  LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS_PER_MINUTE: 5,
+  /**
+   * The looser ceiling per account, whatever the address: bounds guessing spread over many
+   * addresses; only a flood from this many attempts a minute can keep the real user out.
+   */
+  LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE: 30,
   /** Seconds a password confirmation (re-authentication) stays valid. */
   REAUTH_TTL_SECONDS: 300,
   /** Sessions: idle and absolute lifetime. */
@@ -51,8 +62,35 @@ export const Limits = {
   SENDS_PER_SECOND_PER_USER: 40,
   /** Requests one connection may have waiting for their replies; more are refused at once. */
   REQUESTS_IN_FLIGHT_PER_CONNECTION: 64,
-  /** Open WebSockets one user may have at once. */
+  /** Open WebSockets one user may have at once, over all nodes. */
   CONNECTIONS_PER_USER_MAX: 20,
+  /**
+   * WebSocket upgrades per minute per client address: their own budget, apart from
+   * API_REQUESTS_PER_MINUTE, sized so everyone behind one office NAT can reconnect at once
+   * after a restart (the per-user connection cap still applies).
+   */
+  WS_UPGRADES_PER_MINUTE_PER_ADDRESS: 1000,
+  /**
+   * Per-user budgets of the other client frames (token buckets: rate per second and burst;
+   * sends have their own above). Over a budget a request is answered CHAT_ERR_RATE_LIMITED
+   * with retryAfter, never dropped. Typing and presence fan out to whole rooms.
+   */
+  PINGS_PER_SECOND_PER_USER: 2,
+  PINGS_BURST_PER_USER: 20,
+  TYPING_PER_SECOND_PER_USER: 2,
+  TYPING_BURST_PER_USER: 6,
+  PRESENCE_CHANGES_PER_MINUTE_PER_USER: 30,
+  /** history, resume, rooms, members, blocked, group-info, inbox-fetch. */
+  READS_PER_SECOND_PER_USER: 20,
+  READS_BURST_PER_USER: 100,
+  /** directory and users (searches). */
+  LOOKUPS_PER_SECOND_PER_USER: 3,
+  LOOKUPS_BURST_PER_USER: 15,
+  /** create, direct, join, leave, invite, kick, role, transfer, settings, mute, block, delete. */
+  ROOM_CHANGES_PER_MINUTE_PER_USER: 120,
+  /** kp-upload, kp-claim, inbox-ack. */
+  KEY_REQUESTS_PER_SECOND_PER_USER: 5,
+  KEY_REQUESTS_BURST_PER_USER: 50,
   /** Rooms one user may be in. */
   ROOMS_PER_USER_MAX: 1000,
   /** Members one room may have. */
@@ -94,6 +132,16 @@ export const Limits = {
   INBOX_MESSAGES_MAX: 1000,
   /** Users one user may block. */
   BLOCKS_PER_USER_MAX: 1000,
+
+  // Blobs over HTTP (PUT/GET /api/rooms/:room/blobs): ratchet trees, welcomes, group info.
+  /** Largest blob, in bytes. */
+  BLOB_MAX_BYTES: 8 * 1024 * 1024,
+  /** Bytes of unexpired blobs one user may have stored at once. */
+  BLOB_BYTES_PER_USER_MAX: 64 * 1024 * 1024,
+  /** Blob uploads per minute per user. */
+  BLOB_UPLOADS_PER_MINUTE_PER_USER: 60,
+  /** Seconds a blob is kept; then it is swept. */
+  BLOB_TTL_SECONDS: 7 * 24 * 3600,
 } as const;
 
 export type LimitName = keyof typeof Limits;

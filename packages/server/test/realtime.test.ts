@@ -5,6 +5,7 @@ import { encode } from '@msgpack/msgpack';
 import {
   decodeServerFrame,
   encodeFrame,
+  Limits,
   type ClientFrame,
   type ServerFrame,
 } from '@securechat/protocol';
@@ -374,23 +375,90 @@ describeEachDialect('realtime gateway', (dialect) => {
   it('rate-limits sends with an error frame, never a silent drop', async () => {
     const a = await Peer.open(url, headersOf(alice));
     try {
-      const replies = await Promise.all(
-        Array.from({ length: 30 }, (_, i) =>
-          a.request({
-            t: 'send',
-            room: GENERAL_ROOM_ID,
-            cmid: `burst-${i}`,
-            kind: 'message',
-            payload: text('x'),
-          }),
-        ),
-      );
+      // A burst of twice the rate passes (token bucket); beyond it, refusals. The bucket
+      // refills while the server stores, so send in waves (each within the in-flight cap)
+      // until one is refused.
+      const wave = Limits.REQUESTS_IN_FLIGHT_PER_CONNECTION;
+      const replies: Awaited<ReturnType<Peer['request']>>[] = [];
+      for (let w = 0; w < 5 && !replies.some((r) => r.t === 'error'); w += 1) {
+        replies.push(
+          ...(await Promise.all(
+            Array.from({ length: wave }, (_, i) =>
+              a.request({
+                t: 'send',
+                room: GENERAL_ROOM_ID,
+                cmid: `burst-${w}-${i}`,
+                kind: 'message',
+                payload: text('x'),
+              }),
+            ),
+          )),
+        );
+      }
       const limited = replies.filter((r) => r.t === 'error');
       expect(limited.length).toBeGreaterThan(0);
-      expect(limited[0]).toMatchObject({ code: 'CHAT_ERR_RATE_LIMITED' });
-      expect(replies.filter((r) => r.t === 'ack').length + limited.length).toBe(30);
+      expect(limited[0]).toMatchObject({ code: 'CHAT_ERR_RATE_LIMITED', retryAfter: 1 });
+      const acked = replies.filter((r) => r.t === 'ack').length;
+      expect(acked).toBeGreaterThanOrEqual(2 * Limits.SENDS_PER_SECOND_PER_DEVICE);
+      expect(acked + limited.length).toBe(replies.length);
     } finally {
       a.close();
+    }
+  });
+
+  it('gives every other frame type a per-user budget: a flood is refused, the rest goes on', async () => {
+    const dave = await signedIn(t.app, 'dave');
+    const d = await Peer.open(url, headersOf(dave));
+    const b = await Peer.open(url, headersOf(bob));
+    try {
+      await b.request({ t: 'ping' });
+      const flood = async (frame: Request, count: number) => {
+        const replies = await Promise.all(Array.from({ length: count }, () => d.request(frame)));
+        const refused = replies.filter((r) => r.t === 'error');
+        // Every request answered: allowed ones as usual, the others refused with a wait.
+        for (const r of refused)
+          expect(r).toMatchObject({
+            code: 'CHAT_ERR_RATE_LIMITED',
+            retryAfter: expect.any(Number),
+          });
+        expect(replies.length).toBe(count);
+        return { allowed: count - refused.length, refused: refused.length };
+      };
+      // Typing fans out to all of #general: a flood reaches bob only up to the burst.
+      const typing = await flood({ t: 'typing', room: GENERAL_ROOM_ID, on: true }, 40);
+      expect(typing.refused).toBeGreaterThan(0);
+      expect(typing.allowed).toBeLessThanOrEqual(Limits.TYPING_BURST_PER_USER + 2);
+      const presence = await flood({ t: 'presence', status: 'away' }, 50);
+      expect(presence.refused).toBeGreaterThan(0);
+      const directory = await flood({ t: 'directory', limit: 5 }, 40);
+      expect(directory.refused).toBeGreaterThan(0);
+      // directory and users share the lookups budget.
+      expect(await d.request({ t: 'users', query: 'bo' })).toMatchObject({
+        t: 'error',
+        code: 'CHAT_ERR_RATE_LIMITED',
+      });
+      const pings = await flood({ t: 'ping' }, 60);
+      expect(pings.refused).toBeGreaterThan(0);
+      // Other budgets are untouched: dave still sends and reads, and bob is unaffected.
+      expect(
+        await d.request({
+          t: 'send',
+          room: GENERAL_ROOM_ID,
+          cmid: 'after-flood',
+          kind: 'message',
+          payload: text('still here'),
+        }),
+      ).toMatchObject({ t: 'ack' });
+      expect(await d.request({ t: 'history', room: GENERAL_ROOM_ID, limit: 1 })).toMatchObject({
+        t: 'page',
+      });
+      expect(await b.request({ t: 'directory', limit: 5 })).toMatchObject({ t: 'directory' });
+      await new Promise((r) => setTimeout(r, 100));
+      const typingSeen = b.frames.filter((f) => f.t === 'typing').length;
+      expect(typingSeen).toBe(typing.allowed);
+    } finally {
+      d.close();
+      b.close();
     }
   });
 

@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../../../test-support/net.js';
 import { buildApp } from '../src/app.js';
-import { REALTIME_LIMITS } from '../src/events/limits.js';
+import { Limits } from '@securechat/protocol';
+import { REALTIME_LIMITS, type RealtimeLimiter } from '../src/events/limits.js';
 import {
   connectRedis,
   createRedisBus,
+  createRedisConnections,
   createRedisLimiter,
   createRedisPresence,
   type RedisLog,
@@ -26,6 +28,7 @@ import { migrateToLatest, openStorage } from '../src/storage/db.js';
 import { ORIGIN, signedIn } from './support/client.js';
 import { createTestApp, createTestDatabase, testConfig } from './support/harness.js';
 import { until } from '../../../test-support/until.js';
+import { manualClock, pacedWithStall } from './support/buckets.js';
 
 const redisUrl = inject('services').redis;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -251,20 +254,56 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
   });
 
   describe('limits', () => {
-    it('share one bucket between nodes', async () => {
+    const rate = Limits.SENDS_PER_SECOND_PER_DEVICE;
+
+    it('share one token bucket between nodes: a burst of 2r over both, then refused', async () => {
       const [here, there] = [createRedisLimiter(await node()), createRedisLimiter(await node())];
-      const key = `user-${randomBytes(4).toString('hex')}`;
-      const { points, duration } = REALTIME_LIMITS.keyPackageClaims;
-      for (let i = 0; i < points; i += 1) {
-        expect(await (i % 2 === 0 ? here : there).consume('keyPackageClaims', key)).toBeNull();
-      }
-      const wait = await there.consume('keyPackageClaims', key);
-      expect(wait).toBeGreaterThan(0);
-      expect(wait).toBeLessThanOrEqual(duration);
-      expect(await here.consume('keyPackageClaims', key)).toBeGreaterThan(0);
-      // Another key has its own bucket; the keys live under the prefix.
-      expect(await here.consume('keyPackageClaims', `${key}-other`)).toBeNull();
-      expect(await admin.exists(`${prefix}rt-keyPackageClaims:${key}`)).toBe(1);
+      const key = `device-${randomBytes(4).toString('hex')}`;
+      // On Redis's own clock: quick enough that barely a token comes back meanwhile.
+      let allowed = 0;
+      for (let i = 0; i < 2 * rate; i += 1)
+        if ((await (i % 2 === 0 ? here : there).consume('sendDevice', key)) === null) allowed += 1;
+      expect(allowed).toBe(2 * rate);
+      let refusedAt = 0;
+      while ((await there.consume('sendDevice', key)) === null) refusedAt += 1;
+      expect(refusedAt).toBeLessThanOrEqual(2); // the tokens the run itself took time for
+      expect(await here.consume('sendDevice', key)).toBe(1);
+      // Another key has its own bucket; the keys live under the prefix and expire.
+      expect(await here.consume('sendDevice', `${key}-other`)).toBeNull();
+      expect(await admin.exists(`${prefix}rt-sendDevice:${key}`)).toBe(1);
+      const ttl = await admin.pttl(`${prefix}rt-sendDevice:${key}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(((2 * rate) / rate) * 1000 + 1000);
+    });
+
+    it('never refuse a sender paced at 95 % that stalls for 200 ms, over two nodes', async () => {
+      const clock = manualClock();
+      const [one, two] = [await node(), await node()];
+      const here = createRedisLimiter(one, { now: clock.now });
+      const there = createRedisLimiter(two, { now: clock.now });
+      let turn = 0;
+      const alternating: RealtimeLimiter = {
+        consume: (limit, key) => (turn++ % 2 === 0 ? here : there).consume(limit, key),
+        close: () => Promise.resolve(),
+      };
+      const key = `device-${randomBytes(4).toString('hex')}`;
+      const refused = await pacedWithStall(alternating, clock, key, {
+        rate,
+        share: 0.95,
+        seconds: 5,
+        stallAtMs: 1000,
+        stallMs: 200,
+      });
+      expect(refused).toBe(0);
+      // And the shared bucket is the same one: past the burst, both refuse.
+      const burstKey = `${key}-burst`;
+      for (let i = 0; i < 2 * rate; i += 1)
+        expect(await alternating.consume('sendDevice', burstKey)).toBeNull();
+      expect(await here.consume('sendDevice', burstKey)).toBe(1);
+      expect(await there.consume('sendDevice', burstKey)).toBe(1);
+      clock.advance(1000 / rate);
+      expect(await there.consume('sendDevice', burstKey)).toBeNull();
+      expect(await here.consume('sendDevice', burstKey)).toBe(1);
     });
 
     it('fall back to this node’s own buckets while Redis is unreachable', async () => {
@@ -272,10 +311,55 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
       const limiter = createRedisLimiter(lost);
       lost.commands.disconnect();
       const key = `user-${randomBytes(4).toString('hex')}`;
-      const { points } = REALTIME_LIMITS.deleteCode;
-      for (let i = 0; i < points; i += 1)
+      const { burst } = REALTIME_LIMITS.deleteCode;
+      for (let i = 0; i < burst; i += 1)
         expect(await limiter.consume('deleteCode', key)).toBeNull();
       expect(await limiter.consume('deleteCode', key)).toBeGreaterThan(0);
+    });
+  });
+
+  describe('the per-user connection cap', () => {
+    it('holds over two nodes reserving at once, and frees slots on release', async () => {
+      const [one, two] = [await node(), await node()];
+      const here = createRedisConnections(one, log);
+      const there = createRedisConnections(two, log);
+      try {
+        const user = `user-${randomBytes(4).toString('hex')}`;
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            (i % 2 === 0 ? here : there).reserve(user, `c${i}`, 20),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(20);
+        expect(await admin.zcard(`${prefix}connections:user:${user}`)).toBe(20);
+        const won = results.findIndex(Boolean);
+        await (won % 2 === 0 ? here : there).release(user, `c${won}`);
+        expect(await there.reserve(user, 'late', 20)).toBe(true);
+        expect(await here.reserve(user, 'later', 20)).toBe(false);
+      } finally {
+        await Promise.all([here.close(), there.close()]);
+      }
+    });
+
+    it('forgets the connections of a node that died without a word, within its TTL', async () => {
+      const fast = { ttlMs: 1000, heartbeatMs: 250 };
+      const live = createRedisConnections(await node(), log, fast);
+      const doomed = await node();
+      const dying = createRedisConnections(doomed, capture(), fast);
+      try {
+        const user = `user-${randomBytes(4).toString('hex')}`;
+        expect(await dying.reserve(user, 'd1', 2)).toBe(true);
+        expect(await live.reserve(user, 'l1', 2)).toBe(true);
+        expect(await live.reserve(user, 'l2', 2)).toBe(false);
+        // The live node's entry outlives its TTL (refreshed); the dead node's does not.
+        doomed.commands.disconnect();
+        doomed.subscriber.disconnect();
+        await sleep(1500);
+        expect(await live.reserve(user, 'l2', 2)).toBe(true);
+        expect(await live.reserve(user, 'l3', 2)).toBe(false);
+      } finally {
+        await Promise.all([live.close(), dying.close()]);
+      }
     });
   });
 

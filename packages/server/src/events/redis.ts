@@ -10,16 +10,26 @@
  * - Presence: each connection is a field `<node>:<connection>` in its user's hash; a node is
  *   alive while its key (refreshed by a heartbeat) exists, so the connections of a node that
  *   died without cleaning up stop counting when that key expires.
- * - Limits: rate-limiter-flexible's RateLimiterRedis; while Redis is unreachable each node
- *   falls back to its own in-memory buckets rather than refusing or allowing everything.
+ * - Limits: one hash per token bucket, taken from by one Lua script (atomic, on Redis's
+ *   clock); while Redis is unreachable each node falls back to its own in-memory buckets
+ *   rather than refusing or allowing everything.
+ * - Connections: one sorted set per user of `<node>:<connection>` scored by when the entry
+ *   expires; a Lua script drops expired entries, counts and adds at once, so the per-user cap
+ *   holds over all nodes; each node refreshes its own entries, so a dead node's stop counting.
  *
  * See docs/decisions/0007-redis-fan-out.md.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type ChainableCommander } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { createMemoryBus, type EventBus } from './bus.js';
-import { limiterFrom, REALTIME_LIMITS, type RealtimeLimiter } from './limits.js';
+import { createMemoryConnections, type ConnectionCounter } from './connections.js';
+import {
+  createMemoryBuckets,
+  REALTIME_LIMITS,
+  secondsUntil,
+  type MemoryLimiterOptions,
+  type RealtimeLimiter,
+} from './limits.js';
 import { statusOf, type Presence, type PresenceStatus } from './presence.js';
 
 /** What this module logs through (the app's pino logger fits). */
@@ -428,22 +438,236 @@ export async function createRedisPresence(
 // --- Limits ------------------------------------------------------------------------------
 
 /**
+ * Take one token from a bucket: KEYS[1] the bucket's hash; ARGV rate (tokens per second),
+ * burst, and now in ms (negative: Redis's own clock, the one every node shares). Answers
+ * 0 when allowed, else the milliseconds until a token is back. A bucket left alone until it
+ * is full again expires, which is the same as full.
+ */
+const TAKE_TOKEN = `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if now < 0 then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+elseif now > at then
+  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+end
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'at', string.format('%d', math.max(now, at or now)))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+return wait
+`;
+
+type WithTakeToken = Redis & {
+  securechatTakeToken(key: string, rate: number, burst: number, now: number): Promise<number>;
+};
+
+/** The connections our scripts are defined on. */
+const scripted = new WeakSet<Redis>();
+const tokenScripted = new WeakSet<Redis>();
+
+function withTakeToken(redis: Redis): WithTakeToken {
+  if (!tokenScripted.has(redis)) {
+    tokenScripted.add(redis);
+    redis.defineCommand('securechatTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
+  }
+  return redis as WithTakeToken;
+}
+
+/**
  * Realtime limits whose buckets every node shares. While Redis is unreachable each node
- * counts on its own (the insurance limiter), so a user's allowance is at most multiplied by
+ * counts on its own (its in-memory buckets), so a user's allowance is at most multiplied by
  * the number of nodes for the length of the outage.
  */
-export function createRedisLimiter(node: RedisNode): RealtimeLimiter {
-  return limiterFrom(
-    (limit) =>
-      new RateLimiterRedis({
-        storeClient: node.commands,
-        keyPrefix: `${node.prefix}rt-${limit}`,
-        ...REALTIME_LIMITS[limit],
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({
-          keyPrefix: `rt-${limit}`,
-          ...REALTIME_LIMITS[limit],
-        }),
-      }),
+export function createRedisLimiter(
+  node: RedisNode,
+  options: Pick<MemoryLimiterOptions, 'now'> = {},
+): RealtimeLimiter {
+  const redis = withTakeToken(node.commands);
+  const insurance = createMemoryBuckets(options);
+  const clock = options.now;
+  return {
+    async consume(limit, key) {
+      const bucket = REALTIME_LIMITS[limit];
+      let wait: number | null;
+      if (redis.status !== 'ready') {
+        wait = insurance.take(`${limit}:${key}`, bucket);
+      } else {
+        try {
+          const ms = await redis.securechatTakeToken(
+            `${node.prefix}rt-${limit}:${key}`,
+            bucket.rate,
+            bucket.burst,
+            clock ? clock() : -1,
+          );
+          wait = ms > 0 ? ms : null;
+        } catch {
+          wait = insurance.take(`${limit}:${key}`, bucket);
+        }
+      }
+      return wait === null ? null : secondsUntil(wait);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+// --- Connections -------------------------------------------------------------------------
+
+/**
+ * Reserve a connection: KEYS[1] the user's sorted set; ARGV the member, the cap, the entry's
+ * lifetime in ms. Drops expired entries, then adds the member if the user has fewer than the
+ * cap. Answers 1 when reserved, 0 when full.
+ */
+const RESERVE_CONNECTION = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`;
+
+/** Refresh this node's entries: KEYS the users' sets, ARGV[1] the lifetime, then one member per key. */
+const REFRESH_CONNECTIONS = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, 'XX', now + ttl, ARGV[i + 1])
+  redis.call('PEXPIRE', key, ttl)
+end
+return #KEYS
+`;
+
+export interface RedisConnectionsOptions {
+  /** A node that stops refreshing loses its entries after this; default 30 s. */
+  ttlMs?: number;
+  /** How often the node refreshes them; default a third of the TTL. */
+  heartbeatMs?: number;
+}
+
+type WithConnectionScripts = Redis & {
+  securechatReserveConnection(
+    key: string,
+    member: string,
+    max: number,
+    ttlMs: number,
+  ): Promise<number>;
+  securechatRefreshConnections(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
+};
+
+/**
+ * The per-user connection cap over every node sharing this Redis. Reserving is one atomic
+ * script, so concurrent upgrades on any nodes can never pass the cap together. While Redis
+ * is unreachable each node counts its own (so the cap is at most multiplied by the number of
+ * nodes for the length of the outage), like the limits.
+ */
+export function createRedisConnections(
+  node: RedisNode,
+  log: RedisLog,
+  options: RedisConnectionsOptions = {},
+): ConnectionCounter {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const redis = node.commands as WithConnectionScripts;
+  if (!scripted.has(redis)) {
+    scripted.add(redis);
+    redis.defineCommand('securechatReserveConnection', {
+      numberOfKeys: 1,
+      lua: RESERVE_CONNECTION,
+    });
+    redis.defineCommand('securechatRefreshConnections', { lua: REFRESH_CONNECTIONS });
+  }
+  const keyOf = (userId: string) => `${node.prefix}connections:user:${userId}`;
+  const member = (connectionId: string) => `${node.id}:${connectionId}`;
+  /** This node's reserved connections: connection id → user id. */
+  const mine = new Map<string, string>();
+  /** Those reserved while Redis was unreachable. */
+  const local = createMemoryConnections();
+  let closed = false;
+  let failing = false;
+
+  const REFRESH_BATCH = 500;
+  async function refresh(): Promise<void> {
+    const entries = [...mine];
+    for (let i = 0; i < entries.length; i += REFRESH_BATCH) {
+      const batch = entries.slice(i, i + REFRESH_BATCH);
+      await redis.securechatRefreshConnections(
+        batch.length,
+        ...batch.map(([, userId]) => keyOf(userId)),
+        ttlMs,
+        ...batch.map(([connectionId]) => member(connectionId)),
+      );
+    }
+  }
+  const timer = setInterval(
+    () => {
+      refresh().then(
+        () => {
+          failing = false;
+        },
+        (error: unknown) => {
+          if (failing || closed) return;
+          failing = true;
+          log.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            'connection heartbeat to Redis failed: this node’s connections may stop counting',
+          );
+        },
+      );
+    },
+    options.heartbeatMs ?? Math.floor(ttlMs / 3),
   );
+  timer.unref();
+
+  return {
+    async reserve(userId, connectionId, max) {
+      if (closed) return false;
+      if (redis.status === 'ready') {
+        mine.set(connectionId, userId);
+        try {
+          const reserved =
+            (await redis.securechatReserveConnection(
+              keyOf(userId),
+              member(connectionId),
+              max,
+              ttlMs,
+            )) === 1;
+          if (!reserved) mine.delete(connectionId);
+          return reserved;
+        } catch {
+          mine.delete(connectionId);
+        }
+      }
+      // Redis is away: count this node's own, as the limits do, until it is back.
+      return local.reserve(userId, connectionId, max);
+    },
+    async release(userId, connectionId) {
+      await local.release(userId, connectionId);
+      if (!mine.delete(connectionId) || closed) return;
+      await redis.zrem(keyOf(userId), member(connectionId));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      const pipeline = redis.pipeline();
+      for (const [connectionId, userId] of mine) pipeline.zrem(keyOf(userId), member(connectionId));
+      mine.clear();
+      if (redis.status === 'ready') await pipeline.exec().catch(() => undefined);
+    },
+  };
 }

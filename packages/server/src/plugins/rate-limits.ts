@@ -1,7 +1,12 @@
 /**
  * Rate limits. Every request — pages, API, misses, refusals — counts against a per-address
- * budget (@fastify/rate-limit); logins count against both the account and the address,
- * registrations against the address.
+ * budget (@fastify/rate-limit); registrations against the address. A login counts against
+ * the account from this address (Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS_PER_MINUTE),
+ * the address over all accounts, and a looser ceiling for the account from anywhere
+ * (Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE): someone who floods logins for a name from
+ * elsewhere spends their own budgets, not the real user's.
+ * An address is keyed whole for IPv4 and by its /64 for IPv6 (one host usually owns a whole
+ * /64); an IPv4-mapped IPv6 address counts as the IPv4 address it maps (see addressKey).
  * With REDIS_URL every budget is kept in Redis and shared by all nodes (each node falls back
  * to counting alone while Redis is unreachable).
  * Over a limit the answer is 429 with Retry-After. The address is the socket's peer unless
@@ -9,7 +14,7 @@
  * dodge a limit by inventing X-Forwarded-For.
  */
 import rateLimit from '@fastify/rate-limit';
-import { ChatError } from '@securechat/protocol';
+import { ChatError, Limits } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -19,9 +24,13 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
+import { addressKey } from './address-key.js';
 
 export interface Limiters {
-  /** Count one login attempt for this account and this address; throws CHAT_ERR_RATE_LIMITED over the limit. */
+  /**
+   * Count one login attempt for this account from this address; throws CHAT_ERR_RATE_LIMITED
+   * over a limit.
+   */
   login(ip: string, usernameKey: string): Promise<void>;
   /** Count one registration from this address. */
   registration(ip: string): Promise<void>;
@@ -58,14 +67,20 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
     global: false,
     max: rateLimits.apiPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => request.ip,
+    keyGenerator: (request) => addressKey(request.ip),
     errorResponseBuilder: (_request, context) =>
       new ChatError('CHAT_ERR_RATE_LIMITED', undefined, {
         retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),
   });
 
-  app.addHook('onRequest', app.rateLimit());
+  // A route with a budget of its own (`config: { rateLimit }`, e.g. the WebSocket upgrade) is
+  // counted by that budget instead.
+  const perAddress = app.rateLimit();
+  app.addHook('onRequest', async function (request, reply) {
+    if (request.routeOptions.config.rateLimit !== undefined) return;
+    await perAddress.call(this, request, reply);
+  });
 
   const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
     const memory = new RateLimiterMemory({ keyPrefix, points, duration });
@@ -79,21 +94,30 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
       insuranceLimiter: memory,
     });
   };
-  const loginByAccount = limiter('login-account', rateLimits.loginPerMinute, 60);
+  const perAccount = Math.max(
+    Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE,
+    rateLimits.loginPerMinute,
+  );
+  const loginByAccountAndAddress = limiter('login-account-ip', rateLimits.loginPerMinute, 60);
+  const loginByAccount = limiter('login-account', perAccount, 60);
   const loginByAddress = limiter('login-ip', rateLimits.loginPerMinute, 60);
   const registrationByAddress = limiter('register-ip', rateLimits.registrationsPerHour, 3600);
 
   app.decorate<Limiters>('limits', {
     async login(ip, usernameKey) {
-      // Both budgets are charged, so a wrong guess costs the attacker on each of them.
+      // The address's own budgets first, both charged, so a guess costs the guesser on each.
+      // Only an attempt they let through spends the account's ceiling: a flood from one
+      // address, refused there, never reaches the budget the real user shares.
+      const address = addressKey(ip);
       const results = await Promise.allSettled([
-        consume(loginByAccount, usernameKey),
-        consume(loginByAddress, ip),
+        consume(loginByAccountAndAddress, `${usernameKey}@${address}`),
+        consume(loginByAddress, address),
       ]);
       const refused = results.find((r) => r.status === 'rejected');
       if (refused) throw refused.reason;
+      await consume(loginByAccount, usernameKey);
     },
-    registration: (ip) => consume(registrationByAddress, ip),
+    registration: (ip) => consume(registrationByAddress, addressKey(ip)),
   });
 }
 

@@ -4,7 +4,10 @@
  * The upgrade is refused unless the session cookie is valid and the Origin is ours (no
  * cross-site WebSocket hijacking). Frames are binary MessagePack (packages/protocol); each
  * request gets exactly one reply; malformed input gets an error frame, never a crash. Sends
- * are rate-limited per device and per user; a user's connections are capped; a dead peer is
+ * are rate-limited per device and per user, every other frame against its type's per-user
+ * budget (events/limits.ts FRAME_BUDGETS), always with an answer; a user's connections are
+ * capped over all nodes (a slot is reserved atomically before the upgrade goes ahead);
+ * upgrades have their own per-address budget, apart from the API's; a dead peer is
  * dropped after a missed heartbeat; a client too slow to drain its buffer is disconnected
  * (it resumes later without loss); a socket whose session ends is closed within seconds.
  */
@@ -24,7 +27,7 @@ import {
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import * as wsLibrary from 'ws';
 import type { WebSocket } from 'ws';
@@ -32,6 +35,9 @@ import type { Config } from '../config.js';
 import type { AuthContext } from '../domain/accounts.js';
 import { authOf } from '../plugins/auth.js';
 import { newId } from '../domain/crypto.js';
+import { createMemoryConnections } from '../events/connections.js';
+import { FRAME_BUDGETS } from '../events/limits.js';
+import { createRedisConnections } from '../events/redis.js';
 import { createHandlers } from './handlers.js';
 import { isSameOrigin } from '../plugins/csrf.js';
 
@@ -66,8 +72,12 @@ export interface GatewayOptions {
 }
 
 async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
-  const { delivery, bus, accounts } = app.services;
+  const { delivery, bus, accounts, limiter, redis } = app.services;
   const connections = new Map<string, Set<Connection>>();
+  /** Slots under the per-user cap, on every node. */
+  const slots = redis ? createRedisConnections(redis, app.log) : createMemoryConnections();
+  /** The connection id an upgrade reserved its slot under. */
+  const reserved = new WeakMap<FastifyRequest, string>();
 
   await app.register(websocket, {
     options: { maxPayload: Limits.FRAME_MAX_BYTES, perMessageDeflate: false },
@@ -133,7 +143,17 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
 
   const handlers = createHandlers(app.services);
 
+  /** Charge the frame to its type's per-user budget (sends are charged by their handler). */
+  async function charge(connection: Connection, frame: ClientFrame): Promise<void> {
+    const budget = FRAME_BUDGETS[frame.t];
+    if (budget === 'send') return;
+    const retryAfter = await limiter.consume(budget, connection.auth.user.id);
+    if (retryAfter !== null)
+      throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfter });
+  }
+
   async function handle(connection: Connection, frame: ClientFrame): Promise<void> {
+    await charge(connection, frame);
     const reply = await handlers.handle(frame, {
       auth: connection.auth,
       connectionId: connection.id,
@@ -145,13 +165,31 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     WS_PATH,
     {
       websocket: true,
+      // Not the per-address API budget (after a restart a whole office behind one address
+      // reconnects at once): upgrades have their own, and each user's connections are capped.
+      config: {
+        rateLimit: { max: Limits.WS_UPGRADES_PER_MINUTE_PER_ADDRESS, timeWindow: 60_000 },
+      },
       preValidation: async (request) => {
         if (!isSameOrigin(request.headers, opts.config.publicOrigin))
           throw new ChatError('CHAT_ERR_CSRF');
         const auth = authOf(request);
-        const open = connections.get(auth.user.id)?.size ?? 0;
-        if (open >= Limits.CONNECTIONS_PER_USER_MAX)
+        const id = newId();
+        if (!(await slots.reserve(auth.user.id, id, Limits.CONNECTIONS_PER_USER_MAX)))
           throw new ChatError('CHAT_ERR_TOO_MANY_CONNECTIONS');
+        // Freed when the socket closes, whether the upgrade completed or not.
+        const release = () => {
+          slots.release(auth.user.id, id).catch((error: unknown) => {
+            request.log.warn({ err: error }, 'releasing a connection slot failed');
+          });
+        };
+        const raw = request.raw.socket;
+        if (raw.destroyed) {
+          release();
+          throw new ChatError('CHAT_ERR_UNAVAILABLE');
+        }
+        raw.once('close', release);
+        reserved.set(request, id);
       },
     },
     (socket, request) => {
@@ -170,7 +208,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       if (upgraded?._httpMessage instanceof ServerResponse)
         upgraded._httpMessage.detachSocket(upgraded);
       const connection: Connection = {
-        id: newId(),
+        id: reserved.get(request) ?? newId(),
         socket,
         auth,
         alive: true,
@@ -295,6 +333,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     clearInterval(sessionCheck);
     for (const set of connections.values())
       for (const c of set) c.socket.close(1001, 'server shutting down');
+    await slots.close();
   });
 }
 
