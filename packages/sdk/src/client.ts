@@ -25,6 +25,8 @@ import { checkPassword } from './accounts/password-policy.js';
 import { guarded } from './errors.js';
 import { HttpTransport } from './transport/http.js';
 import { RealtimeConnection, type SocketLike } from './transport/realtime.js';
+import { openConversations, type Conversations } from './conversations/conversations.js';
+import type { ConversationStore } from './store/store.js';
 
 /** How to reach the server. */
 export interface ClientOptions {
@@ -87,6 +89,11 @@ export interface SecureChatClient {
    * from the last position per room and re-sends unacknowledged messages until closed.
    */
   connect(options?: ConnectOptions): RealtimeConnection;
+  /**
+   * The signed-in device's conversations: a realtime connection resuming from the positions
+   * kept in `store`, with typed content and the local timelines. What apps use.
+   */
+  conversations(options: { store: ConversationStore; userId: string }): Promise<Conversations>;
   /** The server's name, version, registration mode and input limits. Needs no session. */
   serverInfo(): Promise<ServerInfo>;
   /**
@@ -186,6 +193,13 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
       });
       connection.start();
       return connection;
+    },
+
+    conversations(conversationOptions) {
+      return openConversations({
+        ...conversationOptions,
+        connect: (positions) => this.connect({ positions }),
+      });
     },
 
     serverInfo: () => guarded(() => http.get(ApiRoutes.server, ServerInfo)),

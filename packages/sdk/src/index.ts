@@ -27,7 +27,9 @@ export {
   type ServerInfo,
   type SessionResponse,
 } from '@securechat/protocol';
-export { RealtimeConnection } from './transport/realtime.js';
+// The transport is internal: apps talk to rooms through `Conversations`. Its type stays
+// visible for tests and tools that drive the raw protocol through `client.connect()`.
+export type { RealtimeConnection } from './transport/realtime.js';
 export type {
   ConnectionState,
   PresenceEvent,
@@ -36,3 +38,36 @@ export type {
   TypingEvent,
 } from './transport/realtime.js';
 export type { ConnectOptions, WebSocketConstructor } from './client.js';
+export { Conversations, openConversations } from './conversations/conversations.js';
+export type {
+  ConversationTransport,
+  ConversationView,
+  ConversationsOptions,
+  PendingMessage,
+} from './conversations/conversations.js';
+export type {
+  Content,
+  ContentType,
+  Decoded,
+  DeleteContent,
+  EditContent,
+  ReactionContent,
+  ReplyContent,
+  RoomProfileContent,
+  TextContent,
+  Unreadable,
+} from './conversations/content.js';
+export { TEXT_MAX_BYTES, textBytes } from './conversations/codec.js';
+export type { DecodedEvent } from './conversations/codec.js';
+export type {
+  MessageItem,
+  NoticeItem,
+  ProfileItem,
+  Quote,
+  Reaction,
+  RoomProfile,
+  TimelineItem,
+} from './conversations/timeline.js';
+export type { ConversationStore, PendingSend, RoomRecord } from './store/store.js';
+export { openMemoryStore } from './store/memory.std.js';
+export { deleteIndexedDbStore, openIndexedDbStore } from './store/indexeddb.dom.js';

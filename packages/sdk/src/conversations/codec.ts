@@ -1,0 +1,204 @@
+/**
+ * The one codec between conversation content and payload bytes: a versioned MessagePack map
+ * `{v, type, ...fields}`. Encoding checks the size limit before anything is queued; decoding
+ * never throws — anything it can't read is an explicit `unreadable` item. MLS will wrap this
+ * module (encrypt after encode, decrypt before decode) and nothing else.
+ */
+import { decode, encode } from '@msgpack/msgpack';
+import { ChatError, Limits, type RoomEvent, type SendKind } from '@securechat/protocol';
+import type { Content, Decoded, Unreadable } from './content.js';
+
+/** The version written in every payload; a payload of another version is unreadable. */
+export const CONTENT_VERSION = 1;
+
+/**
+ * Bytes of a payload kept free for what wraps the content (its map and field names now, the
+ * MLS framing and authentication tag later). Text may use the rest.
+ */
+export const CONTENT_OVERHEAD_BYTES = 2048;
+
+/** The most UTF-8 bytes a message's text may have. */
+export const TEXT_MAX_BYTES = Limits.PAYLOAD_MAX_BYTES - CONTENT_OVERHEAD_BYTES;
+
+const EMOJI_MAX_BYTES = 64;
+const utf8 = new TextEncoder();
+
+/** How many bytes `text` takes in a payload (UTF-8), as the composer counts while typing. */
+export function textBytes(text: string): number {
+  return utf8.encode(text).byteLength;
+}
+
+const seqOk = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+
+function tooLong(): ChatError {
+  return new ChatError(
+    'CHAT_ERR_VALIDATION',
+    `Messages can be at most ${TEXT_MAX_BYTES.toLocaleString('en')} bytes long.`,
+    { field: 'text' },
+  );
+}
+
+/**
+ * The payload bytes of `content`. Throws a ChatError (CHAT_ERR_VALIDATION) for text over
+ * TEXT_MAX_BYTES or anything else a reader would refuse.
+ */
+export function encodeContent(content: Content): Uint8Array {
+  let fields: Record<string, unknown>;
+  switch (content.type) {
+    case 'text':
+      fields = { text: content.text };
+      break;
+    case 'reply':
+      fields = { text: content.text, replyTo: content.replyTo };
+      break;
+    case 'edit':
+      fields = { target: content.target, text: content.text };
+      break;
+    case 'reaction':
+      if (content.emoji === '' || textBytes(content.emoji) > EMOJI_MAX_BYTES)
+        throw new ChatError('CHAT_ERR_VALIDATION', 'That reaction is not an emoji.');
+      fields = { target: content.target, emoji: content.emoji, on: content.on };
+      break;
+    case 'delete':
+      fields = { target: content.target };
+      break;
+    case 'room-profile':
+      fields = {
+        ...(content.name === undefined ? {} : { name: content.name }),
+        ...(content.topic === undefined ? {} : { topic: content.topic }),
+      };
+      break;
+  }
+  if ('text' in content && textBytes(content.text) > TEXT_MAX_BYTES) throw tooLong();
+  const bytes = encode({ v: CONTENT_VERSION, type: content.type, ...fields });
+  if (bytes.byteLength > Limits.PAYLOAD_MAX_BYTES) throw tooLong();
+  return bytes;
+}
+
+const unreadable = (reason: Unreadable['reason']): Unreadable => ({ type: 'unreadable', reason });
+
+/** The content of a payload, or `unreadable` (never throws). */
+export function decodeContent(payload: Uint8Array): Decoded {
+  let value: unknown;
+  try {
+    value = decode(payload);
+  } catch {
+    return unreadable('malformed');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return unreadable('malformed');
+  const map = value as Record<string, unknown>;
+  if (map.v !== CONTENT_VERSION)
+    return unreadable(typeof map.v === 'number' ? 'version' : 'malformed');
+  const { text, target, replyTo, emoji, on, name, topic } = map;
+  switch (map.type) {
+    case 'text':
+      return typeof text === 'string' ? { type: 'text', text } : unreadable('malformed');
+    case 'reply':
+      return typeof text === 'string' && seqOk(replyTo)
+        ? { type: 'reply', text, replyTo }
+        : unreadable('malformed');
+    case 'edit':
+      return typeof text === 'string' && seqOk(target)
+        ? { type: 'edit', target, text }
+        : unreadable('malformed');
+    case 'reaction':
+      return typeof emoji === 'string' && emoji !== '' && typeof on === 'boolean' && seqOk(target)
+        ? { type: 'reaction', target, emoji, on }
+        : unreadable('malformed');
+    case 'delete':
+      return seqOk(target) ? { type: 'delete', target } : unreadable('malformed');
+    case 'room-profile': {
+      if (name !== undefined && typeof name !== 'string') return unreadable('malformed');
+      if (topic !== undefined && topic !== null && typeof topic !== 'string')
+        return unreadable('malformed');
+      return {
+        type: 'room-profile',
+        ...(name === undefined ? {} : { name }),
+        ...(topic === undefined ? {} : { topic }),
+      };
+    }
+    default:
+      return unreadable('unknown-type');
+  }
+}
+
+/** How a piece of content travels: the send kind and target the server needs to see. */
+export function wireOf(content: Content): {
+  kind: Extract<SendKind, 'message' | 'edit' | 'reaction'>;
+  target?: number;
+} {
+  switch (content.type) {
+    case 'text':
+    case 'reply':
+    case 'room-profile':
+      return { kind: 'message' };
+    case 'edit':
+      return { kind: 'edit', target: content.target };
+    case 'reaction':
+      return { kind: 'reaction', target: content.target };
+    case 'delete':
+      // Deletes go through the server's delete-code flow today; as content they are messages.
+      return { kind: 'message' };
+  }
+}
+
+/** A room event with its payload read: what the timeline reducer consumes. */
+export interface DecodedEvent {
+  readonly room: string;
+  readonly seq: number;
+  readonly kind: RoomEvent['kind'];
+  readonly sender: string;
+  readonly device: string;
+  readonly cmid: string;
+  readonly at: number;
+  readonly content: Decoded | null;
+  readonly notice?: RoomEvent['notice'];
+}
+
+/**
+ * Read one stored event. The server's metadata wins over what a payload claims: an edit or a
+ * reaction is about the `target` the server checked, a tombstone is a delete of its target,
+ * and an erased payload is unreadable with reason `erased`. Notices and commits carry no
+ * content (null).
+ */
+export function decodeEvent(event: RoomEvent): DecodedEvent {
+  // Read the optional parts loosely, whatever shape each kind of event has.
+  const loose: { target?: number; deleted?: boolean; notice?: RoomEvent['notice'] } = event;
+  const base = {
+    room: event.room,
+    seq: event.seq,
+    kind: event.kind,
+    sender: event.sender,
+    device: event.device,
+    cmid: event.cmid,
+    at: event.at,
+    ...(loose.notice ? { notice: loose.notice } : {}),
+  };
+  const content = ((): Decoded | null => {
+    switch (event.kind) {
+      case 'notice':
+      case 'commit':
+        return null;
+      case 'delete':
+        return loose.target === undefined
+          ? unreadable('malformed')
+          : { type: 'delete', target: loose.target };
+      case 'message':
+      case 'edit':
+      case 'reaction': {
+        if (loose.deleted) return unreadable('erased');
+        const decoded = decodeContent(event.payload);
+        if (event.kind === 'message')
+          return decoded.type === 'edit' || decoded.type === 'reaction'
+            ? unreadable('malformed')
+            : decoded;
+        if (decoded.type !== event.kind || loose.target === undefined)
+          return unreadable('malformed');
+        return { ...decoded, target: loose.target };
+      }
+    }
+  })();
+  return { ...base, content };
+}

@@ -1,0 +1,71 @@
+/**
+ * What people say in a room, defined once. Every piece of conversation content the app sends
+ * or shows is one of these; the codec (./codec.ts) is the only place that turns them into the
+ * payload bytes the server stores, and back. End-to-end encryption wraps exactly that codec.
+ */
+
+/** A message. */
+export interface TextContent {
+  readonly type: 'text';
+  readonly text: string;
+}
+
+/** A message that answers an earlier one (`replyTo` is that message's seq). */
+export interface ReplyContent {
+  readonly type: 'reply';
+  readonly text: string;
+  readonly replyTo: number;
+}
+
+/** A new text for one of the sender's own messages (`target`). */
+export interface EditContent {
+  readonly type: 'edit';
+  readonly target: number;
+  readonly text: string;
+}
+
+/**
+ * A reaction set (`on: true`) or taken back (`on: false`) by its sender. The newest one per
+ * sender, message and emoji counts, so reactions toggle per user.
+ */
+export interface ReactionContent {
+  readonly type: 'reaction';
+  readonly target: number;
+  readonly emoji: string;
+  readonly on: boolean;
+}
+
+/**
+ * The sender asks for one of their messages to be deleted. Today deletes go through the
+ * server's two-step code (its tombstones read as this content); with MLS the request itself
+ * travels encrypted.
+ */
+export interface DeleteContent {
+  readonly type: 'delete';
+  readonly target: number;
+}
+
+/**
+ * The name and topic of a private group or direct room. They travel here, in the content slot
+ * (encrypted once MLS lands), not in the server's room settings. `undefined` leaves a field as
+ * it was; a `null` topic clears it.
+ */
+export interface RoomProfileContent {
+  readonly type: 'room-profile';
+  readonly name?: string;
+  readonly topic?: string | null;
+}
+
+export type Content =
+  TextContent | ReplyContent | EditContent | ReactionContent | DeleteContent | RoomProfileContent;
+
+export type ContentType = Content['type'];
+
+/** A payload that is not readable content: malformed, from a newer client, or erased. */
+export interface Unreadable {
+  readonly type: 'unreadable';
+  readonly reason: 'malformed' | 'version' | 'unknown-type' | 'erased';
+}
+
+/** What a payload decodes to: content, or an explicit unreadable item (decoding never throws). */
+export type Decoded = Content | Unreadable;

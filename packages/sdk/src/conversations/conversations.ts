@@ -1,0 +1,727 @@
+/**
+ * The conversations facade: the one door through which an app reads and writes rooms. It
+ * turns typed content into payloads (./codec.ts), sends them over the realtime connection,
+ * reduces every event it receives into the room's timeline (./timeline.ts) and keeps the
+ * result in the local store, one transaction per processed event. Apps read timelines from
+ * here (`view`, `subscribe`), never from server pages; the server is asked only for events
+ * this device has never seen (a history page below the oldest one it keeps).
+ */
+import {
+  type ErrorCode,
+  type Member,
+  type RoomEvent,
+  type RoomSummary,
+  type Visibility,
+} from '@securechat/protocol';
+import { asChatError } from '../errors.js';
+import {
+  emptyRoomRecord,
+  type ConversationStore,
+  type PendingSend,
+  type RoomRecord,
+} from '../store/store.js';
+import type { ConnectionState, PresenceEvent, TypingEvent } from '../transport/realtime.js';
+import { decodeEvent, encodeContent, wireOf, type DecodedEvent } from './codec.js';
+import type { Content } from './content.js';
+import {
+  applyEvent,
+  applyHistoryPage,
+  emptyTimeline,
+  hasReacted,
+  unreadCount,
+  type RoomProfile,
+  type TimelineItem,
+  type TimelineState,
+} from './timeline.js';
+
+/** Events per history page. */
+const PAGE_SIZE = 50;
+
+/** The realtime connection as the facade uses it (its public methods only). */
+export interface ConversationTransport {
+  readonly state: ConnectionState;
+  onEvent(listener: (event: RoomEvent) => void): () => void;
+  onState(listener: (state: ConnectionState) => void): () => void;
+  onTyping(listener: (event: TypingEvent) => void): () => void;
+  onPresence(listener: (event: PresenceEvent) => void): () => void;
+  send(input: {
+    room: string;
+    kind: 'message' | 'edit' | 'reaction';
+    payload: Uint8Array;
+    cmid?: string;
+    target?: number;
+  }): Promise<{ room: string; seq: number; at: number }>;
+  history(
+    room: string,
+    limit: number,
+    before?: number,
+  ): Promise<{ events: RoomEvent[]; more: boolean }>;
+  typing(room: string, on: boolean): Promise<unknown>;
+  setPresence(status: 'online' | 'away'): Promise<unknown>;
+  rooms(): Promise<RoomSummary[]>;
+  directory(
+    query?: string,
+    limit?: number,
+  ): Promise<
+    {
+      id: string;
+      name: string;
+      topic: string | null;
+      protected: boolean;
+      memberCount: number;
+      joined: boolean;
+    }[]
+  >;
+  createChannel(input: {
+    name: string;
+    topic?: string;
+    visibility?: Visibility;
+    password?: string;
+  }): Promise<RoomSummary>;
+  createGroup(input: {
+    name: string;
+    topic?: string;
+    visibility?: Visibility;
+  }): Promise<RoomSummary>;
+  direct(username: string): Promise<RoomSummary>;
+  join(room: string, password?: string): Promise<RoomSummary>;
+  leave(room: string): Promise<void>;
+  invite(room: string, username: string): Promise<RoomSummary>;
+  kick(room: string, user: string): Promise<RoomSummary>;
+  setRole(room: string, user: string, role: 'moderator' | 'member'): Promise<RoomSummary>;
+  transfer(room: string, user: string): Promise<RoomSummary>;
+  settings(
+    room: string,
+    changes: {
+      name?: string;
+      topic?: string | null;
+      visibility?: Visibility;
+      password?: string | null;
+    },
+  ): Promise<RoomSummary>;
+  members(room: string): Promise<{ members: Member[]; total: number }>;
+  findUsers(query: string): Promise<{ id: string; username: string }[]>;
+  block(username: string, on?: boolean): Promise<void>;
+  blocked(): Promise<{ id: string; username: string }[]>;
+  mute(room: string, on?: boolean): Promise<RoomSummary>;
+  deleteCode(room: string, seq: number): Promise<{ code: string; expiresAt: number }>;
+  deleteMessage(room: string, seq: number, code: string): Promise<unknown>;
+  close(): void;
+}
+
+/** One room as an app shows it. The same object is returned until something in it changes. */
+export interface ConversationView {
+  readonly room: string;
+  /** Messages, notices and profile changes, oldest first. */
+  readonly items: readonly TimelineItem[];
+  /** This device's messages still on their way (or refused), not yet in `items`. */
+  readonly pending: readonly PendingMessage[];
+  /** Some of the room's history is here (from the store or the server). */
+  readonly loaded: boolean;
+  /** Older events may remain on the server (`loadOlder`). */
+  readonly more: boolean;
+  readonly profile: RoomProfile;
+  /** The highest seq this user has read. */
+  readonly read: number;
+}
+
+/** A message of this device not yet in the timeline. */
+export interface PendingMessage {
+  readonly cmid: string;
+  readonly text: string;
+  readonly replyTo: number | null;
+  readonly at: number;
+  /** Why it was refused; null while it is on its way. */
+  readonly error: { readonly code: ErrorCode; readonly message: string } | null;
+}
+
+export interface ConversationsOptions {
+  store: ConversationStore;
+  /** The signed-in user's id. */
+  userId: string;
+  /** Open the realtime connection, resuming from these positions (kept up to date by it). */
+  connect: (positions: Map<string, number>) => ConversationTransport;
+  /** Events per history page (default 50). */
+  pageSize?: number;
+  /** Where failures of the store or of background work are reported (default: ignored). */
+  onError?: (error: unknown) => void;
+}
+
+function newCmid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+const shownAsMessage = (
+  content: Content,
+): content is Extract<Content, { type: 'text' | 'reply' }> =>
+  content.type === 'text' || content.type === 'reply';
+
+export class Conversations {
+  private readonly records = new Map<string, RoomRecord>();
+  private readonly timelines = new Map<string, TimelineState>();
+  private readonly loads = new Map<string, Promise<TimelineState>>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly outbox = new Map<string, PendingSend>();
+  private readonly views = new Map<string, ConversationView>();
+  /** Rooms an app has opened: their first history page is fetched once connected. */
+  private readonly opened = new Set<string>();
+  private readonly fetching = new Map<string, Promise<void>>();
+  private readonly listeners = new Set<() => void>();
+  private readonly eventListeners = new Set<(event: DecodedEvent) => void>();
+  private unreadSnapshot: ReadonlyMap<string, number> | null = null;
+  private readonly teardown: (() => void)[] = [];
+  private transport!: ConversationTransport;
+  /** The connection's resume positions (it updates them; rooms new to this device are added). */
+  private positions = new Map<string, number>();
+  private closed = false;
+
+  /** Use `openConversations`. */
+  private constructor(
+    private readonly store: ConversationStore,
+    private readonly me: string,
+    private readonly pageSize: number,
+    private readonly report: (error: unknown) => void,
+  ) {}
+
+  /** @internal Loads the store, connects, and re-sends what was pending. */
+  static async open(options: ConversationsOptions): Promise<Conversations> {
+    const self = new Conversations(
+      options.store,
+      options.userId,
+      options.pageSize ?? PAGE_SIZE,
+      options.onError ?? (() => undefined),
+    );
+    const [records, pending] = await Promise.all([options.store.rooms(), options.store.pending()]);
+    const positions = new Map<string, number>();
+    for (const record of records) {
+      self.records.set(record.room, record);
+      if (record.position > 0) positions.set(record.room, record.position);
+    }
+    for (const send of pending) self.outbox.set(send.cmid, send);
+    self.positions = positions;
+    const transport = options.connect(positions);
+    self.transport = transport;
+    self.teardown.push(
+      transport.onEvent((event) => self.receive(event)),
+      transport.onState((state) => {
+        if (state === 'open') for (const room of self.opened) self.fetchFirstPage(room);
+        self.emit();
+      }),
+    );
+    // Sends that never got their ack before the last shutdown go out again, same cmid.
+    for (const send of pending) if (send.error === null) void self.transmit(send);
+    return self;
+  }
+
+  // ---- reading ----------------------------------------------------------------------
+
+  /** Called after anything an app shows changed (a timeline, unread counts, the state). */
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+
+  /** Every event as it is processed (typed content, never payload bytes), in order per room. */
+  onEvent(listener: (event: DecodedEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => {
+      this.eventListeners.delete(listener);
+    };
+  }
+
+  onState(listener: (state: ConnectionState) => void): () => void {
+    return this.transport.onState(listener);
+  }
+
+  /** Someone started or stopped typing (ephemeral). */
+  onTyping(listener: (event: TypingEvent) => void): () => void {
+    return this.transport.onTyping(listener);
+  }
+
+  /** Someone who shares a room went online, away or offline. */
+  onPresence(listener: (event: PresenceEvent) => void): () => void {
+    return this.transport.onPresence(listener);
+  }
+
+  get state(): ConnectionState {
+    return this.transport.state;
+  }
+
+  /**
+   * Show a room: its timeline comes from the store at once; the server is asked for the
+   * newest page only if this device never loaded any of the room's history.
+   */
+  open(room: string): void {
+    this.opened.add(room);
+    void this.load(room).then(() => this.fetchFirstPage(room), this.report);
+  }
+
+  /** Stop following a room's history (the app no longer shows it). */
+  closeRoom(room: string): void {
+    this.opened.delete(room);
+  }
+
+  /** The room as it is now (stable until it changes). */
+  view(room: string): ConversationView {
+    const cached = this.views.get(room);
+    if (cached) return cached;
+    const state = this.timelines.get(room);
+    const items = state?.items ?? [];
+    const mine = new Set(
+      items.flatMap((item) =>
+        item.type === 'message' && item.sender === this.me ? [item.cmid] : [],
+      ),
+    );
+    const pending: PendingMessage[] = [];
+    for (const send of this.outbox.values()) {
+      if (send.room !== room || !shownAsMessage(send.content) || mine.has(send.cmid)) continue;
+      pending.push({
+        cmid: send.cmid,
+        text: send.content.text,
+        replyTo: send.content.type === 'reply' ? send.content.replyTo : null,
+        at: send.at,
+        error: send.error,
+      });
+    }
+    const view: ConversationView = {
+      room,
+      items,
+      pending,
+      loaded: state !== undefined && state.oldest !== null,
+      more: state !== undefined && !state.complete,
+      profile: state?.profile ?? this.records.get(room)?.profile ?? { name: null, topic: null },
+      read: this.records.get(room)?.read ?? 0,
+    };
+    this.views.set(room, view);
+    return view;
+  }
+
+  /** Unread messages per room (rooms with none are absent). */
+  unreadCounts(): ReadonlyMap<string, number> {
+    if (this.unreadSnapshot) return this.unreadSnapshot;
+    const counts = new Map<string, number>();
+    for (const record of this.records.values())
+      if (record.unread > 0) counts.set(record.room, record.unread);
+    this.unreadSnapshot = counts;
+    return counts;
+  }
+
+  /** A room's name and topic as set in content (private groups and direct rooms). */
+  profile(room: string): RoomProfile {
+    return (
+      this.timelines.get(room)?.profile ??
+      this.records.get(room)?.profile ?? { name: null, topic: null }
+    );
+  }
+
+  /** Fetch the page of history just older than what this device has. */
+  loadOlder(room: string): Promise<void> {
+    return this.guard(async () => {
+      const state = await this.load(room);
+      if (state.oldest === null) return this.fetchPage(room, undefined);
+      if (state.complete) return;
+      return this.fetchPage(room, state.oldest);
+    });
+  }
+
+  /** Everything up to `seq` was read. */
+  markRead(room: string, seq: number): Promise<void> {
+    return this.enqueue(room, async () => {
+      const record = this.record(room);
+      if (seq <= record.read) return;
+      const state = await this.load(room);
+      await this.commit(room, { ...record, read: seq, unread: unreadCount(state, seq, this.me) });
+    });
+  }
+
+  // ---- writing ----------------------------------------------------------------------
+
+  /**
+   * Send a message (a reply with `replyTo`). It shows as pending at once and goes out as soon
+   * as the connection allows, surviving reconnects and restarts. Refuses text over
+   * TEXT_MAX_BYTES before queueing anything (CHAT_ERR_VALIDATION).
+   */
+  sendText(room: string, text: string, options: { replyTo?: number } = {}): Promise<void> {
+    const content: Content =
+      options.replyTo === undefined
+        ? { type: 'text', text }
+        : { type: 'reply', text, replyTo: options.replyTo };
+    return this.submit(room, content);
+  }
+
+  /** Change the text of one of your messages. */
+  edit(room: string, seq: number, text: string): Promise<void> {
+    return this.submit(room, { type: 'edit', target: seq, text });
+  }
+
+  /** Toggle your reaction `emoji` on message `seq`. */
+  react(room: string, seq: number, emoji: string): Promise<void> {
+    return this.guard(async () => {
+      const state = await this.load(room);
+      await this.submit(room, {
+        type: 'reaction',
+        target: seq,
+        emoji,
+        on: !hasReacted(state, seq, this.me, emoji),
+      });
+    });
+  }
+
+  /** Step 1 of deleting a message: the server issues a short-lived code to type back. */
+  requestDelete(room: string, seq: number): Promise<{ code: string; expiresAt: number }> {
+    return this.guard(() => this.transport.deleteCode(room, seq));
+  }
+
+  /** Step 2: delete with the code; everyone's timeline gets a tombstone. */
+  confirmDelete(room: string, seq: number, code: string): Promise<void> {
+    return this.guard(async () => {
+      await this.transport.deleteMessage(room, seq, code);
+    });
+  }
+
+  /**
+   * Set the name and/or topic of a private group or direct room (`topic: null` clears it).
+   * They travel as content, not as server settings.
+   */
+  setRoomProfile(room: string, profile: { name?: string; topic?: string | null }): Promise<void> {
+    return this.submit(room, { type: 'room-profile', ...profile });
+  }
+
+  /** Send a refused message again (same cmid: the server stores it once). */
+  retry(cmid: string): void {
+    const send = this.outbox.get(cmid);
+    if (!send || send.error === null) return;
+    const again = { ...send, error: null };
+    this.outbox.set(cmid, again);
+    this.changed(send.room);
+    this.store.putPending(again).catch(this.report);
+    void this.transmit(again);
+  }
+
+  /** Give up on a refused message. */
+  discard(cmid: string): void {
+    const send = this.outbox.get(cmid);
+    if (!send) return;
+    this.outbox.delete(cmid);
+    this.changed(send.room);
+    this.store.removePending(cmid).catch(this.report);
+  }
+
+  typing(room: string, on: boolean): Promise<void> {
+    return this.guard(async () => {
+      await this.transport.typing(room, on);
+    });
+  }
+
+  setPresence(status: 'online' | 'away'): Promise<void> {
+    return this.guard(async () => {
+      await this.transport.setPresence(status);
+    });
+  }
+
+  // ---- rooms, members, directory (the server's; delegated) -----------------------------
+
+  /** The rooms this user is in; rooms new to this device are followed from their last seq. */
+  rooms(): Promise<RoomSummary[]> {
+    return this.guard(async () => {
+      const rooms = await this.transport.rooms();
+      for (const room of rooms)
+        if (!this.positions.has(room.id)) this.positions.set(room.id, room.lastSeq);
+      return rooms;
+    });
+  }
+
+  directory(query = '', limit?: number) {
+    return this.guard(() => this.transport.directory(query, limit));
+  }
+  createChannel(input: {
+    name: string;
+    topic?: string;
+    visibility?: Visibility;
+    password?: string;
+  }) {
+    return this.guard(() => this.transport.createChannel(input));
+  }
+  createGroup(input: { name: string; topic?: string; visibility?: Visibility }) {
+    return this.guard(() => this.transport.createGroup(input));
+  }
+  direct(username: string) {
+    return this.guard(() => this.transport.direct(username));
+  }
+  join(room: string, password?: string) {
+    return this.guard(() => this.transport.join(room, password));
+  }
+  /** Leave a room; this device forgets its timeline. */
+  leave(room: string): Promise<void> {
+    return this.guard(async () => {
+      await this.transport.leave(room);
+      await this.forget(room);
+    });
+  }
+  invite(room: string, username: string) {
+    return this.guard(() => this.transport.invite(room, username));
+  }
+  kick(room: string, user: string) {
+    return this.guard(() => this.transport.kick(room, user));
+  }
+  setRole(room: string, user: string, role: 'moderator' | 'member') {
+    return this.guard(() => this.transport.setRole(room, user, role));
+  }
+  transfer(room: string, user: string) {
+    return this.guard(() => this.transport.transfer(room, user));
+  }
+  /** Server-side settings of a channel (visibility, password; name and topic of channels). */
+  settings(
+    room: string,
+    changes: {
+      name?: string;
+      topic?: string | null;
+      visibility?: Visibility;
+      password?: string | null;
+    },
+  ) {
+    return this.guard(() => this.transport.settings(room, changes));
+  }
+  members(room: string): Promise<{ members: Member[]; total: number }> {
+    return this.guard(() => this.transport.members(room));
+  }
+  findUsers(query: string) {
+    return this.guard(() => this.transport.findUsers(query));
+  }
+  block(username: string, on = true) {
+    return this.guard(() => this.transport.block(username, on));
+  }
+  blocked() {
+    return this.guard(() => this.transport.blocked());
+  }
+  mute(room: string, on = true) {
+    return this.guard(() => this.transport.mute(room, on));
+  }
+
+  /** Close the connection and the store; the store keeps everything for next time. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const undo of this.teardown) undo();
+    this.transport.close();
+    await Promise.allSettled([...this.queues.values()]);
+    await this.store.close();
+  }
+
+  /** Close, and erase this device's store (the device is being removed from here). */
+  async forgetEverything(): Promise<void> {
+    await this.close();
+    await this.store.clear();
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private guard<T>(work: () => Promise<T>): Promise<T> {
+    return work().catch((error: unknown) => {
+      throw asChatError(error);
+    });
+  }
+
+  private record(room: string): RoomRecord {
+    return this.records.get(room) ?? emptyRoomRecord(room);
+  }
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  private changed(room: string): void {
+    this.views.delete(room);
+    this.unreadSnapshot = null;
+    this.emit();
+  }
+
+  /** Run `task` after every earlier task of the room (a room's changes are serialized). */
+  private enqueue(room: string, task: () => Promise<void>): Promise<void> {
+    const run = (this.queues.get(room) ?? Promise.resolve()).then(task);
+    const settled = run.catch((error: unknown) => this.report(error));
+    this.queues.set(room, settled);
+    void settled.then(() => {
+      if (this.queues.get(room) === settled) this.queues.delete(room);
+    });
+    return run;
+  }
+
+  private load(room: string): Promise<TimelineState> {
+    const cached = this.timelines.get(room);
+    if (cached) return Promise.resolve(cached);
+    let loading = this.loads.get(room);
+    if (!loading) {
+      loading = this.store.timeline(room).then((stored) => {
+        const state = this.timelines.get(room) ?? stored ?? emptyTimeline;
+        this.timelines.set(room, state);
+        this.loads.delete(room);
+        this.changed(room);
+        return state;
+      });
+      this.loads.set(room, loading);
+    }
+    return loading;
+  }
+
+  /** Write a room's new record (and timeline) in one transaction, then show it. */
+  private async commit(
+    room: string,
+    record: RoomRecord,
+    timeline?: TimelineState,
+    settled: readonly string[] = [],
+  ): Promise<void> {
+    await this.store.commit({ room: record, ...(timeline ? { timeline } : {}), settled });
+    this.records.set(room, record);
+    if (timeline) this.timelines.set(room, timeline);
+    for (const cmid of settled) this.outbox.delete(cmid);
+    this.changed(room);
+  }
+
+  /** Fold events into a room's timeline and store the result with the room's positions. */
+  private process(
+    room: string,
+    events: readonly DecodedEvent[],
+    page?: { more: boolean },
+  ): Promise<void> {
+    return this.enqueue(room, async () => {
+      const state = await this.load(room);
+      const next = page
+        ? applyHistoryPage(state, events, page.more)
+        : events.reduce(applyEvent, state);
+      const settled = events.flatMap((event) =>
+        event.sender === this.me && this.outbox.get(event.cmid)?.room === room ? [event.cmid] : [],
+      );
+      if (next === state && settled.length === 0) return;
+      const record = this.record(room);
+      await this.commit(
+        room,
+        {
+          ...record,
+          position: Math.max(record.position, next.newest),
+          unread: unreadCount(next, record.read, this.me),
+          profile: next.profile,
+        },
+        next,
+        settled,
+      );
+      for (const event of events) {
+        const notice = event.notice;
+        if (
+          !page &&
+          notice &&
+          notice.user === this.me &&
+          (notice.type === 'kick' || notice.type === 'leave')
+        )
+          await this.forget(room, true);
+      }
+    });
+  }
+
+  private async forget(room: string, queued = false): Promise<void> {
+    const drop = async () => {
+      await this.store.forgetRoom(room);
+      this.records.delete(room);
+      this.timelines.delete(room);
+      this.positions.delete(room);
+      this.changed(room);
+    };
+    if (queued) await drop();
+    else await this.enqueue(room, drop);
+  }
+
+  private receive(event: RoomEvent): void {
+    const decoded = decodeEvent(event);
+    for (const listener of this.eventListeners) listener(decoded);
+    void this.process(event.room, [decoded]).catch(() => undefined);
+  }
+
+  private fetchFirstPage(room: string): void {
+    const state = this.timelines.get(room);
+    if (this.closed || !state || state.oldest !== null || this.transport.state !== 'open') return;
+    if (this.fetching.has(room)) return;
+    this.fetchPage(room, undefined).catch(this.report);
+  }
+
+  private fetchPage(room: string, before: number | undefined): Promise<void> {
+    const key = `${room}\n${before ?? ''}`;
+    const running = this.fetching.get(key);
+    if (running) return running;
+    const run = (async () => {
+      try {
+        const page = await this.transport.history(room, this.pageSize, before);
+        await this.process(room, page.events.map(decodeEvent), { more: page.more });
+      } finally {
+        this.fetching.delete(key);
+      }
+    })();
+    this.fetching.set(key, run);
+    return run;
+  }
+
+  private submit(room: string, content: Content): Promise<void> {
+    return this.guard(async () => {
+      encodeContent(content); // refuse what can't be sent before queueing it
+      const send: PendingSend = { cmid: newCmid(), room, content, at: Date.now(), error: null };
+      this.outbox.set(send.cmid, send);
+      if (shownAsMessage(content)) this.changed(room);
+      await this.store.putPending(send);
+      await this.transmit(send);
+    });
+  }
+
+  /** Send one outbox entry; resolves on its ack, rejects (and marks it) when refused. */
+  private transmit(send: PendingSend): Promise<void> {
+    const { kind, target } = wireOf(send.content);
+    const sending = this.transport
+      .send({
+        room: send.room,
+        kind,
+        payload: encodeContent(send.content),
+        cmid: send.cmid,
+        ...(target === undefined ? {} : { target }),
+      })
+      .then(
+        async () => {
+          // A message leaves the outbox when its event is processed (so it never blinks out
+          // of view); anything else is done now.
+          if (!shownAsMessage(send.content) || this.inTimeline(send)) await this.settle(send);
+        },
+        async (reason: unknown) => {
+          const error = asChatError(reason);
+          if (shownAsMessage(send.content) && !this.closed) {
+            const failed = { ...send, error: { code: error.code, message: error.message } };
+            if (this.outbox.has(send.cmid)) this.outbox.set(send.cmid, failed);
+            this.changed(send.room);
+            await this.store.putPending(failed).catch(this.report);
+          } else await this.settle(send);
+          throw error;
+        },
+      );
+    sending.catch(() => undefined);
+    return sending;
+  }
+
+  private inTimeline(send: PendingSend): boolean {
+    return (this.timelines.get(send.room)?.items ?? []).some(
+      (item) => item.type === 'message' && item.cmid === send.cmid && item.sender === this.me,
+    );
+  }
+
+  private async settle(send: PendingSend): Promise<void> {
+    if (!this.outbox.delete(send.cmid)) return;
+    this.changed(send.room);
+    await this.store.removePending(send.cmid).catch(this.report);
+  }
+}
+
+/** Open the conversations of the signed-in device. */
+export function openConversations(options: ConversationsOptions): Promise<Conversations> {
+  return Conversations.open(options);
+}

@@ -1,0 +1,89 @@
+/** A store in memory: for tests, and for a browser that refuses persistent storage. */
+import type { TimelineState } from '../conversations/timeline.js';
+import type { ConversationStore, PendingSend, RoomRecord, StoreChange } from './store.js';
+
+/** The whole content of a store, as the memory and file adapters keep it. */
+export interface StoreData {
+  rooms: Record<string, RoomRecord>;
+  timelines: Record<string, TimelineState>;
+  pending: Record<string, PendingSend>;
+}
+
+export const emptyStoreData = (): StoreData => ({ rooms: {}, timelines: {}, pending: {} });
+
+/** `data` after `change`, as a new object (the input is not changed). */
+export function applyChange(data: StoreData, change: StoreChange): StoreData {
+  const pending = { ...data.pending };
+  for (const cmid of change.settled ?? []) delete pending[cmid];
+  return {
+    rooms: { ...data.rooms, [change.room.room]: change.room },
+    timelines: change.timeline
+      ? { ...data.timelines, [change.room.room]: change.timeline }
+      : data.timelines,
+    pending,
+  };
+}
+
+/**
+ * A store over a `StoreData` value; `persist` is called after every change with the new
+ * value (the file adapter writes it out; memory does nothing).
+ */
+export class DataStore implements ConversationStore {
+  constructor(
+    private data: StoreData,
+    private readonly persist: (data: StoreData) => Promise<void> = async () => undefined,
+  ) {}
+
+  rooms(): Promise<RoomRecord[]> {
+    return Promise.resolve(Object.values(this.data.rooms));
+  }
+
+  timeline(room: string): Promise<TimelineState | null> {
+    return Promise.resolve(this.data.timelines[room] ?? null);
+  }
+
+  commit(change: StoreChange): Promise<void> {
+    return this.write(applyChange(this.data, change));
+  }
+
+  forgetRoom(room: string): Promise<void> {
+    const rooms = { ...this.data.rooms };
+    const timelines = { ...this.data.timelines };
+    delete rooms[room];
+    delete timelines[room];
+    return this.write({ ...this.data, rooms, timelines });
+  }
+
+  pending(): Promise<PendingSend[]> {
+    return Promise.resolve(Object.values(this.data.pending).sort((a, b) => a.at - b.at));
+  }
+
+  putPending(send: PendingSend): Promise<void> {
+    return this.write({ ...this.data, pending: { ...this.data.pending, [send.cmid]: send } });
+  }
+
+  removePending(cmid: string): Promise<void> {
+    if (!(cmid in this.data.pending)) return Promise.resolve();
+    const pending = { ...this.data.pending };
+    delete pending[cmid];
+    return this.write({ ...this.data, pending });
+  }
+
+  clear(): Promise<void> {
+    return this.write(emptyStoreData());
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async write(data: StoreData): Promise<void> {
+    await this.persist(data);
+    this.data = data;
+  }
+}
+
+/** A store that lives as long as the process (or tab). */
+export function openMemoryStore(): ConversationStore {
+  return new DataStore(emptyStoreData());
+}
