@@ -1,71 +1,80 @@
 /**
- * The realtime connection: one WebSocket per device, with automatic reconnection (jittered
- * exponential backoff), resume from the last position per room, request/response with
- * timeouts, and an outbox that re-sends unacknowledged messages with the same client message
- * id after a reconnect (the server's idempotency makes the retry safe). Events reach
- * listeners once each and in order per room: a duplicate is dropped, a gap triggers a resume.
+ * The realtime connection: one WebSocket per device that never loses an event. It composes
+ * the socket layer (`socket.ts`: reconnection with jittered backoff), requests and their
+ * replies (`requests.ts`), the outbox (`outbox.ts`: sends re-written with the same client
+ * message id until acked, refused or expired) and gap filling (`resume.ts`: positions per
+ * room, resume after every reconnect and every gap). Events reach listeners exactly once,
+ * each after all earlier ones of its room.
+ *
+ * The state is truthful: `open` only while a socket is open and caught up; `stalled` while
+ * a socket is open but catching up failed (retried with backoff; `lastError` says why).
  */
 import {
   ChatError,
   decodeServerFrame,
-  encodeFrame,
-  FRAME_VERSION,
-  type ClientFrame,
   type InboxMessage,
   type PresenceStatus,
   type RoomEvent,
-  type SendKind,
   type ServerFrame,
   type Visibility,
 } from '@securechat/protocol';
+import { Backoff, systemClock, type Clock, type TimerHandle } from './clock.js';
+import {
+  checkSend,
+  newCmid,
+  Outbox,
+  OUTBOX_ENTRY_MAX_AGE_MS,
+  sendFrame,
+  type Ack,
+  type SendInput,
+} from './outbox.js';
+import { connectionLost, Requests, type Reply, type ReplyOf, type Request } from './requests.js';
+import { CatchUp, Sequencer } from './resume.js';
+import { ReconnectingSocket, type SocketFactory } from './socket.js';
 
-/** The part of the WebSocket API we use (browser WebSocket and the `ws` package both fit). */
-export interface SocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-export type SocketFactory = (url: string, headers: Record<string, string>) => SocketLike;
+export type { Clock } from './clock.js';
+export { OUTBOX_ENTRY_MAX_AGE_MS, SEND_PAYLOAD_MAX_BYTES, type SendInput } from './outbox.js';
+export { SESSION_ENDED_CLOSE_CODE, type SocketFactory, type SocketLike } from './socket.js';
 
 /**
- * `signed-out`: the server closed the connection because the session ended (logout elsewhere,
- * revoked device, suspension); it does not reconnect — sign in again.
+ * - `connecting`: the first connection, not caught up yet;
+ * - `open`: connected and caught up;
+ * - `reconnecting`: the connection was lost (or is back but not caught up yet);
+ * - `stalled`: connected, but catching up failed; retried with backoff (see `lastError`);
+ *   sends and requests still go out;
+ * - `closed`: closed by `close()`;
+ * - `signed-out`: the server closed the connection because the session ended (logout
+ *   elsewhere, revoked device, suspension); it does not reconnect — sign in again.
  */
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'signed-out';
-
-/** The close code the server uses when a socket's session has ended. */
-export const SESSION_ENDED_CLOSE_CODE = 4001;
+export type ConnectionState =
+  'connecting' | 'open' | 'reconnecting' | 'stalled' | 'closed' | 'signed-out';
 
 export interface RealtimeOptions {
   url: string;
   openSocket: SocketFactory;
   /** Headers for the upgrade (Node only: cookie and Origin). */
   headers: () => Promise<Record<string, string>>;
-  /** Last known seq per room, e.g. from a local store; updated as events arrive. */
+  /**
+   * Last delivered seq per room, e.g. from a local store: the rooms to resume and where
+   * from. The connection updates this map as events are delivered and removes rooms this
+   * user can no longer read; `onPosition` reports each change.
+   */
   positions?: Map<string, number>;
+  /**
+   * The signed-in user's id: a notice that this user left or was removed from a room drops
+   * that room's position (without it, only `leave()` and the server's `gone` answer do).
+   */
+  userId?: string;
   requestTimeoutMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How long a send may wait for its ack before it fails (CHAT_ERR_SEND_EXPIRED). */
+  outboxMaxAgeMs?: number;
   /** Random source for the backoff jitter; tests may pin it. */
   random?: () => number;
+  /** Time and timers; tests may drive them. */
+  clock?: Clock;
 }
-
-type Request = ClientFrame extends infer F
-  ? F extends ClientFrame
-    ? Omit<F, 'v' | 'id'>
-    : never
-  : never;
-type Reply = Exclude<
-  ServerFrame,
-  { t: 'event' } | { t: 'typing' } | { t: 'presence' } | { t: 'inbox-message' }
->;
-type ReplyOf<T extends Reply['t']> = Extract<Reply, { t: T }>;
 
 export interface TypingEvent {
   room: string;
@@ -77,116 +86,171 @@ export interface PresenceEvent {
   status: PresenceStatus;
 }
 
-interface Pending {
-  frame: Request;
-  resolve: (reply: Reply) => void;
-  reject: (error: ChatError) => void;
-  timer: ReturnType<typeof setTimeout> | null;
+/** Call every listener; one that throws does not keep the value from the others. */
+function emit<T extends unknown[]>(listeners: Set<(...args: T) => void>, ...args: T): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(...args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 }
 
-export interface SendInput {
-  room: string;
-  kind: SendKind;
-  payload: Uint8Array;
-  /** Idempotency key; one is made when absent. */
-  cmid?: string;
-  /** Edit and reaction: the seq of the message they are about. */
-  target?: number;
-  /** Commit: the epoch it was made in. */
-  epoch?: number;
-  /** Commit: the group-info blob of the epoch it starts. */
-  groupInfo?: Uint8Array;
-}
-
-const OPEN = 1;
-
-function newCmid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+function listen<T extends unknown[]>(
+  listeners: Set<(...args: T) => void>,
+  listener: (...args: T) => void,
+): () => void {
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
 }
 
 export class RealtimeConnection {
-  private socket: SocketLike | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  /** Sends waiting for their ack, re-sent (same cmid) after every reconnect. */
-  private readonly outbox = new Map<string, Pending>();
-  private readonly positions: Map<string, number>;
+  private readonly socket: ReconnectingSocket;
+  private readonly requests: Requests;
+  private readonly outbox: Outbox;
+  private readonly sequencer: Sequencer;
+  private readonly catchUp: CatchUp;
+  private readonly clock: Clock;
+  private readonly retryBackoff: Backoff;
   private readonly eventListeners = new Set<(event: RoomEvent) => void>();
   private readonly typingListeners = new Set<(event: TypingEvent) => void>();
   private readonly presenceListeners = new Set<(event: PresenceEvent) => void>();
   private readonly inboxListeners = new Set<(message: InboxMessage) => void>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
-  private attempt = 0;
+  private readonly goneListeners = new Set<(room: string) => void>();
+  private readonly positionListeners = new Set<(room: string, seq: number | null) => void>();
+  private currentState: ConnectionState = 'connecting';
+  private error: ChatError | null = null;
   private stopped = false;
-  private resuming = false;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  state: ConnectionState = 'connecting';
+  /** A catch-up is being driven: sends wait for it, then go out. */
+  private driving = false;
+  private retryTimer: TimerHandle | null = null;
 
   constructor(private readonly options: RealtimeOptions) {
-    this.positions = options.positions ?? new Map<string, number>();
+    this.clock = options.clock ?? systemClock;
+    const random = options.random ?? Math.random;
+    const minMs = options.minBackoffMs ?? 500;
+    const maxMs = options.maxBackoffMs ?? 30_000;
+    this.retryBackoff = new Backoff(minMs, maxMs, random);
+    this.socket = new ReconnectingSocket(
+      {
+        url: options.url,
+        openSocket: options.openSocket,
+        headers: options.headers,
+        clock: this.clock,
+        backoff: new Backoff(minMs, maxMs, random),
+      },
+      {
+        opened: () => this.opened(),
+        received: (bytes) => this.received(bytes),
+        down: () => this.down(),
+        sessionEnded: () => this.end('signed-out', new ChatError('CHAT_ERR_UNAUTHENTICATED')),
+      },
+    );
+    this.requests = new Requests((bytes) => this.socket.send(bytes), this.clock);
+    this.sequencer = new Sequencer(options.positions ?? new Map<string, number>(), options.userId, {
+      deliver: (event) => emit(this.eventListeners, event),
+      position: (room, seq) => emit(this.positionListeners, room, seq),
+      gone: (room) => emit(this.goneListeners, room),
+      gap: () => this.requestCatchUp(),
+    });
+    this.catchUp = new CatchUp(this.sequencer, (positions) =>
+      this.requests.ask<'page'>(
+        { t: 'resume', positions },
+        this.options.requestTimeoutMs ?? 10_000,
+      ),
+    );
+    this.outbox = new Outbox({
+      requests: this.requests,
+      clock: this.clock,
+      maxAgeMs: options.outboxMaxAgeMs ?? OUTBOX_ENTRY_MAX_AGE_MS,
+      canTransmit: () => !this.driving && this.socket.openGeneration !== null,
+      acked: (ack) => this.sequencer.acked(ack.room, ack.seq),
+    });
   }
 
   /** Open the connection; it then stays up (reconnecting as needed) until close(). */
   start(): void {
-    void this.open();
+    this.socket.start();
   }
 
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** Why the last catch-up failed (state `stalled`); null once one succeeds. */
+  get lastError(): ChatError | null {
+    return this.error;
+  }
+
+  /** Sends waiting for their ack. */
+  get pendingSends(): number {
+    return this.outbox.size;
+  }
+
+  /** Room events: each once, and only after every earlier event of its room. */
   onEvent(listener: (event: RoomEvent) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
+    return listen(this.eventListeners, listener);
   }
 
   /** Someone started or stopped typing in a room (ephemeral, never stored). */
   onTyping(listener: (event: TypingEvent) => void): () => void {
-    this.typingListeners.add(listener);
-    return () => this.typingListeners.delete(listener);
+    return listen(this.typingListeners, listener);
   }
 
   /** Someone who shares a room (other than #general) went online, away or offline. */
   onPresence(listener: (event: PresenceEvent) => void): () => void {
-    this.presenceListeners.add(listener);
-    return () => this.presenceListeners.delete(listener);
+    return listen(this.presenceListeners, listener);
   }
 
   /** A message for this device arrived in its inbox (acknowledge it with `ackInbox`). */
   onInbox(listener: (message: InboxMessage) => void): () => void {
-    this.inboxListeners.add(listener);
-    return () => this.inboxListeners.delete(listener);
+    return listen(this.inboxListeners, listener);
   }
 
   onState(listener: (state: ConnectionState) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return listen(this.stateListeners, listener);
   }
 
-  /** Send an event; resolves with its ack once the server has stored it. Survives reconnects. */
-  send(input: SendInput): Promise<Extract<ServerFrame, { t: 'ack' }>> {
-    const cmid = input.cmid ?? newCmid();
-    const frame: Request = {
-      t: 'send',
-      room: input.room,
-      cmid,
-      kind: input.kind,
-      payload: input.payload,
-      ...(input.target === undefined ? {} : { target: input.target }),
-      ...(input.epoch === undefined ? {} : { epoch: input.epoch }),
-      ...(input.groupInfo === undefined ? {} : { groupInfo: input.groupInfo }),
-    };
-    return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        frame,
-        resolve: (reply) =>
-          reply.t === 'ack' ? resolve(reply) : reject(new ChatError('CHAT_ERR_INTERNAL')),
-        reject,
-        timer: null,
-      };
-      this.outbox.set(cmid, entry);
-      if (this.socket?.readyState === OPEN && !this.resuming) this.transmit(entry, false);
-    });
+  /**
+   * This user can no longer read a room (left, removed, or the room was deleted): its
+   * position is dropped and it is no longer resumed.
+   */
+  onGone(listener: (room: string) => void): () => void {
+    return listen(this.goneListeners, listener);
+  }
+
+  /**
+   * A room's position changed: `seq` is the event about to reach the event listeners (called
+   * just before them, so a store can persist both in one step), or null when this user can
+   * no longer read the room.
+   */
+  onPosition(listener: (room: string, seq: number | null) => void): () => void {
+    return listen(this.positionListeners, listener);
+  }
+
+  /**
+   * Send an event; resolves with its ack once the server has stored it. Survives reconnects.
+   * Refuses at once, sending nothing, what the server would refuse for its size
+   * (CHAT_ERR_TOO_LARGE, see `SEND_PAYLOAD_MAX_BYTES`) or shape (CHAT_ERR_VALIDATION); fails
+   * with the server's error when it refuses the send for good, and with
+   * CHAT_ERR_SEND_EXPIRED when no ack came within `outboxMaxAgeMs`.
+   */
+  send(input: SendInput): Promise<Ack> {
+    if (this.stopped) {
+      return Promise.reject(new ChatError('CHAT_ERR_UNAVAILABLE', 'The connection was closed.'));
+    }
+    return this.outbox.add(input);
+  }
+
+  /** Why `send` would refuse this input before sending (size, shape), or null. */
+  checkSend(input: SendInput): ChatError | null {
+    return checkSend(sendFrame({ ...input, cmid: input.cmid ?? 'check' }));
   }
 
   history(room: string, limit: number, before?: number) {
@@ -272,7 +336,7 @@ export class RealtimeConnection {
 
   async leave(room: string) {
     await this.request<'ok'>({ t: 'leave', room });
-    this.positions.delete(room);
+    this.sequencer.gone(room);
   }
 
   async invite(room: string, username: string) {
@@ -363,190 +427,116 @@ export class RealtimeConnection {
     return this.request<'ok'>({ t: 'inbox-ack', ids });
   }
 
-  /** The highest seq this device has for a room. */
+  /** The highest seq delivered for a room (0 when none). */
   position(room: string): number {
-    return this.positions.get(room) ?? 0;
+    return this.sequencer.position(room) ?? 0;
   }
 
   close(): void {
-    this.socket?.close(1000, 'closed by the client');
     this.end('closed', new ChatError('CHAT_ERR_UNAVAILABLE', 'The connection was closed.'));
-  }
-
-  /** Stop for good: no more reconnects; everything waiting is refused. */
-  private end(state: 'closed' | 'signed-out', closed: ChatError): void {
-    this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.socket = null;
-    this.setState(state);
-    for (const entry of [...this.pending.values(), ...this.outbox.values()]) {
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.reject(closed);
-    }
-    this.pending.clear();
-    this.outbox.clear();
   }
 
   /** One request, one reply (or a ChatError), with a timeout. Not retried across reconnects. */
   request<T extends Reply['t']>(frame: Request): Promise<ReplyOf<T>> {
-    return new Promise((resolve, reject) => {
-      if (this.socket?.readyState !== OPEN) {
-        reject(new ChatError('CHAT_ERR_UNAVAILABLE', 'Not connected.'));
-        return;
-      }
-      this.transmit(
-        {
-          frame,
-          resolve: (reply) => resolve(reply as ReplyOf<T>),
-          reject,
-          timer: null,
-        },
-        true,
-      );
-    });
+    return this.requests.ask<T>(frame, this.options.requestTimeoutMs ?? 10_000);
   }
 
-  private transmit(entry: Pending, timed: boolean): void {
-    const id = this.nextId++;
-    this.pending.set(id, entry);
-    if (timed) {
-      entry.timer = setTimeout(() => {
-        this.pending.delete(id);
-        entry.reject(new ChatError('CHAT_ERR_UNAVAILABLE', 'The server did not answer in time.'));
-      }, this.options.requestTimeoutMs ?? 10_000);
-    }
-    this.socket?.send(encodeFrame({ ...entry.frame, v: FRAME_VERSION, id }));
+  /** Stop for good: no more reconnects; everything waiting is refused. */
+  private end(state: 'closed' | 'signed-out', error: ChatError): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.socket.stop();
+    if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.setState(state);
+    this.requests.failAll(error);
+    this.outbox.failAll(error);
   }
 
   private setState(state: ConnectionState): void {
-    this.state = state;
-    for (const listener of this.stateListeners) listener(state);
+    if (this.currentState === state) return;
+    this.currentState = state;
+    emit(this.stateListeners, state);
   }
 
-  private async open(): Promise<void> {
+  private opened(): void {
+    if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.requestCatchUp();
+  }
+
+  private down(): void {
     if (this.stopped) return;
-    let socket: SocketLike;
-    try {
-      socket = this.options.openSocket(this.options.url, await this.options.headers());
-    } catch {
-      this.scheduleReconnect();
+    if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.currentState !== 'connecting') this.setState('reconnecting');
+    // Requests in flight get no reply on this socket; sends stay in the outbox.
+    this.requests.failAll(connectionLost());
+  }
+
+  /** Catch up now, or make the catch-up under way look again. */
+  private requestCatchUp(): void {
+    if (this.stopped) return;
+    if (this.driving) {
+      this.catchUp.requestAgain();
       return;
     }
-    this.socket = socket;
-    socket.binaryType = 'arraybuffer';
-    socket.onopen = () => {
-      this.attempt = 0;
-      void this.afterOpen();
-    };
-    socket.onmessage = (message) => this.receive(message.data);
-    socket.onerror = () => undefined;
-    socket.onclose = (event) => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      if (event.code === SESSION_ENDED_CLOSE_CODE) {
-        this.end('signed-out', new ChatError('CHAT_ERR_UNAUTHENTICATED'));
-        return;
-      }
-      // Requests in flight get no reply on this socket; sends stay in the outbox.
-      for (const [id, entry] of this.pending) {
-        this.pending.delete(id);
-        if (entry.timer) clearTimeout(entry.timer);
-        if (entry.frame.t !== 'send')
-          entry.reject(new ChatError('CHAT_ERR_UNAVAILABLE', 'The connection was lost.'));
-      }
-      this.scheduleReconnect();
-    };
+    // Stalled: the scheduled retry will look; no socket: the next open will.
+    if (this.retryTimer !== null || this.socket.openGeneration === null) return;
+    void this.drive();
   }
 
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
-    this.setState('reconnecting');
-    const min = this.options.minBackoffMs ?? 500;
-    const max = this.options.maxBackoffMs ?? 30_000;
-    const ceiling = Math.min(max, min * 2 ** this.attempt);
-    this.attempt += 1;
-    const delay = ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2);
-    this.reconnectTimer = setTimeout(() => void this.open(), delay);
-  }
-
-  /** Catch up on every room we know, then flush the outbox. */
-  private async afterOpen(): Promise<void> {
-    await this.resume();
-    this.setState('open');
-    for (const entry of this.outbox.values()) this.transmit(entry, false);
-  }
-
-  private async resume(): Promise<void> {
-    if (this.resuming) return;
-    this.resuming = true;
+  /**
+   * Run the catch-up on the socket open now, then say truthfully where it left us and flush
+   * the outbox (sends wait while it runs, and go out after every run, whatever its outcome).
+   */
+  private async drive(): Promise<void> {
+    const generation = this.socket.openGeneration;
+    this.driving = true;
+    let failure: unknown = null;
     try {
-      for (;;) {
-        const positions = [...this.positions].map(([room, after]) => ({ room, after }));
-        if (positions.length === 0) return;
-        const page = await this.request<'page'>({ t: 'resume', positions });
-        for (const event of page.events) this.accept(event);
-        if (!page.more) return;
-      }
-    } catch {
-      // The socket dropped while resuming: the next open resumes again.
+      await this.catchUp.idle();
+      if (this.socket.openGeneration === generation) await this.catchUp.run();
+    } catch (error) {
+      failure = error;
     } finally {
-      this.resuming = false;
+      this.driving = false;
     }
+    if (this.stopped || generation === null || this.socket.openGeneration !== generation) {
+      return; // the socket went down meanwhile: the state says so, the next open catches up
+    }
+    if (failure === null) {
+      this.error = null;
+      this.retryBackoff.reset();
+      this.socket.healthy();
+      this.setState('open');
+    } else {
+      const error =
+        failure instanceof ChatError
+          ? failure
+          : new ChatError('CHAT_ERR_INTERNAL', 'Catching up failed.');
+      this.error = error;
+      this.socket.healthy();
+      this.setState('stalled');
+      const delay = Math.max(this.retryBackoff.next(), (error.retryAfter ?? 0) * 1000);
+      this.retryTimer = this.clock.setTimeout(() => {
+        this.retryTimer = null;
+        this.requestCatchUp();
+      }, delay);
+    }
+    this.outbox.flush();
   }
 
-  private accept(event: RoomEvent): void {
-    const known = this.positions.get(event.room);
-    if (known !== undefined && event.seq <= known) return; // already have it
-    if (known !== undefined && event.seq > known + 1) {
-      void this.resume(); // a gap: fetch what is missing, in order
-      return;
-    }
-    this.positions.set(event.room, event.seq);
-    for (const listener of this.eventListeners) listener(event);
-  }
-
-  private receive(data: unknown): void {
-    const bytes =
-      data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : null;
-    if (!bytes) return;
+  private received(bytes: Uint8Array): void {
     const decoded = decodeServerFrame(bytes);
     if (!decoded.ok) return;
-    const frame = decoded.frame;
-    if (frame.t === 'event') {
-      this.accept(frame.event);
-      return;
-    }
-    if (frame.t === 'typing') {
-      const event = { room: frame.room, user: frame.user, on: frame.on };
-      for (const listener of this.typingListeners) listener(event);
-      return;
-    }
-    if (frame.t === 'presence') {
-      const event = { user: frame.user, status: frame.status };
-      for (const listener of this.presenceListeners) listener(event);
-      return;
-    }
-    if (frame.t === 'inbox-message') {
-      for (const listener of this.inboxListeners) listener(frame.message);
-      return;
-    }
-    if (frame.id === null) return;
-    const entry = this.pending.get(frame.id);
-    if (!entry) return;
-    this.pending.delete(frame.id);
-    if (entry.timer) clearTimeout(entry.timer);
-    if (entry.frame.t === 'send') this.outbox.delete(entry.frame.cmid);
-    if (frame.t === 'error') {
-      entry.reject(
-        new ChatError(frame.code, frame.message, {
-          ...(frame.retryAfter === undefined ? {} : { retryAfter: frame.retryAfter }),
-          ...(frame.epoch === undefined ? {} : { epoch: frame.epoch }),
-        }),
-      );
-    } else {
-      if (frame.t === 'ack' && !this.positions.has(frame.room))
-        this.positions.set(frame.room, frame.seq - 1);
-      entry.resolve(frame);
-    }
+    const frame: ServerFrame = decoded.frame;
+    if (frame.t === 'event') this.sequencer.push(frame.event);
+    else if (frame.t === 'typing')
+      emit(this.typingListeners, { room: frame.room, user: frame.user, on: frame.on });
+    else if (frame.t === 'presence')
+      emit(this.presenceListeners, { user: frame.user, status: frame.status });
+    else if (frame.t === 'inbox-message') emit(this.inboxListeners, frame.message);
+    else this.requests.settle(frame);
   }
 }

@@ -1,0 +1,138 @@
+/**
+ * The socket layer: one WebSocket at a time, re-opened with jittered exponential backoff
+ * until stopped. It knows nothing of frames; it hands bytes up and says when a socket opened
+ * or went down.
+ */
+import type { Backoff, Clock, TimerHandle } from './clock.js';
+
+/** The part of the WebSocket API we use (browser WebSocket and the `ws` package both fit). */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type SocketFactory = (url: string, headers: Record<string, string>) => SocketLike;
+
+/** The close code the server uses when a socket's session has ended. */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
+
+const OPEN = 1;
+
+export interface SocketOptions {
+  url: string;
+  openSocket: SocketFactory;
+  /** Headers for the upgrade (Node only: cookie and Origin). */
+  headers: () => Promise<Record<string, string>>;
+  clock: Clock;
+  backoff: Backoff;
+}
+
+export interface SocketEvents {
+  /** A new socket opened; `generation` names it until it goes down. */
+  opened(generation: number): void;
+  received(bytes: Uint8Array): void;
+  /** The socket went down (or could not be opened); a new attempt is scheduled. */
+  down(): void;
+  /** The server ended the session (close code 4001): no new attempt is made. */
+  sessionEnded(): void;
+}
+
+export class ReconnectingSocket {
+  private socket: SocketLike | null = null;
+  private generation = 0;
+  private stopped = false;
+  private timer: TimerHandle | null = null;
+
+  constructor(
+    private readonly options: SocketOptions,
+    private readonly events: SocketEvents,
+  ) {}
+
+  start(): void {
+    void this.open();
+  }
+
+  /** The generation of the socket that is open now, or null. */
+  get openGeneration(): number | null {
+    return this.socket?.readyState === OPEN ? this.generation : null;
+  }
+
+  /** Write to the open socket; false when there is none. */
+  send(bytes: Uint8Array): boolean {
+    if (this.socket?.readyState !== OPEN) return false;
+    this.socket.send(bytes);
+    return true;
+  }
+
+  /** The socket proved healthy: the next reconnect starts again from the shortest delay. */
+  healthy(): void {
+    this.options.backoff.reset();
+  }
+
+  /** Close for good: no more attempts. */
+  stop(code = 1000, reason = 'closed by the client'): void {
+    this.stopped = true;
+    if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
+    this.timer = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(code, reason);
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    let socket: SocketLike;
+    try {
+      const headers = await this.options.headers();
+      if (this.stopped) return;
+      socket = this.options.openSocket(this.options.url, headers);
+    } catch {
+      this.retry();
+      return;
+    }
+    const generation = ++this.generation;
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => {
+      if (this.socket === socket) this.events.opened(generation);
+    };
+    socket.onmessage = (message) => {
+      if (this.socket !== socket) return;
+      const data = message.data;
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : data instanceof Uint8Array
+            ? data
+            : null;
+      if (bytes) this.events.received(bytes);
+    };
+    socket.onerror = () => undefined;
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (event.code === SESSION_ENDED_CLOSE_CODE) {
+        this.stop();
+        this.events.sessionEnded();
+        return;
+      }
+      this.retry();
+    };
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    this.events.down();
+    if (this.stopped) return;
+    this.timer = this.options.clock.setTimeout(() => {
+      this.timer = null;
+      void this.open();
+    }, this.options.backoff.next());
+  }
+}
