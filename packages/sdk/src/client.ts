@@ -62,6 +62,11 @@ export type WebSocketConstructor = new (
 export interface ConnectOptions {
   /** The last seq this device has per room (from its local store), to resume from. */
   positions?: Map<string, number>;
+  /**
+   * The signed-in user's id (from `login` or `session`): a notice that this user left or was
+   * removed from a room then drops that room's position at once.
+   */
+  userId?: string;
 }
 
 /** A successful sign-in. */
@@ -190,6 +195,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
             : new Impl(url)) as unknown as SocketLike,
         headers: () => http.socketHeaders(),
         ...(connectOptions.positions ? { positions: connectOptions.positions } : {}),
+        ...(connectOptions.userId ? { userId: connectOptions.userId } : {}),
       });
       connection.start();
       return connection;
