@@ -316,7 +316,6 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
       const ghost = 'ZZZZZZZZZZZZZZZZZZZZZZ';
       const attempts = (room: string) => [
         dave.rt.history(room, 10),
-        dave.rt.request<'page'>({ t: 'resume', positions: [{ room, after: 0 }] }),
         dave.rt.members(room),
         dave.rt.claimKeyPackages(room, [alice.id]),
         dave.rt.groupInfo(room),
@@ -339,6 +338,11 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
       const none = await Promise.all(attempts(ghost).map(errorOf));
       expect(real).toEqual(none);
       for (const answer of real) expect(answer).toMatch(/^CHAT_ERR_NOT_FOUND/);
+      // A resume names many rooms: one that is not yours is skipped and named in `gone`.
+      const resumed = async (room: string) =>
+        dave.rt.request<'page'>({ t: 'resume', positions: [{ room, after: 0 }] });
+      expect(await resumed(group.id)).toMatchObject({ events: [], more: false, gone: [group.id] });
+      expect(await resumed(ghost)).toMatchObject({ events: [], more: false, gone: [ghost] });
     });
   });
 

@@ -1,13 +1,18 @@
 /**
- * Every authorization decision of the accounts capability, in one place. Each access*
+ * Every authorization decision, in one place: accounts (signed in, administrator, own
+ * device, invitations) and rooms (membership, role rank, message ownership). Each access*
  * function either returns what the caller may act on or throws; a thing the caller may not
  * see is answered exactly like a thing that does not exist (CHAT_ERR_NOT_FOUND), so ids
- * can't be probed. Routes reach these through `requireUser` / `requireAdmin` and the
- * domain actions; nothing else decides who may do what.
+ * can't be probed. Routes reach these through `requireUser` / `requireAdmin`, the realtime
+ * handlers through the domain actions; nothing else decides who may do what.
+ *
+ * The administrator role is read from the database when a decision needs it
+ * (`isAdministrator`), never from what a long-lived connection captured when it opened: a
+ * demoted administrator loses the powers on every open socket at once.
  */
-import { ChatError } from '@securechat/protocol';
+import { ChatError, type RoomRole } from '@securechat/protocol';
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, DevicesTable, InvitesTable } from '../storage/types.js';
+import type { Database, DevicesTable, InvitesTable, RoomsTable } from '../storage/types.js';
 import type { AuthContext } from './context.js';
 
 /** A signed-in session, or CHAT_ERR_UNAUTHENTICATED. */
@@ -54,4 +59,145 @@ export async function accessInvite(
     .executeTakeFirst();
   if (!invite) throw new ChatError('CHAT_ERR_NOT_FOUND');
   return invite;
+}
+
+// Rooms.
+
+/** A user's membership of a room, as access decisions need it. */
+export interface Membership {
+  roomId: string;
+  kind: RoomsTable['kind'];
+  name: string | null;
+  visibility: 'joined' | 'shared';
+  role: RoomRole;
+  joinedSeq: number;
+  lastSeq: number;
+  epoch: number;
+  directKey: string | null;
+  membersVersion: number;
+}
+
+const RANK: Record<RoomRole, number> = { member: 1, moderator: 2, owner: 3 };
+export const rank = (role: RoomRole): number => RANK[role];
+
+/**
+ * This user's membership of this room, or CHAT_ERR_NOT_FOUND: the one rule of rooms is
+ * members only, and to anyone else a room does not exist.
+ */
+export async function accessRoom(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<Membership> {
+  const member = await membershipOf(db, roomId, userId);
+  if (!member) throw new ChatError('CHAT_ERR_NOT_FOUND');
+  return member;
+}
+
+/** This user's membership of this room, or null. */
+export async function membershipOf(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<Membership | null> {
+  return (await membershipsOf(db, [roomId], userId)).get(roomId) ?? null;
+}
+
+/**
+ * The same rule for requests that name many rooms (resume), in one query: the rooms that are
+ * this user's. A room missing from the map is not theirs — left, removed from, deleted or
+ * never theirs, alike.
+ */
+export async function membershipsOf(
+  db: Kysely<Database>,
+  roomIds: readonly string[],
+  userId: string,
+): Promise<Map<string, Membership>> {
+  const found = new Map<string, Membership>();
+  if (roomIds.length === 0) return found;
+  const rows = await db
+    .selectFrom('room_members')
+    .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
+    .select([
+      'rooms.id',
+      'rooms.kind',
+      'rooms.name',
+      'rooms.visibility',
+      'rooms.last_seq',
+      'rooms.epoch',
+      'rooms.direct_key',
+      'rooms.members_version',
+      'room_members.role',
+      'room_members.joined_seq',
+    ])
+    .where('room_members.room_id', 'in', [...new Set(roomIds)])
+    .where('room_members.user_id', '=', userId)
+    .execute();
+  for (const row of rows)
+    found.set(row.id, {
+      roomId: row.id,
+      kind: row.kind,
+      name: row.name,
+      visibility: row.visibility,
+      role: row.role,
+      joinedSeq: Number(row.joined_seq),
+      lastSeq: Number(row.last_seq),
+      epoch: Number(row.epoch),
+      directKey: row.direct_key,
+      membersVersion: Number(row.members_version),
+    });
+  return found;
+}
+
+/** The first seq this member may read: with `joined` visibility, what came after they joined. */
+export const readableAfter = (m: Membership): number =>
+  m.visibility === 'joined' ? m.joinedSeq : 0;
+
+/** Whether this user is a server administrator now: read fresh on every decision. */
+export async function isAdministrator(db: Kysely<Database>, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('users')
+    .select('role')
+    .where('id', '=', userId)
+    .where('suspended_at', 'is', null)
+    .executeTakeFirst();
+  return row?.role === 'admin';
+}
+
+/** This member's role is at least `role` (or they are exempt), else CHAT_ERR_FORBIDDEN. */
+export function accessRank(member: Membership, role: RoomRole, exempt = false): void {
+  if (exempt) return;
+  if (rank(member.role) < rank(role))
+    throw new ChatError(
+      'CHAT_ERR_FORBIDDEN',
+      role === 'owner' ? 'Only the owner may do that.' : 'Only moderators may do that.',
+    );
+}
+
+/**
+ * A message this member may act on: one they can read, not deleted. `react`: any reader;
+ * `edit`: its sender only; `delete`: its sender, the room's moderators and owner, and server
+ * administrators (read fresh). A message they can't read is CHAT_ERR_NOT_FOUND.
+ */
+export async function accessMessage(
+  db: Kysely<Database>,
+  userId: string,
+  member: Membership,
+  seq: number,
+  action: 'react' | 'edit' | 'delete',
+): Promise<void> {
+  const target = await db
+    .selectFrom('events')
+    .select(['kind', 'sender_id', 'deleted_at'])
+    .where('room_id', '=', member.roomId)
+    .where('seq', '=', seq)
+    .where('seq', '>', readableAfter(member))
+    .executeTakeFirst();
+  if (!target || target.kind !== 'message' || target.deleted_at !== null)
+    throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such message.');
+  if (action === 'react' || target.sender_id === userId) return;
+  if (action === 'edit')
+    throw new ChatError('CHAT_ERR_FORBIDDEN', 'Only its sender may edit a message.');
+  if (rank(member.role) >= rank('moderator') || (await isAdministrator(db, userId))) return;
+  throw new ChatError('CHAT_ERR_FORBIDDEN', 'Only its sender or a moderator may delete this.');
 }

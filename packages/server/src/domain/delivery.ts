@@ -21,7 +21,8 @@ import { type Accepted, type Sender } from './delivery/events.js';
 import { joinGeneral } from './delivery/general.js';
 import { history, resume } from './delivery/reading.js';
 import { send, type SendInput } from './delivery/send.js';
-import { accessRoom, createMemberCache, memberIds } from './membership.js';
+import { accessRoom } from './access.js';
+import { createMemberCache, memberIds } from './membership.js';
 
 export { GENERAL_ROOM_ID };
 export { appendEvent, appendNotice, toEvent } from './delivery/events.js';

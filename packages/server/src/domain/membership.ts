@@ -1,68 +1,10 @@
 /**
- * The one access rule of rooms: members only. To anyone else a room does not exist — the
- * same CHAT_ERR_NOT_FOUND whether it is someone else's room or no room at all.
+ * Room membership bookkeeping: who is in a room, the member-list cache, blocks between two
+ * people and the direct-room key of a pair. The access rules themselves are in access.ts.
  */
-import { ChatError, type RoomRole } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
-import type { Database, RoomsTable } from '../storage/types.js';
-
-export interface Membership {
-  roomId: string;
-  kind: RoomsTable['kind'];
-  name: string | null;
-  visibility: 'joined' | 'shared';
-  role: RoomRole;
-  joinedSeq: number;
-  lastSeq: number;
-  epoch: number;
-  directKey: string | null;
-  membersVersion: number;
-}
-
-const RANK: Record<RoomRole, number> = { member: 1, moderator: 2, owner: 3 };
-export const rank = (role: RoomRole): number => RANK[role];
-
-/** This user's membership of this room, or CHAT_ERR_NOT_FOUND. */
-export async function accessRoom(
-  db: Kysely<Database>,
-  roomId: string,
-  userId: string,
-): Promise<Membership> {
-  const row = await db
-    .selectFrom('room_members')
-    .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
-    .select([
-      'rooms.kind',
-      'rooms.name',
-      'rooms.visibility',
-      'rooms.last_seq',
-      'rooms.epoch',
-      'rooms.direct_key',
-      'rooms.members_version',
-      'room_members.role',
-      'room_members.joined_seq',
-    ])
-    .where('room_members.room_id', '=', roomId)
-    .where('room_members.user_id', '=', userId)
-    .executeTakeFirst();
-  if (!row) throw new ChatError('CHAT_ERR_NOT_FOUND');
-  return {
-    roomId,
-    kind: row.kind,
-    name: row.name,
-    visibility: row.visibility,
-    role: row.role,
-    joinedSeq: Number(row.joined_seq),
-    lastSeq: Number(row.last_seq),
-    epoch: Number(row.epoch),
-    directKey: row.direct_key,
-    membersVersion: Number(row.members_version),
-  };
-}
-
-/** The first seq this member may read: with `joined` visibility, what came after they joined. */
-export const readableAfter = (m: Membership): number =>
-  m.visibility === 'joined' ? m.joinedSeq : 0;
+import type { Database } from '../storage/types.js';
+import type { Membership } from './access.js';
 
 export async function memberIds(db: Kysely<Database>, roomId: string): Promise<string[]> {
   const rows = await db

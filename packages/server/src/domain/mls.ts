@@ -19,7 +19,7 @@ import type { Dialect } from '../storage/dialect.js';
 import type { Database, InboxTable } from '../storage/types.js';
 import { newId } from './crypto.js';
 import type { Sender } from './delivery.js';
-import { accessRoom } from './membership.js';
+import { accessRoom } from './access.js';
 
 function toMessage(row: Selectable<InboxTable>): InboxMessage {
   return {

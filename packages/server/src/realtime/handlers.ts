@@ -39,10 +39,10 @@ type Handler<T extends ClientFrameType> = (
 
 export type Handlers = { [T in ClientFrameType]: Handler<T> };
 
+/** Who acts. Their administrator role is not taken from here: access.ts reads it fresh. */
 const senderOf = (auth: AuthContext): Sender => ({
   userId: auth.user.id,
   deviceId: auth.device.id,
-  admin: auth.user.role === 'admin',
 });
 
 export function createHandlers(services: Services) {

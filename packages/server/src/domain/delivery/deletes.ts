@@ -8,7 +8,8 @@ import { ChatError, Limits } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { newId } from '../crypto.js';
-import { accessRoom, memberIds, rank, readableAfter, type Membership } from '../membership.js';
+import { accessMessage, accessRoom } from '../access.js';
+import { memberIds } from '../membership.js';
 import { appendEvent, EMPTY, type Accepted, type Sender } from './events.js';
 
 export interface DeletesDeps {
@@ -25,27 +26,6 @@ const codeKey = (userId: string, room: string, seq: number) => ({
   seq,
 });
 
-/** May this member remove the event at `seq` (their own message, or as a moderator / admin)? */
-async function mayDelete(
-  db: Kysely<Database>,
-  actor: Sender,
-  member: Membership,
-  seq: number,
-): Promise<void> {
-  const target = await db
-    .selectFrom('events')
-    .select(['kind', 'sender_id', 'deleted_at'])
-    .where('room_id', '=', member.roomId)
-    .where('seq', '=', seq)
-    .where('seq', '>', readableAfter(member))
-    .executeTakeFirst();
-  if (!target || target.kind !== 'message' || target.deleted_at !== null)
-    throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such message.');
-  const moderates = rank(member.role) >= rank('moderator') || actor.admin === true;
-  if (target.sender_id !== actor.userId && !moderates)
-    throw new ChatError('CHAT_ERR_FORBIDDEN', 'Only its sender or a moderator may delete this.');
-}
-
 /**
  * Step 1 of a delete: a 4-digit code, single use, short-lived, bound to this message and
  * this user. Asking again replaces the previous code.
@@ -53,7 +33,7 @@ async function mayDelete(
 export async function deleteCode(deps: DeletesDeps, actor: Sender, room: string, seq: number) {
   const { db, now } = deps;
   const member = await accessRoom(db, room, actor.userId);
-  await mayDelete(db, actor, member, seq);
+  await accessMessage(db, actor.userId, member, seq, 'delete');
   const code = String(randomInt(0, 10 ** Limits.DELETE_CODE_DIGITS)).padStart(
     Limits.DELETE_CODE_DIGITS,
     '0',
@@ -88,7 +68,7 @@ export async function deleteMessage(
   const { db, now } = deps;
   const result = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, room, actor.userId);
-    await mayDelete(trx, actor, member, seq);
+    await accessMessage(trx, actor.userId, member, seq, 'delete');
     const stored = await trx
       .selectFrom('delete_codes')
       .selectAll()

@@ -11,8 +11,6 @@ import { newId } from '../crypto.js';
 export interface Sender {
   userId: string;
   deviceId: string;
-  /** Server admins may delete any message. */
-  admin?: boolean;
 }
 
 export interface Accepted {

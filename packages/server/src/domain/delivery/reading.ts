@@ -5,7 +5,7 @@
 import { Limits, type RoomEvent } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
-import { accessRoom, readableAfter } from '../membership.js';
+import { accessRoom, membershipsOf, readableAfter } from '../access.js';
 import { toEvent } from './events.js';
 
 /** Events before `before` (newest first on the server, returned oldest first). */
@@ -32,21 +32,36 @@ export async function history(
   return { events: rows.slice(0, take).reverse().map(toEvent), more };
 }
 
-/** What a device missed: events after each position, oldest first, in one bounded batch. */
+/**
+ * What a device missed: events after each position, oldest first, in one bounded batch.
+ * A position naming a room that is no longer this user's (left, removed from, deleted — or
+ * never theirs, which looks the same) does not fail the request: the room is skipped and
+ * named in `gone`, so the device drops that position and still gets everything else.
+ */
 export async function resume(
   db: Kysely<Database>,
   userId: string,
   positions: { room: string; after: number }[],
-) {
+): Promise<{ events: RoomEvent[]; more: boolean; gone?: string[] }> {
   const events: RoomEvent[] = [];
+  const gone: string[] = [];
   let more = false;
+  const mine = await membershipsOf(
+    db,
+    positions.map((p) => p.room),
+    userId,
+  );
   for (const { room, after } of positions) {
+    const member = mine.get(room);
+    if (!member) {
+      gone.push(room);
+      continue;
+    }
     const budget = Limits.HISTORY_PAGE_MAX - events.length;
     if (budget <= 0) {
       more = true;
-      break;
+      continue;
     }
-    const member = await accessRoom(db, room, userId);
     const rows = await db
       .selectFrom('events')
       .selectAll()
@@ -58,5 +73,5 @@ export async function resume(
     if (rows.length > budget) more = true;
     events.push(...rows.slice(0, budget).map(toEvent));
   }
-  return { events, more };
+  return gone.length > 0 ? { events, more, gone } : { events, more };
 }

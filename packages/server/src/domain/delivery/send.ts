@@ -5,7 +5,8 @@
 import { ChatError, type SendKind } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
-import { accessRoom, blockedBetween, readableAfter, type Membership } from '../membership.js';
+import { accessMessage, accessRoom, type Membership } from '../access.js';
+import { blockedBetween } from '../membership.js';
 import { appendEvent, toEvent, type Accepted, type Sender } from './events.js';
 
 export interface SendInput {
@@ -37,17 +38,13 @@ async function checkTarget(
   }
   if (input.target === undefined)
     throw new ChatError('CHAT_ERR_VALIDATION', `An ${input.kind} names the message it is about.`);
-  const target = await trx
-    .selectFrom('events')
-    .select(['kind', 'sender_id', 'deleted_at'])
-    .where('room_id', '=', input.room)
-    .where('seq', '=', input.target)
-    .where('seq', '>', readableAfter(member))
-    .executeTakeFirst();
-  if (!target || target.kind !== 'message' || target.deleted_at !== null)
-    throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such message.');
-  if (input.kind === 'edit' && target.sender_id !== sender.userId)
-    throw new ChatError('CHAT_ERR_FORBIDDEN', 'Only its sender may edit a message.');
+  await accessMessage(
+    trx,
+    sender.userId,
+    member,
+    input.target,
+    input.kind === 'edit' ? 'edit' : 'react',
+  );
 }
 
 /** Persist one event and return it with its recipients. Idempotent per (device, cmid). */

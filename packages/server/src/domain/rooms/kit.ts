@@ -16,7 +16,8 @@ import type { Kysely, Transaction } from 'kysely';
 import type { RealtimeLimiter } from '../../events/limits.js';
 import type { Database } from '../../storage/types.js';
 import { appendNotice, type Accepted, type Sender } from '../delivery/events.js';
-import { memberIds, membersChanged, rank, type Membership } from '../membership.js';
+import type { Membership } from '../access.js';
+import { memberIds, membersChanged } from '../membership.js';
 
 export interface RoomsDeps {
   db: Kysely<Database>;
@@ -98,15 +99,6 @@ export async function channelNameFree(trx: Kysely<Database>, name: string, excep
     .where('name', '=', name);
   if (except) query = query.where('id', '!=', except);
   if (await query.executeTakeFirst()) throw new ChatError('CHAT_ERR_ROOM_NAME_TAKEN');
-}
-
-export function requireRank(member: Membership, role: RoomRole, admin = false): void {
-  if (admin) return;
-  if (rank(member.role) < rank(role))
-    throw new ChatError(
-      'CHAT_ERR_FORBIDDEN',
-      role === 'owner' ? 'Only the owner may do that.' : 'Only moderators may do that.',
-    );
 }
 
 /** Group and channel management only: #general and direct rooms have fixed members. */

@@ -1,20 +1,13 @@
 /** Changing who is in a room and with which role: leave, invite, kick, role, transfer. */
 import { ChatError } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
-import {
-  accessRoom,
-  blockedBetween,
-  isMember,
-  memberIds,
-  membersChanged,
-  rank,
-} from '../membership.js';
+import { accessRank, accessRoom, rank } from '../access.js';
+import { blockedBetween, isMember, memberIds, membersChanged } from '../membership.js';
 import {
   addMember,
   checkCapacity,
   notify,
   requireManaged,
-  requireRank,
   userByName,
   type Changed,
   type RoomsDeps,
@@ -63,7 +56,7 @@ export async function invite(
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
-    if (member.kind === 'group') requireRank(member, 'moderator');
+    if (member.kind === 'group') accessRank(member, 'moderator');
     const invitee = await userByName(trx, username);
     if ((await blockedBetween(trx, invitee.id, actor.userId)).aBlockedB)
       throw new ChatError('CHAT_ERR_BLOCKED');
@@ -91,7 +84,7 @@ export async function kick(
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
-    requireRank(member, 'moderator');
+    accessRank(member, 'moderator');
     const target = await trx
       .selectFrom('room_members')
       .select('role')
@@ -124,7 +117,7 @@ export async function setRole(
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
-    requireRank(member, 'owner');
+    accessRank(member, 'owner');
     const updated = await trx
       .updateTable('room_members')
       .set({ role })
@@ -149,7 +142,7 @@ export async function transfer(
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
-    requireRank(member, 'owner');
+    accessRank(member, 'owner');
     if (userId === actor.userId)
       throw new ChatError('CHAT_ERR_VALIDATION', 'You already own this room.');
     const updated = await trx

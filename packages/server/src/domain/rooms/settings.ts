@@ -2,13 +2,12 @@
 import { hash as argon2Hash } from '@node-rs/argon2';
 import { ChatError, type Notice, type RoomSummary, type Visibility } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
-import { accessRoom } from '../membership.js';
+import { accessRank, accessRoom, isAdministrator } from '../access.js';
 import {
   ARGON2,
   channelNameFree,
   CHANNEL_NAME,
   notify,
-  requireRank,
   type Changed,
   type RoomsDeps,
 } from './kit.js';
@@ -35,11 +34,11 @@ export async function settings(
     if (member.kind === 'direct')
       throw new ChatError('CHAT_ERR_FORBIDDEN', 'Direct rooms have no settings.');
     if (member.kind === 'general') {
-      requireRank(member, 'owner', actor.admin === true);
+      accessRank(member, 'owner', await isAdministrator(trx, actor.userId));
       if (input.name !== undefined || input.password !== undefined)
         throw new ChatError('CHAT_ERR_FORBIDDEN', '#general keeps its name and is open.');
     } else {
-      requireRank(member, 'moderator');
+      accessRank(member, 'moderator');
     }
     const changes: {
       name?: string;

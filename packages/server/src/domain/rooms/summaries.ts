@@ -12,7 +12,7 @@ import {
 } from '@securechat/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
-import { accessRoom } from '../membership.js';
+import { accessRoom } from '../access.js';
 import { escapeLike } from './kit.js';
 
 export async function summaries(
