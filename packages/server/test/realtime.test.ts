@@ -416,11 +416,10 @@ describeEachDialect('realtime gateway', (dialect) => {
         const replies = await Promise.all(Array.from({ length: count }, () => d.request(frame)));
         const refused = replies.filter((r) => r.t === 'error');
         // Every request answered: allowed ones as usual, the others refused with a wait.
-        for (const r of refused)
-          expect(r).toMatchObject({
-            code: 'CHAT_ERR_RATE_LIMITED',
-            retryAfter: expect.any(Number),
-          });
+        for (const r of refused) {
+          expect(r).toMatchObject({ code: 'CHAT_ERR_RATE_LIMITED' });
+          expect(r.t === 'error' && r.retryAfter).toBeGreaterThanOrEqual(1);
+        }
         expect(replies.length).toBe(count);
         return { allowed: count - refused.length, refused: refused.length };
       };
