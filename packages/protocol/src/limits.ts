@@ -107,6 +107,13 @@ export const Limits = {
   ROOM_PASSWORD_MAX_LENGTH: 256,
   /** Wrong or right, password attempts per user and room in 15 minutes. */
   ROOM_PASSWORD_ATTEMPTS_PER_15_MIN: 10,
+  /**
+   * Room-password hashes (argon2id, 19 MiB each) one server process computes at once; more
+   * wait in a queue of at most ROOM_PASSWORD_HASH_QUEUE_MAX, past which the request is
+   * refused with CHAT_ERR_UNAVAILABLE (and retryAfter).
+   */
+  ROOM_PASSWORD_HASHES_CONCURRENT_MAX: 2,
+  ROOM_PASSWORD_HASH_QUEUE_MAX: 32,
   /** Channels in one directory page. */
   DIRECTORY_PAGE_MAX: 100,
   /** Members in one member-list page. */

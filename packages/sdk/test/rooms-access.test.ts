@@ -162,4 +162,39 @@ describeEachDialect('room access and limits', (dialect) => {
       expect(clean.gone).toBeUndefined();
     });
   });
+
+  describe('room passwords', () => {
+    it('are hashed only for whoever may set them, under a capped, bounded queue', async () => {
+      const room = await alice.rt.createChannel({ name: 'password-cap' });
+      await bob.rt.join(room.id);
+      const work = t.app.services.rooms.passwordWork;
+      const slots = Limits.ROOM_PASSWORD_HASHES_CONCURRENT_MAX;
+      const queue = Limits.ROOM_PASSWORD_HASH_QUEUE_MAX;
+      // Hold every slot and every place in the queue with work that waits for the gate.
+      let open = () => {};
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const held = Array.from({ length: slots + queue }, () => work.run(() => gate));
+      expect([work.running, work.waiting]).toEqual([slots, queue]);
+      try {
+        // Refusals that need no hash come at once, and as the right refusal.
+        const password = 'a brand new password';
+        expect(await codeOf(bob.rt.settings(room.id, { password }))).toBe('CHAT_ERR_FORBIDDEN');
+        expect(await codeOf(carol.rt.settings(room.id, { password }))).toBe('CHAT_ERR_NOT_FOUND');
+        expect(await codeOf(bob.rt.createChannel({ name: 'password-cap', password }))).toBe(
+          'CHAT_ERR_ROOM_NAME_TAKEN',
+        );
+        // The owner may: her hash would wait in a full queue, so she is told to come back.
+        const busy = alice.rt.settings(room.id, { password });
+        expect(await codeOf(busy)).toBe('CHAT_ERR_UNAVAILABLE');
+        expect(work.waiting).toBe(queue);
+      } finally {
+        open();
+        await Promise.all(held);
+      }
+      expect([work.running, work.waiting]).toEqual([0, 0]);
+      const changed = await alice.rt.settings(room.id, { password: 'a brand new password' });
+      expect(changed.protected).toBe(true);
+      expect(await codeOf(carol.rt.join(room.id, 'a brand new password'))).toBe('resolved');
+    });
+  });
 });

@@ -20,6 +20,7 @@ import { create, join, type CreateInput } from './rooms/channels.js';
 import { direct } from './rooms/direct.js';
 import type { Changed, RoomsDeps } from './rooms/kit.js';
 import { invite, kick, leave, setRole, transfer } from './rooms/membership-actions.js';
+import { createRoomPasswords } from './rooms/passwords.js';
 import { mute, settings, type SettingsInput } from './rooms/settings.js';
 import {
   directory,
@@ -34,9 +35,12 @@ export type { Changed, RoomsDeps } from './rooms/kit.js';
 export type { CreateInput } from './rooms/channels.js';
 export type { SettingsInput } from './rooms/settings.js';
 
-export function createRooms(deps: RoomsDeps) {
+export function createRooms(options: Omit<RoomsDeps, 'passwords'> & Partial<RoomsDeps>) {
+  const deps: RoomsDeps = { ...options, passwords: options.passwords ?? createRoomPasswords() };
   const { db, now } = deps;
   return {
+    /** The process's cap on room-password hashing (running and waiting work). */
+    passwordWork: deps.passwords.work,
     list: (userId: string) => summaries(db, userId),
     summary: (userId: string, roomId: string) => summary(db, userId, roomId),
     directory: (userId: string, query: string | undefined, limit: number) =>

@@ -1,12 +1,10 @@
 /** Creating channels and groups, and joining public (possibly protected) channels. */
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { ChatError, type Visibility } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
 import { newId } from '../crypto.js';
 import { isMember } from '../membership.js';
 import {
   addMember,
-  ARGON2,
   channelNameFree,
   CHANNEL_NAME,
   checkCapacity,
@@ -33,11 +31,14 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
     });
   if (name.length === 0)
     throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
-  const passwordHash =
-    input.kind === 'channel' && input.password !== undefined
-      ? await argon2Hash(input.password, ARGON2)
-      : null;
   const id = newId();
+  let passwordHash: string | null = null;
+  if (input.kind === 'channel' && input.password !== undefined) {
+    // Refuse what would be refused before spending a hash on it (checked again below).
+    await channelNameFree(db, name);
+    await checkCapacity(db, id, actor.userId);
+    passwordHash = await deps.passwords.hash(input.password);
+  }
   const notices = await db.transaction().execute(async (trx) => {
     if (input.kind === 'channel') await channelNameFree(trx, name);
     await checkCapacity(trx, id, actor.userId);
@@ -92,7 +93,8 @@ export async function join(
       throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many password attempts.', {
         retryAfter,
       });
-    const right = password !== undefined && (await argon2Verify(room.password_hash, password));
+    const right =
+      password !== undefined && (await deps.passwords.verify(room.password_hash, password));
     if (!right) throw new ChatError('CHAT_ERR_ROOM_PASSWORD');
   }
   const notices = await db.transaction().execute(async (trx) => {

@@ -18,11 +18,14 @@ import type { Database } from '../../storage/types.js';
 import { appendNotice, type Accepted, type Sender } from '../delivery/events.js';
 import type { Membership } from '../access.js';
 import { memberIds, membersChanged } from '../membership.js';
+import type { RoomPasswords } from './passwords.js';
 
 export interface RoomsDeps {
   db: Kysely<Database>;
   now: () => number;
   limiter: RealtimeLimiter;
+  /** Room-password hashing under the process's cap. */
+  passwords: RoomPasswords;
 }
 
 /** What a change returns: the room as the actor now sees it, and the notices to fan out. */
@@ -31,8 +34,6 @@ export interface Changed {
   notices: Accepted[];
 }
 
-/** argon2id, OWASP's second recommended profile (19 MiB, 2 passes). */
-export const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -1,16 +1,10 @@
 /** A room's settings (name, topic, visibility, password) and a member's own mute flag. */
-import { hash as argon2Hash } from '@node-rs/argon2';
 import { ChatError, type Notice, type RoomSummary, type Visibility } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
-import { accessRank, accessRoom, isAdministrator } from '../access.js';
-import {
-  ARGON2,
-  channelNameFree,
-  CHANNEL_NAME,
-  notify,
-  type Changed,
-  type RoomsDeps,
-} from './kit.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/types.js';
+import { accessRank, accessRoom, isAdministrator, type Membership } from '../access.js';
+import { channelNameFree, CHANNEL_NAME, notify, type Changed, type RoomsDeps } from './kit.js';
 import { summary } from './summaries.js';
 
 export interface SettingsInput {
@@ -20,6 +14,26 @@ export interface SettingsInput {
   password?: string | null | undefined;
 }
 
+/** Whether this member may make these changes: CHAT_ERR_FORBIDDEN / _VALIDATION if not. */
+async function mayChange(
+  db: Kysely<Database>,
+  member: Membership,
+  actor: Sender,
+  input: SettingsInput,
+): Promise<void> {
+  if (member.kind === 'direct')
+    throw new ChatError('CHAT_ERR_FORBIDDEN', 'Direct rooms have no settings.');
+  if (member.kind === 'general') {
+    accessRank(member, 'owner', await isAdministrator(db, actor.userId));
+    if (input.name !== undefined || input.password !== undefined)
+      throw new ChatError('CHAT_ERR_FORBIDDEN', '#general keeps its name and is open.');
+  } else {
+    accessRank(member, 'moderator');
+  }
+  if (input.password !== undefined && member.kind !== 'channel')
+    throw new ChatError('CHAT_ERR_VALIDATION', 'Only channels can have a password.');
+}
+
 export async function settings(
   deps: RoomsDeps,
   actor: Sender,
@@ -27,19 +41,15 @@ export async function settings(
   input: SettingsInput,
 ): Promise<Changed> {
   const { db, now } = deps;
-  const passwordHash =
-    typeof input.password === 'string' ? await argon2Hash(input.password, ARGON2) : null;
+  let passwordHash: string | null = null;
+  if (typeof input.password === 'string') {
+    // Only someone who may change this room's password gets a hash computed.
+    await mayChange(db, await accessRoom(db, roomId, actor.userId), actor, input);
+    passwordHash = await deps.passwords.hash(input.password);
+  }
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
-    if (member.kind === 'direct')
-      throw new ChatError('CHAT_ERR_FORBIDDEN', 'Direct rooms have no settings.');
-    if (member.kind === 'general') {
-      accessRank(member, 'owner', await isAdministrator(trx, actor.userId));
-      if (input.name !== undefined || input.password !== undefined)
-        throw new ChatError('CHAT_ERR_FORBIDDEN', '#general keeps its name and is open.');
-    } else {
-      accessRank(member, 'moderator');
-    }
+    await mayChange(trx, member, actor, input);
     const changes: {
       name?: string;
       topic?: string | null;
@@ -63,8 +73,6 @@ export async function settings(
     if (input.topic !== undefined) changes.topic = notice.topic = input.topic?.trim() || null;
     if (input.visibility !== undefined) changes.visibility = notice.visibility = input.visibility;
     if (input.password !== undefined) {
-      if (member.kind !== 'channel')
-        throw new ChatError('CHAT_ERR_VALIDATION', 'Only channels can have a password.');
       changes.password_hash = passwordHash;
       notice.protected = passwordHash !== null;
     }
