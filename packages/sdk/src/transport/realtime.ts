@@ -469,7 +469,7 @@ export class RealtimeConnection {
     if (this.stopped) return;
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    if (this.currentState !== 'connecting') this.setState('reconnecting');
+    this.setState('reconnecting');
     // Requests in flight get no reply on this socket; sends stay in the outbox.
     this.requests.failAll(connectionLost());
   }
