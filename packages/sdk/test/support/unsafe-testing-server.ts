@@ -302,7 +302,7 @@ export class UnsafeTestingServer {
       at: this.at,
       payload: sent ? sent.payload : new TextEncoder().encode(text),
       ...(notice ? { notice } : {}),
-    } as RoomEvent;
+    };
     r.events.push(event);
     if (sent) r.cmids.set(sent.cmid, event.seq);
     if (push) this.push(event);

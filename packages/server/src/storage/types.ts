@@ -48,6 +48,8 @@ export interface LoginAttemptsTable {
   session_id: string | null;
   server_login_state: string;
   expires_at: number;
+  /** The client address that started it (for the audit log when it is left unfinished). */
+  ip: string | null;
 }
 
 export interface InvitesTable {

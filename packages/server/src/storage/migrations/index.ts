@@ -7,11 +7,13 @@ import type { Dialect } from '../dialect.js';
 import { accounts } from './0001_accounts.js';
 import { rooms } from './0002_rooms.js';
 import { roomFeatures } from './0003_room_features.js';
+import { loginAttemptAddress } from './0004_login_attempt_address.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_accounts': accounts(dialect),
     '0002_rooms': rooms(dialect),
     '0003_room_features': roomFeatures(dialect),
+    '0004_login_attempt_address': loginAttemptAddress(dialect),
   };
 }
