@@ -94,6 +94,10 @@ export const ErrorCatalogue = {
     status: 504,
     message: 'Sending this took too long and was given up. Check your connection and try again.',
   },
+  CHAT_ERR_BLOB_QUOTA: {
+    status: 413,
+    message: 'You have too much uploaded for now. Try again when older uploads have expired.',
+  },
   CHAT_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'The server is busy. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -30,6 +30,8 @@ export const REALTIME_LIMITS = {
   keyPackageClaims: perPeriod(Limits.KEY_PACKAGE_CLAIMS_PER_MINUTE, 60),
   roomPassword: perPeriod(Limits.ROOM_PASSWORD_ATTEMPTS_PER_15_MIN, 15 * 60),
   deleteCode: perPeriod(Limits.DELETE_CODES_PER_MINUTE, 60),
+  /** Blob uploads over HTTP (http/blobs.ts), per user. */
+  blobUploads: perPeriod(Limits.BLOB_UPLOADS_PER_MINUTE_PER_USER, 60),
   // Per user, by kind of request (FRAME_BUDGETS below): what any one frame type may cost.
   framePings: perSecond(Limits.PINGS_PER_SECOND_PER_USER, Limits.PINGS_BURST_PER_USER),
   frameTyping: perSecond(Limits.TYPING_PER_SECOND_PER_USER, Limits.TYPING_BURST_PER_USER),

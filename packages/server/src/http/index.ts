@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import { accountRoutes } from './account.js';
 import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
+import { blobRoutes } from './blobs.js';
 
 export async function registerApiRoutes(
   app: FastifyInstance,
@@ -36,6 +37,7 @@ export async function registerApiRoutes(
   await app.register(authRoutes);
   await app.register(accountRoutes);
   await app.register(adminRoutes);
+  await app.register(blobRoutes);
 
   // Every other path under /api, however it was spelled, belongs to this scope too: its
   // guards run (a forged POST is refused as such), then the ordinary 404 or 405.

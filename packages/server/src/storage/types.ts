@@ -171,6 +171,17 @@ export interface InboxTable {
   payload: Uint8Array;
 }
 
+export interface BlobsTable {
+  id: string;
+  room_id: string;
+  /** Who uploaded it: their quota it counts against. */
+  user_id: string;
+  size: number;
+  created_at: number;
+  expires_at: number;
+  data: Uint8Array;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -186,4 +197,5 @@ export interface Database {
   delete_codes: DeleteCodesTable;
   key_packages: KeyPackagesTable;
   inbox: InboxTable;
+  blobs: BlobsTable;
 }

@@ -8,6 +8,7 @@ import { accounts } from './0001_accounts.js';
 import { rooms } from './0002_rooms.js';
 import { roomFeatures } from './0003_room_features.js';
 import { loginAttemptAddress } from './0004_login_attempt_address.js';
+import { blobs } from './0005_blobs.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -15,5 +16,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002_rooms': rooms(dialect),
     '0003_room_features': roomFeatures(dialect),
     '0004_login_attempt_address': loginAttemptAddress(dialect),
+    '0005_blobs': blobs(dialect),
   };
 }
