@@ -102,11 +102,13 @@ export interface SecureChatClient {
   /** The server's name, version, registration mode and input limits. Needs no session. */
   serverInfo(): Promise<ServerInfo>;
   /**
-   * Registers (OPAQUE) — does not sign in. Refuses an invalid username
-   * (CHAT_ERR_USERNAME_INVALID, field `username`) and a weak password (CHAT_ERR_VALIDATION,
-   * field `password`, with the reason) before sending anything.
+   * Registers (OPAQUE) and, in the same answer, signs in: a session (cookie) and a device, as
+   * `login` would give — there is no separate sign-in a limit could refuse after the account
+   * exists. Refuses an invalid username (CHAT_ERR_USERNAME_INVALID, field `username`) and a
+   * weak password (CHAT_ERR_VALIDATION, field `password`, with the reason) before sending
+   * anything; a refusal from the server (taken, rate limited, closed) means no account.
    */
-  register(input: RegisterInput): Promise<PublicUser>;
+  register(input: RegisterInput): Promise<LoginResult>;
   /**
    * OPAQUE login; creates a session (cookie) and a device. Wrong password and unknown user
    * both reject with CHAT_ERR_LOGIN_FAILED.
@@ -218,7 +220,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
           ...(inviteToken ? { inviteToken } : {}),
           ...(setupToken ? { setupToken } : {}),
         };
-        const { registrationRecord } = await opaqueRegistration(
+        const { registrationRecord, exportKey } = await opaqueRegistration(
           password,
           async (registrationRequest) =>
             (
@@ -229,12 +231,12 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
               )
             ).registrationResponse,
         );
-        const { user } = await http.post(
+        const session = await http.post(
           ApiRoutes.registerFinish,
           { username: name, registrationRecord, ...proofs },
           RegisterFinishResponse,
         );
-        return user;
+        return { ...session, exportKey };
       }),
 
     login: ({ username, password }) =>

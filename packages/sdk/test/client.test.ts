@@ -30,20 +30,22 @@ describeEachDialect('sdk accounts', (dialect) => {
   it('registers, signs in, lists devices, changes the password and signs out', async () => {
     const client = createClient({ baseUrl: origin });
     expect(await client.session()).toBeNull();
-    const user = await client.register({ username: 'Olivia', password: PASSWORD });
-    expect(user).toMatchObject({ username: 'olivia', role: 'member' });
-
-    const login = await client.login({ username: 'olivia', password: PASSWORD });
-    expect(login.user.username).toBe('olivia');
-    expect(login.exportKey.byteLength).toBe(64);
+    // Registering signs in, in the same answer.
+    const registered = await client.register({ username: 'Olivia', password: PASSWORD });
+    expect(registered.user).toMatchObject({ username: 'olivia', role: 'member' });
+    expect(registered.device.current).toBe(true);
+    expect(registered.exportKey.byteLength).toBe(64);
     expect((await client.session())?.user.username).toBe('olivia');
     expect(await client.devices()).toHaveLength(1);
 
     const other = createClient({ baseUrl: origin });
-    await other.login({ username: 'olivia', password: PASSWORD });
+    const login = await other.login({ username: 'olivia', password: PASSWORD });
+    expect(login.user.username).toBe('olivia');
+    // The export key is the password's, whichever way the device got it.
+    expect(login.exportKey).toEqual(registered.exportKey);
     const devices = await client.devices();
     expect(devices).toHaveLength(2);
-    expect(devices.filter((d) => d.current).map((d) => d.id)).toEqual([login.device.id]);
+    expect(devices.filter((d) => d.current).map((d) => d.id)).toEqual([registered.device.id]);
 
     const third = createClient({ baseUrl: origin });
     const thirdLogin = await third.login({ username: 'olivia', password: PASSWORD });
@@ -74,7 +76,7 @@ describeEachDialect('sdk accounts', (dialect) => {
       username: 'olivia',
       password: NEW,
     });
-    expect(again.exportKey).not.toEqual(login.exportKey);
+    expect(again.exportKey).not.toEqual(registered.exportKey);
   });
 
   it('reports server errors as ChatError with the server code', async () => {
@@ -158,7 +160,7 @@ describeEachDialect('sdk administration on an invite-only server', (dialect) => 
     const link = await t.app.services.accounts.firstRunSetupLink();
     const setupToken = new URL(link ?? '').hash.replace('#token=', '');
     const admin = await anonymous.register({ username: 'rita', password: PASSWORD, setupToken });
-    expect(admin.role).toBe('admin');
+    expect(admin.user.role).toBe('admin');
 
     const rita = await signedIn('rita');
     const created = await rita.admin.createInvite({ ttlSeconds: 3600 });
@@ -170,7 +172,7 @@ describeEachDialect('sdk administration on an invite-only server', (dialect) => 
       password: PASSWORD,
       inviteToken: created.token,
     });
-    expect(member.role).toBe('member');
+    expect(member.user.role).toBe('member');
     expect((await rita.admin.users()).map((u) => u.username).sort()).toEqual(['rita', 'sam']);
 
     const unused = await rita.admin.createInvite();

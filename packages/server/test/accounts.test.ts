@@ -3,6 +3,7 @@
  * learns (nothing) from the sign-in answers. Sessions, devices and password change are in
  * sessions.test.ts; setup links, invitations and admin routes in admin.test.ts.
  */
+import { Limits } from '@securechat/protocol';
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PASSWORD, signedIn, TestClient } from './support/client.js';
@@ -159,6 +160,60 @@ describeEachDialect('accounts', (dialect) => {
     expect(ok.statusCode).toBe(200);
   });
 
+  it('counts a sign-in left unfinished past its lifetime as a failed one, and audits it', async () => {
+    await signedIn(t.app, 'forgetful');
+    const failures = (reason: string) =>
+      t.storage.db
+        .selectFrom('audit_log')
+        .select(['user_id', 'ip', 'detail'])
+        .where('event', '=', 'account.login_failed')
+        .execute()
+        .then((rows) =>
+          rows.filter((r) => (JSON.parse(r.detail) as { reason?: string }).reason === reason),
+        );
+    const forgetful = await t.storage.db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', 'forgetful')
+      .executeTakeFirstOrThrow();
+    const before = (await failures('unfinished')).length;
+    // A wrong password ends in the client: the server never sees a second step.
+    const wrong = await new TestClient(t.app, undefined, '192.0.2.44').startLogin(
+      'forgetful',
+      'not the password at all',
+    );
+    expect(wrong.finishLoginRequest).toBeUndefined();
+    const stranger = await new TestClient(t.app, undefined, '192.0.2.45').startLogin(
+      'nobody-by-this-name',
+      'whatever',
+    );
+    expect(stranger.response.statusCode).toBe(200);
+    // Within the lifetime nothing is counted yet.
+    clock += (Limits.LOGIN_ATTEMPT_TTL_SECONDS - 1) * 1000;
+    expect(await t.app.services.accounts.sweepUnfinishedLogins()).toBe(0);
+    expect(await failures('unfinished')).toHaveLength(before);
+    // Past it, the next sign-in step (anyone's) counts both, once each.
+    clock += 2000;
+    const next = await new TestClient(t.app).login('forgetful');
+    expect(next.stage).toBe('finish');
+    const counted = (await failures('unfinished')).slice(before);
+    expect(counted).toHaveLength(2);
+    const detail = JSON.stringify({ purpose: 'login', reason: 'unfinished' });
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        { user_id: forgetful.id, ip: '192.0.2.44', detail },
+        { user_id: null, ip: '192.0.2.45', detail },
+      ]),
+    );
+    // The timer's sweep finds them gone: counted once.
+    expect(await t.app.services.accounts.sweepUnfinishedLogins()).toBe(0);
+    // With nobody signing in, the sweep alone counts an abandoned attempt.
+    await new TestClient(t.app, undefined, '192.0.2.46').startLogin('forgetful', 'wrong again');
+    clock += Limits.LOGIN_ATTEMPT_TTL_SECONDS * 1000;
+    expect(await t.app.services.accounts.sweepUnfinishedLogins()).toBe(1);
+    expect((await failures('unfinished')).slice(before).map((r) => r.ip)).toContain('192.0.2.46');
+  });
+
   it('refuses a suspended user exactly like a wrong password, and ends their sessions', async () => {
     const client = await signedIn(t.app, 'suspendme');
     await t.storage.db
@@ -286,17 +341,17 @@ describeEachDialect('login rate limit', (dialect) => {
   });
   afterAll(() => t.close());
 
-  it('answers the 6th sign-in attempt in a minute with 429 and Retry-After, per account and per address', async () => {
+  it('answers the 6th sign-in attempt in a minute with 429 and Retry-After, per account and address', async () => {
     expect((await new TestClient(t.app).register('ivan')).statusCode).toBe(201);
     for (let i = 1; i <= 5; i += 1) {
-      const attempt = await new TestClient(t.app, undefined, `10.0.0.${i}`).login(
+      const attempt = await new TestClient(t.app, undefined, '10.0.0.1').login(
         'ivan',
         'wrong password guess',
       );
       expect(attempt.stage, `attempt ${i}`).toBe('client-refused');
     }
-    // The right password, a new address, a lookalike spelling: still the same account.
-    const sixth = await new TestClient(t.app, undefined, '10.0.0.99').login('IVAN');
+    // The right password, from the same address, in a lookalike spelling: the same budget.
+    const sixth = await new TestClient(t.app, undefined, '10.0.0.1').login('IVAN');
     expect(sixth.stage).toBe('start');
     if (sixth.stage !== 'start') return;
     expect(sixth.response.statusCode).toBe(429);
@@ -312,6 +367,46 @@ describeEachDialect('login rate limit', (dialect) => {
     const blocked = await new TestClient(t.app, undefined, '10.9.9.9').login('another', 'x');
     expect(blocked.stage).toBe('start');
     if (blocked.stage === 'start') expect(blocked.response.statusCode).toBe(429);
+  });
+
+  it('lets the owner sign in while strangers elsewhere flood sign-ins for the name', async () => {
+    expect((await new TestClient(t.app, undefined, '10.1.0.1').register('judy')).statusCode).toBe(
+      201,
+    );
+    // One stranger floods from one address: refused after its own five, and those refusals
+    // do not spend the account's ceiling.
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const flood = await new TestClient(t.app, undefined, '203.0.113.66').startLogin(
+        'judy',
+        'a guess',
+      );
+      statuses.push(flood.response.statusCode);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(35);
+    // A few more strangers, each from its own address, each spending its own five.
+    for (let a = 1; a <= 4; a += 1) {
+      for (let i = 0; i < 6; i += 1) {
+        await new TestClient(t.app, undefined, `203.0.113.${a}`).startLogin('judy', 'a guess');
+      }
+    }
+    // The owner, from their own address, with the right password: signed in.
+    const owner = await new TestClient(t.app, undefined, '10.1.0.1').login('judy');
+    expect(owner.stage).toBe('finish');
+    if (owner.stage === 'finish') expect(owner.response.statusCode).toBe(200);
+    // The looser ceiling for the account still bounds guessing spread over many addresses.
+    const ceiling = Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE;
+    const spent = 5 + 4 * 5 + 1;
+    let refused = 0;
+    for (let a = 0; a < ceiling - spent + 1; a += 1) {
+      const attempt = await new TestClient(t.app, undefined, `198.51.100.${a}`).startLogin(
+        'judy',
+        'a guess',
+      );
+      if (attempt.response.statusCode === 429) refused += 1;
+    }
+    expect(refused).toBe(1);
   });
 });
 
@@ -336,5 +431,54 @@ describeEachDialect('registration rate limit', (dialect) => {
     expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
     const stored = await t.storage.db.selectFrom('users').select('username').execute();
     expect(stored.map((u) => u.username)).not.toContain('direct3');
+  });
+});
+
+describeEachDialect('registration is its own first sign-in', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // The default sign-in limits: before, the sign-in after each registration counted
+    // against the address's five a minute and the sixth newcomer was refused, with an account.
+    t = await createTestApp(dialect, { env: { RATE_LIMIT_REGISTRATIONS_PER_HOUR: '8' } });
+  });
+  afterAll(() => t.close());
+
+  it('signs in every registration from one address, or refuses it before the account exists', async () => {
+    const outcomes: number[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const client = new TestClient(t.app, undefined, '10.8.8.8');
+      const username = `newcomer${i}`;
+      const registered = await client.register(username);
+      outcomes.push(registered.statusCode);
+      const stored = await t.storage.db
+        .selectFrom('users')
+        .select('id')
+        .where('username', '=', username)
+        .executeTakeFirst();
+      if (registered.statusCode === 201) {
+        expect(registered.json()).toMatchObject({
+          user: { username },
+          device: { name: 'Chrome on Linux', current: true },
+        });
+        const session = await client.get('/api/auth/session');
+        expect(session.statusCode, username).toBe(200);
+        expect(session.json()).toMatchObject({ user: { username } });
+        expect(stored).toBeDefined();
+      } else {
+        expect(registered.statusCode).toBe(429);
+        expect(registered.json()).toMatchObject({ code: 'CHAT_ERR_RATE_LIMITED' });
+        expect(client.cookie('__Host-sc_session')).toBeUndefined();
+        // Refused before the account exists: the name is still free.
+        expect(stored).toBeUndefined();
+      }
+    }
+    expect(outcomes).toEqual([...Array<number>(8).fill(201), 429, 429]);
+    // One device per registration, and its sign-in is in the audit log.
+    const logins = await t.storage.db
+      .selectFrom('audit_log')
+      .select('event')
+      .where('event', '=', 'account.login')
+      .execute();
+    expect(logins).toHaveLength(8);
   });
 });

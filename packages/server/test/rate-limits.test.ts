@@ -2,7 +2,8 @@
  * Per-address limits and the address they are keyed on: the socket's peer, unless that peer is
  * a configured trusted proxy. A forged X-Forwarded-For buys nothing.
  */
-import { ApiRoutes, ChatError } from '@securechat/protocol';
+import { ApiRoutes, ChatError, Limits } from '@securechat/protocol';
+import { addressKey } from '../src/plugins/address-key.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlatformApp, type PlatformApp } from './support/platform.js';
 
@@ -84,6 +85,41 @@ describe('the per-address API limit', () => {
   });
 });
 
+describe('the address key', () => {
+  const cases: [string, string][] = [
+    ['203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:db8::', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['::', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4::/64'],
+    ['1::4:5:6:7:8', '1:0:0:4::/64'],
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['::ffff:c000:0201', '192.0.2.1'],
+    ['0:0:0:0:0:ffff:192.0.2.1', '192.0.2.1'],
+    ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
+    ['not an address', 'not an address'],
+  ];
+  it.each(cases)('%s → %s', (ip, key) => {
+    expect(addressKey(ip)).toBe(key);
+  });
+});
+
+describe('the per-address API limit over IPv6', () => {
+  it('counts every address of one /64 together, and an IPv4-mapped address as its IPv4', async () => {
+    const app = await appWith();
+    for (let i = 0; i < LIMIT; i += 1) {
+      expect((await hit(app, `2001:db8:aa:bb::${(i + 1).toString(16)}`)).statusCode).toBe(200);
+    }
+    expect((await hit(app, '2001:db8:aa:bb:1234:5678:9abc:def0')).statusCode).toBe(429);
+    expect((await hit(app, '2001:db8:aa:bc::1')).statusCode).toBe(200);
+    for (let i = 0; i < LIMIT; i += 1) await hit(app, '203.0.113.50');
+    expect((await hit(app, '::ffff:203.0.113.50')).statusCode).toBe(429);
+  });
+});
+
 describe('without TRUST_PROXY', () => {
   it('ignores a forged X-Forwarded-For: request.ip stays the peer and the limit holds', async () => {
     const app = await appWith();
@@ -142,17 +178,30 @@ describe('login and registration limits', () => {
     }
   }
 
-  it('charge both the account and the address for each login attempt', async () => {
+  it('charge the account from this address, the address, and a looser ceiling for the account', async () => {
     const app = await appWith({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' });
     const { limits } = app.app;
-    // Three addresses try one account: the account's budget runs out.
-    for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
-      await limits.login(ip, 'alice');
+    // One address tries one account: its budget for that account runs out…
+    for (let i = 0; i < 3; i += 1) await limits.login('198.51.100.1', 'alice');
+    const byPair = await refusal(() => limits.login('198.51.100.1', 'alice'));
+    expect(byPair).toBeInstanceOf(ChatError);
+    expect(byPair?.code).toBe('CHAT_ERR_RATE_LIMITED');
+    expect(byPair?.retryAfter).toBeGreaterThan(0);
+    // …and keeps being refused, without spending the account's ceiling.
+    for (let i = 0; i < 100; i += 1) await refusal(() => limits.login('198.51.100.1', 'alice'));
+    // So alice, elsewhere, still signs in.
+    expect(await refusal(() => limits.login('192.0.2.10', 'alice'))).toBeNull();
+    // Many addresses together reach the account's ceiling.
+    const ceiling = Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE;
+    let spent = 4;
+    for (let a = 0; spent < ceiling; a += 1) {
+      for (let i = 0; i < 3 && spent < ceiling; i += 1, spent += 1) {
+        await limits.login(`203.0.113.${a}`, 'alice');
+      }
     }
-    const byAccount = await refusal(() => limits.login('198.51.100.4', 'alice'));
-    expect(byAccount).toBeInstanceOf(ChatError);
-    expect(byAccount?.code).toBe('CHAT_ERR_RATE_LIMITED');
-    expect(byAccount?.retryAfter).toBeGreaterThan(0);
+    expect((await refusal(() => limits.login('192.0.2.99', 'alice')))?.code).toBe(
+      'CHAT_ERR_RATE_LIMITED',
+    );
     // One address tries several accounts: the address's budget runs out.
     for (const user of ['bob', 'carol', 'dave']) await limits.login('198.51.100.9', user);
     expect((await refusal(() => limits.login('198.51.100.9', 'erin')))?.code).toBe(
@@ -160,6 +209,25 @@ describe('login and registration limits', () => {
     );
     // Someone else, elsewhere, is unaffected.
     expect(await refusal(() => limits.login('198.51.100.10', 'frank'))).toBeNull();
+  });
+
+  it('key an IPv6 client by its /64 and an IPv4-mapped one as IPv4', async () => {
+    const app = await appWith({ RATE_LIMIT_LOGIN_PER_MINUTE: '2' });
+    const { limits } = app.app;
+    // Two addresses of one /64 (say, privacy addresses of one host) share one budget.
+    await limits.login('2001:db8:1:2::1', 'gina');
+    await limits.login('2001:db8:1:2:ffff:ffff:ffff:fffe', 'gina');
+    expect((await refusal(() => limits.login('2001:0db8:0001:0002:0::9', 'gina')))?.code).toBe(
+      'CHAT_ERR_RATE_LIMITED',
+    );
+    // The next /64 is another client.
+    expect(await refusal(() => limits.login('2001:db8:1:3::1', 'gina'))).toBeNull();
+    // An IPv4 peer seen through a dual-stack socket is the IPv4 address.
+    await limits.login('198.51.100.40', 'hank');
+    await limits.login('::ffff:198.51.100.40', 'hank');
+    expect((await refusal(() => limits.login('::FFFF:c633:6428', 'hank')))?.code).toBe(
+      'CHAT_ERR_RATE_LIMITED',
+    );
   });
 
   it('limit registrations per address', async () => {

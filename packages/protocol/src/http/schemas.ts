@@ -86,9 +86,6 @@ export const PublicUser = Type.Object(
 );
 export type PublicUser = Static<typeof PublicUser>;
 
-export const RegisterFinishResponse = Type.Object({ user: PublicUser }, strict);
-export type RegisterFinishResponse = Static<typeof RegisterFinishResponse>;
-
 export const LoginStartRequest = Type.Object(
   { username: UsernameInput, startLoginRequest: OpaqueMessage },
   strict,
@@ -120,6 +117,10 @@ export type DeviceInfo = Static<typeof DeviceInfo>;
 
 export const SessionResponse = Type.Object({ user: PublicUser, device: DeviceInfo }, strict);
 export type SessionResponse = Static<typeof SessionResponse>;
+
+/** A registration's answer is also its first sign-in: the session cookie comes with it. */
+export const RegisterFinishResponse = SessionResponse;
+export type RegisterFinishResponse = SessionResponse;
 
 export const DevicesResponse = Type.Object({ devices: Type.Array(DeviceInfo) }, strict);
 export type DevicesResponse = Static<typeof DevicesResponse>;

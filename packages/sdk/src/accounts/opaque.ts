@@ -40,22 +40,25 @@ export interface OpaqueLoginProof {
   exportKey: Uint8Array;
 }
 
-/** Run OPAQUE registration: `exchange` sends the request and returns the server's response. */
+/**
+ * Run OPAQUE registration: `exchange` sends the request and returns the server's response.
+ * The export key is the one every later login with this password yields (RFC 9807).
+ */
 export async function opaqueRegistration(
   password: string,
   exchange: (registrationRequest: string) => Promise<string>,
-): Promise<{ registrationRecord: string }> {
+): Promise<{ registrationRecord: string; exportKey: Uint8Array }> {
   const opaque = await loadOpaque();
   const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
     password,
   });
   const registrationResponse = await exchange(registrationRequest);
-  const { registrationRecord } = opaque.client.finishRegistration({
+  const { registrationRecord, exportKey } = opaque.client.finishRegistration({
     clientRegistrationState,
     registrationResponse,
     password,
   });
-  return { registrationRecord };
+  return { registrationRecord, exportKey: fromBase64Url(exportKey) };
 }
 
 /**

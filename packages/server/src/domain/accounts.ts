@@ -114,9 +114,30 @@ export function createAccounts(deps: AccountsDeps) {
     throw new ChatError('CHAT_ERR_LOGIN_FAILED');
   }
 
+  /**
+   * Every sign-in (or re-authentication) left unfinished past its lifetime counts as a failed
+   * one: audited like a wrong proof, with reason `unfinished`. Run before each login step and
+   * by a timer (http/auth.ts); returns how many it found.
+   */
+  async function sweepUnfinishedLogins(): Promise<number> {
+    const expired = await server.takeExpired();
+    const at = now();
+    for (const attempt of expired) {
+      await audit(
+        db,
+        at,
+        'account.login_failed',
+        { userId: attempt.userId, ip: attempt.ip },
+        { purpose: attempt.purpose, reason: 'unfinished' },
+      );
+    }
+    return expired.length;
+  }
+
   return {
     ...sessions,
     ...createInvites(deps),
+    sweepUnfinishedLogins,
     ...createSetup(deps),
 
     /** Step 1 of registration: check the name and the proof, answer the OPAQUE request. */
@@ -133,11 +154,16 @@ export function createAccounts(deps: AccountsDeps) {
     /**
      * Step 2: store the OPAQUE record and consume the invitation or setup link, all in one
      * transaction: of two registrations racing for one name (or one invitation), one wins.
+     * Then the new account is signed in on this device: registration and its first sign-in
+     * are one outcome, never "created, but the sign-in was refused". (The registrant chose
+     * the password the record was made from; there is nothing older to authenticate against,
+     * and the client already holds the OPAQUE export key from its registration.)
+     * Returns the session cookie's token.
      */
     async registerFinish(
       input: RegistrationInput & { registrationRecord: string },
       context: RequestContext,
-    ): Promise<PublicUser> {
+    ): Promise<{ token: string; auth: AuthContext }> {
       const { username, skeleton } = validUsername(input.username);
       const at = now();
       const user = await db.transaction().execute(async (trx) => {
@@ -170,17 +196,21 @@ export function createAccounts(deps: AccountsDeps) {
         invited: input.inviteToken !== undefined,
       });
       if (input.setupToken !== undefined) await audit(db, at, 'setup.link_used', who);
-      return toPublicUser(user);
+      return sessions.start(user, context);
     },
 
     /**
      * Step 1 of sign-in; the caller has counted it against the rate limits. Unknown and
      * suspended users run the very same path with a fake record.
      */
-    async loginStart(input: {
-      username: string;
-      startLoginRequest: string;
-    }): Promise<{ attemptId: string; loginResponse: string }> {
+    async loginStart(
+      input: {
+        username: string;
+        startLoginRequest: string;
+      },
+      context: RequestContext,
+    ): Promise<{ attemptId: string; loginResponse: string }> {
+      await sweepUnfinishedLogins();
       const identifier = canonicalUsername(input.username);
       const user = await db
         .selectFrom('users')
@@ -195,6 +225,7 @@ export function createAccounts(deps: AccountsDeps) {
         startLoginRequest: input.startLoginRequest,
         purpose: 'login',
         sessionId: null,
+        ip: context.ip,
       });
     },
 
@@ -203,6 +234,8 @@ export function createAccounts(deps: AccountsDeps) {
       input: { attemptId: string; finishLoginRequest: string },
       context: RequestContext,
     ): Promise<{ token: string; auth: AuthContext }> {
+      // An attempt finished too late is swept (and audited) here, then refused as expired.
+      await sweepUnfinishedLogins();
       const verdict = await server.finishLogin(
         input.attemptId,
         input.finishLoginRequest,
@@ -229,7 +262,9 @@ export function createAccounts(deps: AccountsDeps) {
     async reauthStart(
       auth: AuthContext,
       startLoginRequest: string,
+      context: RequestContext,
     ): Promise<{ attemptId: string; loginResponse: string }> {
+      await sweepUnfinishedLogins();
       const user = await db
         .selectFrom('users')
         .select('opaque_record')
@@ -242,6 +277,7 @@ export function createAccounts(deps: AccountsDeps) {
         startLoginRequest,
         purpose: 'reauth',
         sessionId: auth.sessionId,
+        ip: context.ip,
       });
     },
 
@@ -250,6 +286,7 @@ export function createAccounts(deps: AccountsDeps) {
       input: { attemptId: string; finishLoginRequest: string },
       context: RequestContext,
     ): Promise<void> {
+      await sweepUnfinishedLogins();
       const verdict = await server.finishLogin(
         input.attemptId,
         input.finishLoginRequest,

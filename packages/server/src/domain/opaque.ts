@@ -25,6 +25,8 @@ export interface LoginStart {
   purpose: LoginPurpose;
   /** For a re-authentication: the session it is bound to. */
   sessionId: string | null;
+  /** The client address, kept for the audit log should the attempt be left unfinished. */
+  ip: string | null;
 }
 
 /** How the second step ended; `userId` is who the attempt was for (null if nobody). */
@@ -68,8 +70,7 @@ export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServ
       }
       const token = newToken();
       const at = now();
-      // Sweep abandoned attempts (indexed on expires_at), then store this one.
-      await db.deleteFrom('login_attempts').where('expires_at', '<=', at).execute();
+      // Expired attempts are swept by the caller (accounts.ts), which audits each as a failure.
       await db
         .insertInto('login_attempts')
         .values({
@@ -79,9 +80,26 @@ export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServ
           session_id: start.sessionId,
           server_login_state: result.serverLoginState,
           expires_at: at + Limits.LOGIN_ATTEMPT_TTL_SECONDS * 1000,
+          ip: start.ip,
         })
         .execute();
       return { attemptId: token, loginResponse: result.loginResponse };
+    },
+
+    /**
+     * Take every attempt whose lifetime is over, unfinished: a wrong password ends in the
+     * client (OPAQUE refuses to build the proof), so this is how the server learns of it.
+     * Each is deleted once, whichever node sweeps (DELETE … RETURNING).
+     */
+    async takeExpired(): Promise<
+      { userId: string | null; purpose: LoginPurpose; ip: string | null }[]
+    > {
+      const rows = await db
+        .deleteFrom('login_attempts')
+        .where('expires_at', '<=', now())
+        .returning(['user_id', 'purpose', 'ip'])
+        .execute();
+      return rows.map((row) => ({ userId: row.user_id, purpose: row.purpose, ip: row.ip }));
     },
 
     /**

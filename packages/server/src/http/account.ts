@@ -26,7 +26,7 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const auth = authOf(request);
       await app.limits.login(request.ip, accounts.rateLimitKey(auth.user.username));
-      return accounts.reauthStart(auth, request.body.startLoginRequest);
+      return accounts.reauthStart(auth, request.body.startLoginRequest, requestContext(request));
     },
   );
 

@@ -1,10 +1,12 @@
 /**
  * Registration, sign-in and sign-out. Thin: validation by the protocol's schemas, work by
- * the accounts domain, rate limits before any OPAQUE work.
+ * the accounts domain, rate limits before any OPAQUE work. A registration's answer is also
+ * its first sign-in (session cookie and device).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ApiRoutes,
+  Limits,
   LoginFinishRequest,
   LoginStartRequest,
   LoginStartResponse,
@@ -22,6 +24,19 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts } = app.services;
 
+  // Sign-ins left unfinished are failures the server would otherwise never hear of (a wrong
+  // password ends in the client): sweep and audit them even when nobody signs in.
+  const sweeper = setInterval(() => {
+    accounts.sweepUnfinishedLogins().then(
+      (count) => {
+        if (count > 0) app.log.info({ count }, 'unfinished sign-ins counted as failed');
+      },
+      (error: unknown) => app.log.warn({ err: error }, 'sweeping unfinished sign-ins failed'),
+    );
+  }, Limits.LOGIN_ATTEMPT_TTL_SECONDS * 1000);
+  sweeper.unref();
+  app.addHook('onClose', async () => clearInterval(sweeper));
+
   app.post(
     ApiRoutes.registerStart,
     { schema: { body: RegisterStartRequest, response: { 200: RegisterStartResponse } } },
@@ -34,10 +49,13 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.registerFinish,
     { schema: { body: RegisterFinishRequest, response: { 201: RegisterFinishResponse } } },
     async (request, reply) => {
-      // Counted here, where an account is created: a client can call finish without start.
+      // Counted here, before an account is created (a client can call finish without start):
+      // over the limit, the answer is a clear refusal and no account exists.
       await app.limits.registration(request.ip);
-      const user = await accounts.registerFinish(request.body, requestContext(request));
-      return reply.code(201).send({ user });
+      const { token, auth } = await accounts.registerFinish(request.body, requestContext(request));
+      // Signed in by the same answer: no separate sign-in that a limit could refuse.
+      app.setSessionCookie(reply, token);
+      return reply.code(201).send({ user: auth.user, device: { ...auth.device, current: true } });
     },
   );
 
@@ -46,7 +64,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     { schema: { body: LoginStartRequest, response: { 200: LoginStartResponse } } },
     async (request) => {
       await app.limits.login(request.ip, accounts.rateLimitKey(request.body.username));
-      return accounts.loginStart(request.body);
+      return accounts.loginStart(request.body, requestContext(request));
     },
   );
 

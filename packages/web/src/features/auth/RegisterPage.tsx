@@ -81,13 +81,14 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
         setError(t.auth.mismatch);
         return;
       }
-      await client.register({
+      // One outcome: the answer that creates the account also signs this device in. A
+      // refusal (name taken, too many registrations) means no account was created.
+      const result = await client.register({
         username,
         password,
         ...(mode === 'setup' && token ? { setupToken: token } : {}),
         ...(mode === 'invite' && token ? { inviteToken: token } : {}),
       });
-      const result = await client.login({ username, password });
       setSession({ user: result.user, device: result.device });
       void navigate('/', { replace: true });
     } catch (failure) {
