@@ -29,6 +29,8 @@ export function applyChange(data: StoreData, change: StoreChange): StoreData {
  * value (the file adapter writes it out; memory does nothing).
  */
 export class DataStore implements ConversationStore {
+  private persisting: Promise<void> = Promise.resolve();
+
   constructor(
     private data: StoreData,
     private readonly persist: (data: StoreData) => Promise<void> = async () => undefined,
@@ -73,13 +75,26 @@ export class DataStore implements ConversationStore {
     return this.write(emptyStoreData());
   }
 
-  close(): Promise<void> {
-    return Promise.resolve();
+  /** Resolves once every change is persisted. */
+  async close(): Promise<void> {
+    await this.persisting;
   }
 
+  /**
+   * Changes apply in call order: each is computed from the one before (never from a value a
+   * slower write still holds), then persisted; writes are persisted in the same order.
+   */
   private async write(data: StoreData): Promise<void> {
-    await this.persist(data);
+    const previous = this.data;
     this.data = data;
+    const persisting = this.persist(data);
+    this.persisting = persisting.catch(() => undefined);
+    try {
+      await persisting;
+    } catch (error) {
+      if (this.data === data) this.data = previous;
+      throw error;
+    }
   }
 }
 

@@ -1,0 +1,135 @@
+/**
+ * A stand-in for the realtime connection, for facade tests: it stores sends as a server would
+ * (one seq per room, idempotent per cmid), pushes their events back, answers history from
+ * that log and counts the history requests.
+ */
+import type { RoomEvent, RoomSummary } from '@securechat/protocol';
+import type { ConversationTransport } from '../../src/conversations/conversations.js';
+import type { ConnectionState } from '../../src/transport/realtime.js';
+
+export interface UnsafeTestingTransport extends ConversationTransport {
+  /** The room logs. */
+  log: Map<string, RoomEvent[]>;
+  historyCalls: { room: string; before: number | undefined }[];
+  positions: Map<string, number>;
+  /** Store an event from someone else and push it. */
+  deliver(event: Omit<RoomEvent, 'seq' | 'at'>): RoomEvent;
+  setState(state: ConnectionState): void;
+  /** Make the next sends fail with this error (null: succeed). */
+  failSends: Error | null;
+}
+
+export function unsafeTestingTransport(
+  me: string,
+  positions: Map<string, number>,
+  log = new Map<string, RoomEvent[]>(),
+): UnsafeTestingTransport {
+  const eventListeners = new Set<(event: RoomEvent) => void>();
+  const stateListeners = new Set<(state: ConnectionState) => void>();
+  const acks = new Map<string, { room: string; seq: number; at: number }>();
+  const append = (event: Omit<RoomEvent, 'seq' | 'at'>): RoomEvent => {
+    const events = log.get(event.room) ?? [];
+    const stored = { ...event, seq: events.length + 1, at: 1_000 + events.length };
+    log.set(event.room, [...events, stored]);
+    return stored;
+  };
+  const push = (event: RoomEvent) => {
+    positions.set(event.room, event.seq);
+    for (const listener of eventListeners) listener(event);
+  };
+  const unsupported = () => Promise.reject(new Error('not in this test'));
+  const summary = (id: string): RoomSummary => ({
+    id,
+    kind: 'channel',
+    name: id,
+    topic: null,
+    visibility: 'shared',
+    protected: false,
+    role: 'member',
+    muted: false,
+    lastSeq: log.get(id)?.length ?? 0,
+    epoch: 0,
+    memberCount: 2,
+  });
+  const transport: UnsafeTestingTransport = {
+    log,
+    positions,
+    historyCalls: [],
+    failSends: null,
+    state: 'open',
+    setState(state) {
+      Object.assign(transport, { state });
+      for (const listener of stateListeners) listener(state);
+    },
+    deliver(event) {
+      const stored = append(event);
+      push(stored);
+      return stored;
+    },
+    onEvent: (l) => (eventListeners.add(l), () => eventListeners.delete(l)),
+    onState: (l) => (stateListeners.add(l), () => stateListeners.delete(l)),
+    onTyping: () => () => undefined,
+    onPresence: () => () => undefined,
+    async send(input) {
+      if (transport.failSends) throw transport.failSends;
+      const cmid = input.cmid ?? 'x';
+      const known = acks.get(cmid);
+      if (known) return known;
+      const stored = append({
+        room: input.room,
+        kind: input.kind,
+        sender: me,
+        device: 'D'.repeat(22),
+        cmid,
+        payload: input.payload,
+        ...(input.target === undefined ? {} : { target: input.target }),
+      });
+      const ack = { room: stored.room, seq: stored.seq, at: stored.at };
+      acks.set(cmid, ack);
+      push(stored);
+      return ack;
+    },
+    async history(room, limit, before) {
+      transport.historyCalls.push({ room, before });
+      const events = (log.get(room) ?? []).filter((e) => before === undefined || e.seq < before);
+      const page = events.slice(-limit);
+      return { events: page, more: page.length < events.length };
+    },
+    typing: async () => ({}),
+    setPresence: async () => ({}),
+    rooms: async () => [...log.keys()].map(summary),
+    directory: unsupported,
+    createChannel: unsupported,
+    createGroup: unsupported,
+    direct: unsupported,
+    join: async (room) => summary(room),
+    leave: async () => undefined,
+    invite: unsupported,
+    kick: unsupported,
+    setRole: unsupported,
+    transfer: unsupported,
+    settings: unsupported,
+    members: unsupported,
+    findUsers: unsupported,
+    block: unsupported,
+    blocked: unsupported,
+    mute: unsupported,
+    deleteCode: async () => ({ code: '1234', expiresAt: 0 }),
+    async deleteMessage(room, seq) {
+      push(
+        append({
+          room,
+          kind: 'delete',
+          sender: me,
+          device: 'D'.repeat(22),
+          cmid: `del${seq}`,
+          payload: new Uint8Array(),
+          target: seq,
+        }),
+      );
+      return {};
+    },
+    close: () => undefined,
+  };
+  return transport;
+}
