@@ -334,9 +334,14 @@ export class RealtimeConnection {
     return (await this.request<'room'>(frame)).room;
   }
 
+  /**
+   * Leave a room. Its position is dropped (and `onGone` called) when the notice of this
+   * leave arrives, right after; without `userId` the connection can't read that notice as
+   * its own, so it drops the position on the server's answer.
+   */
   async leave(room: string) {
     await this.request<'ok'>({ t: 'leave', room });
-    this.sequencer.gone(room);
+    if (this.options.userId === undefined) this.sequencer.gone(room);
   }
 
   async invite(room: string, username: string) {

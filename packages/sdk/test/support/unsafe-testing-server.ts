@@ -9,6 +9,7 @@
  */
 import {
   decodeClientFrame,
+  decodeServerFrame,
   encodeFrame,
   FRAME_VERSION,
   type ClientFrame,
@@ -128,6 +129,8 @@ export class UnsafeTestingServer {
   rateLimitNextSend = false;
   /** Every resume request's rooms, in order (for assertions). */
   readonly resumed: string[][] = [];
+  /** Per room, the highest seq pushed to the client (it can tell what comes before). */
+  readonly pushedMax = new Map<string, number>();
   /** Sockets opened so far. */
   connections = 0;
   private at = 0;
@@ -190,6 +193,11 @@ export class UnsafeTestingServer {
   deliver(): boolean {
     const bytes = this.toClient.shift();
     if (!bytes || !this.socket) return false;
+    const decoded = decodeServerFrame(bytes);
+    if (decoded.ok && decoded.frame.t === 'event') {
+      const { room, seq } = decoded.frame.event;
+      this.pushedMax.set(room, Math.max(seq, this.pushedMax.get(room) ?? 0));
+    }
     this.socket.onmessage?.({ data: bytes });
     return true;
   }
@@ -218,6 +226,15 @@ export class UnsafeTestingServer {
       user: ME,
     });
     r.members.delete(ME);
+    if (!lost) this.push(event);
+  }
+
+  /** This user is added back to a room it had left (history visibility: shared). */
+  invite(room: string, lost = false): void {
+    const r = this.rooms.get(room);
+    if (!r || r.members.has(ME)) return;
+    r.members.add(ME);
+    const event = this.append(room, OTHER, 'notice', '', false, { type: 'invite', user: ME });
     if (!lost) this.push(event);
   }
 
@@ -286,7 +303,7 @@ export class UnsafeTestingServer {
     kind: 'message' | 'notice',
     text: string,
     push: boolean,
-    notice?: { type: 'kick' | 'leave'; user: string },
+    notice?: { type: 'kick' | 'leave' | 'invite'; user: string },
     sent?: Extract<ClientFrame, { t: 'send' }>,
   ): RoomEvent {
     const r = this.rooms.get(room);
@@ -311,7 +328,7 @@ export class UnsafeTestingServer {
 
   /** Fan an event out to this client, if it is connected and may read the room. */
   private push(event: RoomEvent): void {
-    const removed = event.notice?.user === ME;
+    const removed = event.notice?.user === ME && event.notice.type !== 'invite';
     if (!this.isOpen || (!this.isMember(event.room) && !removed)) return;
     this.write({ v: FRAME_VERSION, t: 'event', event });
   }
