@@ -66,12 +66,11 @@ describe('the per-user connection cap, on one node', () => {
       expect(results.filter((r) => r === 429)).toHaveLength(10);
       // One closes: one more may open, and only one.
       await closeAll(sockets.splice(0, 1));
-      let again: WebSocket | number = 0;
       await until(async () => {
-        again = await upgrade(port, erin);
+        const again = await upgrade(port, erin);
+        if (again instanceof WebSocket) sockets.push(again);
         return again instanceof WebSocket;
       }, 'the freed slot');
-      if (again instanceof WebSocket) sockets.push(again);
       expect(await upgrade(port, erin)).toBe(429);
       // Another user is not affected.
       const frank = await signedIn(t.app, 'frank');

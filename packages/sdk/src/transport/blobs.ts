@@ -49,7 +49,8 @@ export class BlobTransport {
           'content-type': BLOB_CONTENT_TYPE,
           [CSRF_HEADER]: token,
         },
-        body: bytes,
+        // A copy that owns its whole buffer, as fetch's BodyInit types demand.
+        body: new Uint8Array(bytes),
       });
       if (response.ok) {
         const data: unknown = await response.json().catch(() => null);
