@@ -72,6 +72,30 @@ describe('the per-user connection cap, on one node', () => {
         return again instanceof WebSocket;
       }, 'the freed slot');
       expect(await upgrade(port, erin)).toBe(429);
+      // Plain GETs (no upgrade) on kept-alive connections take no slot.
+      const plain = await t.app.inject({
+        url: '/api/ws',
+        headers: {
+          origin: ORIGIN,
+          cookie: `__Host-sc_session=${erin.cookie('__Host-sc_session')}`,
+        },
+      });
+      expect(plain.statusCode).toBe(404);
+      await closeAll(sockets.splice(0, 1));
+      for (let i = 0; i < 3; i += 1) {
+        await t.app.inject({
+          url: '/api/ws',
+          headers: {
+            origin: ORIGIN,
+            cookie: `__Host-sc_session=${erin.cookie('__Host-sc_session')}`,
+          },
+        });
+      }
+      await until(async () => {
+        const again = await upgrade(port, erin);
+        if (again instanceof WebSocket) sockets.push(again);
+        return again instanceof WebSocket;
+      }, 'the slot, untaken by plain GETs');
       // Another user is not affected.
       const frank = await signedIn(t.app, 'frank');
       const other = await upgrade(port, frank);

@@ -174,6 +174,8 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         if (!isSameOrigin(request.headers, opts.config.publicOrigin))
           throw new ChatError('CHAT_ERR_CSRF');
         const auth = authOf(request);
+        // A plain GET (no upgrade) is answered 404 by the route: it takes no slot.
+        if (!request.ws) return;
         const id = newId();
         if (!(await slots.reserve(auth.user.id, id, Limits.CONNECTIONS_PER_USER_MAX)))
           throw new ChatError('CHAT_ERR_TOO_MANY_CONNECTIONS');
