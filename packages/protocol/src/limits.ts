@@ -148,6 +148,23 @@ export const Limits = {
   KEY_PACKAGE_CLAIMS_PER_MINUTE: 30,
   /** Messages waiting in one device's inbox (welcomes); the oldest are never dropped silently. */
   INBOX_MESSAGES_MAX: 1000,
+  /**
+   * How long someone invited to or joining a room stays a pending add: who other members may
+   * claim key packages of, and send welcomes to, for that room.
+   */
+  PENDING_ADD_TTL_SECONDS: 7 * 24 * 3600,
+  /** Key packages one sender may claim of one device for one room (one pending add). */
+  KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE: 3,
+  /** Key packages one sender may claim of one user's devices in a day, over all rooms. */
+  KEY_PACKAGE_CLAIMS_PER_SENDER_PER_USER_PER_DAY: 20,
+  /** Messages from one sender waiting in one device's inbox. */
+  INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX: 10,
+  /**
+   * Members of #general. Account number GENERAL_MEMBERS_MAX + 1 and later are not added to
+   * #general (everything else works for them); a later connection adds them once a place
+   * is free.
+   */
+  GENERAL_MEMBERS_MAX: 5000,
   /** Users one user may block. */
   BLOCKS_PER_USER_MAX: 1000,
 

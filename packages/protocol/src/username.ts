@@ -2,42 +2,156 @@ import type { Username } from './ids.js';
 import { Limits } from './limits.js';
 
 /**
- * Names nobody may register: they would impersonate the server, its staff or a mention.
- * Compared by skeleton, so `adm1n` and `r00t` are refused too.
+ * Names nobody may register: they would impersonate the server, its staff, a mention, a mail
+ * or network role, a page of the app, or a JavaScript object property (a name a lookup keyed
+ * by username on a plain object would confuse with the object's own members).
+ * Compared through `reservedForms`: case, `.`/`_`/`-`, digit spellings and a trailing
+ * number are ignored, so `ad-min`, `a_d.m.i.n`, `adm1n`, `r00t` and `admin2` are refused too.
  */
 export const RESERVED_USERNAMES: readonly string[] = [
+  // The server, its staff and its people.
   'abuse',
+  'adm',
   'admin',
   'administrator',
-  'all',
+  'admins',
   'anonymous',
-  'api',
-  'channel',
-  'everyone',
-  'general',
-  'guest',
-  'help',
-  'here',
-  'hostmaster',
-  'info',
-  'mod',
   'moderator',
-  'noreply',
-  'null',
+  'moderators',
+  'mod',
+  'mods',
+  'official',
   'operator',
   'owner',
-  'postmaster',
   'root',
   'securechat',
   'security',
   'server',
   'staff',
+  'sudo',
+  'superuser',
   'support',
   'sysadmin',
   'system',
-  'undefined',
+  'team',
+  // Mentions and room names.
+  'all',
+  'channel',
+  'everyone',
+  'general',
+  'guest',
+  'here',
+  'help',
+  'helpdesk',
+  'info',
+  'nobody',
+  // Mail, web and network roles (RFC 2142 and common system accounts).
+  'autoconfig',
+  'autodiscover',
+  'billing',
+  'daemon',
+  'dns',
+  'donotreply',
+  'email',
+  'ftp',
+  'host',
+  'hostmaster',
+  'hostname',
+  'imap',
+  'localdomain',
+  'localhost',
+  'mail',
+  'mailerdaemon',
+  'marketing',
+  'noc',
+  'noreply',
+  'ns1',
+  'pop',
+  'pop3',
+  'postmaster',
+  'sales',
+  'sftp',
+  'smtp',
+  'ssh',
+  'ssl',
+  'tls',
+  'uucp',
   'webmaster',
+  'wpad',
+  'www',
+  'wwwdata',
+  // Pages and paths of the app.
+  'about',
+  'account',
+  'api',
+  'assets',
+  'devices',
+  'health',
+  'invite',
+  'login',
+  'logout',
+  'metrics',
+  'register',
+  'settings',
+  'setup',
+  'signin',
+  'signup',
+  'static',
+  'status',
+  // Values and JavaScript object properties.
+  'apply',
+  'bind',
+  'call',
+  'constructor',
+  'false',
+  'hasownproperty',
+  'infinity',
+  'isprototypeof',
+  'nan',
+  'nil',
+  'none',
+  'null',
+  'propertyisenumerable',
+  'proto',
+  'prototype',
+  'then',
+  'tojson',
+  'tolocalestring',
+  'tostring',
+  'true',
+  'undefined',
+  'valueof',
 ];
+
+/** Digits people write for letters, beyond the skeleton's own (0, 1, 5). */
+const DIGIT_LETTERS: ReadonlyMap<string, string> = new Map([
+  ['2', 'z'],
+  ['3', 'e'],
+  ['4', 'a'],
+  ['6', 'b'],
+  ['7', 't'],
+  ['8', 'b'],
+  ['9', 'g'],
+]);
+
+function reservedSkeleton(name: string): string {
+  return usernameSkeleton(
+    name.replace(/[._-]+/g, '').replace(/[2-46-9]/g, (digit) => DIGIT_LETTERS.get(digit) ?? digit),
+  );
+}
+
+/**
+ * The forms a normalized username is compared to the reserved names in: without separators,
+ * with digits read as letters, through the lookalike skeleton; and the same without a
+ * trailing number (`admin2`, `support24`).
+ */
+export function reservedForms(username: string): string[] {
+  const whole = username.replace(/[._-]+/g, '');
+  const forms = [reservedSkeleton(whole)];
+  const unnumbered = whole.replace(/[0-9]+$/, '');
+  if (unnumbered !== whole && unnumbered.length > 0) forms.push(reservedSkeleton(unnumbered));
+  return forms;
+}
 
 const ALLOWED = /^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/;
 
@@ -72,7 +186,20 @@ export function usernameSkeleton(username: string): string {
     .replace(/5/g, 's');
 }
 
-const RESERVED_SKELETONS = new Set(RESERVED_USERNAMES.map(usernameSkeleton));
+/**
+ * Every reserved name's form, including every property of a plain object (whatever a later
+ * JavaScript adds to Object.prototype), lower-cased as usernames are.
+ */
+const RESERVED_SKELETONS: ReadonlySet<string> = new Set(
+  [...RESERVED_USERNAMES, ...Object.getOwnPropertyNames(Object.prototype)].map((name) =>
+    reservedSkeleton(name.toLowerCase()),
+  ),
+);
+
+/** True when the normalized username is, or reads as, a reserved name. */
+export function isReservedUsername(username: string): boolean {
+  return reservedForms(username).some((form) => RESERVED_SKELETONS.has(form));
+}
 
 /** Check and normalize a username; the same rules run in the client and on the server. */
 export function normalizeUsername(input: string): UsernameCheck {
@@ -99,7 +226,7 @@ export function normalizeUsername(input: string): UsernameCheck {
     };
   }
   const skeleton = usernameSkeleton(username);
-  if (RESERVED_SKELETONS.has(skeleton)) {
+  if (isReservedUsername(username)) {
     return { ok: false, problem: 'reserved', message: 'That username is reserved.' };
   }
   return { ok: true, username: username as Username, skeleton };

@@ -5,6 +5,7 @@
  */
 import {
   ApiRoutes,
+  canonicalUsername,
   ChatError,
   DevicesResponse,
   InviteCreateResponse,
@@ -140,9 +141,16 @@ export interface SecureChatClient {
 
 const isBrowser = typeof window !== 'undefined' && typeof document !== 'undefined';
 
-/** Normalize a username as the server will, refusing an invalid one before any request. */
-function localUsername(input: string): string {
+/**
+ * Normalize a username as the server will, refusing an invalid one before any request. For a
+ * sign-in, a name that is well-formed but reserved passes: the reserved list grows, and an
+ * account made before its name was added must still sign in.
+ */
+function localUsername(input: string, purpose: 'register' | 'login' = 'register'): string {
   const check = normalizeUsername(input);
+  if (!check.ok && check.problem === 'reserved' && purpose === 'login') {
+    return canonicalUsername(input);
+  }
   if (!check.ok) {
     throw new ChatError('CHAT_ERR_USERNAME_INVALID', check.message, { field: 'username' });
   }
@@ -241,7 +249,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
 
     login: ({ username, password }) =>
       guarded(async () => {
-        const name = localUsername(username);
+        const name = localUsername(username, 'login');
         const proof = await opaqueLogin(password, (startLoginRequest) =>
           http.post(
             ApiRoutes.loginStart,

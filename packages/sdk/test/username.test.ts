@@ -15,14 +15,16 @@ function recordingClient() {
 }
 
 describe('usernames in the client', () => {
-  it.each(['ab', 'has space', 'admin', 'r00t', 'emoji😀', 'x'.repeat(33), '-dash'])(
-    'refuses %j for register and login without a request',
+  it.each(['ab', 'has space', 'admin', 'r00t', 'ad-min', 'emoji😀', 'x'.repeat(33), '-dash'])(
+    'refuses %j for register (and, when malformed, login) without a request',
     async (username) => {
       const { client, requests } = recordingClient();
-      for (const attempt of [
-        client.register({ username, password: STRONG }),
-        client.login({ username, password: STRONG }),
-      ]) {
+      const reserved = normalizeUsername(username);
+      const attempts = [client.register({ username, password: STRONG })];
+      if (!(!reserved.ok && reserved.problem === 'reserved')) {
+        attempts.push(client.login({ username, password: STRONG }));
+      }
+      for (const attempt of attempts) {
         const error = await attempt.catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ChatError);
         expect(error).toMatchObject({ code: 'CHAT_ERR_USERNAME_INVALID', field: 'username' });
@@ -35,6 +37,19 @@ describe('usernames in the client', () => {
       expect(requests).toEqual([]);
     },
   );
+
+  it('lets a reserved but well-formed name sign in: the account may predate the reservation', async () => {
+    const { fetch, requests } = unsafeTestingFetch({
+      'POST /api/auth/login/start': () =>
+        json(429, { code: 'CHAT_ERR_RATE_LIMITED', message: 'Later.', retryAfter: 30 }),
+    });
+    const client = createClient({ baseUrl: 'http://127.0.0.1:9', fetch });
+    await expect(client.login({ username: 'Support', password: STRONG })).rejects.toMatchObject({
+      code: 'CHAT_ERR_RATE_LIMITED',
+    });
+    const sent = requests.filter((r) => r.method === 'POST').map((r) => r.body);
+    expect(sent).toMatchObject([{ username: 'support' }]);
+  });
 
   it('sends the normalized username', async () => {
     const { fetch, requests } = unsafeTestingFetch({

@@ -182,6 +182,29 @@ export interface BlobsTable {
   data: Uint8Array;
 }
 
+/** A member added to a room whose devices its MLS group may not have yet (0006). */
+export interface PendingAddsTable {
+  room_id: string;
+  user_id: string;
+  added_at: number;
+  /** After this the add is no longer pending: nobody may claim for it any more. */
+  expires_at: number;
+}
+
+/** Which device's key package a sender claimed for a room, and what that allows (0006). */
+export interface KeyPackageClaimsTable {
+  room_id: string;
+  sender_id: string;
+  target_user: string;
+  device_id: string;
+  /** The last claim. */
+  claimed_at: number;
+  /** Packages of this device claimed by this sender for this room. */
+  claims: Generated<number>;
+  /** Welcomes sent to this device on them (at most one per claimed package). */
+  welcomes: Generated<number>;
+}
+
 export interface Database {
   users: UsersTable;
   devices: DevicesTable;
@@ -197,5 +220,7 @@ export interface Database {
   delete_codes: DeleteCodesTable;
   key_packages: KeyPackagesTable;
   inbox: InboxTable;
+  pending_adds: PendingAddsTable;
+  key_package_claims: KeyPackageClaimsTable;
   blobs: BlobsTable;
 }
