@@ -2,8 +2,11 @@
  * Two people, two browsers (separate cookies), one server: messages in #general, a direct
  * message started from the people picker, a password-protected channel found in the directory,
  * and a browser that loses its connection and comes back to everything it missed, in order,
- * once each. The page is driven by roles and labels only, as a screen reader user would.
+ * once each; after a reload a room opens from this device's local store, asking the server
+ * for nothing it already has. The page is driven by roles and labels only, as a screen reader
+ * user would.
  */
+import { decodeClientFrame } from '@securechat/protocol';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -55,6 +58,44 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
       await context.close();
     }
     opened.length = 0;
+  });
+
+  it('reopens a room after a reload from the local store, fetching no history it already has', async () => {
+    const carol = uniqueName('carol');
+    const c = await newPage(browser);
+    opened.push(c);
+    // Watch what the page asks over its socket: the type of every request frame.
+    const asked: string[] = [];
+    await c.context.routeWebSocket(/\/api\/ws$/, (ws) => {
+      const upstream = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (typeof message !== 'string') {
+          const decoded = decodeClientFrame(new Uint8Array(message));
+          if (decoded.ok) asked.push(decoded.frame.t);
+        }
+        upstream.send(message);
+      });
+    });
+    await register(c.page, server.origin, carol);
+    await conversation(c.page).getByRole('heading', { name: 'general' }).waitFor();
+    const said = [1, 2, 3].map((n) => `kept on this device ${n} ${carol}`);
+    for (const text of said) {
+      await send(c.page, text);
+      await sees(c.page, text);
+    }
+    expect(asked).toContain('history');
+
+    asked.length = 0;
+    await c.page.reload();
+    await conversation(c.page).getByRole('heading', { name: 'general' }).waitFor();
+    for (const text of said) await sees(c.page, text);
+    // Connected again (it resumed from the stored position), and still no history page.
+    await expect.poll(() => asked.includes('resume')).toBe(true);
+    await send(c.page, `after the reload ${carol}`);
+    await sees(c.page, `after the reload ${carol}`);
+    expect(asked).not.toContain('history');
+    const texts = await log(c.page).getByRole('listitem').allTextContents();
+    expect(texts.filter((text) => text.includes('kept on this device'))).toHaveLength(3);
   });
 
   it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {

@@ -15,7 +15,7 @@ import { useDebouncedSearch } from './useDebouncedSearch';
 /** The channel directory: search, join (with the password of a protected channel), open. */
 export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
   const store = useRealtimeStore();
-  const { connection } = useRealtime();
+  const { conversations } = useRealtime();
   const navigate = useNavigate();
   const failure = useFailureMessage();
   const [query, setQuery] = useState('');
@@ -29,10 +29,10 @@ export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
 
   const onSearchError = useCallback((reason: unknown) => setError(failure(reason)), [failure]);
   const searchChannels = useCallback(
-    async (text: string) => (await connection?.directory(text)) ?? [],
-    [connection],
+    async (text: string) => (await conversations?.directory(text)) ?? [],
+    [conversations],
   );
-  const found = useDebouncedSearch(trimmed, connection ? searchChannels : null, onSearchError);
+  const found = useDebouncedSearch(trimmed, conversations ? searchChannels : null, onSearchError);
 
   function open(id: string) {
     onClose();
@@ -40,12 +40,12 @@ export function BrowseChannelsDialog({ onClose }: { onClose: () => void }) {
   }
 
   async function join(channel: DirectoryEntry, withPassword?: string) {
-    if (!connection) return;
+    if (!conversations) return;
     setBusy(channel.id);
     setError(null);
     setPasswordError(null);
     try {
-      const room = await connection.join(channel.id, withPassword);
+      const room = await conversations.join(channel.id, withPassword);
       store.upsertRoom(room);
       open(room.id);
     } catch (reason) {

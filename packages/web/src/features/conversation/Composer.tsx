@@ -1,3 +1,4 @@
+import { TEXT_MAX_BYTES, textBytes } from '@securechat/sdk';
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
@@ -6,10 +7,15 @@ import { Icon } from '../../ui/Icon';
 /** While someone keeps typing, "on" is repeated this often; silence this long turns it off. */
 const TYPING_REPEAT_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
+/** The size counter shows from this share of the limit on. */
+const SHOW_SIZE_FROM = 0.8;
+
+const formatBytes = (bytes: number): string => bytes.toLocaleString('en');
 
 /**
  * The message box: Enter sends, Shift+Enter makes a new line. Tells the room when this user
- * is typing (at most every few seconds) and when they stop.
+ * is typing (at most every few seconds) and when they stop. Counts the message's bytes as it
+ * is typed: near the limit it shows how many, over it it says so and refuses to send.
  */
 export function Composer({
   roomLabel,
@@ -22,7 +28,11 @@ export function Composer({
   onTyping: (on: boolean) => void;
 }) {
   const id = useId();
+  const sizeId = useId();
   const [text, setText] = useState('');
+  const bytes = textBytes(text.trim());
+  const tooLong = bytes > TEXT_MAX_BYTES;
+  const showSize = bytes >= TEXT_MAX_BYTES * SHOW_SIZE_FROM;
   const typingSince = useRef(0);
   const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -60,7 +70,7 @@ export function Composer({
   function send(event?: FormEvent) {
     event?.preventDefault();
     const message = text.trim();
-    if (message === '') return;
+    if (message === '' || tooLong) return;
     onSend(message);
     setText('');
     stopTyping();
@@ -87,12 +97,21 @@ export function Composer({
         onChange={(event) => change(event.target.value)}
         onKeyDown={onKey}
         onBlur={stopTyping}
+        aria-describedby={showSize ? sizeId : undefined}
+        aria-invalid={tooLong || undefined}
       />
+      {showSize ? (
+        <p id={sizeId} className={tooLong ? 'composer-size error' : 'composer-size'}>
+          {tooLong
+            ? t.conversation.tooLong(formatBytes(TEXT_MAX_BYTES))
+            : t.conversation.size(formatBytes(bytes), formatBytes(TEXT_MAX_BYTES))}
+        </p>
+      ) : null}
       <Button
         variant="primary"
         type="submit"
         className="composer-send"
-        disabled={text.trim() === ''}
+        disabled={text.trim() === '' || tooLong}
       >
         <Icon name="send" />
         <span className="composer-send-text">{t.conversation.send}</span>

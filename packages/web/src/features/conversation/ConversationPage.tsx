@@ -1,10 +1,18 @@
-import { GENERAL_ROOM_ID, type Member, type RoomSummary } from '@securechat/sdk';
+import {
+  ChatError,
+  GENERAL_ROOM_ID,
+  type Member,
+  type RoomProfile,
+  type RoomSummary,
+  type TimelineItem,
+} from '@securechat/sdk';
 import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
+import { errorMessage } from '../../ui/errors';
 import { Icon } from '../../ui/Icon';
 import { AppShell } from '../shell/AppShell';
 import { Composer } from './Composer';
@@ -12,35 +20,27 @@ import { DeleteDialog } from './DeleteDialog';
 import { MembersPanel } from './MembersPanel';
 import { MessageList, type PendingMessage } from './MessageList';
 import { roomPath } from './paths';
-import { encodeMessage } from './payload';
-import { useRealtime, useRealtimeStore } from './RealtimeProvider';
+import { useConversationView, useRealtime, useRealtimeStore } from './RealtimeProvider';
 import { roomName } from './store';
-import { applyEvents, applyPage, emptyTimeline } from './timeline';
 
-/** Events per history page. */
-const PAGE_SIZE = 50;
 /** Closer than this to the bottom, the list follows new messages. */
 const STICK_PX = 80;
-
-function newCmid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
-}
+const noItems: readonly TimelineItem[] = [];
 
 /** "#general" for rooms, the person's name for direct messages. */
-const roomLabel = (room: RoomSummary): string =>
-  room.kind === 'direct' ? roomName(room) : `#${roomName(room)}`;
+const roomLabel = (room: RoomSummary, profile?: RoomProfile): string =>
+  room.kind === 'direct' ? roomName(room, profile) : `#${roomName(room, profile)}`;
 
 /** `/rooms/:roomId`, and #general at `/`. */
 export function ConversationPage() {
   const { roomId = GENERAL_ROOM_ID } = useParams();
-  const { rooms } = useRealtime();
+  const { rooms, conversations } = useRealtime();
   const room = rooms?.find((r) => r.id === roomId);
   return (
-    <AppShell label={t.shell.conversation} title={room ? roomLabel(room) : null}>
+    <AppShell
+      label={t.shell.conversation}
+      title={room ? roomLabel(room, conversations?.profile(room.id)) : null}
+    >
       {rooms === null ? (
         <div className="pane-loading" role="status">
           <span className="spinner" aria-hidden="true" />
@@ -66,10 +66,9 @@ export function ConversationPage() {
 
 function Conversation({ room }: { room: RoomSummary }) {
   const store = useRealtimeStore();
-  const { connection, state, names, me, typing, presence } = useRealtime();
+  const { conversations, state, names, me, typing, presence } = useRealtime();
+  const view = useConversationView(room.id);
   const failure = useFailureMessage();
-  const [timeline, setTimeline] = useState(emptyTimeline);
-  const [pending, setPending] = useState<PendingMessage[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
   const [membersOpen, setMembersOpen] = useState(false);
@@ -83,51 +82,28 @@ function Conversation({ room }: { room: RoomSummary }) {
   const firstSeq = useRef<number | null>(null);
   const open = state === 'open';
   const roomId = room.id;
-  const label = roomLabel(room);
+  const label = roomLabel(room, view?.profile);
+  const items = view?.items ?? noItems;
+  const loaded = view?.loaded ?? false;
+  const more = view?.more ?? false;
 
   // Messages here are read as they arrive; the sidebar counts the other rooms'.
+  const newest = items.at(-1)?.seq ?? 0;
+  const read = view?.read ?? 0;
   useEffect(() => {
-    store.setActive(roomId);
-    return () => store.setActive(null);
-  }, [store, roomId]);
-
-  useEffect(
-    () =>
-      store.onEvent((event) => {
-        if (event.room !== roomId) return;
-        setTimeline((current) => applyEvents(current, [event]));
-        if (event.kind === 'message')
-          setPending((list) => list.filter((p) => p.cmid !== event.cmid));
-      }),
-    [store, roomId],
-  );
-
-  // The newest page once connected; later events arrive live (and after a reconnect, resumed).
-  useEffect(() => {
-    if (!connection || !open || timeline.loaded) return;
-    let cancelled = false;
-    connection.history(roomId, PAGE_SIZE).then(
-      (page) => {
-        if (!cancelled) setTimeline((current) => applyPage(current, page.events, page.more));
-      },
-      (reason: unknown) => {
-        if (!cancelled) setError(failure(reason));
-      },
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [connection, open, roomId, timeline.loaded, failure]);
+    if (conversations && newest > read)
+      void conversations.markRead(roomId, newest).catch(() => undefined);
+  }, [conversations, roomId, newest, read]);
 
   // Members give senders their names; fetched again when someone new speaks or a notice arrives.
   const unknownSenders = [
-    ...new Set(timeline.items.map((i) => i.sender).filter((id) => !names.has(id))),
+    ...new Set(items.map((i) => i.sender).filter((id) => !names.has(id))),
   ].join(',');
-  const notices = timeline.items.filter((i) => i.type === 'notice').length;
+  const notices = items.filter((i) => i.type === 'notice').length;
   useEffect(() => {
-    if (!connection || !open) return;
+    if (!conversations || !open) return;
     let cancelled = false;
-    connection.members(roomId).then(
+    conversations.members(roomId).then(
       (reply) => {
         if (cancelled) return;
         store.learnNames(reply.members.map((m) => ({ id: m.user, username: m.username })));
@@ -139,16 +115,19 @@ function Conversation({ room }: { room: RoomSummary }) {
     return () => {
       cancelled = true;
     };
-  }, [connection, open, roomId, store, unknownSenders, notices, room.memberCount]);
+  }, [conversations, open, roomId, store, unknownSenders, notices, room.memberCount]);
 
-  const shownPending = pending.filter(
-    (p) => !timeline.items.some((i) => i.type === 'message' && i.cmid === p.cmid),
-  );
+  const pending: PendingMessage[] = (view?.pending ?? []).map((p) => ({
+    cmid: p.cmid,
+    text: p.text,
+    at: p.at,
+    error: p.error ? errorMessage(new ChatError(p.error.code, p.error.message)) : null,
+  }));
 
   // Follow new messages at the bottom; keep the view still when older ones load above.
-  const first = timeline.items[0]?.seq ?? null;
-  const last = timeline.items.at(-1)?.seq ?? null;
-  const count = timeline.items.length + shownPending.length;
+  const first = items[0]?.seq ?? null;
+  const last = items.at(-1)?.seq ?? null;
+  const count = items.length + pending.length;
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
@@ -159,56 +138,41 @@ function Conversation({ room }: { room: RoomSummary }) {
   }, [first, last, count]);
 
   const loadEarlier = useCallback(async () => {
-    if (!connection || timeline.oldest === null) return;
+    if (!conversations) return;
     const el = scroller.current;
     if (el) fromBottom.current = el.scrollHeight - el.scrollTop;
     setLoadingEarlier(true);
     try {
-      const page = await connection.history(roomId, PAGE_SIZE, timeline.oldest);
-      setTimeline((current) => applyPage(current, page.events, page.more));
+      await conversations.loadOlder(roomId);
     } catch (reason) {
       setError(failure(reason));
     } finally {
       setLoadingEarlier(false);
     }
-  }, [connection, roomId, timeline.oldest, failure]);
+  }, [conversations, roomId, failure]);
 
   function onScroll() {
     const el = scroller.current;
     if (!el) return;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;
     fromBottom.current = el.scrollHeight - el.scrollTop;
-    if (el.scrollTop < 40 && timeline.more && !loadingEarlier && open) void loadEarlier();
-  }
-
-  function transmit(cmid: string, text: string) {
-    if (!connection) return;
-    connection
-      .send({ room: roomId, kind: 'message', payload: encodeMessage({ text }), cmid })
-      .catch((reason: unknown) => {
-        const message = failure(reason);
-        setPending((list) => list.map((p) => (p.cmid === cmid ? { ...p, error: message } : p)));
-      });
+    if (el.scrollTop < 40 && loaded && more && !loadingEarlier && open) void loadEarlier();
   }
 
   function send(text: string) {
-    const cmid = newCmid();
-    setPending((list) => [...list, { cmid, text, at: Date.now(), error: null }]);
+    if (!conversations) return;
     stick.current = true;
-    transmit(cmid, text);
-  }
-
-  function retry(cmid: string) {
-    const message = pending.find((p) => p.cmid === cmid);
-    if (!message) return;
-    setPending((list) => list.map((p) => (p.cmid === cmid ? { ...p, error: null } : p)));
-    transmit(cmid, message.text);
+    // A refusal after queueing shows on the pending message itself (with Retry).
+    conversations.sendText(roomId, text).catch((reason: unknown) => {
+      if (reason instanceof ChatError && reason.code === 'CHAT_ERR_VALIDATION')
+        setError(failure(reason));
+    });
   }
 
   async function edit(seq: number, text: string): Promise<boolean> {
-    if (!connection) return false;
+    if (!conversations) return false;
     try {
-      await connection.edit(roomId, seq, encodeMessage({ text }));
+      await conversations.edit(roomId, seq, text);
       return true;
     } catch (reason) {
       setError(failure(reason));
@@ -217,10 +181,10 @@ function Conversation({ room }: { room: RoomSummary }) {
   }
 
   async function askDelete(seq: number) {
-    if (!connection) return;
+    if (!conversations) return;
     setError(null);
     try {
-      const { code } = await connection.deleteCode(roomId, seq);
+      const { code } = await conversations.requestDelete(roomId, seq);
       setDeleting({ seq, code });
     } catch (reason) {
       setError(failure(reason));
@@ -228,9 +192,9 @@ function Conversation({ room }: { room: RoomSummary }) {
   }
 
   async function confirmDelete(typed: string): Promise<string | null> {
-    if (!connection || !deleting) return null;
+    if (!conversations || !deleting) return null;
     try {
-      await connection.deleteMessage(roomId, deleting.seq, typed);
+      await conversations.confirmDelete(roomId, deleting.seq, typed);
       return null;
     } catch (reason) {
       return failure(reason);
@@ -253,6 +217,9 @@ function Conversation({ room }: { room: RoomSummary }) {
         ? t.conversation.connecting
         : '';
 
+  const topic =
+    (room.kind === 'group' || room.kind === 'direct' ? view?.profile.topic : null) ?? room.topic;
+
   return (
     <div className="conversation">
       <header className="conv-head">
@@ -263,9 +230,9 @@ function Conversation({ room }: { room: RoomSummary }) {
                 #
               </span>
             )}
-            {roomName(room)}
+            {roomName(room, view?.profile)}
           </h1>
-          {room.topic ? <p className="conv-topic">{room.topic}</p> : null}
+          {topic ? <p className="conv-topic">{topic}</p> : null}
         </div>
         {room.protected ? (
           <span className="badge badge-muted conv-badge">
@@ -288,11 +255,11 @@ function Conversation({ room }: { room: RoomSummary }) {
         <div className="conv-main">
           <div className="conv-scroll" ref={scroller} onScroll={onScroll}>
             <div className="conv-top">
-              {!timeline.loaded ? (
+              {!loaded ? (
                 <p className="muted small" role="status">
                   <span className="spinner" aria-hidden="true" /> {t.conversation.loading}
                 </p>
-              ) : timeline.more ? (
+              ) : more ? (
                 <Button
                   variant="ghost"
                   className="small"
@@ -314,19 +281,19 @@ function Conversation({ room }: { room: RoomSummary }) {
               role="log"
               aria-live="polite"
               aria-label={t.conversation.messages}
-              aria-busy={!timeline.loaded || undefined}
+              aria-busy={!loaded || undefined}
             >
               <MessageList
-                items={timeline.items}
-                pending={shownPending}
+                items={items}
+                pending={pending}
                 names={names}
                 me={me}
                 kind={room.kind}
                 now={now}
                 onEdit={edit}
                 onDelete={(seq) => void askDelete(seq)}
-                onRetry={retry}
-                onDiscard={(cmid) => setPending((list) => list.filter((p) => p.cmid !== cmid))}
+                onRetry={(cmid) => conversations?.retry(cmid)}
+                onDiscard={(cmid) => conversations?.discard(cmid)}
               />
             </div>
           </div>
@@ -351,7 +318,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             <Composer
               roomLabel={label}
               onSend={send}
-              onTyping={(on) => void connection?.typing(roomId, on).catch(() => undefined)}
+              onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
             />
           </div>
         </div>

@@ -15,7 +15,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** A new public channel: a name, an optional topic, and an optional password (protected). */
 export function CreateChannelDialog({ onClose }: { onClose: () => void }) {
   const store = useRealtimeStore();
-  const { connection } = useRealtime();
+  const { conversations } = useRealtime();
   const navigate = useNavigate();
   const failure = useFailureMessage();
   const [name, setName] = useState('');
@@ -27,7 +27,7 @@ export function CreateChannelDialog({ onClose }: { onClose: () => void }) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (!connection) return;
+    if (!conversations) return;
     const next: typeof errors = {};
     if (!NAME.test(name)) next.name = t.rooms.channelNameInvalid;
     if (password !== '' && password.length < Limits.ROOM_PASSWORD_MIN_LENGTH)
@@ -37,7 +37,7 @@ export function CreateChannelDialog({ onClose }: { onClose: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const room = await connection.createChannel({
+      const room = await conversations.createChannel({
         name,
         ...(topic.trim() ? { topic: topic.trim() } : {}),
         ...(password ? { password } : {}),

@@ -12,7 +12,7 @@ import { useDebouncedSearch } from './useDebouncedSearch';
 /** Start (or reopen) a direct conversation: a people picker over `findUsers`. */
 export function DirectDialog({ onClose }: { onClose: () => void }) {
   const store = useRealtimeStore();
-  const { connection, me } = useRealtime();
+  const { conversations, me } = useRealtime();
   const navigate = useNavigate();
   const failure = useFailureMessage();
   const [query, setQuery] = useState('');
@@ -23,24 +23,24 @@ export function DirectDialog({ onClose }: { onClose: () => void }) {
   const onSearchError = useCallback((reason: unknown) => setError(failure(reason)), [failure]);
   const searchUsers = useCallback(
     async (text: string) => {
-      const users = (await connection?.findUsers(text)) ?? [];
+      const users = (await conversations?.findUsers(text)) ?? [];
       store.learnNames(users);
       return users.filter((u) => u.id !== me);
     },
-    [connection, store, me],
+    [conversations, store, me],
   );
   const found = useDebouncedSearch(
     trimmed,
-    connection && trimmed !== '' ? searchUsers : null,
+    conversations && trimmed !== '' ? searchUsers : null,
     onSearchError,
   );
 
   async function start(username: string) {
-    if (!connection) return;
+    if (!conversations) return;
     setBusy(username);
     setError(null);
     try {
-      const room = await connection.direct(username);
+      const room = await conversations.direct(username);
       store.upsertRoom(room);
       onClose();
       void navigate(roomPath(room.id));

@@ -1,10 +1,9 @@
-import type { RoomSummary } from '@securechat/sdk';
+import type { MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
 import { Fragment, useId, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { formatClock, formatDay, formatFull, sameDay } from './format';
 import { noticeText } from './notices';
-import type { MessageItem, TimelineItem } from './timeline';
 
 /** A message of this device still on its way (or refused). */
 export interface PendingMessage {
@@ -12,6 +11,15 @@ export interface PendingMessage {
   text: string;
   at: number;
   error: string | null;
+}
+
+/** "alice renamed the room to Plans", "alice changed the topic to …". */
+function profileText(item: Extract<TimelineItem, { type: 'profile' }>, actor: string): string {
+  const n = t.conversation.notice;
+  if (typeof item.name === 'string') return n.rename(actor, item.name);
+  if (typeof item.topic === 'string') return n.topic(actor, item.topic);
+  if (item.topic === null) return n.clearTopic(actor);
+  return n.settings(actor);
 }
 
 /** Consecutive messages of one sender within this long share one header. */
@@ -64,15 +72,17 @@ export function MessageList({
                 <span>{formatDay(item.at, now)}</span>
               </li>
             ) : null}
-            {item.type === 'notice' ? (
+            {item.type !== 'message' ? (
               <li className="notice">
                 <span>
-                  {noticeText(
-                    item.notice,
-                    name(item.sender),
-                    item.notice.username ?? name(item.notice.user),
-                    kind,
-                  )}
+                  {item.type === 'notice'
+                    ? noticeText(
+                        item.notice,
+                        name(item.sender),
+                        item.notice.username ?? name(item.notice.user),
+                        kind,
+                      )
+                    : profileText(item, name(item.sender))}
                 </span>
                 <time dateTime={new Date(item.at).toISOString()} title={formatFull(item.at)}>
                   {formatClock(item.at)}
@@ -82,6 +92,7 @@ export function MessageList({
               <Message
                 item={item}
                 author={name(item.sender)}
+                quoted={item.quote?.sender ? name(item.quote.sender) : null}
                 own={item.sender === me}
                 grouped={grouped}
                 onEdit={onEdit}
@@ -127,6 +138,7 @@ export function MessageList({
 function Message({
   item,
   author,
+  quoted,
   own,
   grouped,
   onEdit,
@@ -134,6 +146,8 @@ function Message({
 }: {
   item: MessageItem;
   author: string;
+  /** The author of the message this one answers, when it is loaded. */
+  quoted: string | null;
   own: boolean;
   grouped: boolean;
   onEdit: (seq: number, text: string) => Promise<boolean>;
@@ -156,7 +170,7 @@ function Message({
     event?.preventDefault();
     if (editing === null) return;
     const text = editing.trim();
-    if (text === '' || text === item.body?.text) {
+    if (text === '' || text === item.text) {
       setEditing(null);
       return;
     }
@@ -215,21 +229,41 @@ function Message({
           </form>
         ) : item.deleted ? (
           <p className="msg-text msg-placeholder">{t.conversation.deleted}</p>
-        ) : item.body ? (
-          <p className="msg-text" id={textId}>
-            {item.body.text}
-          </p>
+        ) : item.text !== null ? (
+          <>
+            {item.quote ? (
+              <blockquote className="msg-quote">
+                {item.quote.deleted
+                  ? t.conversation.quoteDeleted
+                  : item.quote.text === null
+                    ? t.conversation.quoteMissing
+                    : t.conversation.quote(quoted ?? t.conversation.someone, item.quote.text)}
+              </blockquote>
+            ) : null}
+            <p className="msg-text" id={textId}>
+              {item.text}
+            </p>
+          </>
         ) : (
           <p className="msg-text msg-placeholder">{t.conversation.unreadable}</p>
         )}
+        {item.reactions.length > 0 ? (
+          <ul className="msg-reactions" aria-label={t.conversation.reactions}>
+            {item.reactions.map((reaction) => (
+              <li key={reaction.emoji} className="msg-reaction">
+                {t.conversation.reaction(reaction.emoji, reaction.users.length)}
+              </li>
+            ))}
+          </ul>
+        ) : null}
       </div>
-      {own && !item.deleted && item.body && editing === null ? (
+      {own && !item.deleted && item.text !== null && editing === null ? (
         <div className="msg-actions">
           <Button
             variant="ghost"
             className="small"
             aria-describedby={textId}
-            onClick={() => setEditing(item.body?.text ?? '')}
+            onClick={() => setEditing(item.text ?? '')}
           >
             {t.conversation.edit}
           </Button>

@@ -1,29 +1,30 @@
 /**
- * The realtime state of the signed-in tab, outside React: the one connection, the rooms list,
- * unread counts, who is typing, presence, and the usernames learned so far. React reads it
- * with useSyncExternalStore (see RealtimeProvider); pages subscribe to room events here, so
- * they survive the connection being replaced at sign-in.
+ * The realtime state of the signed-in tab, outside React: the conversations (the sdk's facade
+ * over the connection and this device's local store), the rooms list, who is typing, presence
+ * and the usernames learned so far. Unread counts and timelines come from the facade. React
+ * reads it with useSyncExternalStore (see RealtimeProvider).
  */
-import {
-  type ConnectionState,
-  type PresenceStatus,
-  type RealtimeConnection,
-  type RoomEvent,
-  type RoomSummary,
-  type SecureChatClient,
+import type {
+  ConnectionState,
+  Conversations,
+  PresenceStatus,
+  RoomProfile,
+  RoomSummary,
 } from '@securechat/sdk';
+import { openConversations, type DeviceOwner } from '../../sdk/client';
 
 /** `idle`: signed out, no connection. */
 export type LinkState = ConnectionState | 'idle';
 
 export interface RealtimeSnapshot {
   state: LinkState;
-  connection: RealtimeConnection | null;
+  /** null while signed out, and while this device's store opens. */
+  conversations: Conversations | null;
   /** The signed-in user's id. */
   me: string | null;
   /** null until the first list arrives. */
   rooms: readonly RoomSummary[] | null;
-  /** Messages from others that arrived while their room was not open. */
+  /** Unread messages from others per room (from the local store). */
   unread: ReadonlyMap<string, number>;
   /** User id → username, from every list and notice seen. */
   names: ReadonlyMap<string, string>;
@@ -35,7 +36,7 @@ export interface RealtimeSnapshot {
 
 const initial: RealtimeSnapshot = {
   state: 'idle',
-  connection: null,
+  conversations: null,
   me: null,
   rooms: null,
   unread: new Map(),
@@ -49,8 +50,12 @@ const TYPING_TTL_MS = 6_000;
 
 const ORDER: Record<RoomSummary['kind'], number> = { general: 0, channel: 1, group: 2, direct: 3 };
 
-/** The name people know a room by: `general`, a channel or group's name, a DM's peer. */
-export function roomName(room: RoomSummary): string {
+/**
+ * The name people know a room by: `general`, a channel's name, a group's name as its members
+ * set it (in content), a DM's peer.
+ */
+export function roomName(room: RoomSummary, profile?: RoomProfile): string {
+  if (room.kind !== 'channel' && room.kind !== 'general' && profile?.name) return profile.name;
   if (room.kind === 'direct') return room.peer?.username ?? '';
   return room.name ?? '';
 }
@@ -64,16 +69,12 @@ function sortRooms(rooms: readonly RoomSummary[]): RoomSummary[] {
 export class RealtimeStore {
   private snapshot: RealtimeSnapshot = initial;
   private readonly listeners = new Set<() => void>();
-  private readonly eventListeners = new Set<(event: RoomEvent) => void>();
-  /** Last seq per room: the connection resumes every room named here after a reconnect. */
-  private readonly positions = new Map<string, number>();
   private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private teardown: (() => void)[] = [];
-  private active: string | null = null;
+  /** Bumped by every start and stop: an open that finishes late for an old one is closed. */
+  private generation = 0;
   private refreshing = false;
   private refreshAgain = false;
-
-  constructor(private readonly client: SecureChatClient) {}
 
   readonly subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -84,74 +85,86 @@ export class RealtimeStore {
 
   readonly getSnapshot = (): RealtimeSnapshot => this.snapshot;
 
-  /** Room events, in order per room, each once. */
-  onEvent(listener: (event: RoomEvent) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => {
-      this.eventListeners.delete(listener);
-    };
+  /** Open this user's conversations on this device (closing any earlier ones). */
+  start(me: { id: string; username: string }, owner: DeviceOwner): void {
+    this.stop();
+    const generation = this.generation;
+    this.set({ state: 'connecting', me: me.id, names: new Map([[me.id, me.username]]) });
+    openConversations(owner).then(
+      (conversations) => {
+        if (generation !== this.generation) {
+          void conversations.close();
+          return;
+        }
+        this.attach(conversations);
+      },
+      () => {
+        if (generation === this.generation) this.set({ state: 'closed' });
+      },
+    );
   }
 
-  /** Connect for this user (closing any earlier connection). */
-  start(me: { id: string; username: string }): void {
-    this.stop();
-    const connection = this.client.connect({ positions: this.positions });
+  private attach(conversations: Conversations): void {
     this.set({
-      state: connection.state,
-      connection,
-      me: me.id,
-      names: new Map([[me.id, me.username]]),
+      conversations,
+      state: conversations.state,
+      unread: conversations.unreadCounts(),
     });
     const onVisibility = () => {
-      if (connection.state === 'open')
-        connection.setPresence(document.hidden ? 'away' : 'online').catch(() => undefined);
+      if (conversations.state === 'open')
+        conversations.setPresence(document.hidden ? 'away' : 'online').catch(() => undefined);
     };
     document.addEventListener('visibilitychange', onVisibility);
     this.teardown = [
-      connection.onState((state) => {
+      conversations.onState((state) => {
         this.set({ state });
         if (state === 'open') {
           void this.refreshRooms();
           onVisibility();
         }
       }),
-      connection.onEvent((event) => this.receive(event)),
-      connection.onTyping(({ room, user, on }) => {
+      conversations.subscribe(() => {
+        const unread = conversations.unreadCounts();
+        if (unread !== this.snapshot.unread) this.set({ unread });
+      }),
+      conversations.onEvent((event) => {
+        const { rooms } = this.snapshot;
+        if (event.kind === 'notice' && event.notice) {
+          const { user, username } = event.notice;
+          if (user && username) this.learnNames([{ id: user, username }]);
+          // Membership, names, topics and roles change with notices; a new room appears with one.
+          void this.refreshRooms();
+        } else if (rooms && !rooms.some((room) => room.id === event.room)) {
+          void this.refreshRooms();
+        }
+        if (event.kind === 'message') this.setTyping(event.room, event.sender, false);
+      }),
+      conversations.onTyping(({ room, user, on }) => {
         if (user !== this.snapshot.me) this.setTyping(room, user, on);
       }),
-      connection.onPresence(({ user, status }) => {
+      conversations.onPresence(({ user, status }) => {
         this.set({ presence: new Map(this.snapshot.presence).set(user, status) });
       }),
       () => document.removeEventListener('visibilitychange', onVisibility),
-      () => connection.close(),
+      () => void conversations.close(),
     ];
+    if (conversations.state === 'open') void this.refreshRooms();
   }
 
-  /** Close the connection and forget everything (sign-out). */
+  /** Close the connection and forget this tab's state (sign-out; the local store stays). */
   stop(): void {
+    this.generation += 1;
     for (const undo of this.teardown) undo();
     this.teardown = [];
     for (const timer of this.typingTimers.values()) clearTimeout(timer);
     this.typingTimers.clear();
-    this.positions.clear();
-    this.active = null;
     if (this.snapshot !== initial) this.set(initial);
-  }
-
-  /** The room on screen: its messages are read as they arrive. */
-  setActive(room: string | null): void {
-    this.active = room;
-    if (room !== null && this.snapshot.unread.has(room)) {
-      const unread = new Map(this.snapshot.unread);
-      unread.delete(room);
-      this.set({ unread });
-    }
   }
 
   /** Fetch the rooms list again (several calls at once make one or two requests). */
   async refreshRooms(): Promise<void> {
-    const connection = this.snapshot.connection;
-    if (!connection) return;
+    const conversations = this.snapshot.conversations;
+    if (!conversations) return;
     if (this.refreshing) {
       this.refreshAgain = true;
       return;
@@ -160,8 +173,8 @@ export class RealtimeStore {
     try {
       do {
         this.refreshAgain = false;
-        const rooms = await connection.rooms();
-        if (connection !== this.snapshot.connection) return;
+        const rooms = await conversations.rooms();
+        if (conversations !== this.snapshot.conversations) return;
         this.setRooms(rooms);
       } while (this.refreshAgain);
     } catch {
@@ -198,34 +211,8 @@ export class RealtimeStore {
   }
 
   private setRooms(rooms: readonly RoomSummary[]): void {
-    for (const room of rooms) {
-      // Resume from here after a reconnect; a page that loads history catches up before it.
-      if (!this.positions.has(room.id)) this.positions.set(room.id, room.lastSeq);
-    }
     this.learnNames(rooms.flatMap((room) => (room.peer ? [room.peer] : [])));
     this.set({ rooms: sortRooms(rooms) });
-  }
-
-  private receive(event: RoomEvent): void {
-    const { rooms, me } = this.snapshot;
-    if (event.kind === 'notice' && event.notice) {
-      const { user, username } = event.notice;
-      if (user && username) this.learnNames([{ id: user, username }]);
-      // Membership, names, topics and roles change with notices; a new room appears with one.
-      void this.refreshRooms();
-    } else if (rooms && !rooms.some((room) => room.id === event.room)) {
-      void this.refreshRooms();
-    }
-    if (event.kind === 'message' && event.sender !== me && event.room !== this.active) {
-      this.set({
-        unread: new Map(this.snapshot.unread).set(
-          event.room,
-          (this.snapshot.unread.get(event.room) ?? 0) + 1,
-        ),
-      });
-    }
-    if (event.kind === 'message') this.setTyping(event.room, event.sender, false);
-    for (const listener of this.eventListeners) listener(event);
   }
 
   private setTyping(room: string, user: string, on: boolean): void {
