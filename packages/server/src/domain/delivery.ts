@@ -15,6 +15,7 @@
  */
 import { GENERAL_ROOM_ID } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../storage/dialect.js';
 import type { Database } from '../storage/types.js';
 import { deleteCode, deleteMessage } from './delivery/deletes.js';
 import { type Accepted, type Sender } from './delivery/events.js';
@@ -31,15 +32,17 @@ export type { SendInput } from './delivery/send.js';
 
 export interface DeliveryDeps {
   db: Kysely<Database>;
+  dialect: Dialect;
   now: () => number;
 }
 
 export function createDelivery(deps: DeliveryDeps) {
-  const { db, now } = deps;
+  const { db, dialect, now } = deps;
   const membersOf = createMemberCache();
 
   return {
-    joinGeneral: (sender: Sender): Promise<Accepted | null> => joinGeneral(db, now, sender),
+    joinGeneral: (sender: Sender): Promise<Accepted | null> =>
+      joinGeneral(db, dialect, now, sender),
 
     /** The members of a room the user is in (for ephemeral fan-out such as typing). */
     async members(userId: string, room: string): Promise<string[]> {

@@ -1,8 +1,11 @@
 /**
  * Room membership bookkeeping: who is in a room, the member-list cache, blocks between two
- * people and the direct-room key of a pair. The access rules themselves are in access.ts.
+ * people, the direct-room key of a pair, row locks for capacity checks and pending adds
+ * (members the room's MLS group may not have yet). The access rules themselves are in access.ts.
  */
+import { Limits } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../storage/dialect.js';
 import type { Database } from '../storage/types.js';
 import type { Membership } from './access.js';
 
@@ -80,3 +83,67 @@ export async function blockedBetween(
 
 /** The direct room key of a pair: the same whichever of them asks. */
 export const directKey = (a: string, b: string): string => (a < b ? `${a}:${b}` : `${b}:${a}`);
+
+/**
+ * PostgreSQL: lock these rows until the transaction ends, in id order (so two transactions
+ * never wait on each other crosswise), making the counts that follow atomic with the insert.
+ * SQLite needs nothing: its writers are serialized (one connection, one transaction at once).
+ */
+export async function lockRows(
+  trx: Kysely<Database>,
+  dialect: Dialect,
+  table: 'rooms' | 'users',
+  ids: readonly string[],
+): Promise<void> {
+  if (dialect !== 'postgres' || ids.length === 0) return;
+  await trx
+    .selectFrom(table)
+    .select('id')
+    .where('id', 'in', [...new Set(ids)])
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+/**
+ * Remember that this user was just added to this room, so its members may claim their key
+ * packages and send their devices welcomes (domain/mls.ts). A new add starts afresh.
+ */
+export async function markPendingAdd(
+  trx: Kysely<Database>,
+  at: number,
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  const expiresAt = at + Limits.PENDING_ADD_TTL_SECONDS * 1000;
+  await trx
+    .deleteFrom('key_package_claims')
+    .where('room_id', '=', roomId)
+    .where('target_user', '=', userId)
+    .execute();
+  await trx
+    .insertInto('pending_adds')
+    .values({ room_id: roomId, user_id: userId, added_at: at, expires_at: expiresAt })
+    .onConflict((oc) =>
+      oc.columns(['room_id', 'user_id']).doUpdateSet({ added_at: at, expires_at: expiresAt }),
+    )
+    .execute();
+}
+
+/** Someone left or was removed: nothing is pending for them in this room any more. */
+export async function clearPendingAdd(
+  trx: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  await trx
+    .deleteFrom('pending_adds')
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .execute();
+  await trx
+    .deleteFrom('key_package_claims')
+    .where('room_id', '=', roomId)
+    .where('target_user', '=', userId)
+    .execute();
+}

@@ -107,8 +107,17 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   app.decorate('storage', opts.storage);
   app.decorate('services', {
     accounts,
-    delivery: createDelivery({ db: opts.storage.db, now: opts.now }),
-    rooms: createRooms({ db: opts.storage.db, now: opts.now, limiter: realtime.limiter }),
+    delivery: createDelivery({
+      db: opts.storage.db,
+      dialect: opts.storage.dialect,
+      now: opts.now,
+    }),
+    rooms: createRooms({
+      db: opts.storage.db,
+      dialect: opts.storage.dialect,
+      now: opts.now,
+      limiter: realtime.limiter,
+    }),
     mls: createMls({ db: opts.storage.db, dialect: opts.storage.dialect, now: opts.now }),
     ...realtime,
     health: { check: () => checkDatabase(opts.storage.db) },

@@ -1,16 +1,19 @@
 /** #general: the room every account is in, created on first use. */
-import { GENERAL_ROOM_ID } from '@securechat/protocol';
+import { GENERAL_ROOM_ID, Limits } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../../storage/dialect.js';
 import type { Database } from '../../storage/types.js';
-import { isMember, memberIds, membersChanged } from '../membership.js';
+import { isMember, lockRows, markPendingAdd, memberIds, membersChanged } from '../membership.js';
 import { appendNotice, type Accepted, type Sender } from './events.js';
 
 /**
- * Make sure #general exists and this user is in it (every account is). The first time,
- * a join notice tells everyone there.
+ * Make sure #general exists and this user is in it (every account is, up to
+ * GENERAL_MEMBERS_MAX: past it an account is simply not added, and a later connection tries
+ * again). The first time, a join notice tells everyone there.
  */
 export async function joinGeneral(
   db: Kysely<Database>,
+  dialect: Dialect,
   now: () => number,
   sender: Sender,
 ): Promise<Accepted | null> {
@@ -33,6 +36,14 @@ export async function joinGeneral(
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   return db.transaction().execute(async (trx) => {
+    // The cap is counted with the room locked (PostgreSQL; SQLite's writers are serialized).
+    await lockRows(trx, dialect, 'rooms', [GENERAL_ROOM_ID]);
+    const { n } = await trx
+      .selectFrom('room_members')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('room_id', '=', GENERAL_ROOM_ID)
+      .executeTakeFirstOrThrow();
+    if (Number(n) >= Limits.GENERAL_MEMBERS_MAX) return null;
     const added = await trx
       .insertInto('room_members')
       .values({
@@ -46,6 +57,7 @@ export async function joinGeneral(
     // Two first connections at once: only the one that added the member tells.
     if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return null;
     await membersChanged(trx, GENERAL_ROOM_ID);
+    await markPendingAdd(trx, at, GENERAL_ROOM_ID, sender.userId);
     const user = await trx
       .selectFrom('users')
       .select('username')

@@ -4,6 +4,7 @@
  */
 import { ChatError, type SendKind } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { accessMessage, accessRoom, type Membership } from '../access.js';
 import { blockedBetween } from '../membership.js';
@@ -47,8 +48,31 @@ async function checkTarget(
   );
 }
 
-/** Persist one event and return it with its recipients. Idempotent per (device, cmid). */
+/**
+ * Persist one event and return it with its recipients. Idempotent per (device, cmid): a
+ * retry gets the stored event back (`duplicate`), also when the retry raced the original
+ * (the unique (room, device, cmid) index refuses the second insert and the original is read).
+ */
 export async function send(deps: SendDeps, sender: Sender, input: SendInput): Promise<Accepted> {
+  try {
+    return await store(deps, sender, input);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const { db, membersOf } = deps;
+    const member = await accessRoom(db, input.room, sender.userId);
+    const existing = await db
+      .selectFrom('events')
+      .selectAll()
+      .where('room_id', '=', input.room)
+      .where('device_id', '=', sender.deviceId)
+      .where('cmid', '=', input.cmid)
+      .executeTakeFirst();
+    if (!existing) throw error;
+    return { event: toEvent(existing), duplicate: true, recipients: await membersOf(db, member) };
+  }
+}
+
+async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<Accepted> {
   const { db, now, membersOf } = deps;
   return db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, input.room, sender.userId);

@@ -2,12 +2,13 @@
 import { ChatError, type Visibility } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
 import { newId } from '../crypto.js';
-import { isMember } from '../membership.js';
+import { isMember, lockRows } from '../membership.js';
 import {
   addMember,
   channelNameFree,
   CHANNEL_NAME,
   checkCapacity,
+  unlessTaken,
   notify,
   type Changed,
   type RoomsDeps,
@@ -36,36 +37,39 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
   if (input.kind === 'channel' && input.password !== undefined) {
     // Refuse what would be refused before spending a hash on it (checked again below).
     await channelNameFree(db, name);
-    await checkCapacity(db, id, actor.userId);
+    await checkCapacity(db, null, [actor.userId], null);
     passwordHash = await deps.passwords.hash(input.password);
   }
-  const notices = await db.transaction().execute(async (trx) => {
-    if (input.kind === 'channel') await channelNameFree(trx, name);
-    await checkCapacity(trx, id, actor.userId);
-    await trx
-      .insertInto('rooms')
-      .values({
-        id,
-        kind: input.kind,
-        name,
-        topic: input.topic?.trim() || null,
-        visibility: input.visibility ?? 'shared',
-        password_hash: passwordHash,
-        direct_key: null,
-        group_info: null,
-        created_at: now(),
-        last_seq: 0,
-      })
-      .execute();
-    await addMember(trx, now, id, actor.userId, 'owner');
-    return [
-      await notify(trx, now, id, actor, {
-        type: 'create',
-        name,
-        ...(passwordHash ? { protected: true } : {}),
-      }),
-    ];
-  });
+  const write = () =>
+    db.transaction().execute(async (trx) => {
+      if (input.kind === 'channel') await channelNameFree(trx, name);
+      await checkCapacity(trx, null, [actor.userId], deps.dialect);
+      await trx
+        .insertInto('rooms')
+        .values({
+          id,
+          kind: input.kind,
+          name,
+          topic: input.topic?.trim() || null,
+          visibility: input.visibility ?? 'shared',
+          password_hash: passwordHash,
+          direct_key: null,
+          group_info: null,
+          created_at: now(),
+          last_seq: 0,
+        })
+        .execute();
+      await addMember(trx, now, id, actor.userId, 'owner');
+      return [
+        await notify(trx, now, id, actor, {
+          type: 'create',
+          name,
+          ...(passwordHash ? { protected: true } : {}),
+        }),
+      ];
+    });
+  // Two creators racing for one name: the unique index lets one through.
+  const notices = await unlessTaken(write, () => new ChatError('CHAT_ERR_ROOM_NAME_TAKEN'));
   return { room: await summary(db, actor.userId, id), notices };
 }
 
@@ -98,8 +102,9 @@ export async function join(
     if (!right) throw new ChatError('CHAT_ERR_ROOM_PASSWORD');
   }
   const notices = await db.transaction().execute(async (trx) => {
+    await lockRows(trx, deps.dialect, 'rooms', [roomId]);
     if (await isMember(trx, roomId, actor.userId)) return [];
-    await checkCapacity(trx, roomId, actor.userId);
+    await checkCapacity(trx, roomId, [actor.userId], deps.dialect);
     await addMember(trx, now, roomId, actor.userId, 'member');
     return [await notify(trx, now, roomId, actor, { type: 'join', user: actor.userId })];
   });

@@ -12,16 +12,19 @@ import {
   type RoomSummary,
   type UserRef,
 } from '@securechat/protocol';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { RealtimeLimiter } from '../../events/limits.js';
+import type { Dialect } from '../../storage/dialect.js';
+import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { appendNotice, type Accepted, type Sender } from '../delivery/events.js';
 import type { Membership } from '../access.js';
-import { memberIds, membersChanged } from '../membership.js';
+import { lockRows, markPendingAdd, memberIds, membersChanged } from '../membership.js';
 import type { RoomPasswords } from './passwords.js';
 
 export interface RoomsDeps {
   db: Kysely<Database>;
+  dialect: Dialect;
   now: () => number;
   limiter: RealtimeLimiter;
   /** Room-password hashing under the process's cap. */
@@ -49,22 +52,39 @@ export async function userByName(trx: Kysely<Database>, username: string): Promi
   return row;
 }
 
-/** Room and account capacity, checked before a member is added. */
-export async function checkCapacity(trx: Kysely<Database>, roomId: string, userId: string) {
-  const [{ members }, { rooms }] = await Promise.all([
-    trx
+/**
+ * Room and account capacity, checked before members are added. Inside a transaction, pass
+ * the dialect: the room's and the users' rows are locked first, so two concurrent adds can't
+ * both see the last free place (rooms are always locked before users). Without it (a cheap
+ * early refusal before expensive work) nothing is locked.
+ */
+export async function checkCapacity(
+  trx: Kysely<Database>,
+  roomId: string | null,
+  userIds: readonly string[],
+  lock: Dialect | null,
+): Promise<void> {
+  if (lock) {
+    if (roomId) await lockRows(trx, lock, 'rooms', [roomId]);
+    await lockRows(trx, lock, 'users', userIds);
+  }
+  if (roomId) {
+    const { members } = await trx
       .selectFrom('room_members')
       .select((eb) => eb.fn.countAll<number>().as('members'))
       .where('room_id', '=', roomId)
-      .executeTakeFirstOrThrow(),
-    trx
+      .executeTakeFirstOrThrow();
+    if (Number(members) + userIds.length > Limits.MEMBERS_PER_ROOM_MAX)
+      throw new ChatError('CHAT_ERR_ROOM_FULL');
+  }
+  for (const userId of userIds) {
+    const { rooms } = await trx
       .selectFrom('room_members')
       .select((eb) => eb.fn.countAll<number>().as('rooms'))
       .where('user_id', '=', userId)
-      .executeTakeFirstOrThrow(),
-  ]);
-  if (Number(members) >= Limits.MEMBERS_PER_ROOM_MAX) throw new ChatError('CHAT_ERR_ROOM_FULL');
-  if (Number(rooms) >= Limits.ROOMS_PER_USER_MAX) throw new ChatError('CHAT_ERR_TOO_MANY_ROOMS');
+      .executeTakeFirstOrThrow();
+    if (Number(rooms) >= Limits.ROOMS_PER_USER_MAX) throw new ChatError('CHAT_ERR_TOO_MANY_ROOMS');
+  }
 }
 
 export async function addMember(
@@ -79,17 +99,20 @@ export async function addMember(
     .select('last_seq')
     .where('id', '=', roomId)
     .executeTakeFirstOrThrow();
+  const at = now();
   await trx
     .insertInto('room_members')
     .values({
       room_id: roomId,
       user_id: userId,
       role,
-      joined_at: now(),
+      joined_at: at,
       joined_seq: Number(last_seq),
     })
     .execute();
   await membersChanged(trx, roomId);
+  // The creator starts the room's MLS group; everyone after is added to it by a member.
+  if (Number(last_seq) > 0 || role !== 'owner') await markPendingAdd(trx, at, roomId, userId);
 }
 
 export async function channelNameFree(trx: Kysely<Database>, name: string, except?: string) {
@@ -97,7 +120,7 @@ export async function channelNameFree(trx: Kysely<Database>, name: string, excep
     .selectFrom('rooms')
     .select('id')
     .where('kind', '=', 'channel')
-    .where('name', '=', name);
+    .where(sql<boolean>`lower(name) = ${name.toLowerCase()}`);
   if (except) query = query.where('id', '!=', except);
   if (await query.executeTakeFirst()) throw new ChatError('CHAT_ERR_ROOM_NAME_TAKEN');
 }
@@ -130,4 +153,20 @@ export async function notify(
   const recipients = await memberIds(trx, room);
   for (const id of extra) if (!recipients.includes(id)) recipients.push(id);
   return { event, duplicate: false, recipients };
+}
+
+/**
+ * Run a write whose race only a unique constraint settles (channel names: the index on
+ * lower(name) of channels, made in migration 0006): a violation becomes `refusal`.
+ */
+export async function unlessTaken<T>(
+  write: () => Promise<T>,
+  refusal: () => ChatError,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw refusal();
+    throw error;
+  }
 }

@@ -2,7 +2,14 @@
 import { ChatError } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
 import { accessRank, accessRoom, rank } from '../access.js';
-import { blockedBetween, isMember, memberIds, membersChanged } from '../membership.js';
+import {
+  blockedBetween,
+  clearPendingAdd,
+  isMember,
+  lockRows,
+  memberIds,
+  membersChanged,
+} from '../membership.js';
 import {
   addMember,
   checkCapacity,
@@ -29,6 +36,7 @@ export async function leave(deps: RoomsDeps, actor: Sender, roomId: string): Pro
       .where('user_id', '=', actor.userId)
       .execute();
     await membersChanged(trx, roomId);
+    await clearPendingAdd(trx, roomId, actor.userId);
     await trx
       .deleteFrom('delete_codes')
       .where('room_id', '=', roomId)
@@ -60,8 +68,9 @@ export async function invite(
     const invitee = await userByName(trx, username);
     if ((await blockedBetween(trx, invitee.id, actor.userId)).aBlockedB)
       throw new ChatError('CHAT_ERR_BLOCKED');
+    await lockRows(trx, deps.dialect, 'rooms', [roomId]);
     if (await isMember(trx, roomId, invitee.id)) return [];
-    await checkCapacity(trx, roomId, invitee.id);
+    await checkCapacity(trx, roomId, [invitee.id], deps.dialect);
     await addMember(trx, now, roomId, invitee.id, 'member');
     return [
       await notify(trx, now, roomId, actor, {
@@ -101,6 +110,7 @@ export async function kick(
       .where('user_id', '=', userId)
       .execute();
     await membersChanged(trx, roomId);
+    await clearPendingAdd(trx, roomId, userId);
     return [await notify(trx, now, roomId, actor, { type: 'kick', user: userId }, [userId])];
   });
   return { room: await summary(db, actor.userId, roomId), notices };

@@ -1,10 +1,17 @@
 /** A room's settings (name, topic, visibility, password) and a member's own mute flag. */
 import { ChatError, type Notice, type RoomSummary, type Visibility } from '@securechat/protocol';
-import type { Sender } from '../delivery/events.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
+import type { Sender } from '../delivery/events.js';
 import { accessRank, accessRoom, isAdministrator, type Membership } from '../access.js';
-import { channelNameFree, CHANNEL_NAME, notify, type Changed, type RoomsDeps } from './kit.js';
+import {
+  channelNameFree,
+  CHANNEL_NAME,
+  notify,
+  unlessTaken,
+  type Changed,
+  type RoomsDeps,
+} from './kit.js';
 import { summary } from './summaries.js';
 
 export interface SettingsInput {
@@ -47,39 +54,42 @@ export async function settings(
     await mayChange(db, await accessRoom(db, roomId, actor.userId), actor, input);
     passwordHash = await deps.passwords.hash(input.password);
   }
-  const notices = await db.transaction().execute(async (trx) => {
-    const member = await accessRoom(trx, roomId, actor.userId);
-    await mayChange(trx, member, actor, input);
-    const changes: {
-      name?: string;
-      topic?: string | null;
-      visibility?: Visibility;
-      password_hash?: string | null;
-    } = {};
-    const notice: Notice = { type: 'settings' };
-    if (input.name !== undefined) {
-      const name = member.kind === 'channel' ? input.name.toLowerCase() : input.name.trim();
-      if (member.kind === 'channel') {
-        if (!CHANNEL_NAME.test(name))
-          throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
-            field: 'name',
-          });
-        await channelNameFree(trx, name, roomId);
+  const write = () =>
+    db.transaction().execute(async (trx) => {
+      const member = await accessRoom(trx, roomId, actor.userId);
+      await mayChange(trx, member, actor, input);
+      const changes: {
+        name?: string;
+        topic?: string | null;
+        visibility?: Visibility;
+        password_hash?: string | null;
+      } = {};
+      const notice: Notice = { type: 'settings' };
+      if (input.name !== undefined) {
+        const name = member.kind === 'channel' ? input.name.toLowerCase() : input.name.trim();
+        if (member.kind === 'channel') {
+          if (!CHANNEL_NAME.test(name))
+            throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
+              field: 'name',
+            });
+          await channelNameFree(trx, name, roomId);
+        }
+        if (name.length === 0)
+          throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
+        changes.name = notice.name = name;
       }
-      if (name.length === 0)
-        throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
-      changes.name = notice.name = name;
-    }
-    if (input.topic !== undefined) changes.topic = notice.topic = input.topic?.trim() || null;
-    if (input.visibility !== undefined) changes.visibility = notice.visibility = input.visibility;
-    if (input.password !== undefined) {
-      changes.password_hash = passwordHash;
-      notice.protected = passwordHash !== null;
-    }
-    if (Object.keys(changes).length === 0) return [];
-    await trx.updateTable('rooms').set(changes).where('id', '=', roomId).execute();
-    return [await notify(trx, now, roomId, actor, notice)];
-  });
+      if (input.topic !== undefined) changes.topic = notice.topic = input.topic?.trim() || null;
+      if (input.visibility !== undefined) changes.visibility = notice.visibility = input.visibility;
+      if (input.password !== undefined) {
+        changes.password_hash = passwordHash;
+        notice.protected = passwordHash !== null;
+      }
+      if (Object.keys(changes).length === 0) return [];
+      await trx.updateTable('rooms').set(changes).where('id', '=', roomId).execute();
+      return [await notify(trx, now, roomId, actor, notice)];
+    });
+  // A rename racing another channel's: the unique index lets one through.
+  const notices = await unlessTaken(write, () => new ChatError('CHAT_ERR_ROOM_NAME_TAKEN'));
   return { room: await summary(db, actor.userId, roomId), notices };
 }
 
