@@ -1,7 +1,7 @@
 import type { DeviceInfo } from '@securechat/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
-import { client } from '../../sdk/client';
+import { client, forgetThisDevice } from '../../sdk/client';
 import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
@@ -15,7 +15,7 @@ const byRelevance = (a: DeviceInfo, b: DeviceInfo): number =>
   Number(b.current) - Number(a.current) || b.lastSeenAt.localeCompare(a.lastSeenAt);
 
 export function DevicesPage() {
-  const { setSession } = useSession();
+  const { session, setSession } = useSession();
   const errorMessage = useFailureMessage();
   const navigate = useNavigate();
   const [devices, setDevices] = useState<DeviceInfo[] | null>(null);
@@ -37,6 +37,8 @@ export function DevicesPage() {
     try {
       await client.revokeDevice(device.id);
       if (device.current) {
+        // This device is gone for good: so is what it kept of its conversations here.
+        if (session) void forgetThisDevice({ userId: session.user.id, deviceId: device.id });
         setSession(null);
         void navigate('/login', { replace: true });
         return;
