@@ -179,10 +179,13 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         const id = newId();
         if (!(await slots.reserve(auth.user.id, id, Limits.CONNECTIONS_PER_USER_MAX)))
           throw new ChatError('CHAT_ERR_TOO_MANY_CONNECTIONS');
-        // Freed when the socket closes, whether the upgrade completed or not.
+        // Freed when the socket closes, whether the upgrade completed or not. (Holds neither
+        // the request nor its reply: they are let go once the upgrade is done.)
+        const userId = auth.user.id;
+        const log = request.log;
         const release = () => {
-          slots.release(auth.user.id, id).catch((error: unknown) => {
-            request.log.warn({ err: error }, 'releasing a connection slot failed');
+          slots.release(userId, id).catch((error: unknown) => {
+            log.warn({ err: error }, 'releasing a connection slot failed');
           });
         };
         const raw = request.raw.socket;
