@@ -89,6 +89,10 @@ export async function openIndexedDbStore(options: {
       database.createObjectStore('timelines');
       database.createObjectStore('pending');
     },
+    // Another tab upgrades or deletes this store (the device was removed): let it.
+    blocking() {
+      db.close();
+    },
   });
   return new IndexedDbStore(db, name);
 }
