@@ -233,20 +233,24 @@ export const t = {
   },
   about: {
     title: 'About SecureChat',
-    lead: 'SecureChat is a self-hosted chat for teams, families and communities. Conversations are end-to-end encrypted: only the people in them can read them.',
-    serverCannot: 'What the server cannot see',
-    cannot: [
-      'Your password. Sign-in uses OPAQUE: not even a hash the server could test reaches it.',
-      'What you write, the files you share, and the names and topics of private rooms.',
-      'The keys of your conversations. It cannot quietly add a device or a person to one.',
+    lead: 'SecureChat is a self-hosted chat for teams, families and communities. This is a preview: messages are not yet end-to-end encrypted, so the server can read them.',
+    protectedNow: 'What is protected today',
+    protections: [
+      'Your password. Sign-in uses OPAQUE: the password never leaves your browser, not even as a hash, and the record the server keeps is useless for testing guesses without the server’s own OPAQUE key.',
+      'Your session. The sign-in cookie is out of reach of page scripts and of other sites, and a request that changes anything is refused unless it comes from this site.',
+      'The app itself. A strict Content-Security-Policy lets no inline or outside script run, and no other site may frame the app.',
     ],
     serverCan: 'What the server can see',
     can: [
-      'Usernames, the names of public channels, and who is in which room.',
-      'When and how much people write, and from how many devices.',
+      'Everything you write, for now: messages, edits and reactions reach the server unencrypted, and it stores them.',
+      'The names and topics of every room, private groups and direct messages included.',
+      'Usernames, who is in which room, when and how much people write, and from how many devices.',
+      'The address you connect from and which browser you use: it names your devices after the browser and keeps the address of each sign-in in its security log.',
     ],
+    comingNext:
+      'Coming next: end-to-end encryption with MLS. Messages, and the names of private rooms, will be readable only by the people in them, not by the server nor by anyone who steals its data.',
     outOfScope:
-      'The same holds for anyone who steals the server’s database, disk or backups. No app can protect a compromised device: keep your browser and computer up to date.',
+      'Until then, whoever runs this server, or steals its database, disk or backups, can read your messages. No app can protect a compromised device: keep your browser and computer up to date.',
     server: 'Server',
     version: 'Version',
     registration: 'Registration',

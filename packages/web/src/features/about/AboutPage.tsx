@@ -8,20 +8,24 @@ import { usePageTitle } from '../../ui/usePageTitle';
 import { AuthLayout } from '../auth/AuthLayout';
 import { AppShell } from '../shell/AppShell';
 
-/** What the server can and cannot see, in the plain words of the threat model. */
+/**
+ * What protects a user today and what the server can see, in the plain words of the threat
+ * model. Only what the code does now: messages are not yet end-to-end encrypted (MLS is the
+ * next step), and the page says so.
+ */
 function AboutContent({ info }: { info: ServerInfo | null }) {
   return (
     <>
       <div className="about-grid">
-        <section className="about-section" aria-labelledby="about-cannot">
-          <h2 id="about-cannot">
+        <section className="about-section" aria-labelledby="about-protected">
+          <h2 id="about-protected">
             <span className="about-icon good" aria-hidden="true">
-              <Icon name="eyeOff" />
+              <Icon name="lock" />
             </span>
-            {t.about.serverCannot}
+            {t.about.protectedNow}
           </h2>
           <ul>
-            {t.about.cannot.map((line) => (
+            {t.about.protections.map((line) => (
               <li key={line}>{line}</li>
             ))}
           </ul>
@@ -40,6 +44,7 @@ function AboutContent({ info }: { info: ServerInfo | null }) {
           </ul>
         </section>
       </div>
+      <p className="about-note">{t.about.comingNext}</p>
       <p className="about-note">{t.about.outOfScope}</p>
       <dl className="about-facts">
         <div>
