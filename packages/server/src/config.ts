@@ -262,7 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
       loginPerMinute: int(
         env,
         'RATE_LIMIT_LOGIN_PER_MINUTE',
-        Limits.LOGIN_ATTEMPTS_PER_MINUTE,
+        Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS_PER_MINUTE,
         1,
         1000,
       ),
