@@ -214,7 +214,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
     conversations(conversationOptions) {
       return openConversations({
         ...conversationOptions,
-        connect: (positions) => this.connect({ positions }),
+        connect: (positions) => this.connect({ positions, userId: conversationOptions.userId }),
       });
     },
 

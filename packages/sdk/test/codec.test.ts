@@ -111,7 +111,7 @@ describe('the content codec', () => {
       }
     })();
     expect(error).toBeInstanceOf(ChatError);
-    expect((error as ChatError).code).toBe('CHAT_ERR_VALIDATION');
+    expect((error as ChatError).code).toBe('CHAT_ERR_TOO_LARGE');
     expect(textBytes('é')).toBe(2);
   });
 

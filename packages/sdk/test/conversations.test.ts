@@ -92,7 +92,7 @@ describe('conversations', () => {
   it('refuses text over the limit before queueing it', async () => {
     const { conversations: c, transport } = await start(openMemoryStore());
     await expect(c.sendText(ROOM, 'x'.repeat(TEXT_MAX_BYTES + 1))).rejects.toMatchObject({
-      code: 'CHAT_ERR_VALIDATION',
+      code: 'CHAT_ERR_TOO_LARGE',
     });
     expect(transport.log.get(ROOM)).toBeUndefined();
     expect(c.view(ROOM).pending).toEqual([]);
@@ -185,5 +185,15 @@ describe('conversations', () => {
     await until(() => c.view(ROOM).items.length === 0);
     expect(await store.rooms()).toEqual([]);
     expect(await store.timeline(ROOM)).toBeNull();
+  });
+
+  it('forgets a room the connection reports gone', async () => {
+    const store = openMemoryStore();
+    const { conversations: c, transport } = await start(store);
+    transport.deliver(fromBob(ROOM, 'hi'));
+    await until(() => texts(c).length === 1);
+    transport.gone(ROOM);
+    await until(() => c.view(ROOM).items.length === 0);
+    expect(await store.rooms()).toEqual([]);
   });
 });

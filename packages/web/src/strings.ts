@@ -142,6 +142,7 @@ export const t = {
     you: 'you',
     connecting: 'Connecting…',
     reconnecting: 'Reconnecting… Messages you send will go out when the connection is back.',
+    stalled: 'Catching up on missed messages failed; trying again…',
     typing1: (a: string) => `${a} is typing…`,
     typing2: (a: string, b: string) => `${a} and ${b} are typing…`,
     typingMany: 'Several people are typing…',

@@ -33,15 +33,15 @@ const seqOk = (value: unknown): value is number =>
 
 function tooLong(): ChatError {
   return new ChatError(
-    'CHAT_ERR_VALIDATION',
-    `Messages can be at most ${TEXT_MAX_BYTES.toLocaleString('en')} bytes long.`,
+    'CHAT_ERR_TOO_LARGE',
+    `This is too long to send: a message can be at most ${TEXT_MAX_BYTES.toLocaleString('en')} bytes.`,
     { field: 'text' },
   );
 }
 
 /**
- * The payload bytes of `content`. Throws a ChatError (CHAT_ERR_VALIDATION) for text over
- * TEXT_MAX_BYTES or anything else a reader would refuse.
+ * The payload bytes of `content`. Throws a ChatError: CHAT_ERR_TOO_LARGE for text over
+ * TEXT_MAX_BYTES, CHAT_ERR_VALIDATION for anything else a reader would refuse.
  */
 export function encodeContent(content: Content): Uint8Array {
   let fields: Record<string, unknown>;

@@ -44,6 +44,8 @@ export interface ConversationTransport {
   onState(listener: (state: ConnectionState) => void): () => void;
   onTyping(listener: (event: TypingEvent) => void): () => void;
   onPresence(listener: (event: PresenceEvent) => void): () => void;
+  /** This user can no longer read the room (left, removed, deleted). */
+  onGone(listener: (room: string) => void): () => void;
   send(input: {
     room: string;
     kind: 'message' | 'edit' | 'reaction';
@@ -208,9 +210,11 @@ export class Conversations {
     self.teardown.push(
       transport.onEvent((event) => self.receive(event)),
       transport.onState((state) => {
-        if (state === 'open') for (const room of self.opened) self.fetchFirstPage(room);
+        if (state === 'open' || state === 'stalled')
+          for (const room of self.opened) self.fetchFirstPage(room);
         self.emit();
       }),
+      transport.onGone((room) => void self.forget(room).catch(self.report)),
     );
     // Sends that never got their ack before the last shutdown go out again, same cmid.
     for (const send of pending) if (send.error === null) void self.transmit(send);
@@ -345,7 +349,7 @@ export class Conversations {
   /**
    * Send a message (a reply with `replyTo`). It shows as pending at once and goes out as soon
    * as the connection allows, surviving reconnects and restarts. Refuses text over
-   * TEXT_MAX_BYTES before queueing anything (CHAT_ERR_VALIDATION).
+   * TEXT_MAX_BYTES before queueing anything (CHAT_ERR_TOO_LARGE).
    */
   sendText(room: string, text: string, options: { replyTo?: number } = {}): Promise<void> {
     const content: Content =
@@ -644,8 +648,8 @@ export class Conversations {
 
   private fetchFirstPage(room: string): void {
     const state = this.timelines.get(room);
-    if (this.closed || !state || state.oldest !== null || this.transport.state !== 'open') return;
-    if (this.fetching.has(room)) return;
+    const connected = this.transport.state === 'open' || this.transport.state === 'stalled';
+    if (this.closed || !state || state.oldest !== null || !connected) return;
     this.fetchPage(room, undefined).catch(this.report);
   }
 

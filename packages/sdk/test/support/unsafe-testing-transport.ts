@@ -15,6 +15,8 @@ export interface UnsafeTestingTransport extends ConversationTransport {
   /** Store an event from someone else and push it. */
   deliver(event: Omit<RoomEvent, 'seq' | 'at'>): RoomEvent;
   setState(state: ConnectionState): void;
+  /** The server says this user can no longer read `room`. */
+  gone(room: string): void;
   /** Make the next sends fail with this error (null: succeed). */
   failSends: Error | null;
 }
@@ -26,6 +28,7 @@ export function unsafeTestingTransport(
 ): UnsafeTestingTransport {
   const eventListeners = new Set<(event: RoomEvent) => void>();
   const stateListeners = new Set<(state: ConnectionState) => void>();
+  const goneListeners = new Set<(room: string) => void>();
   const acks = new Map<string, { room: string; seq: number; at: number }>();
   const append = (event: Omit<RoomEvent, 'seq' | 'at'>): RoomEvent => {
     const events = log.get(event.room) ?? [];
@@ -70,6 +73,11 @@ export function unsafeTestingTransport(
     onState: (l) => (stateListeners.add(l), () => stateListeners.delete(l)),
     onTyping: () => () => undefined,
     onPresence: () => () => undefined,
+    onGone: (l) => (goneListeners.add(l), () => goneListeners.delete(l)),
+    gone(room) {
+      positions.delete(room);
+      for (const listener of goneListeners) listener(room);
+    },
     async send(input) {
       if (transport.failSends) throw transport.failSends;
       const cmid = input.cmid ?? 'x';

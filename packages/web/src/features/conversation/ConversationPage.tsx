@@ -164,7 +164,10 @@ function Conversation({ room }: { room: RoomSummary }) {
     stick.current = true;
     // A refusal after queueing shows on the pending message itself (with Retry).
     conversations.sendText(roomId, text).catch((reason: unknown) => {
-      if (reason instanceof ChatError && reason.code === 'CHAT_ERR_VALIDATION')
+      if (
+        reason instanceof ChatError &&
+        (reason.code === 'CHAT_ERR_TOO_LARGE' || reason.code === 'CHAT_ERR_VALIDATION')
+      )
         setError(failure(reason));
     });
   }
@@ -215,7 +218,9 @@ function Conversation({ room }: { room: RoomSummary }) {
       ? t.conversation.reconnecting
       : state === 'connecting'
         ? t.conversation.connecting
-        : '';
+        : state === 'stalled'
+          ? t.conversation.stalled
+          : '';
 
   const topic =
     (room.kind === 'group' || room.kind === 'direct' ? view?.profile.topic : null) ?? room.topic;
