@@ -30,18 +30,8 @@ export const Limits = {
   /**
    * Login attempts per minute for one account from one client address (IPv6: its /64): the
    * budget a guesser has per address. A stranger's flood from elsewhere does not spend the
-   * real user's budget (default of RATE_LIMIT_LOGIN_PER_MINUTE).
-   */
-  LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS_PER_MINUTE: 5,
-  /**
-   * The looser ceiling per account, whatever the address: bounds guessing spread over many
-   * addresses; only a flood from this many attempts a minute can keep the real user out.
-   */
-  LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE: 30,
-  /**
-   * Login attempts per minute for one account from one client address (IPv6: its /64): the
-   * budget a guesser has per address. A stranger's flood from elsewhere does not spend the
-   * real user's budget (default of RATE_LIMIT_LOGIN_PER_MINUTE).
+   * real user's budget. The default of RATE_LIMIT_LOGIN_PER_MINUTE, which also bounds one
+   * address's attempts over all accounts.
    */
   LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS_PER_MINUTE: 5,
   /**
