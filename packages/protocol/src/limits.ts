@@ -145,7 +145,7 @@ export const Limits = {
   PENDING_ADD_TTL_SECONDS: 7 * 24 * 3600,
   /** Key packages one sender may claim of one device for one room (one pending add). */
   KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE: 3,
-  /** Claims naming one user one sender may make in a day, over all rooms (any number of devices each). */
+  /** Claims naming one user that one sender may make per day, over all rooms. */
   KEY_PACKAGE_CLAIMS_PER_SENDER_PER_USER_PER_DAY: 20,
   /** Messages from one sender waiting in one device's inbox. */
   INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX: 10,

@@ -37,6 +37,8 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 interface Person {
   id: string;
+  /** The device this person's socket speaks for. */
+  device: string;
   name: string;
   client: SecureChatClient;
   rt: RealtimeConnection;
@@ -51,26 +53,31 @@ describeEachDialect('room access and limits', (dialect) => {
   let bob: Person;
   let carol: Person;
 
-  async function register(name: string): Promise<{ client: SecureChatClient; id: string }> {
+  interface Account {
+    client: SecureChatClient;
+    id: string;
+    device: string;
+  }
+
+  async function register(name: string): Promise<Account> {
     const client = createClient({ baseUrl: origin, WebSocket });
     await client.register({ username: name, password: PASSWORD });
     const me = await client.login({ username: name, password: PASSWORD });
-    return { client, id: me.user.id };
+    return { client, id: me.user.id, device: me.device.id };
   }
 
-  async function connect(name: string, client: SecureChatClient, id: string): Promise<Person> {
+  async function connect(name: string, { client, id, device }: Account): Promise<Person> {
     const rt = client.connect();
     const events: RoomEvent[] = [];
     rt.onEvent((e) => events.push(e));
     await until(() => rt.state === 'open', `${name} to connect`);
-    const p = { id, name, client, rt, events };
+    const p = { id, device, name, client, rt, events };
     people.push(p);
     return p;
   }
 
   async function person(name: string): Promise<Person> {
-    const { client, id } = await register(name);
-    return connect(name, client, id);
+    return connect(name, await register(name));
   }
 
   beforeAll(async () => {
@@ -96,7 +103,7 @@ describeEachDialect('room access and limits', (dialect) => {
       await register('frank');
       await t.app.services.accounts.setRole('erin', 'admin');
       await t.app.services.accounts.setRole('frank', 'admin');
-      const erin = await connect('erin', erinAccount.client, erinAccount.id);
+      const erin = await connect('erin', erinAccount);
 
       const first = await bob.rt.send({
         room: GENERAL_ROOM_ID,
@@ -195,6 +202,178 @@ describeEachDialect('room access and limits', (dialect) => {
       const changed = await alice.rt.settings(room.id, { password: 'a brand new password' });
       expect(changed.protected).toBe(true);
       expect(await codeOf(carol.rt.join(room.id, 'a brand new password'))).toBe('resolved');
+    });
+  });
+
+  describe('key packages and inboxes', () => {
+    /** A claim, waiting out the per-second frame budget (not the claim quotas) if met. */
+    async function claim(p: Person, room: string, users: string[]) {
+      for (;;) {
+        try {
+          return await p.rt.claimKeyPackages(room, users);
+        } catch (error) {
+          const budget =
+            error instanceof ChatError &&
+            error.code === 'CHAT_ERR_RATE_LIMITED' &&
+            error.retryAfter !== undefined &&
+            error.retryAfter <= 2;
+          if (!budget) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 1000 * (error.retryAfter ?? 1)));
+        }
+      }
+    }
+
+    it('are claimed only for a pending add, by someone allowed to add, within quotas', async () => {
+      await bob.rt.uploadKeyPackages([text('b-1'), text('b-2'), text('b-3'), text('b-4')]);
+      // Bob has written in #general: he is in its group, nobody claims his packages there.
+      await bob.rt.send({ room: GENERAL_ROOM_ID, kind: 'message', payload: text('hello') });
+      expect(await codeOf(claim(carol, GENERAL_ROOM_ID, [bob.id]))).toBe('CHAT_ERR_FORBIDDEN');
+
+      // In a group, a plain member does not add people; the owner does.
+      const group = await alice.rt.createGroup({ name: 'Pending adds' });
+      await alice.rt.invite(group.id, 'carol');
+      await alice.rt.invite(group.id, 'bob');
+      expect(await codeOf(claim(carol, group.id, [bob.id]))).toBe('CHAT_ERR_FORBIDDEN');
+      const first = await claim(alice, group.id, [bob.id]);
+      expect(first.packages).toHaveLength(1);
+
+      // Per sender and device: a few claims (a lost commit is retried), then no more.
+      for (let i = 1; i < Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE; i += 1)
+        await claim(alice, group.id, [bob.id]);
+      expect(await codeOf(claim(alice, group.id, [bob.id]))).toBe('CHAT_ERR_RATE_LIMITED');
+
+      // Once Bob writes in the group he is in it: nothing is pending for him there.
+      await alice.rt.setRole(group.id, carol.id, 'moderator');
+      await bob.rt.send({ room: group.id, kind: 'message', payload: text('I am in') });
+      expect(await codeOf(claim(carol, group.id, [bob.id]))).toBe('CHAT_ERR_FORBIDDEN');
+    });
+
+    it('are capped per sender and person per day, over all rooms', async () => {
+      // Counted in claims naming Alice, whatever number of devices she has.
+      let claims = 0;
+      let refused = 'none';
+      for (let room = 0; refused === 'none'; room += 1) {
+        const group = await carol.rt.createGroup({ name: `Daily ${room}` });
+        await carol.rt.invite(group.id, 'alice');
+        for (let i = 0; i < Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE; i += 1) {
+          const code = await codeOf(claim(carol, group.id, [alice.id]));
+          if (code !== 'resolved') {
+            refused = code;
+            break;
+          }
+          claims += 1;
+        }
+      }
+      expect(refused).toBe('CHAT_ERR_RATE_LIMITED');
+      expect(claims).toBe(Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_USER_PER_DAY);
+    });
+
+    it(`refuse a claim over ${Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX} devices instead of cutting it`, async () => {
+      const group = await alice.rt.createGroup({ name: 'Many devices' });
+      const db = t.storage.db;
+      const users = Array.from(
+        { length: 3 },
+        (_, u) => `manydevices${String(u).padStart(11, '0')}`,
+      );
+      for (const id of users) {
+        await db
+          .insertInto('users')
+          .values({
+            id,
+            username: id,
+            username_skeleton: id,
+            opaque_record: 'x',
+            role: 'member',
+            created_at: 0,
+            password_changed_at: 0,
+          })
+          .execute();
+        await db
+          .insertInto('devices')
+          .values(
+            Array.from({ length: 40 }, (_, d) => ({
+              id: `${id.slice(0, 16)}${users.indexOf(id)}${String(d).padStart(5, '0')}`,
+              user_id: id,
+              name: 'device',
+              created_at: 0,
+              last_seen_at: 0,
+              revoked_at: null,
+            })),
+          )
+          .execute();
+        await db
+          .insertInto('room_members')
+          .values({ room_id: group.id, user_id: id, role: 'member', joined_at: 0 })
+          .execute();
+        await db
+          .insertInto('pending_adds')
+          .values({ room_id: group.id, user_id: id, added_at: 0, expires_at: Date.now() + 60_000 })
+          .execute();
+      }
+      let refusal: unknown;
+      try {
+        await claim(alice, group.id, users);
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal).toBeInstanceOf(ChatError);
+      expect((refusal as ChatError).code).toBe('CHAT_ERR_VALIDATION');
+      expect((refusal as ChatError).message).toMatch(/120 devices/);
+      // Two of them (80 devices) are within the limit.
+      const fine = await claim(alice, group.id, users.slice(0, 2));
+      expect(fine.missing).toHaveLength(80);
+    });
+
+    it('take welcomes only for a claimed device, one per claim, and cap them per sender', async () => {
+      const group = await bob.rt.createGroup({ name: 'Welcomes' });
+      await bob.rt.invite(group.id, 'carol');
+      await bob.rt.invite(group.id, 'alice');
+      // Only the device Carol's socket speaks for, so each claim is one package of it.
+      await t.storage.db
+        .updateTable('devices')
+        .set({ revoked_at: Date.now() })
+        .where('user_id', '=', carol.id)
+        .where('id', '!=', carol.device)
+        .execute();
+      await carol.rt.uploadKeyPackages([text('c-1')], text('c-last'));
+      const { packages } = await claim(bob, group.id, [carol.id]);
+      const device = packages[0]?.device ?? '';
+      expect(device).toBe(carol.device);
+
+      // Alice claimed nothing of Carol's device: she can't write to it.
+      expect(await codeOf(alice.rt.sendToDevice(group.id, device, text('spam')))).toBe(
+        'CHAT_ERR_NOT_FOUND',
+      );
+      await bob.rt.sendToDevice(group.id, device, text('welcome'), 'welcome-a');
+      await bob.rt.sendToDevice(group.id, device, text('welcome'), 'welcome-a'); // a retry
+      // One welcome per claimed package.
+      expect(await codeOf(bob.rt.sendToDevice(group.id, device, text('more'), 'welcome-b'))).toBe(
+        'CHAT_ERR_NOT_FOUND',
+      );
+      const inbox = await carol.rt.fetchInbox();
+      expect(inbox.messages.filter((m) => m.room === group.id)).toHaveLength(1);
+      await carol.rt.ackInbox(inbox.messages.map((m) => m.id));
+
+      // However many rooms he claims her device in, Bob fills at most a few places of its inbox.
+      let sent = 0;
+      let refused = 'none';
+      for (let room = 0; refused === 'none'; room += 1) {
+        const other = await bob.rt.createGroup({ name: `Welcomes ${room}` });
+        await bob.rt.invite(other.id, 'carol');
+        for (let i = 0; i < Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE; i += 1) {
+          await claim(bob, other.id, [carol.id]);
+          const code = await codeOf(
+            bob.rt.sendToDevice(other.id, device, text('w'), `w-${room}-${i}`),
+          );
+          if (code !== 'resolved') {
+            refused = code;
+            break;
+          }
+          sent += 1;
+        }
+      }
+      expect(refused).toBe('CHAT_ERR_INBOX_FULL');
+      expect(sent).toBe(Limits.INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX);
     });
   });
 });

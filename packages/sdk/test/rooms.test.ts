@@ -414,6 +414,8 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
       const group = await bob.rt.createGroup({ name: 'Keys' });
       await bob.rt.invite(group.id, 'alice');
       await bob.rt.invite(group.id, 'dave');
+      // In a group, moderators add people to its MLS group.
+      await bob.rt.setRole(group.id, dave.id, 'moderator');
       const available = await alice.rt.uploadKeyPackages(
         [text('kp-1'), text('kp-2'), text('kp-3')],
         text('kp-last'),

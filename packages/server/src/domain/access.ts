@@ -75,6 +75,8 @@ export interface Membership {
   epoch: number;
   directKey: string | null;
   membersVersion: number;
+  /** Added to the room and not yet seen writing in it: the MLS group may not have them yet. */
+  pending: boolean;
 }
 
 const RANK: Record<RoomRole, number> = { member: 1, moderator: 2, owner: 3 };
@@ -118,6 +120,11 @@ export async function membershipsOf(
   const rows = await db
     .selectFrom('room_members')
     .innerJoin('rooms', 'rooms.id', 'room_members.room_id')
+    .leftJoin('pending_adds', (join) =>
+      join
+        .onRef('pending_adds.room_id', '=', 'room_members.room_id')
+        .onRef('pending_adds.user_id', '=', 'room_members.user_id'),
+    )
     .select([
       'rooms.id',
       'rooms.kind',
@@ -129,6 +136,7 @@ export async function membershipsOf(
       'rooms.members_version',
       'room_members.role',
       'room_members.joined_seq',
+      'pending_adds.user_id as pending_user',
     ])
     .where('room_members.room_id', 'in', [...new Set(roomIds)])
     .where('room_members.user_id', '=', userId)
@@ -145,6 +153,7 @@ export async function membershipsOf(
       epoch: Number(row.epoch),
       directKey: row.direct_key,
       membersVersion: Number(row.members_version),
+      pending: row.pending_user !== null,
     });
   return found;
 }

@@ -9,9 +9,18 @@
  * - the group-info blob of a room's current epoch (replaced by each accepted commit, in
  *   delivery.ts).
  *
- * Access is the rooms rule: only a member of the room may claim packages of its members,
+ * Access is the rooms rule (only a member of the room may claim packages of its members,
  * write to their devices' inboxes or read its group info; to anyone else the room does not
- * exist.
+ * exist), narrowed to an actual pending add:
+ *
+ * - a claim names only members of the room who are a pending add there (invited or joined
+ *   within PENDING_ADD_TTL_SECONDS and not yet seen writing in the room), and the claimer
+ *   must be allowed to add people (in a group: a moderator or the owner; elsewhere: any
+ *   member); each (room, sender, device) may be claimed KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE
+ *   times, and one sender's claims of one user's devices are capped per day;
+ * - an inbox message (a welcome) may go only to a device whose package this sender claimed
+ *   for this room, one per claimed package, and at most INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX
+ *   from one sender may wait in a device's inbox.
  */
 import { ChatError, Limits, type ClaimedKeyPackage, type InboxMessage } from '@securechat/protocol';
 import { sql, type Kysely, type Selectable } from 'kysely';
@@ -19,7 +28,9 @@ import type { Dialect } from '../storage/dialect.js';
 import type { Database, InboxTable } from '../storage/types.js';
 import { newId } from './crypto.js';
 import type { Sender } from './delivery.js';
-import { accessRoom } from './access.js';
+import { accessRank, accessRoom } from './access.js';
+
+const DAY_MS = 24 * 3600 * 1000;
 
 function toMessage(row: Selectable<InboxTable>): InboxMessage {
   return {
@@ -52,8 +63,41 @@ export function createMls(deps: MlsDeps) {
     return Number(n);
   }
 
+  /**
+   * One sender's claims naming one user in the last day, over all rooms, stay capped: a
+   * claim counts once per user it names, however many devices they have (per room, the
+   * claims of their most claimed device).
+   */
+  async function withinDailyQuota(
+    sender: Sender,
+    userIds: readonly string[],
+    at: number,
+  ): Promise<void> {
+    const perRoom = db
+      .selectFrom('key_package_claims')
+      .select(['target_user', (eb) => eb.fn.max<number>('claims').as('claims')])
+      .where('sender_id', '=', sender.userId)
+      .where('target_user', 'in', userIds)
+      .where('claimed_at', '>', at - DAY_MS)
+      .groupBy(['target_user', 'room_id'])
+      .as('per_room');
+    const rows = await db
+      .selectFrom(perRoom)
+      .select(['per_room.target_user', (eb) => eb.fn.sum<number>('per_room.claims').as('n')])
+      .groupBy('per_room.target_user')
+      .execute();
+    const done = new Map(rows.map((r) => [r.target_user, Number(r.n)]));
+    for (const userId of userIds)
+      if ((done.get(userId) ?? 0) >= Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_USER_PER_DAY)
+        throw new ChatError(
+          'CHAT_ERR_RATE_LIMITED',
+          'You have claimed this person’s key packages as often as you may today.',
+          { retryAfter: 3600 },
+        );
+  }
+
   /** Take one one-time package of this device, or null. Safe against concurrent claims. */
-  async function takeOne(deviceId: string): Promise<Uint8Array | null> {
+  async function takeOne(trx: Kysely<Database>, deviceId: string): Promise<Uint8Array | null> {
     // PostgreSQL: SKIP LOCKED lets concurrent claims take different rows instead of racing
     // for one. SQLite: writers are serialized, so the subquery's row is ours.
     const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
@@ -62,7 +106,7 @@ export function createMls(deps: MlsDeps) {
         select id from key_packages
         where device_id = ${deviceId} and last_resort = 0
         order by created_at, id limit 1 ${lock}
-      ) returning data`.execute(db);
+      ) returning data`.execute(trx);
     const row = result.rows[0];
     return row ? new Uint8Array(row.data) : null;
   }
@@ -116,20 +160,34 @@ export function createMls(deps: MlsDeps) {
     available: (sender: Sender) => available(sender.deviceId),
 
     /**
-     * One package per device of each of these users (members of the room), skipping the
-     * claimer's own device. Devices with nothing at all are listed as missing.
+     * One package per device of each of these users (pending adds of the room), skipping the
+     * claimer's own device. Devices with nothing at all are listed as missing. All or nothing:
+     * a claim over any quota takes no package.
      */
     async claim(sender: Sender, roomId: string, userIds: readonly string[]) {
-      await accessRoom(db, roomId, sender.userId);
+      const member = await accessRoom(db, roomId, sender.userId);
+      if (member.kind === 'group') accessRank(member, 'moderator');
       const unique = [...new Set(userIds)];
-      const members = await db
-        .selectFrom('room_members')
-        .select('user_id')
-        .where('room_id', '=', roomId)
-        .where('user_id', 'in', unique)
+      const at = now();
+      const present = await db
+        .selectFrom('room_members as m')
+        .leftJoin('pending_adds as p', (join) =>
+          join
+            .onRef('p.room_id', '=', 'm.room_id')
+            .onRef('p.user_id', '=', 'm.user_id')
+            .on('p.expires_at', '>', at),
+        )
+        .select(['m.user_id', 'p.user_id as pending'])
+        .where('m.room_id', '=', roomId)
+        .where('m.user_id', 'in', unique)
         .execute();
-      if (members.length !== unique.length)
+      if (present.length !== unique.length)
         throw new ChatError('CHAT_ERR_NOT_FOUND', 'Someone named is not in this room.');
+      if (present.some((p) => p.pending === null))
+        throw new ChatError(
+          'CHAT_ERR_FORBIDDEN',
+          'Key packages are handed out only for people just added to this room.',
+        );
       const devices = await db
         .selectFrom('devices')
         .select(['id', 'user_id'])
@@ -138,34 +196,74 @@ export function createMls(deps: MlsDeps) {
         .where('id', '!=', sender.deviceId)
         .orderBy('user_id')
         .orderBy('id')
-        .limit(Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX)
         .execute();
-      const packages: ClaimedKeyPackage[] = [];
-      const missing: string[] = [];
-      for (const device of devices) {
-        const data = await takeOne(device.id);
-        if (data) {
-          packages.push({ user: device.user_id, device: device.id, data, lastResort: false });
-          continue;
+      if (devices.length > Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX)
+        throw new ChatError(
+          'CHAT_ERR_VALIDATION',
+          `These people have ${devices.length} devices; one claim takes at most ${Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX}. Claim for fewer people at once.`,
+          { field: 'users' },
+        );
+      await withinDailyQuota(sender, unique, at);
+      return db.transaction().execute(async (trx) => {
+        const packages: ClaimedKeyPackage[] = [];
+        const missing: string[] = [];
+        for (const device of devices) {
+          // Counted atomically: the conditional upsert refuses the claim past the quota.
+          const counted = await trx
+            .insertInto('key_package_claims')
+            .values({
+              room_id: roomId,
+              sender_id: sender.userId,
+              target_user: device.user_id,
+              device_id: device.id,
+              claimed_at: at,
+              claims: 1,
+              welcomes: 0,
+            })
+            .onConflict((oc) =>
+              oc
+                .columns(['room_id', 'sender_id', 'device_id'])
+                .doUpdateSet((eb) => ({
+                  claims: eb('key_package_claims.claims', '+', 1),
+                  claimed_at: at,
+                }))
+                .where(
+                  'key_package_claims.claims',
+                  '<',
+                  Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE,
+                ),
+            )
+            .returning('claims')
+            .executeTakeFirst();
+          if (!counted)
+            throw new ChatError(
+              'CHAT_ERR_RATE_LIMITED',
+              'You have claimed this device’s key packages for this room as often as you may.',
+            );
+          const data = await takeOne(trx, device.id);
+          if (data) {
+            packages.push({ user: device.user_id, device: device.id, data, lastResort: false });
+            continue;
+          }
+          const last = await trx
+            .selectFrom('key_packages')
+            .select('data')
+            .where('device_id', '=', device.id)
+            .where('last_resort', '=', 1)
+            .executeTakeFirst();
+          if (last) {
+            packages.push({
+              user: device.user_id,
+              device: device.id,
+              data: new Uint8Array(last.data),
+              lastResort: true,
+            });
+          } else {
+            missing.push(device.id);
+          }
         }
-        const last = await db
-          .selectFrom('key_packages')
-          .select('data')
-          .where('device_id', '=', device.id)
-          .where('last_resort', '=', 1)
-          .executeTakeFirst();
-        if (last) {
-          packages.push({
-            user: device.user_id,
-            device: device.id,
-            data: new Uint8Array(last.data),
-            lastResort: true,
-          });
-        } else {
-          missing.push(device.id);
-        }
-      }
-      return { packages, missing };
+        return { packages, missing };
+      });
     },
 
     async groupInfo(userId: string, roomId: string) {
@@ -208,12 +306,7 @@ export function createMls(deps: MlsDeps) {
         .where('cmid', '=', input.cmid)
         .executeTakeFirst();
       if (existing) return { message: toMessage(existing), duplicate: true };
-      const { n } = await db
-        .selectFrom('inbox')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('device_id', '=', input.device)
-        .executeTakeFirstOrThrow();
-      if (Number(n) >= Limits.INBOX_MESSAGES_MAX) throw new ChatError('CHAT_ERR_INBOX_FULL');
+      const at = now();
       const row = {
         id: newId(),
         device_id: input.device,
@@ -221,11 +314,62 @@ export function createMls(deps: MlsDeps) {
         sender_id: sender.userId,
         sender_device: sender.deviceId,
         cmid: input.cmid,
-        at: now(),
+        at,
         payload: input.payload,
       };
-      await db.insertInto('inbox').values(row).execute();
-      return { message: toMessage(row), duplicate: false };
+      const stored = await db.transaction().execute(async (trx) => {
+        // A retry racing the original: the unique (device, sender device, cmid) index keeps one.
+        const inserted = await trx
+          .insertInto('inbox')
+          .values(row)
+          .onConflict((oc) => oc.columns(['device_id', 'sender_device', 'cmid']).doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+        // One welcome per package this sender claimed of this device for this room.
+        const used = await trx
+          .updateTable('key_package_claims')
+          .set((eb) => ({ welcomes: eb('welcomes', '+', 1) }))
+          .where('room_id', '=', input.room)
+          .where('sender_id', '=', sender.userId)
+          .where('device_id', '=', input.device)
+          .where('claimed_at', '>', at - Limits.PENDING_ADD_TTL_SECONDS * 1000)
+          .where((eb) => eb('welcomes', '<', eb.ref('claims')))
+          .executeTakeFirst();
+        if (Number(used.numUpdatedRows) === 0)
+          throw new ChatError(
+            'CHAT_ERR_NOT_FOUND',
+            'That device is not waiting for a welcome from you in this room.',
+          );
+        const [mine, all] = await Promise.all([
+          trx
+            .selectFrom('inbox')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('device_id', '=', input.device)
+            .where('sender_id', '=', sender.userId)
+            .executeTakeFirstOrThrow(),
+          trx
+            .selectFrom('inbox')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('device_id', '=', input.device)
+            .executeTakeFirstOrThrow(),
+        ]);
+        // Counted with this message in: over a cap, the transaction takes it back.
+        if (
+          Number(mine.n) > Limits.INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX ||
+          Number(all.n) > Limits.INBOX_MESSAGES_MAX
+        )
+          throw new ChatError('CHAT_ERR_INBOX_FULL');
+        return true;
+      });
+      if (stored) return { message: toMessage(row), duplicate: false };
+      const original = await db
+        .selectFrom('inbox')
+        .selectAll()
+        .where('device_id', '=', input.device)
+        .where('sender_device', '=', sender.deviceId)
+        .where('cmid', '=', input.cmid)
+        .executeTakeFirstOrThrow();
+      return { message: toMessage(original), duplicate: true };
     },
 
     /** This device's waiting inbox messages, oldest first. */

@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { accessMessage, accessRoom, type Membership } from '../access.js';
-import { blockedBetween } from '../membership.js';
+import { blockedBetween, clearPendingAdd } from '../membership.js';
 import { appendEvent, toEvent, type Accepted, type Sender } from './events.js';
 
 export interface SendInput {
@@ -113,6 +113,8 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
         throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
       }
     }
+    // Someone who writes in the room has been welcomed into its group: no longer pending.
+    if (member.pending) await clearPendingAdd(trx, input.room, sender.userId);
     const event = await appendEvent(trx, now(), {
       room: input.room,
       kind: input.kind,
