@@ -507,8 +507,14 @@ export class RealtimeConnection {
     } finally {
       this.driving = false;
     }
-    if (this.stopped || generation === null || this.socket.openGeneration !== generation) {
-      return; // the socket went down meanwhile: the state says so, the next open catches up
+    if (this.stopped) return;
+    const open = this.socket.openGeneration;
+    // The socket went down meanwhile: the state says so, and the next open catches up.
+    if (open === null) return;
+    if (open !== generation) {
+      // A new socket opened before this run had ended: it needs a catch-up of its own.
+      void this.drive();
+      return;
     }
     if (failure === null) {
       this.error = null;
