@@ -452,8 +452,19 @@ export class Conversations {
   }) {
     return this.guard(() => this.transport.createChannel(input));
   }
+  /**
+   * A private group; you are its owner. Its name and topic also go out as room-profile
+   * content, which is where members read them (the server will stop carrying them).
+   */
   createGroup(input: { name: string; topic?: string; visibility?: Visibility }) {
-    return this.guard(() => this.transport.createGroup(input));
+    return this.guard(async () => {
+      const room = await this.transport.createGroup(input);
+      await this.setRoomProfile(room.id, {
+        name: input.name,
+        ...(input.topic === undefined ? {} : { topic: input.topic }),
+      });
+      return room;
+    });
   }
   direct(username: string) {
     return this.guard(() => this.transport.direct(username));

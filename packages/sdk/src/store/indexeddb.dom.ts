@@ -38,10 +38,18 @@ class IndexedDbStore implements ConversationStore {
 
   async commit(change: StoreChange): Promise<void> {
     const tx = this.db.transaction(['rooms', 'timelines', 'pending'], 'readwrite');
-    const writes: Promise<unknown>[] = [tx.objectStore('rooms').put(change.room, change.room.room)];
-    if (change.timeline)
-      writes.push(tx.objectStore('timelines').put(change.timeline, change.room.room));
-    for (const cmid of change.settled ?? []) writes.push(tx.objectStore('pending').delete(cmid));
+    const writes: Promise<unknown>[] = [];
+    try {
+      writes.push(tx.objectStore('rooms').put(change.room, change.room.room));
+      if (change.timeline)
+        writes.push(tx.objectStore('timelines').put(change.timeline, change.room.room));
+      for (const cmid of change.settled ?? []) writes.push(tx.objectStore('pending').delete(cmid));
+    } catch (error) {
+      // A put can throw at once (a value that can't be stored): nothing of the change stays.
+      tx.abort();
+      await Promise.allSettled([...writes, tx.done]);
+      throw error;
+    }
     await Promise.all([...writes, tx.done]);
   }
 

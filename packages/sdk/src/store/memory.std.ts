@@ -12,7 +12,7 @@ export interface StoreData {
 export const emptyStoreData = (): StoreData => ({ rooms: {}, timelines: {}, pending: {} });
 
 /** `data` after `change`, as a new object (the input is not changed). */
-export function applyChange(data: StoreData, change: StoreChange): StoreData {
+function applyChange(data: StoreData, change: StoreChange): StoreData {
   const pending = { ...data.pending };
   for (const cmid of change.settled ?? []) delete pending[cmid];
   return {
