@@ -376,4 +376,23 @@ describeEachDialect('room access and limits', (dialect) => {
       expect(sent).toBe(Limits.INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX);
     });
   });
+
+  describe('protected channels', () => {
+    it('take invitations only from moderators and the owner', async () => {
+      const room = await alice.rt.createChannel({
+        name: 'behind-a-password',
+        password: 'let me in 42',
+      });
+      await bob.rt.join(room.id, 'let me in 42');
+      // Bob knows the password; that does not make him its keeper.
+      expect(await codeOf(bob.rt.invite(room.id, 'carol'))).toBe('CHAT_ERR_FORBIDDEN');
+      expect((await carol.rt.rooms()).some((r) => r.id === room.id)).toBe(false);
+      await alice.rt.setRole(room.id, bob.id, 'moderator');
+      expect((await bob.rt.invite(room.id, 'carol')).memberCount).toBe(3);
+      // An open channel: any member may still bring someone in.
+      const open = await alice.rt.createChannel({ name: 'no-password-here' });
+      await carol.rt.join(open.id);
+      expect((await carol.rt.invite(open.id, 'bob')).memberCount).toBe(3);
+    });
+  });
 });

@@ -97,7 +97,7 @@ export async function accessRoom(
 }
 
 /** This user's membership of this room, or null. */
-export async function membershipOf(
+async function membershipOf(
   db: Kysely<Database>,
   roomId: string,
   userId: string,

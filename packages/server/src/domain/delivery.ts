@@ -26,9 +26,7 @@ import { accessRoom } from './access.js';
 import { createMemberCache, memberIds } from './membership.js';
 
 export { GENERAL_ROOM_ID };
-export { appendEvent, appendNotice, toEvent } from './delivery/events.js';
 export type { Accepted, Sender } from './delivery/events.js';
-export type { SendInput } from './delivery/send.js';
 
 export interface DeliveryDeps {
   db: Kysely<Database>;

@@ -31,9 +31,7 @@ import {
   summary,
 } from './rooms/summaries.js';
 
-export type { Changed, RoomsDeps } from './rooms/kit.js';
-export type { CreateInput } from './rooms/channels.js';
-export type { SettingsInput } from './rooms/settings.js';
+export type { Changed } from './rooms/kit.js';
 
 export function createRooms(options: Omit<RoomsDeps, 'passwords'> & Partial<RoomsDeps>) {
   const deps: RoomsDeps = { ...options, passwords: options.passwords ?? createRoomPasswords() };

@@ -1,5 +1,7 @@
 /** Changing who is in a room and with which role: leave, invite, kick, role, transfer. */
 import { ChatError } from '@securechat/protocol';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/types.js';
 import type { Sender } from '../delivery/events.js';
 import { accessRank, accessRoom, rank } from '../access.js';
 import {
@@ -54,6 +56,15 @@ export async function leave(deps: RoomsDeps, actor: Sender, roomId: string): Pro
   return { room: null, notices };
 }
 
+async function isProtected(db: Kysely<Database>, roomId: string): Promise<boolean> {
+  const room = await db
+    .selectFrom('rooms')
+    .select('password_hash')
+    .where('id', '=', roomId)
+    .executeTakeFirstOrThrow();
+  return room.password_hash !== null;
+}
+
 export async function invite(
   deps: RoomsDeps,
   actor: Sender,
@@ -64,7 +75,10 @@ export async function invite(
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
-    if (member.kind === 'group') accessRank(member, 'moderator');
+    // Groups are invitation-only; a protected channel's password is not to be walked past:
+    // in both, only moderators and the owner invite.
+    if (member.kind === 'group' || (await isProtected(trx, roomId)))
+      accessRank(member, 'moderator');
     const invitee = await userByName(trx, username);
     if ((await blockedBetween(trx, invitee.id, actor.userId)).aBlockedB)
       throw new ChatError('CHAT_ERR_BLOCKED');
