@@ -112,6 +112,39 @@ describe('catching up', () => {
     t.conn.close();
   });
 
+  it('follows a resume page across seqs this user may no longer read', async () => {
+    const t = setup([[A, 2]]);
+    t.server.addRoom(A, 2);
+    // While away: removed, the room goes on, added back where history is hidden from
+    // newcomers.
+    t.server.remove(A, 'kick');
+    t.server.other(A);
+    t.server.invite(A, false, 'joined');
+    t.server.other(A);
+    t.conn.start();
+    await t.run();
+    expect(t.seqs(A)).toEqual([5, 6]);
+    expect(t.conn.position(A)).toBe(6);
+    expect(t.conn.state).toBe('open');
+    t.conn.close();
+  });
+
+  it('follows a room again when this user is added back', async () => {
+    const t = setup([[A, 1]]);
+    t.server.addRoom(A, 1);
+    t.conn.start();
+    await t.run();
+    t.server.remove(A, 'kick'); // 2, seen: the room is dropped
+    t.server.other(A); // 3, not for this user
+    t.server.invite(A, false, 'joined'); // 4
+    t.server.other(A); // 5
+    await t.run();
+    expect(t.gone).toEqual([A]);
+    expect(t.seqs(A)).toEqual([2, 4, 5]);
+    expect(t.conn.position(A)).toBe(5);
+    t.conn.close();
+  });
+
   it('fetches an event that arrives while a resume is in flight', async () => {
     const t = setup([[A, 0]]);
     t.server.addRoom(A, 0);

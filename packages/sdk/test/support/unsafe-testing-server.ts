@@ -104,6 +104,8 @@ interface Room {
   members: Set<string>;
   /** cmid → seq, for idempotent sends (one device here). */
   cmids: Map<string, number>;
+  /** This user reads the events after this seq (history visibility). */
+  readableAfter: number;
 }
 
 export interface ServerOptions {
@@ -146,7 +148,12 @@ export class UnsafeTestingServer {
   };
 
   addRoom(room: string, events = 0): void {
-    this.rooms.set(room, { events: [], members: new Set([ME, OTHER]), cmids: new Map() });
+    this.rooms.set(room, {
+      events: [],
+      members: new Set([ME, OTHER]),
+      cmids: new Map(),
+      readableAfter: 0,
+    });
     for (let i = 0; i < events; i += 1) this.append(room, OTHER, 'message', `old ${i}`, false);
   }
 
@@ -229,12 +236,16 @@ export class UnsafeTestingServer {
     if (!lost) this.push(event);
   }
 
-  /** This user is added back to a room it had left (history visibility: shared). */
-  invite(room: string, lost = false): void {
+  /**
+   * This user is added back to a room it had left. History visibility `shared`: it reads
+   * everything; `joined`: only from this notice on.
+   */
+  invite(room: string, lost = false, visibility: 'shared' | 'joined' = 'shared'): void {
     const r = this.rooms.get(room);
     if (!r || r.members.has(ME)) return;
     r.members.add(ME);
     const event = this.append(room, OTHER, 'notice', '', false, { type: 'invite', user: ME });
+    r.readableAfter = visibility === 'joined' ? event.seq - 1 : 0;
     if (!lost) this.push(event);
   }
 
@@ -274,7 +285,8 @@ export class UnsafeTestingServer {
         let more = false;
         for (const { room, after } of frame.positions) {
           if (!this.isMember(room)) continue;
-          const rest = this.rooms.get(room)!.events.filter((e) => e.seq > after);
+          const r = this.rooms.get(room)!;
+          const rest = r.events.filter((e) => e.seq > Math.max(after, r.readableAfter));
           const take = rest.slice(0, budget - events.length);
           events.push(...take);
           if (take.length < rest.length) {
