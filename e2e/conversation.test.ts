@@ -84,18 +84,34 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
       await sees(c.page, text);
     }
     expect(asked).toContain('history');
+    // A reply quotes its original; a reaction is counted on it.
+    const first = messages(c.page, said[0] ?? '').first();
+    await first.hover();
+    await first.getByRole('button', { name: 'Reply' }).click();
+    await send(c.page, `a reply ${carol}`);
+    await expect.poll(() => messages(c.page, `a reply ${carol}`).textContent()).toContain(said[0]);
+    await first.hover();
+    await first.getByRole('button', { name: 'React with 👍' }).click();
+    await first.getByRole('button', { name: /👍: 1 person/ }).waitFor();
 
     asked.length = 0;
     await c.page.reload();
     await conversation(c.page).getByRole('heading', { name: 'general' }).waitFor();
-    for (const text of said) await sees(c.page, text);
+    // The first message shows twice: itself, and quoted in the reply.
+    await expect.poll(() => messages(c.page, said[0] ?? '').count()).toBe(2);
+    for (const text of said.slice(1)) await sees(c.page, text);
+    await messages(c.page, said[0] ?? '')
+      .first()
+      .getByRole('button', { name: /👍: 1 person/ })
+      .waitFor();
+    expect(await messages(c.page, `a reply ${carol}`).textContent()).toContain(said[0]);
     // Connected again (it resumed from the stored position), and still no history page.
     await expect.poll(() => asked.includes('resume')).toBe(true);
     await send(c.page, `after the reload ${carol}`);
     await sees(c.page, `after the reload ${carol}`);
     expect(asked).not.toContain('history');
     const texts = await log(c.page).getByRole('listitem').allTextContents();
-    expect(texts.filter((text) => text.includes('kept on this device'))).toHaveLength(3);
+    expect(texts.filter((text) => text.includes('kept on this device'))).toHaveLength(4);
   });
 
   it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {

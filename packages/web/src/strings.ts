@@ -120,6 +120,12 @@ export const t = {
     quoteMissing: 'Replying to an earlier message',
     reactions: 'Reactions',
     reaction: (emoji: string, count: number) => `${emoji} ${count}`,
+    reactionLabel: (emoji: string, count: number) =>
+      `${emoji}: ${count} ${count === 1 ? 'person' : 'people'}; press to add or take back yours`,
+    react: (emoji: string) => `React with ${emoji}`,
+    reply: 'Reply',
+    replyingTo: (who: string) => `Replying to ${who}`,
+    cancelReply: 'Cancel reply',
     size: (used: string, max: string) => `${used} of ${max} bytes`,
     tooLong: (max: string) =>
       `This message is too long to send: it can be at most ${max} bytes. Shorten it or split it in two.`,

@@ -19,16 +19,27 @@ const formatBytes = (bytes: number): string => bytes.toLocaleString('en');
  */
 export function Composer({
   roomLabel,
+  replying,
+  onCancelReply,
   onSend,
   onTyping,
 }: {
   /** "#general", "alice": for the placeholder. */
   roomLabel: string;
+  /** The message being answered, if any. */
+  replying: { author: string; text: string } | null;
+  onCancelReply: () => void;
   onSend: (text: string) => void;
   onTyping: (on: boolean) => void;
 }) {
   const id = useId();
   const sizeId = useId();
+  const replyId = useId();
+  const input = useRef<HTMLTextAreaElement>(null);
+  // Choosing a message to answer puts the cursor here.
+  useEffect(() => {
+    if (replying) input.current?.focus();
+  }, [replying]);
   const [text, setText] = useState('');
   const bytes = textBytes(text.trim());
   const tooLong = bytes > TEXT_MAX_BYTES;
@@ -85,10 +96,26 @@ export function Composer({
 
   return (
     <form className="composer" onSubmit={send}>
+      {replying ? (
+        <div className="composer-reply">
+          <p id={replyId} className="msg-quote">
+            {t.conversation.replyingTo(replying.author)}: {replying.text}
+          </p>
+          <button
+            type="button"
+            className="icon-button small"
+            aria-label={t.conversation.cancelReply}
+            onClick={onCancelReply}
+          >
+            <Icon name="close" />
+          </button>
+        </div>
+      ) : null}
       <label htmlFor={id} className="visually-hidden">
         {t.conversation.message}
       </label>
       <textarea
+        ref={input}
         id={id}
         className="composer-input"
         rows={1}
@@ -97,7 +124,10 @@ export function Composer({
         onChange={(event) => change(event.target.value)}
         onKeyDown={onKey}
         onBlur={stopTyping}
-        aria-describedby={showSize ? sizeId : undefined}
+        aria-describedby={
+          [showSize ? sizeId : null, replying ? replyId : null].filter(Boolean).join(' ') ||
+          undefined
+        }
         aria-invalid={tooLong || undefined}
       />
       {showSize ? (

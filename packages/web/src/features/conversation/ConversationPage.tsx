@@ -2,6 +2,7 @@ import {
   ChatError,
   GENERAL_ROOM_ID,
   type Member,
+  type MessageItem,
   type RoomProfile,
   type RoomSummary,
   type TimelineItem,
@@ -74,6 +75,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const [membersOpen, setMembersOpen] = useState(false);
   const [members, setMembers] = useState<{ list: Member[]; total: number } | null>(null);
   const [deleting, setDeleting] = useState<{ seq: number; code: string } | null>(null);
+  const [replyTo, setReplyTo] = useState<MessageItem | null>(null);
   const [now] = useState(() => Date.now());
   const panelId = useId();
   const scroller = useRef<HTMLDivElement>(null);
@@ -162,8 +164,10 @@ function Conversation({ room }: { room: RoomSummary }) {
   function send(text: string) {
     if (!conversations) return;
     stick.current = true;
+    const options = replyTo ? { replyTo: replyTo.seq } : {};
+    setReplyTo(null);
     // A refusal after queueing shows on the pending message itself (with Retry).
-    conversations.sendText(roomId, text).catch((reason: unknown) => {
+    conversations.sendText(roomId, text, options).catch((reason: unknown) => {
       if (
         reason instanceof ChatError &&
         (reason.code === 'CHAT_ERR_TOO_LARGE' || reason.code === 'CHAT_ERR_VALIDATION')
@@ -181,6 +185,10 @@ function Conversation({ room }: { room: RoomSummary }) {
       setError(failure(reason));
       return false;
     }
+  }
+
+  function react(seq: number, emoji: string) {
+    conversations?.react(roomId, seq, emoji).catch((reason: unknown) => setError(failure(reason)));
   }
 
   async function askDelete(seq: number) {
@@ -297,6 +305,8 @@ function Conversation({ room }: { room: RoomSummary }) {
                 now={now}
                 onEdit={edit}
                 onDelete={(seq) => void askDelete(seq)}
+                onReply={setReplyTo}
+                onReact={react}
                 onRetry={(cmid) => conversations?.retry(cmid)}
                 onDiscard={(cmid) => conversations?.discard(cmid)}
               />
@@ -322,6 +332,15 @@ function Conversation({ room }: { room: RoomSummary }) {
             <p className="typing">{typingText}</p>
             <Composer
               roomLabel={label}
+              replying={
+                replyTo
+                  ? {
+                      author: names.get(replyTo.sender) ?? t.conversation.someone,
+                      text: replyTo.text ?? '',
+                    }
+                  : null
+              }
+              onCancelReply={() => setReplyTo(null)}
               onSend={send}
               onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
             />

@@ -22,6 +22,9 @@ function profileText(item: Extract<TimelineItem, { type: 'profile' }>, actor: st
   return n.settings(actor);
 }
 
+/** The one-click reaction offered on every message. */
+const QUICK_REACTION = '👍';
+
 /** Consecutive messages of one sender within this long share one header. */
 const GROUP_MS = 5 * 60_000;
 
@@ -34,6 +37,8 @@ interface ListProps {
   now: number;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
+  onReply: (item: MessageItem) => void;
+  onReact: (seq: number, emoji: string) => void;
   onRetry: (cmid: string) => void;
   onDiscard: (cmid: string) => void;
 }
@@ -48,6 +53,8 @@ export function MessageList({
   now,
   onEdit,
   onDelete,
+  onReply,
+  onReact,
   onRetry,
   onDiscard,
 }: ListProps) {
@@ -93,10 +100,13 @@ export function MessageList({
                 item={item}
                 author={name(item.sender)}
                 quoted={item.quote?.sender ? name(item.quote.sender) : null}
+                me={me}
                 own={item.sender === me}
                 grouped={grouped}
                 onEdit={onEdit}
                 onDelete={onDelete}
+                onReply={onReply}
+                onReact={onReact}
               />
             )}
           </Fragment>
@@ -139,19 +149,25 @@ function Message({
   item,
   author,
   quoted,
+  me,
   own,
   grouped,
   onEdit,
   onDelete,
+  onReply,
+  onReact,
 }: {
   item: MessageItem;
   author: string;
   /** The author of the message this one answers, when it is loaded. */
   quoted: string | null;
+  me: string | null;
   own: boolean;
   grouped: boolean;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
+  onReply: (item: MessageItem) => void;
+  onReact: (seq: number, emoji: string) => void;
 }) {
   const [editing, setEditing] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -251,30 +267,59 @@ function Message({
           <ul className="msg-reactions" aria-label={t.conversation.reactions}>
             {item.reactions.map((reaction) => (
               <li key={reaction.emoji} className="msg-reaction">
-                {t.conversation.reaction(reaction.emoji, reaction.users.length)}
+                <button
+                  type="button"
+                  className="button ghost small"
+                  aria-pressed={me !== null && reaction.users.includes(me)}
+                  aria-label={t.conversation.reactionLabel(reaction.emoji, reaction.users.length)}
+                  onClick={() => onReact(item.seq, reaction.emoji)}
+                >
+                  {t.conversation.reaction(reaction.emoji, reaction.users.length)}
+                </button>
               </li>
             ))}
           </ul>
         ) : null}
       </div>
-      {own && !item.deleted && item.text !== null && editing === null ? (
+      {!item.deleted && item.text !== null && editing === null ? (
         <div className="msg-actions">
           <Button
             variant="ghost"
             className="small"
             aria-describedby={textId}
-            onClick={() => setEditing(item.text ?? '')}
+            onClick={() => onReply(item)}
           >
-            {t.conversation.edit}
+            {t.conversation.reply}
           </Button>
           <Button
             variant="ghost"
-            className="small danger-text"
+            className="small"
             aria-describedby={textId}
-            onClick={() => onDelete(item.seq)}
+            aria-label={t.conversation.react(QUICK_REACTION)}
+            onClick={() => onReact(item.seq, QUICK_REACTION)}
           >
-            {t.conversation.delete}
+            {QUICK_REACTION}
           </Button>
+          {own ? (
+            <>
+              <Button
+                variant="ghost"
+                className="small"
+                aria-describedby={textId}
+                onClick={() => setEditing(item.text ?? '')}
+              >
+                {t.conversation.edit}
+              </Button>
+              <Button
+                variant="ghost"
+                className="small danger-text"
+                aria-describedby={textId}
+                onClick={() => onDelete(item.seq)}
+              >
+                {t.conversation.delete}
+              </Button>
+            </>
+          ) : null}
         </div>
       ) : null}
     </li>
