@@ -6,7 +6,7 @@
 import { ChatError, Limits, type RoomEvent } from '@securechat/protocol';
 import { describe, expect, it } from 'vitest';
 import { RealtimeConnection, type ConnectionState } from '../src/transport/realtime.js';
-import { OUTBOX_ENTRY_MAX_AGE_MS } from '../src/transport/outbox.js';
+import { OUTBOX_ENTRY_MAX_AGE_MS, OUTBOX_IN_FLIGHT_MAX } from '../src/transport/outbox.js';
 import {
   id,
   ME,
@@ -359,6 +359,25 @@ describe('the outbox', () => {
     await later;
     expect(t.server.lastSeq(A)).toBe(1);
     expect(t.conn.pendingSends).toBe(0);
+    t.conn.close();
+  });
+
+  it('keeps at most OUTBOX_IN_FLIGHT_MAX sends on the wire, and their order', async () => {
+    const t = setup([[A, 0]]);
+    t.server.addRoom(A, 0);
+    const acks = Array.from({ length: 100 }, (_, i) =>
+      t.conn.send({ room: A, kind: 'message', payload: text(String(i)) }),
+    );
+    t.conn.start();
+    await settle();
+    t.server.accept();
+    await settle();
+    t.server.process(); // the resume
+    t.server.deliver();
+    await settle();
+    expect(t.server.fromClient).toHaveLength(OUTBOX_IN_FLIGHT_MAX);
+    await t.run();
+    expect((await Promise.all(acks)).map((ack) => ack.seq)).toEqual(acks.map((_, i) => i + 1));
     t.conn.close();
   });
 

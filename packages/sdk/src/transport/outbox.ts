@@ -45,6 +45,12 @@ export type Ack = ReplyOf<'ack'>;
 type SendFrame = Extract<ClientFrame, { t: 'send' }>;
 type SendRequest = Omit<SendFrame, 'v' | 'id'>;
 
+/**
+ * Sends on the wire at once: the server refuses requests beyond
+ * REQUESTS_IN_FLIGHT_PER_CONNECTION, and other requests (a resume) need room too.
+ */
+export const OUTBOX_IN_FLIGHT_MAX = Math.floor(Limits.REQUESTS_IN_FLIGHT_PER_CONNECTION / 2);
+
 /** Server answers after which the same send may succeed later: it is kept and retried. */
 const TRANSIENT = new Set(['CHAT_ERR_RATE_LIMITED', 'CHAT_ERR_UNAVAILABLE']);
 /** Wait before retrying after a transient refusal that named no time. */
@@ -148,22 +154,29 @@ export class Outbox {
         frame,
         waiters: [{ resolve, reject }],
         inFlight: false,
-        expiry: this.options.clock.setTimeout(
-          () => this.finish(entry, new ChatError('CHAT_ERR_SEND_EXPIRED')),
-          this.options.maxAgeMs,
-        ),
+        expiry: this.options.clock.setTimeout(() => {
+          this.finish(entry, new ChatError('CHAT_ERR_SEND_EXPIRED'));
+          this.flush();
+        }, this.options.maxAgeMs),
       };
       this.entries.set(frame.cmid, entry);
       this.flush();
     });
   }
 
-  /** Write every entry that is not on the wire, oldest first, if the connection lets us. */
+  /**
+   * Write the entries not on the wire, oldest first, while the connection lets us and at most
+   * OUTBOX_IN_FLIGHT_MAX are waiting for their answers.
+   */
   flush(): void {
     if (this.options.clock.now() < this.holdUntil) return;
+    let inFlight = 0;
+    for (const entry of this.entries.values()) if (entry.inFlight) inFlight += 1;
     for (const entry of [...this.entries.values()]) {
-      if (!this.options.canTransmit()) return;
-      if (!entry.inFlight && this.entries.get(entry.frame.cmid) === entry) this.transmit(entry);
+      if (inFlight >= OUTBOX_IN_FLIGHT_MAX || !this.options.canTransmit()) return;
+      if (entry.inFlight || this.entries.get(entry.frame.cmid) !== entry) continue;
+      this.transmit(entry);
+      if (entry.inFlight) inFlight += 1;
     }
   }
 
@@ -185,12 +198,14 @@ export class Outbox {
           if (reply.t === 'ack') {
             this.options.acked(reply);
             this.finish(entry, reply);
+            this.flush();
           } else if (reply.t === 'error' && TRANSIENT.has(reply.code)) {
             this.hold(
               reply.retryAfter === undefined ? TRANSIENT_RETRY_MS : reply.retryAfter * 1000,
             );
           } else if (reply.t === 'error') {
             this.finish(entry, errorOf(reply));
+            this.flush();
           } else {
             this.finish(
               entry,
