@@ -15,7 +15,7 @@ export const CONTENT_VERSION = 1;
  * Bytes of a payload kept free for what wraps the content (its map and field names now, the
  * MLS framing and authentication tag later). Text may use the rest.
  */
-export const CONTENT_OVERHEAD_BYTES = 2048;
+const CONTENT_OVERHEAD_BYTES = 2048;
 
 /** The most UTF-8 bytes a message's text may have. */
 export const TEXT_MAX_BYTES = Limits.PAYLOAD_MAX_BYTES - CONTENT_OVERHEAD_BYTES;
