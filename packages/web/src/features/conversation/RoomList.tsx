@@ -36,7 +36,8 @@ export function RoomList() {
       key={room.id}
       room={room}
       current={room.id === current}
-      unread={unread.get(room.id) ?? 0}
+      // The room on screen is read as messages arrive; don't flash a count while it catches up.
+      unread={room.id === current ? 0 : (unread.get(room.id) ?? 0)}
       online={room.peer ? presence.get(room.peer.id) : undefined}
     />
   );
