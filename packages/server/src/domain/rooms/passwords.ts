@@ -19,7 +19,7 @@ export interface WorkLimiter {
   readonly waiting: number;
 }
 
-function createWorkLimiter(concurrency: number, queue: number): WorkLimiter {
+export function createWorkLimiter(concurrency: number, queue: number): WorkLimiter {
   let running = 0;
   const waiting: (() => void)[] = [];
   const release = () => {
