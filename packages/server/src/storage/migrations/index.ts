@@ -7,17 +7,17 @@ import type { Dialect } from '../dialect.js';
 import { accounts } from './0001_accounts.js';
 import { rooms } from './0002_rooms.js';
 import { roomFeatures } from './0003_room_features.js';
-import { roomConstraints } from './0006_room_constraints.js';
 import { loginAttemptAddress } from './0004_login_attempt_address.js';
 import { blobs } from './0005_blobs.js';
+import { roomConstraints } from './0006_room_constraints.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_accounts': accounts(dialect),
     '0002_rooms': rooms(dialect),
     '0003_room_features': roomFeatures(dialect),
-    '0006_room_constraints': roomConstraints(dialect),
     '0004_login_attempt_address': loginAttemptAddress(dialect),
     '0005_blobs': blobs(dialect),
+    '0006_room_constraints': roomConstraints(dialect),
   };
 }
