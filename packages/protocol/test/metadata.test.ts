@@ -13,7 +13,7 @@ import {
   RoomSummary,
   SendFrame,
   SettingsFrame,
-} from '../src/frames/metadata.next.js';
+} from '../src/index.js';
 import {
   parseEpoch,
   parseRoomId,

@@ -149,7 +149,8 @@ describeEachDialect('realtime gateway', (dialect) => {
         await new Promise((r) => setTimeout(r, 10));
       const received = messages();
       expect(received.map((e) => e.event.seq)).toEqual([3, 4, 5, 6, 7]);
-      expect(new TextDecoder().decode(received[4]?.event.payload)).toBe('hello 5');
+      const fifth = received[4]?.event;
+      expect(fifth?.kind === 'message' && new TextDecoder().decode(fifth.payload)).toBe('hello 5');
       expect(received[0]?.event.sender).toBe(
         (await alice.get('/api/auth/session')).json<{ user: { id: string } }>().user.id,
       );

@@ -37,6 +37,15 @@ export const Bytes = (max: number) => Type.Uint8Array({ maxByteLength: max });
 /** What a username looks like on the wire (the server normalizes and looks it up). */
 export const UsernameText = Type.String({ minLength: 1, maxLength: 64 });
 
+/** Channel names: letters, digits, - and _; stored in lower case, found and listed by name. */
+export const CHANNEL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
+/** A public channel's name: the only room name the server knows. */
+export const ChannelName = Type.String({
+  minLength: 1,
+  maxLength: Limits.ROOM_NAME_MAX_LENGTH,
+  pattern: CHANNEL_NAME_PATTERN,
+});
+
 export const PresenceStatus = Type.Union([
   Type.Literal('online'),
   Type.Literal('away'),

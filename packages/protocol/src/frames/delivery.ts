@@ -1,5 +1,5 @@
 /** Delivery: sending, reading and resuming a room's log, deleting, typing and presence. */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { Limits } from '../limits.js';
 import {
   Bytes,
@@ -16,23 +16,34 @@ import {
   req,
   strict,
 } from './common.js';
-import { RoomEvent, SendKind } from './events.js';
+import { RoomEvent } from './events.js';
 
 // ---- client → server -------------------------------------------------------------------
 
-export const SendFrame = req('send', {
+const sendBase = {
   room: RoomId,
   /** Idempotency key: a retried send with the same id gets the original acknowledgement. */
   cmid: ClientMessageId,
-  kind: SendKind,
   payload: Payload,
-  /** Edit and reaction: the seq of the message they are about. */
-  target: Type.Optional(Seq),
-  /** Commit: the epoch it was made in. The first commit of an epoch wins. */
-  epoch: Type.Optional(Epoch),
-  /** Commit: the group-info blob of the epoch it starts. */
-  groupInfo: Type.Optional(Bytes(Limits.GROUP_INFO_MAX_BYTES)),
-});
+};
+/**
+ * A client's send, one shape per kind (tombstones come from `delete`, notices from the
+ * server): an edit or a reaction names its `target`, a commit its `epoch` (the first commit of
+ * an epoch wins) and, optionally, the group-info blob of the epoch it starts.
+ */
+export const SendFrame = Type.Union([
+  req('send', { ...sendBase, kind: Type.Literal('message') }),
+  req('send', { ...sendBase, kind: Type.Literal('edit'), target: Seq }),
+  req('send', { ...sendBase, kind: Type.Literal('reaction'), target: Seq }),
+  req('send', {
+    ...sendBase,
+    kind: Type.Literal('commit'),
+    epoch: Epoch,
+    groupInfo: Type.Optional(Bytes(Limits.GROUP_INFO_MAX_BYTES)),
+  }),
+]);
+export type SendFrame = Static<typeof SendFrame>;
+export type SendKind = SendFrame['kind'];
 
 export const HistoryFrame = req('history', {
   room: RoomId,

@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Limits } from '../limits.js';
 import {
+  ChannelName,
   Epoch,
   PresenceStatus,
   RoomId,
@@ -31,45 +32,61 @@ export type RoomRole = Static<typeof RoomRole>;
 export const Visibility = Type.Union([Type.Literal('joined'), Type.Literal('shared')]);
 export type Visibility = Static<typeof Visibility>;
 
-/** Channel names: letters, digits, - and _; stored in lower case, found and listed by name. */
-export const CHANNEL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
-const ChannelName = Type.String({
-  minLength: 1,
-  maxLength: Limits.ROOM_NAME_MAX_LENGTH,
-  pattern: CHANNEL_NAME_PATTERN,
-});
+export { CHANNEL_NAME_PATTERN } from './common.js';
+
 /** Display text: no control characters. */
 const PLAIN_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
-const RoomName = Type.String({
-  minLength: 1,
-  maxLength: Limits.ROOM_NAME_MAX_LENGTH,
-  pattern: PLAIN_TEXT,
-});
 const Topic = Type.String({ maxLength: Limits.ROOM_TOPIC_MAX_LENGTH, pattern: PLAIN_TEXT });
 const RoomPassword = Type.String({
   minLength: Limits.ROOM_PASSWORD_MIN_LENGTH,
   maxLength: Limits.ROOM_PASSWORD_MAX_LENGTH,
 });
 
-export const RoomSummary = Type.Object(
+/** What every room summary has, whatever its kind. */
+const summaryBase = {
+  id: RoomId,
+  visibility: Visibility,
+  role: RoomRole,
+  muted: Type.Boolean(),
+  lastSeq: Seq,
+  epoch: Epoch,
+  memberCount: Type.Integer({ minimum: 0 }),
+};
+/** #general and public channels: their name and topic are public. */
+const PublicRoomSummary = Type.Object(
   {
-    id: RoomId,
-    kind: RoomKind,
-    /** Null for direct rooms: show the peer's name. */
-    name: Type.Union([Type.String(), Type.Null()]),
+    ...summaryBase,
+    kind: Type.Union([Type.Literal('general'), Type.Literal('channel')]),
+    name: Type.String(),
     topic: Type.Union([Type.String(), Type.Null()]),
-    visibility: Visibility,
     protected: Type.Boolean(),
-    role: RoomRole,
-    muted: Type.Boolean(),
-    lastSeq: Seq,
-    epoch: Epoch,
-    memberCount: Type.Integer({ minimum: 0 }),
-    /** Direct rooms: the other person. */
-    peer: Type.Optional(UserRef),
   },
   strict,
 );
+/** A private group: name and topic are end-to-end content, so null here. */
+const GroupSummary = Type.Object(
+  {
+    ...summaryBase,
+    kind: Type.Literal('group'),
+    name: Type.Null(),
+    topic: Type.Null(),
+    protected: Type.Literal(false),
+  },
+  strict,
+);
+/** A direct room: shown by the other person's name. */
+const DirectSummary = Type.Object(
+  {
+    ...summaryBase,
+    kind: Type.Literal('direct'),
+    name: Type.Null(),
+    topic: Type.Null(),
+    protected: Type.Literal(false),
+    peer: UserRef,
+  },
+  strict,
+);
+export const RoomSummary = Type.Union([PublicRoomSummary, GroupSummary, DirectSummary]);
 export type RoomSummary = Static<typeof RoomSummary>;
 
 export const DirectoryEntry = Type.Object(
@@ -99,6 +116,10 @@ export const DirectoryFrame = req('directory', {
   query: Type.Optional(Type.String({ maxLength: Limits.ROOM_NAME_MAX_LENGTH })),
   limit: Type.Integer({ minimum: 1, maximum: Limits.DIRECTORY_PAGE_MAX }),
 });
+/**
+ * A channel: public name and topic. A private group starts with no name on the server: its
+ * members give it one inside the end-to-end content (the sdk's room profile).
+ */
 export const CreateFrame = Type.Union([
   req('create', {
     kind: Type.Literal('channel'),
@@ -110,11 +131,10 @@ export const CreateFrame = Type.Union([
   }),
   req('create', {
     kind: Type.Literal('group'),
-    name: RoomName,
-    topic: Type.Optional(Topic),
     visibility: Type.Optional(Visibility),
   }),
 ]);
+
 export const DirectFrame = req('direct', { username: UsernameText });
 export const JoinFrame = req('join', {
   room: RoomId,
@@ -129,14 +149,19 @@ export const SetRoleFrame = req('role', {
   role: Type.Union([Type.Literal('moderator'), Type.Literal('member')]),
 });
 export const TransferFrame = req('transfer', { room: RoomId, user: UserId });
+/**
+ * Change a room. `name`, `topic` and `password` are for channels only (a group's or direct
+ * room's are refused with CHAT_ERR_VALIDATION: they are end-to-end content).
+ */
 export const SettingsFrame = req('settings', {
   room: RoomId,
-  name: Type.Optional(RoomName),
+  name: Type.Optional(ChannelName),
   topic: Type.Optional(Type.Union([Topic, Type.Null()])),
   visibility: Type.Optional(Visibility),
-  /** A new password, or null to make the room unprotected (channels only). */
+  /** A new password, or null to make the room unprotected. */
   password: Type.Optional(Type.Union([RoomPassword, Type.Null()])),
 });
+
 export const MembersFrame = req('members', { room: RoomId });
 export const UsersFrame = req('users', {
   /** Usernames starting with this (the people picker). */

@@ -5,6 +5,7 @@
 import type { DeviceInfo, PublicUser } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { RegistrationMode } from '../config.js';
+import type { EventBus } from '../events/bus.js';
 import type { Database } from '../storage/types.js';
 
 export interface AccountsDeps {
@@ -18,6 +19,11 @@ export interface AccountsDeps {
   publicOrigin: string;
   /** Where the first-run setup link is announced (pino's logger fits). */
   log: { warn(message: string): void };
+  /**
+   * Fan-out for the `devices` notices a sign-in or revocation writes (absent in the CLI: the
+   * notices are stored all the same and reach members when they next resume).
+   */
+  bus?: Pick<EventBus, 'publish'> | undefined;
 }
 
 /** Who is asking, as far as the transport knows. */

@@ -11,7 +11,8 @@
  * first commit of an MLS epoch wins and later ones for that epoch are refused as stale.
  *
  * The pieces live in delivery/: events (the log and appending), send, reading (history and
- * resume), deletes, general (#general). This facade wires them to one database.
+ * resume), deletes, general (#general), devices (a user's devices changed). This facade wires
+ * them to one database.
  */
 import { GENERAL_ROOM_ID } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
@@ -27,6 +28,7 @@ import { createMemberCache, memberIds } from './membership.js';
 
 export { GENERAL_ROOM_ID };
 export type { Accepted, Sender } from './delivery/events.js';
+export { publishEvents } from './delivery/events.js';
 
 export interface DeliveryDeps {
   db: Kysely<Database>;

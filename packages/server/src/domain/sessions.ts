@@ -6,12 +6,14 @@
  * whichever comes first, and at once when its device is revoked or its user suspended.
  */
 import { ChatError, Limits, type DeviceInfo, type PublicUser } from '@securechat/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Database, DevicesTable, UsersTable } from '../storage/types.js';
 import { accessOwnDevice } from './access.js';
 import { audit } from './audit.js';
 import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
 import { hashToken, newId, newToken } from './crypto.js';
+import { devicesChanged } from './delivery/devices.js';
+import { publishEvents, type Accepted, type Sender } from './delivery/events.js';
 import { deviceNameFromUserAgent } from './device-name.js';
 
 /** last_seen_at is written at most this often per session (and device). */
@@ -33,15 +35,31 @@ function toDevice(row: Selectable<DevicesTable>): Omit<DeviceInfo, 'current'> {
   };
 }
 
-/** Revoke devices and end their sessions, in the caller's transaction. */
-async function revokeDevices(trx: Kysely<Database>, ids: string[], at: number): Promise<void> {
-  if (ids.length === 0) return;
+/**
+ * Revoke devices of one user and end their sessions, in the caller's transaction; each
+ * revocation is a `devices` notice in the user's rooms (returned, to fan out after commit).
+ */
+async function revokeDevices(
+  trx: Transaction<Database>,
+  actor: Sender,
+  userId: string,
+  ids: string[],
+  at: number,
+): Promise<Accepted[]> {
+  if (ids.length === 0) return [];
   await trx.updateTable('devices').set({ revoked_at: at }).where('id', 'in', ids).execute();
   await trx.deleteFrom('sessions').where('device_id', 'in', ids).execute();
+  const notices: Accepted[] = [];
+  for (const id of ids)
+    notices.push(...(await devicesChanged(trx, at, actor, userId, id, 'revoked')));
+  return notices;
 }
 
-export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
+export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
   const { db, now } = deps;
+  const publish = (notices: readonly Accepted[]) => {
+    if (deps.bus) publishEvents(deps.bus, notices);
+  };
 
   return {
     /**
@@ -64,7 +82,8 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
       };
       const token = newToken();
       const sessionId = hashToken(token);
-      const evicted = await db.transaction().execute(async (trx) => {
+      const actor = { userId: user.id, deviceId: device.id };
+      const { evicted, notices } = await db.transaction().execute(async (trx) => {
         await trx
           .deleteFrom('sessions')
           .where('user_id', '=', user.id)
@@ -82,8 +101,9 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
           .execute();
         const excess = active.length - (Limits.DEVICES_PER_USER_MAX - 1);
         const oldest = excess > 0 ? active.slice(0, excess).map((d) => d.id) : [];
-        await revokeDevices(trx, oldest, at);
         await trx.insertInto('devices').values(device).execute();
+        const notices = await revokeDevices(trx, actor, user.id, oldest, at);
+        notices.push(...(await devicesChanged(trx, at, actor, user.id, device.id, 'added')));
         await trx
           .insertInto('sessions')
           .values({
@@ -96,8 +116,9 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
             reauth_at: null,
           })
           .execute();
-        return oldest;
+        return { evicted: oldest, notices };
       });
+      publish(notices);
       for (const id of evicted) {
         await audit(db, at, 'device.revoke', { userId: user.id }, { device: id, reason: 'limit' });
       }
@@ -224,7 +245,12 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
      */
     async logout(auth: AuthContext, context: RequestContext): Promise<void> {
       const at = now();
-      await db.transaction().execute((trx) => revokeDevices(trx, [auth.device.id], at));
+      const actor = { userId: auth.user.id, deviceId: auth.device.id };
+      publish(
+        await db
+          .transaction()
+          .execute((trx) => revokeDevices(trx, actor, auth.user.id, [auth.device.id], at)),
+      );
       await audit(db, at, 'account.logout', { userId: auth.user.id, ip: context.ip });
     },
 
@@ -248,7 +274,8 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
       context: RequestContext,
     ): Promise<void> {
       const at = now();
-      await db.transaction().execute(async (trx) => {
+      const actor = { userId: auth.user.id, deviceId: auth.device.id };
+      const notices = await db.transaction().execute(async (trx) => {
         const device = await accessOwnDevice(trx, auth, deviceId);
         const updated = await trx
           .updateTable('devices')
@@ -259,7 +286,9 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now'>) {
         // Revoked concurrently: the same answer as for any device that isn't there.
         if (Number(updated.numUpdatedRows) !== 1) throw new ChatError('CHAT_ERR_NOT_FOUND');
         await trx.deleteFrom('sessions').where('device_id', '=', device.id).execute();
+        return devicesChanged(trx, at, actor, auth.user.id, device.id, 'revoked');
       });
+      publish(notices);
       await audit(
         db,
         at,

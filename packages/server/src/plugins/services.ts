@@ -103,6 +103,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     registration: opts.config.registration,
     publicOrigin: opts.config.publicOrigin,
     log: app.log,
+    bus: realtime.bus,
   });
   app.decorate('storage', opts.storage);
   app.decorate('services', {

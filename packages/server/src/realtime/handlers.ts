@@ -15,7 +15,7 @@ import {
   type ServerFrame,
 } from '@securechat/protocol';
 import type { AuthContext } from '../domain/context.js';
-import type { Accepted, Sender } from '../domain/delivery.js';
+import { publishEvents, type Accepted, type Sender } from '../domain/delivery.js';
 import type { Changed } from '../domain/rooms.js';
 import type { RealtimeLimit } from '../events/limits.js';
 import type { Services } from '../plugins/services.js';
@@ -50,10 +50,7 @@ export function createHandlers(services: Services) {
 
   /** Persisted: fan the events out to everyone they concern, on every node. */
   function fanOut(accepted: readonly Accepted[]): void {
-    for (const { event, recipients, duplicate } of accepted) {
-      if (duplicate) continue;
-      bus.publish(recipients, encodeFrame({ v: FRAME_VERSION, t: 'event', event }));
-    }
+    publishEvents(bus, accepted);
   }
 
   async function limit(name: RealtimeLimit, key: string): Promise<void> {
@@ -105,9 +102,9 @@ export function createHandlers(services: Services) {
         cmid: frame.cmid,
         kind: frame.kind,
         payload: frame.payload,
-        target: frame.target,
-        epoch: frame.epoch,
-        groupInfo: frame.groupInfo,
+        target: 'target' in frame ? frame.target : undefined,
+        epoch: frame.kind === 'commit' ? frame.epoch : undefined,
+        groupInfo: frame.kind === 'commit' ? frame.groupInfo : undefined,
       });
       // Acknowledged after it is stored; a retry is acknowledged again, not re-sent.
       fanOut([accepted]);
@@ -162,13 +159,19 @@ export function createHandlers(services: Services) {
 
     async create(frame, { auth }) {
       return changedReply(
-        await rooms.create(senderOf(auth), {
-          kind: frame.kind,
-          name: frame.name,
-          topic: frame.topic,
-          visibility: frame.visibility,
-          password: 'password' in frame ? frame.password : undefined,
-        }),
+        await rooms.create(
+          senderOf(auth),
+          frame.kind === 'channel'
+            ? {
+                kind: 'channel',
+                name: frame.name,
+                topic: frame.topic,
+                visibility: frame.visibility,
+                password: frame.password,
+              }
+            : // A group's name and topic are end-to-end content: the server never has them.
+              { kind: 'group', visibility: frame.visibility },
+        ),
       );
     },
 

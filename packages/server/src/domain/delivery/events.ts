@@ -3,8 +3,9 @@
  * stored row becomes the wire event. Every other delivery and rooms module appends through
  * here, inside its own transaction.
  */
-import type { Notice, RoomEvent } from '@securechat/protocol';
+import { encodeFrame, FRAME_VERSION, type Notice, type RoomEvent } from '@securechat/protocol';
 import type { Selectable, Transaction } from 'kysely';
+import type { EventBus } from '../../events/bus.js';
 import type { Database, EventKindColumn, EventsTable } from '../../storage/types.js';
 import { newId } from '../crypto.js';
 
@@ -23,22 +24,44 @@ export interface Accepted {
 
 export const EMPTY = new Uint8Array(0);
 
+/** Persisted: fan the events out to everyone they concern, on every node (retries are not). */
+export function publishEvents(bus: Pick<EventBus, 'publish'>, accepted: readonly Accepted[]): void {
+  for (const { event, recipients, duplicate } of accepted) {
+    if (duplicate) continue;
+    bus.publish(recipients, encodeFrame({ v: FRAME_VERSION, t: 'event', event }));
+  }
+}
+
+/** A stored row as the wire event of its kind: each kind with exactly its fields. */
 export function toEvent(row: Selectable<EventsTable>): RoomEvent {
-  const event: RoomEvent = {
+  const placed = {
     room: row.room_id,
     seq: Number(row.seq),
-    kind: row.kind,
     sender: row.sender_id,
     device: row.device_id,
-    cmid: row.cmid,
     at: Number(row.at),
+  };
+  const deleted = row.deleted_at === null ? {} : ({ deleted: true } as const);
+  const sent = {
+    ...placed,
+    cmid: row.cmid,
     payload: row.deleted_at === null ? new Uint8Array(row.payload) : EMPTY,
   };
-  if (row.epoch !== null) event.epoch = Number(row.epoch);
-  if (row.target !== null) event.target = Number(row.target);
-  if (row.deleted_at !== null) event.deleted = true;
-  if (row.notice !== null) event.notice = JSON.parse(row.notice) as Notice;
-  return event;
+  const target = Number(row.target);
+  switch (row.kind) {
+    case 'message':
+      return { ...sent, kind: 'message', ...deleted };
+    case 'edit':
+      return { ...sent, kind: 'edit', target, ...deleted };
+    case 'reaction':
+      return { ...sent, kind: 'reaction', target };
+    case 'commit':
+      return { ...sent, kind: 'commit', epoch: Number(row.epoch) };
+    case 'delete':
+      return { ...placed, kind: 'delete', target };
+    case 'notice':
+      return { ...placed, kind: 'notice', notice: JSON.parse(row.notice ?? 'null') as Notice };
+  }
 }
 
 interface NewEvent {
@@ -82,20 +105,50 @@ export async function appendEvent(
   return toEvent(row);
 }
 
-/** A server-written event: someone joined, left, was invited, removed, promoted… */
-export function appendNotice(
+/** What a notice's writer gives: the server adds `username` and `awaitsCommit` itself. */
+type Completed = 'username' | 'awaitsCommit';
+export type NoticeInput = Notice extends infer N
+  ? N extends Notice
+    ? Omit<N, Completed>
+    : never
+  : never;
+
+/** The notices whose change the room's MLS group must follow: a commit confirms them. */
+const AWAITS_COMMIT: ReadonlySet<Notice['type']> = new Set([
+  'join',
+  'invite',
+  'leave',
+  'kick',
+  'devices',
+]);
+
+/**
+ * A server-written event: someone joined, left, was invited, removed, promoted, changed
+ * devices… Whom it is about is named, so every reader can show it (even after they left).
+ */
+export async function appendNotice(
   trx: Transaction<Database>,
   at: number,
   room: string,
   actor: Sender,
-  notice: Notice,
+  input: NoticeInput,
 ): Promise<RoomEvent> {
+  const notice: Record<string, unknown> = { ...input };
+  if ('user' in input) {
+    const { username } = await trx
+      .selectFrom('users')
+      .select('username')
+      .where('id', '=', input.user)
+      .executeTakeFirstOrThrow();
+    notice.username = username;
+  }
+  if (AWAITS_COMMIT.has(input.type)) notice.awaitsCommit = true;
   return appendEvent(trx, at, {
     room,
     kind: 'notice',
     sender: actor,
     cmid: `n-${newId()}`,
     payload: EMPTY,
-    notice,
+    notice: notice as Notice,
   });
 }

@@ -58,15 +58,9 @@ export async function joinGeneral(
     if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return null;
     await membersChanged(trx, GENERAL_ROOM_ID);
     await markPendingAdd(trx, at, GENERAL_ROOM_ID, sender.userId);
-    const user = await trx
-      .selectFrom('users')
-      .select('username')
-      .where('id', '=', sender.userId)
-      .executeTakeFirstOrThrow();
     const event = await appendNotice(trx, at, GENERAL_ROOM_ID, sender, {
       type: 'join',
       user: sender.userId,
-      username: user.username,
     });
     return { event, duplicate: false, recipients: await memberIds(trx, GENERAL_ROOM_ID) };
   });

@@ -15,26 +15,30 @@ import {
 } from './kit.js';
 import { summary } from './summaries.js';
 
-export interface CreateInput {
-  kind: 'channel' | 'group';
-  name: string;
-  topic?: string | undefined;
-  visibility?: Visibility | undefined;
-  password?: string | undefined;
-}
+/**
+ * A channel has a public name (the directory finds it); a group has none on the server: its
+ * name and topic are end-to-end content (docs/decisions/0009-server-metadata.md).
+ */
+export type CreateInput =
+  | {
+      kind: 'channel';
+      name: string;
+      topic?: string | undefined;
+      visibility?: Visibility | undefined;
+      password?: string | undefined;
+    }
+  | { kind: 'group'; visibility?: Visibility | undefined };
 
 export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput): Promise<Changed> {
   const { db, now } = deps;
-  const name = input.kind === 'channel' ? input.name.toLowerCase() : input.name.trim();
-  if (input.kind === 'channel' && !CHANNEL_NAME.test(name))
+  const name = input.kind === 'channel' ? input.name.toLowerCase() : null;
+  if (name !== null && !CHANNEL_NAME.test(name))
     throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
       field: 'name',
     });
-  if (name.length === 0)
-    throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
   const id = newId();
   let passwordHash: string | null = null;
-  if (input.kind === 'channel' && input.password !== undefined) {
+  if (input.kind === 'channel' && name !== null && input.password !== undefined) {
     // Refuse what would be refused before spending a hash on it (checked again below).
     await channelNameFree(db, name);
     await checkCapacity(db, null, [actor.userId], null);
@@ -42,7 +46,7 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
   }
   const write = () =>
     db.transaction().execute(async (trx) => {
-      if (input.kind === 'channel') await channelNameFree(trx, name);
+      if (name !== null) await channelNameFree(trx, name);
       await checkCapacity(trx, null, [actor.userId], deps.dialect);
       await trx
         .insertInto('rooms')
@@ -50,7 +54,7 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
           id,
           kind: input.kind,
           name,
-          topic: input.topic?.trim() || null,
+          topic: (input.kind === 'channel' && input.topic?.trim()) || null,
           visibility: input.visibility ?? 'shared',
           password_hash: passwordHash,
           direct_key: null,
@@ -61,11 +65,15 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
         .execute();
       await addMember(trx, now, id, actor.userId, 'owner');
       return [
-        await notify(trx, now, id, actor, {
-          type: 'create',
-          name,
-          ...(passwordHash ? { protected: true } : {}),
-        }),
+        await notify(
+          trx,
+          now,
+          id,
+          actor,
+          name === null
+            ? { type: 'create', kind: 'group' }
+            : { type: 'create', kind: 'channel', name, protected: passwordHash !== null },
+        ),
       ];
     });
   // Two creators racing for one name: the unique index lets one through.

@@ -55,7 +55,7 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
           .execute();
         await addMember(trx, now, id, actor.userId, 'member');
         await addMember(trx, now, id, peer.id, 'member');
-        notices.push(await notify(trx, now, id, actor, { type: 'create' }));
+        notices.push(await notify(trx, now, id, actor, { type: 'create', kind: 'direct' }));
       } else {
         // Someone who left comes back when the conversation is started again.
         const present = await memberIds(trx, id);

@@ -7,7 +7,6 @@ import {
   canonicalUsername,
   ChatError,
   Limits,
-  type Notice,
   type RoomRole,
   type RoomSummary,
   type UserRef,
@@ -17,7 +16,7 @@ import type { RealtimeLimiter } from '../../events/limits.js';
 import type { Dialect } from '../../storage/dialect.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
-import { appendNotice, type Accepted, type Sender } from '../delivery/events.js';
+import { appendNotice, type Accepted, type NoticeInput, type Sender } from '../delivery/events.js';
 import type { Membership } from '../access.js';
 import { lockRows, markPendingAdd, memberIds, membersChanged } from '../membership.js';
 import type { RoomPasswords } from './passwords.js';
@@ -137,18 +136,9 @@ export async function notify(
   now: () => number,
   room: string,
   actor: Sender,
-  notice: Notice,
+  notice: NoticeInput,
   extra: string[] = [],
 ): Promise<Accepted> {
-  // Name whom it is about, so every reader can show it (even after they have left).
-  if (notice.user !== undefined && notice.username === undefined) {
-    const named = await trx
-      .selectFrom('users')
-      .select('username')
-      .where('id', '=', notice.user)
-      .executeTakeFirst();
-    if (named) notice = { ...notice, username: named.username };
-  }
   const event = await appendNotice(trx, now(), room, actor, notice);
   const recipients = await memberIds(trx, room);
   for (const id of extra) if (!recipients.includes(id)) recipients.push(id);

@@ -90,7 +90,6 @@ export async function invite(
       await notify(trx, now, roomId, actor, {
         type: 'invite',
         user: invitee.id,
-        username: invitee.username,
       }),
     ];
   });

@@ -1,4 +1,7 @@
-/** A room's settings (name, topic, visibility, password) and a member's own mute flag. */
+/**
+ * A room's settings (a channel's name, topic and password; any room's visibility) and a
+ * member's own mute flag.
+ */
 import { ChatError, type Notice, type RoomSummary, type Visibility } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
@@ -39,6 +42,13 @@ async function mayChange(
   }
   if (input.password !== undefined && member.kind !== 'channel')
     throw new ChatError('CHAT_ERR_VALIDATION', 'Only channels can have a password.');
+  // A group's name and topic are end-to-end content (decision 0009): never the server's.
+  if (member.kind === 'group' && (input.name !== undefined || input.topic !== undefined))
+    throw new ChatError(
+      'CHAT_ERR_VALIDATION',
+      'A group’s name and topic are kept by its members, not the server.',
+      { field: input.name !== undefined ? 'name' : 'topic' },
+    );
 }
 
 export async function settings(
@@ -64,18 +74,15 @@ export async function settings(
         visibility?: Visibility;
         password_hash?: string | null;
       } = {};
-      const notice: Notice = { type: 'settings' };
+      const notice: Extract<Notice, { type: 'settings' }> = { type: 'settings' };
       if (input.name !== undefined) {
-        const name = member.kind === 'channel' ? input.name.toLowerCase() : input.name.trim();
-        if (member.kind === 'channel') {
-          if (!CHANNEL_NAME.test(name))
-            throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
-              field: 'name',
-            });
-          await channelNameFree(trx, name, roomId);
-        }
-        if (name.length === 0)
-          throw new ChatError('CHAT_ERR_VALIDATION', 'Give the room a name.', { field: 'name' });
+        // Only a channel's name gets here (mayChange): it is public and unique.
+        const name = input.name.toLowerCase();
+        if (!CHANNEL_NAME.test(name))
+          throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
+            field: 'name',
+          });
+        await channelNameFree(trx, name, roomId);
         changes.name = notice.name = name;
       }
       if (input.topic !== undefined) changes.topic = notice.topic = input.topic?.trim() || null;

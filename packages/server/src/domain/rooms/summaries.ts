@@ -30,6 +30,7 @@ export async function summaries(
       'r.topic',
       'r.visibility',
       'r.password_hash',
+      'r.direct_key',
       'r.last_seq',
       'r.epoch',
       'm.role',
@@ -46,35 +47,56 @@ export async function summaries(
     query = query.where('r.id', 'in', roomIds);
   }
   const rows = await query.orderBy('r.kind').orderBy('r.name').execute();
-  const direct = rows.filter((r) => r.kind === 'direct').map((r) => r.id);
-  const peers = new Map<string, UserRef>();
-  if (direct.length > 0) {
-    const peerRows = await db
-      .selectFrom('room_members as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.room_id', 'u.id', 'u.username'])
-      .where('m.room_id', 'in', direct)
-      .where('m.user_id', '!=', userId)
-      .execute();
-    for (const p of peerRows) peers.set(p.room_id, { id: p.id, username: p.username });
+  // A direct room's other person, from the pair its key names (even after they left it).
+  const peerOf = new Map<string, string>();
+  for (const r of rows) {
+    const other = r.direct_key?.split(':').find((id) => id !== userId);
+    if (r.kind === 'direct' && other) peerOf.set(r.id, other);
   }
-  return rows.map((r) => {
-    const summary: RoomSummary = {
+  const peers = new Map<string, UserRef>();
+  if (peerOf.size > 0) {
+    const users = await db
+      .selectFrom('users')
+      .select(['id', 'username'])
+      .where('id', 'in', [...new Set(peerOf.values())])
+      .execute();
+    const byId = new Map(users.map((u) => [u.id, { id: u.id, username: u.username }]));
+    for (const [room, id] of peerOf) {
+      const peer = byId.get(id);
+      if (peer) peers.set(room, peer);
+    }
+  }
+  return rows.flatMap((r): RoomSummary[] => {
+    const base = {
       id: r.id,
-      kind: r.kind,
-      name: r.name,
-      topic: r.topic,
       visibility: r.visibility,
-      protected: r.password_hash !== null,
       role: r.role,
       muted: Number(r.muted) === 1,
       lastSeq: Number(r.last_seq),
       epoch: Number(r.epoch),
       memberCount: Number(r.member_count ?? 0),
     };
-    const peer = peers.get(r.id);
-    if (peer) summary.peer = peer;
-    return summary;
+    switch (r.kind) {
+      case 'general':
+      case 'channel':
+        return [
+          {
+            ...base,
+            kind: r.kind,
+            name: r.name ?? '',
+            topic: r.topic,
+            protected: r.password_hash !== null,
+          },
+        ];
+      // A group's and a direct room's name and topic are end-to-end content (decision 0009).
+      case 'group':
+        return [{ ...base, kind: 'group', name: null, topic: null, protected: false }];
+      case 'direct': {
+        const peer = peers.get(r.id);
+        if (!peer) return []; // no such pair: not a room anyone can be shown
+        return [{ ...base, kind: 'direct', name: null, topic: null, protected: false, peer }];
+      }
+    }
   });
 }
 

@@ -10,6 +10,7 @@ import { roomFeatures } from './0003_room_features.js';
 import { loginAttemptAddress } from './0004_login_attempt_address.js';
 import { blobs } from './0005_blobs.js';
 import { roomConstraints } from './0006_room_constraints.js';
+import { metadataApart } from './0007_metadata_apart.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -19,5 +20,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_login_attempt_address': loginAttemptAddress(dialect),
     '0005_blobs': blobs(dialect),
     '0006_room_constraints': roomConstraints(dialect),
+    '0007_metadata_apart': metadataApart(dialect),
   };
 }

@@ -1,0 +1,37 @@
+/**
+ * A user's devices changed: one signed in for the first time, or one was revoked (by the
+ * user, by signing out, or to make room past the device limit). Every room they are in gets a
+ * `devices` notice, so members' clients add or remove that device in the room's MLS group
+ * (docs/decisions/0009-server-metadata.md). Written in the caller's transaction.
+ */
+import type { Transaction } from 'kysely';
+import type { Database } from '../../storage/types.js';
+import { memberIds } from '../membership.js';
+import { appendNotice, type Accepted, type Sender } from './events.js';
+
+export async function devicesChanged(
+  trx: Transaction<Database>,
+  at: number,
+  actor: Sender,
+  userId: string,
+  device: string,
+  change: 'added' | 'revoked',
+): Promise<Accepted[]> {
+  const rooms = await trx
+    .selectFrom('room_members')
+    .select('room_id')
+    .where('user_id', '=', userId)
+    .orderBy('room_id')
+    .execute();
+  const notices: Accepted[] = [];
+  for (const { room_id: room } of rooms) {
+    const event = await appendNotice(trx, at, room, actor, {
+      type: 'devices',
+      user: userId,
+      device,
+      change,
+    });
+    notices.push({ event, duplicate: false, recipients: await memberIds(trx, room) });
+  }
+  return notices;
+}
