@@ -3,7 +3,12 @@
  * check) against JSON with base64 payloads, on a typical event frame with a 200-byte
  * ciphertext. See docs/decisions/0006-frame-codec.md.
  */
-import { decodeServerFrame, encodeFrame, type ServerFrame } from '@securechat/protocol';
+import {
+  decodeServerFrame,
+  encodeFrame,
+  type RoomEvent,
+  type ServerFrame,
+} from '@securechat/protocol';
 import { printTable } from './stats.js';
 
 const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -16,7 +21,9 @@ function rate(iterations: number, work: () => void): number {
 }
 
 export function codecBenchmark(iterations = 200_000): Record<string, string | number>[] {
-  const frame: ServerFrame = {
+  const frame: Extract<ServerFrame, { t: 'event' }> & {
+    event: Extract<RoomEvent, { kind: 'message' }>;
+  } = {
     v: 1,
     t: 'event',
     event: {

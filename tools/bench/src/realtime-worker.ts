@@ -70,6 +70,7 @@ function onDelivery(step: number, sentAt: number, now: number): void {
 }
 
 function onEvent(event: RoomEvent, now: number): void {
+  if (event.kind !== 'message') return;
   const payload = Buffer.from(event.payload.buffer, event.payload.byteOffset, event.payload.length);
   if (readPayload(payload, 0, fields)) onDelivery(fields.step, fields.sentAt, now);
 }
@@ -143,7 +144,10 @@ async function connect(
   return { opened, failed, errors: [...errors], ms: performance.now() - start };
 }
 
-function sendFrame(conn: Conn, frame: Omit<Extract<ClientFrame, { t: 'send' }>, 'v' | 'id'>) {
+function sendFrame(
+  conn: Conn,
+  frame: Omit<Extract<ClientFrame, { t: 'send'; kind: 'message' }>, 'v' | 'id'>,
+) {
   const id = conn.nextId++;
   conn.socket.send(encodeFrame({ ...frame, v: FRAME_VERSION, id }));
   return id;

@@ -5,7 +5,13 @@
  * module (encrypt after encode, decrypt before decode) and nothing else.
  */
 import { decode, encode } from '@msgpack/msgpack';
-import { ChatError, Limits, type RoomEvent, type SendKind } from '@securechat/protocol';
+import {
+  ChatError,
+  Limits,
+  type Notice,
+  type RoomEvent,
+  type SendKind,
+} from '@securechat/protocol';
 import type { Content, Decoded, Unreadable } from './content.js';
 
 /** The version written in every payload; a payload of another version is unreadable. */
@@ -125,10 +131,9 @@ export function decodeContent(payload: Uint8Array): Decoded {
 }
 
 /** How a piece of content travels: the send kind and target the server needs to see. */
-export function wireOf(content: Content): {
-  kind: Extract<SendKind, 'message' | 'edit' | 'reaction'>;
-  target?: number;
-} {
+export function wireOf(
+  content: Content,
+): { kind: 'message' } | { kind: Extract<SendKind, 'edit' | 'reaction'>; target: number } {
   switch (content.type) {
     case 'text':
     case 'reply':
@@ -154,7 +159,7 @@ export interface DecodedEvent {
   readonly cmid: string;
   readonly at: number;
   readonly content: Decoded | null;
-  readonly notice?: RoomEvent['notice'];
+  readonly notice?: Notice;
 }
 
 /**
@@ -164,17 +169,16 @@ export interface DecodedEvent {
  * content (null).
  */
 export function decodeEvent(event: RoomEvent): DecodedEvent {
-  // Read the optional parts loosely, whatever shape each kind of event has.
-  const loose: { target?: number; deleted?: boolean; notice?: RoomEvent['notice'] } = event;
   const base = {
     room: event.room,
     seq: event.seq,
     kind: event.kind,
     sender: event.sender,
     device: event.device,
-    cmid: event.cmid,
+    // Notices and tombstones are the server's: no client message id.
+    cmid: 'cmid' in event ? event.cmid : '',
     at: event.at,
-    ...(loose.notice ? { notice: loose.notice } : {}),
+    ...(event.kind === 'notice' ? { notice: event.notice } : {}),
   };
   const content = ((): Decoded | null => {
     switch (event.kind) {
@@ -182,21 +186,18 @@ export function decodeEvent(event: RoomEvent): DecodedEvent {
       case 'commit':
         return null;
       case 'delete':
-        return loose.target === undefined
-          ? unreadable('malformed')
-          : { type: 'delete', target: loose.target };
+        return { type: 'delete', target: event.target };
       case 'message':
       case 'edit':
       case 'reaction': {
-        if (loose.deleted) return unreadable('erased');
+        if ('deleted' in event && event.deleted) return unreadable('erased');
         const decoded = decodeContent(event.payload);
         if (event.kind === 'message')
           return decoded.type === 'edit' || decoded.type === 'reaction'
             ? unreadable('malformed')
             : decoded;
-        if (decoded.type !== event.kind || loose.target === undefined)
-          return unreadable('malformed');
-        return { ...decoded, target: loose.target };
+        if (decoded.type !== event.kind) return unreadable('malformed');
+        return { ...decoded, target: event.target };
       }
     }
   })();

@@ -46,13 +46,9 @@ export interface ConversationTransport {
   onPresence(listener: (event: PresenceEvent) => void): () => void;
   /** This user can no longer read the room (left, removed, deleted). */
   onGone(listener: (room: string) => void): () => void;
-  send(input: {
-    room: string;
-    kind: 'message' | 'edit' | 'reaction';
-    payload: Uint8Array;
-    cmid?: string;
-    target?: number;
-  }): Promise<{ room: string; seq: number; at: number }>;
+  send(
+    input: { room: string; payload: Uint8Array; cmid?: string } & ReturnType<typeof wireOf>,
+  ): Promise<{ room: string; seq: number; at: number }>;
   history(
     room: string,
     limit: number,
@@ -80,11 +76,8 @@ export interface ConversationTransport {
     visibility?: Visibility;
     password?: string;
   }): Promise<RoomSummary>;
-  createGroup(input: {
-    name: string;
-    topic?: string;
-    visibility?: Visibility;
-  }): Promise<RoomSummary>;
+  /** No name or topic: a group's are end-to-end content (room profile). */
+  createGroup(input: { visibility?: Visibility }): Promise<RoomSummary>;
   direct(username: string): Promise<RoomSummary>;
   join(room: string, password?: string): Promise<RoomSummary>;
   leave(room: string): Promise<void>;
@@ -453,12 +446,14 @@ export class Conversations {
     return this.guard(() => this.transport.createChannel(input));
   }
   /**
-   * A private group; you are its owner. Its name and topic also go out as room-profile
-   * content, which is where members read them (the server will stop carrying them).
+   * A private group; you are its owner. Its name and topic go out only as room-profile
+   * content, which is where members read them: the server never has them.
    */
   createGroup(input: { name: string; topic?: string; visibility?: Visibility }) {
     return this.guard(async () => {
-      const room = await this.transport.createGroup(input);
+      const room = await this.transport.createGroup(
+        input.visibility === undefined ? {} : { visibility: input.visibility },
+      );
       await this.setRoomProfile(room.id, {
         name: input.name,
         ...(input.topic === undefined ? {} : { topic: input.topic }),
@@ -491,7 +486,10 @@ export class Conversations {
   transfer(room: string, user: string) {
     return this.guard(() => this.transport.transfer(room, user));
   }
-  /** Server-side settings of a channel (visibility, password; name and topic of channels). */
+  /**
+   * Server-side settings: any room's visibility; a channel's name, topic and password. A
+   * group's name and topic are refused here: they are `setRoomProfile` content.
+   */
   settings(
     room: string,
     changes: {
@@ -630,9 +628,8 @@ export class Conversations {
         const notice = event.notice;
         if (
           !page &&
-          notice &&
-          notice.user === this.me &&
-          (notice.type === 'kick' || notice.type === 'leave')
+          (notice?.type === 'kick' || notice?.type === 'leave') &&
+          notice.user === this.me
         )
           await this.forget(room, true);
       }
@@ -693,14 +690,12 @@ export class Conversations {
 
   /** Send one outbox entry; resolves on its ack, rejects (and marks it) when refused. */
   private transmit(send: PendingSend): Promise<void> {
-    const { kind, target } = wireOf(send.content);
     const sending = this.transport
       .send({
         room: send.room,
-        kind,
         payload: encodeContent(send.content),
         cmid: send.cmid,
-        ...(target === undefined ? {} : { target }),
+        ...wireOf(send.content),
       })
       .then(
         async () => {

@@ -13,7 +13,6 @@ import {
   FRAME_VERSION,
   Limits,
   type ClientFrame,
-  type SendKind,
 } from '@securechat/protocol';
 import type { Clock, TimerHandle } from './clock.js';
 import { errorOf, frameTooLarge, worstCaseSize, type ReplyOf, type Requests } from './requests.js';
@@ -27,23 +26,27 @@ export const OUTBOX_ENTRY_MAX_AGE_MS = 5 * 60_000;
  */
 export const SEND_PAYLOAD_MAX_BYTES = Limits.PAYLOAD_MAX_BYTES;
 
-export interface SendInput {
+/** One send, with exactly the fields of its kind (as the `send` frame). */
+export type SendInput = {
   room: string;
-  kind: SendKind;
   payload: Uint8Array;
   /** Idempotency key; one is made when absent. */
-  cmid?: string;
+  cmid?: string | undefined;
+} & (
+  | { kind: 'message' }
   /** Edit and reaction: the seq of the message they are about. */
-  target?: number;
-  /** Commit: the epoch it was made in. */
-  epoch?: number;
-  /** Commit: the group-info blob of the epoch it starts. */
-  groupInfo?: Uint8Array;
-}
+  | { kind: 'edit' | 'reaction'; target: number }
+  /** Commit: the epoch it was made in, and the group-info blob of the epoch it starts. */
+  | { kind: 'commit'; epoch: number; groupInfo?: Uint8Array | undefined }
+);
 
 export type Ack = ReplyOf<'ack'>;
 type SendFrame = Extract<ClientFrame, { t: 'send' }>;
-type SendRequest = Omit<SendFrame, 'v' | 'id'>;
+type SendRequest = SendFrame extends infer F
+  ? F extends SendFrame
+    ? Omit<F, 'v' | 'id'>
+    : never
+  : never;
 
 /**
  * Sends on the wire at once: the server refuses requests beyond
@@ -65,16 +68,27 @@ export function newCmid(): string {
 }
 
 export function sendFrame(input: SendInput): SendRequest {
-  return {
+  const base = {
     t: 'send',
     room: input.room,
     cmid: input.cmid ?? newCmid(),
-    kind: input.kind,
     payload: input.payload,
-    ...(input.target === undefined ? {} : { target: input.target }),
-    ...(input.epoch === undefined ? {} : { epoch: input.epoch }),
-    ...(input.groupInfo === undefined ? {} : { groupInfo: input.groupInfo }),
   };
+  switch (input.kind) {
+    case 'message':
+      return { ...base, t: 'send', kind: 'message' };
+    case 'edit':
+    case 'reaction':
+      return { ...base, t: 'send', kind: input.kind, target: input.target };
+    case 'commit':
+      return {
+        ...base,
+        t: 'send',
+        kind: 'commit',
+        epoch: input.epoch,
+        ...(input.groupInfo === undefined ? {} : { groupInfo: input.groupInfo }),
+      };
+  }
 }
 
 /**
@@ -89,7 +103,11 @@ export function checkSend(frame: SendRequest): ChatError | null {
       { field: 'payload' },
     );
   }
-  if (frame.groupInfo && frame.groupInfo.byteLength > Limits.GROUP_INFO_MAX_BYTES) {
+  if (
+    frame.kind === 'commit' &&
+    frame.groupInfo &&
+    frame.groupInfo.byteLength > Limits.GROUP_INFO_MAX_BYTES
+  ) {
     return new ChatError(
       'CHAT_ERR_TOO_LARGE',
       `The group info is ${frame.groupInfo.byteLength} bytes where at most ${Limits.GROUP_INFO_MAX_BYTES} are allowed.`,

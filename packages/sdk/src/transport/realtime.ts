@@ -317,8 +317,13 @@ export class RealtimeConnection {
     return (await this.request<'room'>({ t: 'create', kind: 'channel', ...input })).room;
   }
 
-  async createGroup(input: { name: string; topic?: string; visibility?: Visibility }) {
-    return (await this.request<'room'>({ t: 'create', kind: 'group', ...input })).room;
+  /** A private group: the server gets no name or topic (they are end-to-end content). */
+  async createGroup(input: { visibility?: Visibility } = {}) {
+    const frame =
+      input.visibility === undefined
+        ? { t: 'create' as const, kind: 'group' as const }
+        : { t: 'create' as const, kind: 'group' as const, visibility: input.visibility };
+    return (await this.request<'room'>(frame)).room;
   }
 
   /** The direct room with this person (made on first use; one per pair). */

@@ -31,9 +31,9 @@ const IDLE_PASSES_MAX = 3;
 
 /** Whether this event says that `userId` is no longer in its room. */
 export function removesUser(event: RoomEvent, userId: string | undefined): boolean {
-  if (userId === undefined || event.kind !== 'notice' || !event.notice) return false;
-  const { type, user } = event.notice;
-  return (type === 'leave' || type === 'kick') && user === userId;
+  if (userId === undefined || event.kind !== 'notice') return false;
+  const { notice } = event;
+  return (notice.type === 'leave' || notice.type === 'kick') && notice.user === userId;
 }
 
 export interface SequencerEvents {

@@ -14,7 +14,7 @@ type Open = 'direct' | 'channel' | 'browse' | null;
 
 /** The sidebar's content: the user's rooms by kind, and the doors to new ones. */
 export function RoomList() {
-  const { rooms, unread, presence } = useRealtime();
+  const { rooms, unread, presence, conversations } = useRealtime();
   const { pathname } = useLocation();
   const current = roomIdFromPath(pathname);
   const [open, setOpen] = useState<Open>(null);
@@ -35,6 +35,8 @@ export function RoomList() {
     <RoomLink
       key={room.id}
       room={room}
+      // A group's name is end-to-end content: its members' room profile, not the server's.
+      name={roomName(room, conversations?.profile(room.id))}
       current={room.id === current}
       // The room on screen is read as messages arrive; don't flash a count while it catches up.
       unread={room.id === current ? 0 : (unread.get(room.id) ?? 0)}
@@ -103,17 +105,18 @@ function Section({
 
 function RoomLink({
   room,
+  name,
   current,
   unread,
   online,
 }: {
   room: RoomSummary;
+  name: string;
   current: boolean;
   unread: number;
   online: string | undefined;
 }) {
   const unreadId = useId();
-  const name = roomName(room);
   return (
     <li>
       <Link
