@@ -1,7 +1,7 @@
 /** Every user-facing string of the app, in one place. */
 export const t = {
   product: 'SecureChat',
-  tagline: 'End-to-end encrypted chat for your team.',
+  tagline: 'Self-hosted team chat, built for end-to-end encryption.',
   /** Until messages are encrypted (the next version), say so plainly. */
   e2ee: 'Preview: not yet end-to-end encrypted',
   loading: 'Loading…',
@@ -53,8 +53,8 @@ export const t = {
     noRoomsLead: 'Rooms, groups and direct messages will appear here.',
     selectConversation: 'Select a conversation',
     selectLead: 'Choose a room or a direct message from the list to start talking.',
-    promiseKeys: 'Only the people in a conversation hold its keys.',
-    promiseServer: 'The server stores ciphertext it cannot read.',
+    promiseKeys: 'Coming next: only the people in a conversation will hold its keys.',
+    promiseServer: 'Until then, the server can read the messages it stores.',
     signedInAs: 'Signed in as',
   },
   rooms: {
