@@ -22,7 +22,7 @@ import { until } from '../test-support/until.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
-const read = (e: RoomEvent) => new TextDecoder().decode(e.payload);
+const read = (e: RoomEvent) => new TextDecoder().decode('payload' in e ? e.payload : undefined);
 
 /**
  * What a load balancer in front of the nodes does, as a WebSocket constructor for the sdk:

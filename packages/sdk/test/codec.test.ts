@@ -35,7 +35,8 @@ const content: fc.Arbitrary<Content> = fc.oneof(
   ),
 );
 
-const event = (payload: Uint8Array, extra: Partial<RoomEvent> = {}): RoomEvent => ({
+/** An event as the wire may bring it: a message unless `extra` makes it another kind. */
+const event = (payload: Uint8Array, extra: Record<string, unknown> = {}): RoomEvent => ({
   room: 'GeneralRoom00000000000',
   seq: 7,
   kind: 'message',
@@ -133,7 +134,12 @@ describe('the content codec', () => {
       reason: 'erased',
     });
     expect(
-      decodeEvent(event(new Uint8Array(), { kind: 'notice', notice: { type: 'join' } })).content,
+      decodeEvent(
+        event(new Uint8Array(), {
+          kind: 'notice',
+          notice: { type: 'join', user: 'u'.repeat(22), username: 'u', awaitsCommit: true },
+        }),
+      ).content,
     ).toBeNull();
   });
 });

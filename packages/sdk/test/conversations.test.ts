@@ -16,6 +16,7 @@ import type { ConversationStore } from '../src/store/store.js';
 import {
   unsafeTestingTransport,
   type UnsafeTestingTransport,
+  type Unplaced,
 } from './support/unsafe-testing-transport.js';
 
 const ME = 'M'.repeat(22);
@@ -28,7 +29,7 @@ async function until(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
-const fromBob = (room: string, text: string): Omit<RoomEvent, 'seq' | 'at'> => ({
+const fromBob = (room: string, text: string): Extract<Unplaced, { kind: 'message' }> => ({
   room,
   kind: 'message',
   sender: BOB,
@@ -163,7 +164,9 @@ describe('conversations', () => {
     });
     const { conversations: c, transport } = await start(store);
     await until(() => texts(c).includes('late'));
-    expect(transport.log.get(ROOM)?.map((e) => e.cmid)).toEqual(['kept-cmid']);
+    expect(transport.log.get(ROOM)?.map((e) => ('cmid' in e ? e.cmid : null))).toEqual([
+      'kept-cmid',
+    ]);
     await until(() => c.view(ROOM).pending.length === 0);
     expect(await store.pending()).toEqual([]);
   });
@@ -178,9 +181,7 @@ describe('conversations', () => {
       kind: 'notice',
       sender: BOB,
       device: 'E'.repeat(22),
-      cmid: 'k',
-      payload: new Uint8Array(),
-      notice: { type: 'kick', user: ME },
+      notice: { type: 'kick', user: ME, username: 'me', awaitsCommit: true },
     });
     await until(() => c.view(ROOM).items.length === 0);
     expect(await store.rooms()).toEqual([]);

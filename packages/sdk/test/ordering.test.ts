@@ -16,7 +16,7 @@ import { createClient, type RealtimeConnection, type RoomEvent } from '../src/in
 import { until } from '../../../test-support/until.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
-const read = (e: RoomEvent) => new TextDecoder().decode(e.payload);
+const read = (e: RoomEvent) => new TextDecoder().decode('payload' in e ? e.payload : undefined);
 
 describeEachDialect('ordering and no loss with concurrent senders', (dialect) => {
   let t: TestApp;
@@ -44,7 +44,7 @@ describeEachDialect('ordering and no loss with concurrent senders', (dialect) =>
       connections.push(rt);
       received.push(mine);
     }
-    const group = await connections[0]!.createGroup({ name: 'Orderly' });
+    const group = await connections[0]!.createGroup();
     room = group.id;
     for (const name of ['ben', 'cat', 'dan']) await connections[0]!.invite(room, name);
   });

@@ -135,10 +135,10 @@ describeEachDialect('room access and limits', (dialect) => {
     it('skips rooms left, removed from or deleted, and names them in `gone`', async () => {
       const left = await alice.rt.createChannel({ name: 'resume-left' });
       await bob.rt.join(left.id);
-      const kicked = await alice.rt.createGroup({ name: 'Resume kicked' });
+      const kicked = await alice.rt.createGroup();
       await alice.rt.invite(kicked.id, 'bob');
-      const deleted = await bob.rt.createGroup({ name: 'Resume deleted' });
-      const kept = await alice.rt.createGroup({ name: 'Resume kept' });
+      const deleted = await bob.rt.createGroup();
+      const kept = await alice.rt.createGroup();
       await alice.rt.invite(kept.id, 'bob');
 
       await bob.rt.leave(left.id);
@@ -230,7 +230,7 @@ describeEachDialect('room access and limits', (dialect) => {
       expect(await codeOf(claim(carol, GENERAL_ROOM_ID, [bob.id]))).toBe('CHAT_ERR_FORBIDDEN');
 
       // In a group, a plain member does not add people; the owner does.
-      const group = await alice.rt.createGroup({ name: 'Pending adds' });
+      const group = await alice.rt.createGroup();
       await alice.rt.invite(group.id, 'carol');
       await alice.rt.invite(group.id, 'bob');
       expect(await codeOf(claim(carol, group.id, [bob.id]))).toBe('CHAT_ERR_FORBIDDEN');
@@ -253,7 +253,7 @@ describeEachDialect('room access and limits', (dialect) => {
       let claims = 0;
       let refused = 'none';
       for (let room = 0; refused === 'none'; room += 1) {
-        const group = await carol.rt.createGroup({ name: `Daily ${room}` });
+        const group = await carol.rt.createGroup();
         await carol.rt.invite(group.id, 'alice');
         for (let i = 0; i < Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE; i += 1) {
           const code = await codeOf(claim(carol, group.id, [alice.id]));
@@ -269,7 +269,7 @@ describeEachDialect('room access and limits', (dialect) => {
     });
 
     it(`refuse a claim over ${Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX} devices instead of cutting it`, async () => {
-      const group = await alice.rt.createGroup({ name: 'Many devices' });
+      const group = await alice.rt.createGroup();
       const db = t.storage.db;
       const users = Array.from(
         { length: 3 },
@@ -325,7 +325,7 @@ describeEachDialect('room access and limits', (dialect) => {
     });
 
     it('take welcomes only for a claimed device, one per claim, and cap them per sender', async () => {
-      const group = await bob.rt.createGroup({ name: 'Welcomes' });
+      const group = await bob.rt.createGroup();
       await bob.rt.invite(group.id, 'carol');
       await bob.rt.invite(group.id, 'alice');
       // Only the device Carol's socket speaks for, so each claim is one package of it.
@@ -358,7 +358,7 @@ describeEachDialect('room access and limits', (dialect) => {
       let sent = 0;
       let refused = 'none';
       for (let room = 0; refused === 'none'; room += 1) {
-        const other = await bob.rt.createGroup({ name: `Welcomes ${room}` });
+        const other = await bob.rt.createGroup();
         await bob.rt.invite(other.id, 'carol');
         for (let i = 0; i < Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE; i += 1) {
           await claim(bob, other.id, [carol.id]);

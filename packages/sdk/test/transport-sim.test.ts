@@ -5,7 +5,16 @@
  */
 import { ChatError, Limits, type RoomEvent } from '@securechat/protocol';
 import { describe, expect, it } from 'vitest';
-import { RealtimeConnection, type ConnectionState } from '../src/transport/realtime.js';
+import {
+  RealtimeConnection,
+  type ConnectionState,
+  type RealtimeOptions,
+} from '../src/transport/realtime.js';
+import {
+  LIVENESS_CLOSE_CODE,
+  PING_INTERVAL_MS,
+  PING_TIMEOUT_MS,
+} from '../src/transport/liveness.js';
 import { OUTBOX_ENTRY_MAX_AGE_MS, OUTBOX_IN_FLIGHT_MAX } from '../src/transport/outbox.js';
 import {
   id,
@@ -20,7 +29,11 @@ const A = id('roomA');
 const B = id('roomB');
 const text = (s: string) => new TextEncoder().encode(s);
 
-function setup(positions: [string, number][], options: ServerOptions = {}) {
+function setup(
+  positions: [string, number][],
+  options: ServerOptions = {},
+  connection: Partial<RealtimeOptions> = {},
+) {
   const server = new UnsafeTestingServer(options);
   const clock = new UnsafeTestingClock();
   const map = new Map(positions);
@@ -34,6 +47,7 @@ function setup(positions: [string, number][], options: ServerOptions = {}) {
     random: () => 0.5,
     minBackoffMs: 100,
     maxBackoffMs: 1000,
+    ...connection,
   });
   const seen: RoomEvent[] = [];
   const gone: string[] = [];
@@ -102,7 +116,7 @@ describe('catching up', () => {
     await t.run();
     t.server.remove(A, 'kick');
     await t.run();
-    expect(t.seen.map((e) => [e.room, e.seq, e.notice?.type])).toEqual([[A, 2, 'kick']]);
+    expect(t.seen.map((e) => [e.room, e.seq, e.kind === 'notice' ? e.notice.type : undefined])).toEqual([[A, 2, 'kick']]);
     expect(t.gone).toEqual([A]);
     expect(t.map.has(A)).toBe(false);
     t.server.drop();
@@ -396,5 +410,134 @@ describe('the outbox', () => {
     expect(t.server.lastSeq(A)).toBe(1);
     expect(t.seqs(A)).toEqual([1]);
     t.conn.close();
+  });
+});
+
+describe('liveness', () => {
+  it('re-opens a socket that went silent without a close, resumes, and sends what waited', async () => {
+    const t = setup([[A, 0]]);
+    t.server.addRoom(A, 1);
+    t.conn.start();
+    await t.run();
+    expect(t.seqs(A)).toEqual([1]);
+    // A NAT drop: no close reaches either end; nothing gets through any more.
+    t.server.silence();
+    t.server.other(A); // 2 and 3: stored, their pushes lost
+    t.server.other(A);
+    const acks: number[] = [];
+    const first = t.conn
+      .send({ room: A, kind: 'message', payload: text('into the void') })
+      .then((ack) => acks.push(ack.seq));
+    await t.run(); // written to the dead socket, and lost
+    expect(t.server.lastSeq(A)).toBe(3);
+    await t.clock.advance(PING_INTERVAL_MS - 1);
+    await t.run();
+    expect(t.server.pings).toBe(0);
+    await t.clock.advance(1);
+    await t.run();
+    expect(t.server.pings).toBe(1);
+    await t.clock.advance(PING_TIMEOUT_MS - 1);
+    await t.run();
+    expect(t.conn.state).toBe('open');
+    expect(t.server.closedByClient).toEqual([]);
+    await t.clock.advance(1);
+    await settle();
+    expect(t.server.closedByClient).toEqual([
+      { code: LIVENESS_CLOSE_CODE, reason: 'no reply to ping' },
+    ]);
+    expect(t.conn.state).toBe('reconnecting');
+    const second = t.conn
+      .send({ room: A, kind: 'message', payload: text('while reconnecting') })
+      .then((ack) => acks.push(ack.seq));
+    await t.clock.advance(1000); // the backoff
+    await t.run();
+    await Promise.all([first, second]);
+    expect(t.server.connections).toBe(2);
+    expect(t.conn.state).toBe('open');
+    expect(t.states).toEqual(['open', 'reconnecting', 'open']);
+    expect(acks).toEqual([4, 5]);
+    expect(t.seqs(A)).toEqual([1, 2, 3, 4, 5]);
+    expect(t.server.lastSeq(A)).toBe(5);
+    expect(t.conn.pendingSends).toBe(0);
+    t.conn.close();
+  });
+
+  it('pings a live but quiet connection once per interval and keeps it', async () => {
+    const t = setup([[A, 0]]);
+    t.server.addRoom(A, 0);
+    t.conn.start();
+    await t.run();
+    for (let i = 1; i <= 3; i += 1) {
+      await t.clock.advance(PING_INTERVAL_MS - 1);
+      await t.run();
+      expect(t.server.pings).toBe(i - 1);
+      await t.clock.advance(1);
+      await t.run(); // the ping, and its pong
+      expect(t.server.pings).toBe(i);
+    }
+    // Any frame is a sign of life: an event pushed halfway starts the interval again.
+    await t.clock.advance(PING_INTERVAL_MS / 2);
+    t.server.other(A);
+    await t.run();
+    await t.clock.advance(PING_INTERVAL_MS - 1);
+    await t.run();
+    expect(t.server.pings).toBe(3);
+    await t.clock.advance(1);
+    await t.run();
+    expect(t.server.pings).toBe(4);
+    expect(t.server.connections).toBe(1);
+    expect(t.server.closedByClient).toEqual([]);
+    expect(t.states).toEqual(['open']);
+    t.conn.close();
+  });
+
+  it('re-opens instead of stalling when the catch-up times out on a dead socket', async () => {
+    const t = setup([[A, 0]]);
+    t.server.addRoom(A, 2);
+    t.conn.start();
+    await settle();
+    t.server.accept();
+    t.server.silence(); // the resume is lost, and so is everything after it
+    await t.run();
+    await t.clock.advance(10_000); // the resume times out: a ping goes out at once
+    await t.run();
+    expect(t.conn.state).toBe('stalled');
+    expect(t.server.pings).toBe(1);
+    await t.clock.advance(PING_TIMEOUT_MS);
+    await settle();
+    expect(t.conn.state).toBe('reconnecting');
+    await t.clock.advance(1000);
+    await t.run();
+    expect(t.conn.state).toBe('open');
+    expect(t.seqs(A)).toEqual([1, 2]);
+    expect(t.server.connections).toBe(2);
+    t.conn.close();
+  });
+
+  it('checks at once when the browser says the network changed, and re-opens at once when back', async () => {
+    const browser = new EventTarget();
+    const t = setup([[A, 0]], {}, { wakeSource: browser });
+    t.server.addRoom(A, 0);
+    t.conn.start();
+    await t.run();
+    browser.dispatchEvent(new Event('online'));
+    await t.run(); // pinged and answered: the socket is kept
+    expect(t.server.pings).toBe(1);
+    t.server.silence();
+    browser.dispatchEvent(new Event('offline'));
+    await t.run();
+    expect(t.server.pings).toBe(2);
+    await t.clock.advance(PING_TIMEOUT_MS);
+    expect(t.conn.state).toBe('reconnecting');
+    // Back online: no waiting out the backoff.
+    browser.dispatchEvent(new Event('online'));
+    await t.run();
+    expect(t.server.connections).toBe(2);
+    expect(t.conn.state).toBe('open');
+    t.conn.close();
+    // Closed: it no longer listens.
+    browser.dispatchEvent(new Event('online'));
+    await t.run();
+    expect(t.server.connections).toBe(2);
   });
 });

@@ -93,8 +93,9 @@ class FakeSocket implements SocketLike {
     this.server.fromClient.push(data);
   }
 
-  close(code = 1000): void {
+  close(code = 1000, reason = ''): void {
     if (this.readyState === CLOSED) return;
+    this.server.closedByClient.push({ code, reason });
     this.server.closed(this, code);
   }
 }
@@ -135,6 +136,12 @@ export class UnsafeTestingServer {
   readonly pushedMax = new Map<string, number>();
   /** Sockets opened so far. */
   connections = 0;
+  /** `ping` frames the client wrote (answered or not). */
+  pings = 0;
+  /** The close code and reason of every socket the client closed. */
+  readonly closedByClient: { code: number; reason: string }[] = [];
+  /** The socket that went silent (see `silence`), while it is the current one. */
+  private silenced: FakeSocket | null = null;
   private at = 0;
 
   constructor(private readonly options: ServerOptions = {}) {}
@@ -181,6 +188,21 @@ export class UnsafeTestingServer {
     socket.onopen?.({});
   }
 
+  /**
+   * The socket dies without a close (a NAT drop, a proxy that stopped forwarding): it stays
+   * open on both ends, but from now on nothing the client writes arrives (it is read and
+   * lost) and nothing reaches the client, until the client opens a new socket.
+   */
+  silence(): void {
+    this.silenced = this.socket;
+    this.fromClient = [];
+    this.toClient = [];
+  }
+
+  get isSilenced(): boolean {
+    return this.silenced !== null && this.silenced === this.socket;
+  }
+
   /** Cut the connection: frames in flight both ways are lost. */
   drop(code = 1006): void {
     if (this.socket) this.closed(this.socket, code);
@@ -215,7 +237,8 @@ export class UnsafeTestingServer {
     if (!bytes) return false;
     const decoded = decodeClientFrame(bytes);
     if (!decoded.ok) throw new Error(`the client wrote a bad frame: ${decoded.message}`);
-    this.handle(decoded.frame);
+    if (decoded.frame.t === 'ping') this.pings += 1;
+    if (!this.isSilenced) this.handle(decoded.frame);
     return true;
   }
 
@@ -321,17 +344,36 @@ export class UnsafeTestingServer {
     const r = this.rooms.get(room);
     if (!r) throw new Error(`no room ${room}`);
     this.at += 1;
-    const event: RoomEvent = {
+    const placed = {
       room,
       seq: r.events.length + 1,
-      kind: sent ? sent.kind : kind,
       sender,
       device: sender === ME ? MY_DEVICE : OTHER_DEVICE,
-      cmid: sent ? sent.cmid : `server-${this.at}`,
       at: this.at,
-      payload: sent ? sent.payload : new TextEncoder().encode(text),
-      ...(notice ? { notice } : {}),
     };
+    const event = ((): RoomEvent => {
+      if (kind === 'notice' && notice) {
+        const username = notice.user === ME ? 'me' : 'other';
+        return { ...placed, kind: 'notice', notice: { ...notice, username, awaitsCommit: true } };
+      }
+      if (!sent)
+        return {
+          ...placed,
+          kind: 'message',
+          cmid: `server-${this.at}`,
+          payload: new TextEncoder().encode(text),
+        };
+      const body = { ...placed, cmid: sent.cmid, payload: sent.payload };
+      switch (sent.kind) {
+        case 'message':
+          return { ...body, kind: 'message' };
+        case 'edit':
+        case 'reaction':
+          return { ...body, kind: sent.kind, target: sent.target };
+        case 'commit':
+          return { ...body, kind: 'commit', epoch: sent.epoch };
+      }
+    })();
     r.events.push(event);
     if (sent) r.cmids.set(sent.cmid, event.seq);
     if (push) this.push(event);
@@ -340,12 +382,15 @@ export class UnsafeTestingServer {
 
   /** Fan an event out to this client, if it is connected and may read the room. */
   private push(event: RoomEvent): void {
-    const removed = event.notice?.user === ME && event.notice.type !== 'invite';
+    const removed =
+      event.kind === 'notice' &&
+      (event.notice.type === 'leave' || event.notice.type === 'kick') &&
+      event.notice.user === ME;
     if (!this.isOpen || (!this.isMember(event.room) && !removed)) return;
     this.write({ v: FRAME_VERSION, t: 'event', event });
   }
 
   private write(frame: ServerFrame): void {
-    if (this.isOpen) this.toClient.push(encodeFrame(frame));
+    if (this.isOpen && !this.isSilenced) this.toClient.push(encodeFrame(frame));
   }
 }

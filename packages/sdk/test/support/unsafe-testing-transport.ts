@@ -7,13 +7,20 @@ import type { RoomEvent, RoomSummary } from '@securechat/protocol';
 import type { ConversationTransport } from '../../src/conversations/conversations.js';
 import type { ConnectionState } from '../../src/transport/realtime.js';
 
+/** A room event before the log places it: every kind's shape without `seq` and `at`. */
+export type Unplaced = RoomEvent extends infer E
+  ? E extends RoomEvent
+    ? Omit<E, 'seq' | 'at'>
+    : never
+  : never;
+
 export interface UnsafeTestingTransport extends ConversationTransport {
   /** The room logs. */
   log: Map<string, RoomEvent[]>;
   historyCalls: { room: string; before: number | undefined }[];
   positions: Map<string, number>;
   /** Store an event from someone else and push it. */
-  deliver(event: Omit<RoomEvent, 'seq' | 'at'>): RoomEvent;
+  deliver(event: Unplaced): RoomEvent;
   setState(state: ConnectionState): void;
   /** The server says this user can no longer read `room`. */
   gone(room: string): void;
@@ -30,9 +37,9 @@ export function unsafeTestingTransport(
   const stateListeners = new Set<(state: ConnectionState) => void>();
   const goneListeners = new Set<(room: string) => void>();
   const acks = new Map<string, { room: string; seq: number; at: number }>();
-  const append = (event: Omit<RoomEvent, 'seq' | 'at'>): RoomEvent => {
+  const append = (event: Unplaced): RoomEvent => {
     const events = log.get(event.room) ?? [];
-    const stored = { ...event, seq: events.length + 1, at: 1_000 + events.length };
+    const stored: RoomEvent = { ...event, seq: events.length + 1, at: 1_000 + events.length };
     log.set(event.room, [...events, stored]);
     return stored;
   };
@@ -83,15 +90,12 @@ export function unsafeTestingTransport(
       const cmid = input.cmid ?? 'x';
       const known = acks.get(cmid);
       if (known) return known;
-      const stored = append({
-        room: input.room,
-        kind: input.kind,
-        sender: me,
-        device: 'D'.repeat(22),
-        cmid,
-        payload: input.payload,
-        ...(input.target === undefined ? {} : { target: input.target }),
-      });
+      const sent = { room: input.room, sender: me, device: 'D'.repeat(22), cmid };
+      const stored = append(
+        input.kind === 'message'
+          ? { ...sent, kind: 'message', payload: input.payload }
+          : { ...sent, kind: input.kind, payload: input.payload, target: input.target },
+      );
       const ack = { room: stored.room, seq: stored.seq, at: stored.at };
       acks.set(cmid, ack);
       push(stored);
@@ -130,8 +134,6 @@ export function unsafeTestingTransport(
           kind: 'delete',
           sender: me,
           device: 'D'.repeat(22),
-          cmid: `del${seq}`,
-          payload: new Uint8Array(),
           target: seq,
         }),
       );
