@@ -7,7 +7,9 @@
  * each after all earlier ones of its room.
  *
  * The state is truthful: `open` only while a socket is open and caught up; `stalled` while
- * a socket is open but catching up failed (retried with backoff; `lastError` says why).
+ * a socket is open but catching up failed (retried with backoff; `lastError` says why). A
+ * socket that went silent without a close (see `liveness.ts`) is closed and re-opened, so
+ * the state turns `reconnecting` instead of staying `open` or `stalled` on a dead socket.
  */
 import {
   ChatError,
@@ -28,6 +30,7 @@ import {
   type Ack,
   type SendInput,
 } from './outbox.js';
+import type { WakeSource } from './liveness.js';
 import { connectionLost, Requests, type Reply, type ReplyOf, type Request } from './requests.js';
 import { CatchUp, Sequencer } from './resume.js';
 import { ReconnectingSocket, type SocketFactory } from './socket.js';
@@ -35,6 +38,12 @@ import { ReconnectingSocket, type SocketFactory } from './socket.js';
 export type { Clock } from './clock.js';
 export { OUTBOX_ENTRY_MAX_AGE_MS, SEND_PAYLOAD_MAX_BYTES, type SendInput } from './outbox.js';
 export { SESSION_ENDED_CLOSE_CODE, type SocketFactory, type SocketLike } from './socket.js';
+export {
+  LIVENESS_CLOSE_CODE,
+  PING_INTERVAL_MS,
+  PING_TIMEOUT_MS,
+  type WakeSource,
+} from './liveness.js';
 
 /**
  * - `connecting`: the first connection, not caught up yet;
@@ -66,6 +75,20 @@ export interface RealtimeOptions {
    */
   userId?: string;
   requestTimeoutMs?: number;
+  /**
+   * Liveness: after this long with nothing received, a `ping` goes out (PING_INTERVAL_MS);
+   * when nothing at all arrives within `pingTimeoutMs` of it (PING_TIMEOUT_MS), the socket is
+   * taken for dead (no close frame ever came), closed and re-opened, and the connection
+   * resumes. A request that times out, or the browser saying it is back online, pings at once.
+   */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+  /**
+   * Where the browser's `online`/`offline`, `visibilitychange`, `pageshow` and `resume`
+   * events fire; by default the global object (and its document) if it has
+   * `addEventListener`; null: none.
+   */
+  wakeSource?: WakeSource | null;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** How long a send may wait for its ack before it fails (CHAT_ERR_SEND_EXPIRED). */
@@ -144,15 +167,29 @@ export class RealtimeConnection {
         headers: options.headers,
         clock: this.clock,
         backoff: new Backoff(minMs, maxMs, random),
+        pingIntervalMs: options.pingIntervalMs,
+        pingTimeoutMs: options.pingTimeoutMs,
+        wakeSource: options.wakeSource,
       },
       {
         opened: () => this.opened(),
         received: (bytes) => this.received(bytes),
+        // Any frame answers a probe (the pong included): nothing waits for the reply itself.
+        probe: () =>
+          this.requests.start(
+            { t: 'ping' },
+            { reply: () => undefined, fail: () => undefined },
+            null,
+          ),
         down: () => this.down(),
         sessionEnded: () => this.end('signed-out', new ChatError('CHAT_ERR_UNAUTHENTICATED')),
       },
     );
-    this.requests = new Requests((bytes) => this.socket.send(bytes), this.clock);
+    this.requests = new Requests(
+      (bytes) => this.socket.send(bytes),
+      this.clock,
+      () => this.socket.checkLiveness(),
+    );
     this.sequencer = new Sequencer(options.positions ?? new Map<string, number>(), options.userId, {
       deliver: (event) => emit(this.eventListeners, event),
       position: (room, seq) => emit(this.positionListeners, room, seq),

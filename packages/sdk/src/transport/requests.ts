@@ -75,6 +75,8 @@ export class Requests {
     /** Write bytes to the open socket; false when there is none. */
     private readonly write: (bytes: Uint8Array) => boolean,
     private readonly clock: Clock,
+    /** A request went unanswered in time: the socket may be dead (see `liveness.ts`). */
+    private readonly timedOut: () => void = () => undefined,
   ) {}
 
   /**
@@ -101,6 +103,7 @@ export class Requests {
         if (this.pending.get(id) !== entry) return;
         this.pending.delete(id);
         settle.fail(new ChatError('CHAT_ERR_UNAVAILABLE', 'The server did not answer in time.'));
+        this.timedOut();
       }, timeoutMs);
     }
   }

@@ -1,9 +1,19 @@
 /**
  * The socket layer: one WebSocket at a time, re-opened with jittered exponential backoff
  * until stopped. It knows nothing of frames; it hands bytes up and says when a socket opened
- * or went down.
+ * or went down. It also checks that the open socket is alive (`liveness.ts`): after a quiet
+ * interval it asks the layer above for a probe, and a socket that then stays silent is
+ * closed and re-opened like one that went down.
  */
 import type { Backoff, Clock, TimerHandle } from './clock.js';
+import {
+  Liveness,
+  LIVENESS_CLOSE_CODE,
+  PING_INTERVAL_MS,
+  PING_TIMEOUT_MS,
+  watchWake,
+  type WakeSource,
+} from './liveness.js';
 
 /** The part of the WebSocket API we use (browser WebSocket and the `ws` package both fit). */
 export interface SocketLike {
@@ -31,12 +41,20 @@ export interface SocketOptions {
   headers: () => Promise<Record<string, string>>;
   clock: Clock;
   backoff: Backoff;
+  /** Probe after this long with nothing received (default PING_INTERVAL_MS). */
+  pingIntervalMs?: number | undefined;
+  /** Re-open when nothing arrives this long after a probe (default PING_TIMEOUT_MS). */
+  pingTimeoutMs?: number | undefined;
+  /** Where `online`/`offline`/page events fire; default: the browser's, if any (null: none). */
+  wakeSource?: WakeSource | null | undefined;
 }
 
 export interface SocketEvents {
   /** A new socket opened; `generation` names it until it goes down. */
   opened(generation: number): void;
   received(bytes: Uint8Array): void;
+  /** Write a probe (a `ping`): the open socket has been quiet, or may be dead. */
+  probe(): void;
   /** The socket went down (or could not be opened); a new attempt is scheduled. */
   down(): void;
   /** The server ended the session (close code 4001): no new attempt is made. */
@@ -48,13 +66,25 @@ export class ReconnectingSocket {
   private generation = 0;
   private stopped = false;
   private timer: TimerHandle | null = null;
+  private readonly liveness: Liveness;
+  private unwatch: (() => void) | null = null;
 
   constructor(
     private readonly options: SocketOptions,
     private readonly events: SocketEvents,
-  ) {}
+  ) {
+    this.liveness = new Liveness({
+      clock: options.clock,
+      intervalMs: options.pingIntervalMs ?? PING_INTERVAL_MS,
+      timeoutMs: options.pingTimeoutMs ?? PING_TIMEOUT_MS,
+      probe: () => this.events.probe(),
+      dead: () => this.reopen(LIVENESS_CLOSE_CODE, 'no reply to ping'),
+    });
+  }
 
   start(): void {
+    if (this.stopped) return;
+    this.unwatch ??= watchWake((back) => this.wake(back), this.options.wakeSource);
     void this.open();
   }
 
@@ -70,6 +100,14 @@ export class ReconnectingSocket {
     return true;
   }
 
+  /**
+   * The socket may be dead (a request timed out, the network changed): probe it now rather
+   * than at the end of the quiet interval.
+   */
+  checkLiveness(): void {
+    this.liveness.check();
+  }
+
   /** The socket proved healthy: the next reconnect starts again from the shortest delay. */
   healthy(): void {
     this.options.backoff.reset();
@@ -78,6 +116,9 @@ export class ReconnectingSocket {
   /** Close for good: no more attempts. */
   stop(code = 1000, reason = 'closed by the client'): void {
     this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    this.liveness.stop();
     if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
     const socket = this.socket;
@@ -100,7 +141,9 @@ export class ReconnectingSocket {
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
-      if (this.socket === socket) this.events.opened(generation);
+      if (this.socket !== socket) return;
+      this.liveness.start();
+      this.events.opened(generation);
     };
     socket.onmessage = (message) => {
       if (this.socket !== socket) return;
@@ -111,12 +154,15 @@ export class ReconnectingSocket {
           : data instanceof Uint8Array
             ? data
             : null;
-      if (bytes) this.events.received(bytes);
+      if (!bytes) return;
+      this.liveness.received();
+      this.events.received(bytes);
     };
     socket.onerror = () => undefined;
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.liveness.stop();
       if (event.code === SESSION_ENDED_CLOSE_CODE) {
         this.stop();
         this.events.sessionEnded();
@@ -124,6 +170,37 @@ export class ReconnectingSocket {
       }
       this.retry();
     };
+  }
+
+  /**
+   * Give up on the socket at once, without waiting for its close handshake (on a dead
+   * socket it never completes): it goes down now and is re-opened with the usual backoff.
+   */
+  private reopen(code: number, reason: string): void {
+    const socket = this.socket;
+    if (this.stopped || !socket) return;
+    this.socket = null;
+    this.liveness.stop();
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closing: it is detached either way.
+    }
+    this.retry();
+  }
+
+  /** `back`: the network or the page is back; else it went offline. */
+  private wake(back: boolean): void {
+    if (this.stopped) return;
+    if (this.socket) {
+      this.liveness.check();
+    } else if (back && this.timer !== null) {
+      // Waiting out a backoff: the reason for it may be gone, try now.
+      this.options.clock.clearTimeout(this.timer);
+      this.timer = null;
+      this.options.backoff.reset();
+      void this.open();
+    }
   }
 
   private retry(): void {
