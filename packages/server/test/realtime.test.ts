@@ -2,13 +2,7 @@
  * The realtime gateway over real WebSockets on a listening server, on SQLite and PostgreSQL.
  */
 import { encode } from '@msgpack/msgpack';
-import {
-  decodeServerFrame,
-  encodeFrame,
-  Limits,
-  type ClientFrame,
-  type ServerFrame,
-} from '@securechat/protocol';
+import { encodeFrame, Limits, type ServerFrame } from '@securechat/protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -16,72 +10,7 @@ import { freePort } from '../../../test-support/net.js';
 import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { signedIn, type TestClient } from './support/client.js';
-
-/** A client frame without its version and id, which the peer fills in. */
-type Request = ClientFrame extends infer F
-  ? F extends ClientFrame
-    ? Omit<F, 'v' | 'id'>
-    : never
-  : never;
-
-/** A test peer: a socket plus its received frames. */
-class Peer {
-  readonly frames: ServerFrame[] = [];
-  private nextId = 1;
-  constructor(readonly socket: WebSocket) {
-    socket.on('message', (data: Buffer) => {
-      const decoded = decodeServerFrame(data);
-      if (!decoded.ok) throw new Error(`undecodable server frame: ${decoded.code}`);
-      this.frames.push(decoded.frame);
-    });
-  }
-
-  static async open(url: string, headers: Record<string, string>): Promise<Peer> {
-    const socket = new WebSocket(url, { headers });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-      socket.once('unexpected-response', (_req, res) =>
-        reject(new Error(`HTTP ${res.statusCode}`)),
-      );
-    });
-    return new Peer(socket);
-  }
-
-  async request<T extends ServerFrame['t']>(
-    frame: Request,
-  ): Promise<Extract<ServerFrame, { t: T }> | Extract<ServerFrame, { t: 'error' }>> {
-    const id = this.nextId++;
-    this.socket.send(encodeFrame({ ...frame, v: 1, id }));
-    return this.reply(id) as never;
-  }
-
-  async reply(id: number): Promise<ServerFrame> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const found = this.frames.find((f) => 'id' in f && f.id === id);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no reply to ${id}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  async events(count: number): Promise<Extract<ServerFrame, { t: 'event' }>[]> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const events = this.frames.filter(
-        (f): f is Extract<ServerFrame, { t: 'event' }> => f.t === 'event',
-      );
-      if (events.length >= count) return events;
-      if (Date.now() > deadline) throw new Error(`only ${events.length} of ${count} events`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
+import { Peer, type Request } from './support/peer.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
