@@ -8,7 +8,14 @@
  * Payloads are opaque bytes to the server (ciphertext); it stores, orders and delivers them.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ID_REGEX_SOURCE } from '../ids.js';
+import {
+  ID_REGEX_SOURCE,
+  type DeviceId as DeviceIdBrand,
+  type Epoch as EpochBrand,
+  type RoomId as RoomIdBrand,
+  type Seq as SeqBrand,
+  type UserId as UserIdBrand,
+} from '../ids.js';
 import { Limits } from '../limits.js';
 
 export const strict = { additionalProperties: false } as const;
@@ -20,12 +27,18 @@ export const GENERAL_ROOM_ID = 'GeneralRoom00000000000';
 
 export const V = Type.Literal(FRAME_VERSION);
 export const RequestId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
-export const RoomId = Type.String({ pattern: ID_REGEX_SOURCE });
-export const UserId = Type.String({ pattern: ID_REGEX_SOURCE });
-export const DeviceId = Type.String({ pattern: ID_REGEX_SOURCE });
+// Ids: the schemas carry the brands of ids.ts, so a decoded frame's static type has them and
+// the codec's check is the parser at the boundary.
+export const RoomId = Type.Unsafe<RoomIdBrand>(Type.String({ pattern: ID_REGEX_SOURCE }));
+export const UserId = Type.Unsafe<UserIdBrand>(Type.String({ pattern: ID_REGEX_SOURCE }));
+export const DeviceId = Type.Unsafe<DeviceIdBrand>(Type.String({ pattern: ID_REGEX_SOURCE }));
 /** A room's event sequence number: 1, 2, 3, … per room, with no gaps. */
-export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-export const Epoch = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export const Seq = Type.Unsafe<SeqBrand>(
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+);
+export const Epoch = Type.Unsafe<EpochBrand>(
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+);
 export const ClientMessageId = Type.String({
   minLength: 1,
   maxLength: Limits.CLIENT_MESSAGE_ID_MAX_LENGTH,

@@ -14,7 +14,7 @@
  * resume), deletes, general (#general), devices (a user's devices changed). This facade wires
  * them to one database.
  */
-import { GENERAL_ROOM_ID } from '@securechat/protocol';
+import { GENERAL_ROOM_ID, type RoomId } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../storage/dialect.js';
 import type { Database } from '../storage/types.js';
@@ -28,7 +28,7 @@ import { createMemberCache, memberIds } from './membership.js';
 
 export { GENERAL_ROOM_ID };
 export type { Accepted, Sender } from './delivery/events.js';
-export { publishEvents } from './delivery/events.js';
+export { publishEvents, senderOf } from './delivery/events.js';
 
 export interface DeliveryDeps {
   db: Kysely<Database>;
@@ -56,7 +56,7 @@ export function createDelivery(deps: DeliveryDeps) {
     history: (userId: string, room: string, before: number | undefined, limit: number) =>
       history(db, userId, room, before, limit),
 
-    resume: (userId: string, positions: { room: string; after: number }[]) =>
+    resume: (userId: string, positions: { room: RoomId; after: number }[]) =>
       resume(db, userId, positions),
 
     deleteCode: (actor: Sender, room: string, seq: number) =>

@@ -22,22 +22,30 @@
  *   for this room, one per claimed package, and at most INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX
  *   from one sender may wait in a device's inbox.
  */
-import { ChatError, Limits, type ClaimedKeyPackage, type InboxMessage } from '@securechat/protocol';
+import {
+  ChatError,
+  Limits,
+  type ClaimedKeyPackage,
+  type InboxMessage,
+  type DeviceId,
+  type RoomId,
+} from '@securechat/protocol';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../storage/dialect.js';
 import type { Database, InboxTable } from '../storage/types.js';
 import { newId } from './crypto.js';
 import type { Sender } from './delivery.js';
 import { accessRank, accessRoom } from './access.js';
+import { deviceIdOf, epochOf, roomIdOf, userIdOf } from './ids.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
 function toMessage(row: Selectable<InboxTable>): InboxMessage {
   return {
     id: row.id,
-    room: row.room_id,
-    sender: row.sender_id,
-    device: row.sender_device,
+    room: roomIdOf(row.room_id),
+    sender: userIdOf(row.sender_id),
+    device: deviceIdOf(row.sender_device),
     cmid: row.cmid,
     at: Number(row.at),
     payload: new Uint8Array(row.payload),
@@ -206,7 +214,7 @@ export function createMls(deps: MlsDeps) {
       await withinDailyQuota(sender, unique, at);
       return db.transaction().execute(async (trx) => {
         const packages: ClaimedKeyPackage[] = [];
-        const missing: string[] = [];
+        const missing: DeviceId[] = [];
         for (const device of devices) {
           // Counted atomically: the conditional upsert refuses the claim past the quota.
           const counted = await trx
@@ -242,7 +250,12 @@ export function createMls(deps: MlsDeps) {
             );
           const data = await takeOne(trx, device.id);
           if (data) {
-            packages.push({ user: device.user_id, device: device.id, data, lastResort: false });
+            packages.push({
+              user: userIdOf(device.user_id),
+              device: deviceIdOf(device.id),
+              data,
+              lastResort: false,
+            });
             continue;
           }
           const last = await trx
@@ -253,20 +266,20 @@ export function createMls(deps: MlsDeps) {
             .executeTakeFirst();
           if (last) {
             packages.push({
-              user: device.user_id,
-              device: device.id,
+              user: userIdOf(device.user_id),
+              device: deviceIdOf(device.id),
               data: new Uint8Array(last.data),
               lastResort: true,
             });
           } else {
-            missing.push(device.id);
+            missing.push(deviceIdOf(device.id));
           }
         }
         return { packages, missing };
       });
     },
 
-    async groupInfo(userId: string, roomId: string) {
+    async groupInfo(userId: string, roomId: RoomId) {
       await accessRoom(db, roomId, userId);
       const row = await db
         .selectFrom('rooms')
@@ -275,7 +288,7 @@ export function createMls(deps: MlsDeps) {
         .executeTakeFirstOrThrow();
       return {
         room: roomId,
-        epoch: Number(row.epoch),
+        epoch: epochOf(row.epoch),
         data: row.group_info === null ? null : new Uint8Array(row.group_info),
       };
     },

@@ -13,7 +13,7 @@
  * join), direct, membership-actions (leave, invite, kick, role, transfer), settings (and
  * mute), blocks. This facade wires them to one set of dependencies.
  */
-import type { RoomSummary, UserRef } from '@securechat/protocol';
+import type { RoomSummary, UserId, UserRef } from '@securechat/protocol';
 import type { Sender } from './delivery/events.js';
 import { block, blocked } from './rooms/blocks.js';
 import { create, join, type CreateInput } from './rooms/channels.js';
@@ -50,11 +50,11 @@ export function createRooms(options: Omit<RoomsDeps, 'passwords'> & Partial<Room
     leave: (actor: Sender, roomId: string): Promise<Changed> => leave(deps, actor, roomId),
     invite: (actor: Sender, roomId: string, username: string): Promise<Changed> =>
       invite(deps, actor, roomId, username),
-    kick: (actor: Sender, roomId: string, userId: string): Promise<Changed> =>
+    kick: (actor: Sender, roomId: string, userId: UserId): Promise<Changed> =>
       kick(deps, actor, roomId, userId),
-    setRole: (actor: Sender, roomId: string, userId: string, role: 'moderator' | 'member') =>
+    setRole: (actor: Sender, roomId: string, userId: UserId, role: 'moderator' | 'member') =>
       setRole(deps, actor, roomId, userId, role),
-    transfer: (actor: Sender, roomId: string, userId: string): Promise<Changed> =>
+    transfer: (actor: Sender, roomId: string, userId: UserId): Promise<Changed> =>
       transfer(deps, actor, roomId, userId),
     settings: (actor: Sender, roomId: string, input: SettingsInput): Promise<Changed> =>
       settings(deps, actor, roomId, input),

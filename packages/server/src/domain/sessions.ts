@@ -13,7 +13,8 @@ import { audit } from './audit.js';
 import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
 import { hashToken, newId, newToken } from './crypto.js';
 import { devicesChanged } from './delivery/devices.js';
-import { publishEvents, type Accepted, type Sender } from './delivery/events.js';
+import { publishEvents, senderOf, type Accepted, type Sender } from './delivery/events.js';
+import { deviceIdOf, userIdOf } from './ids.js';
 import { deviceNameFromUserAgent } from './device-name.js';
 
 /** last_seen_at is written at most this often per session (and device). */
@@ -51,7 +52,9 @@ async function revokeDevices(
   await trx.deleteFrom('sessions').where('device_id', 'in', ids).execute();
   const notices: Accepted[] = [];
   for (const id of ids)
-    notices.push(...(await devicesChanged(trx, at, actor, userId, id, 'revoked')));
+    notices.push(
+      ...(await devicesChanged(trx, at, actor, userIdOf(userId), deviceIdOf(id), 'revoked')),
+    );
   return notices;
 }
 
@@ -82,7 +85,7 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
       };
       const token = newToken();
       const sessionId = hashToken(token);
-      const actor = { userId: user.id, deviceId: device.id };
+      const actor = { userId: userIdOf(user.id), deviceId: deviceIdOf(device.id) };
       const { evicted, notices } = await db.transaction().execute(async (trx) => {
         await trx
           .deleteFrom('sessions')
@@ -103,7 +106,9 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         const oldest = excess > 0 ? active.slice(0, excess).map((d) => d.id) : [];
         await trx.insertInto('devices').values(device).execute();
         const notices = await revokeDevices(trx, actor, user.id, oldest, at);
-        notices.push(...(await devicesChanged(trx, at, actor, user.id, device.id, 'added')));
+        notices.push(
+          ...(await devicesChanged(trx, at, actor, actor.userId, actor.deviceId, 'added')),
+        );
         await trx
           .insertInto('sessions')
           .values({
@@ -245,7 +250,7 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
      */
     async logout(auth: AuthContext, context: RequestContext): Promise<void> {
       const at = now();
-      const actor = { userId: auth.user.id, deviceId: auth.device.id };
+      const actor = senderOf(auth);
       publish(
         await db
           .transaction()
@@ -274,7 +279,7 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
       context: RequestContext,
     ): Promise<void> {
       const at = now();
-      const actor = { userId: auth.user.id, deviceId: auth.device.id };
+      const actor = senderOf(auth);
       const notices = await db.transaction().execute(async (trx) => {
         const device = await accessOwnDevice(trx, auth, deviceId);
         const updated = await trx
@@ -286,7 +291,7 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         // Revoked concurrently: the same answer as for any device that isn't there.
         if (Number(updated.numUpdatedRows) !== 1) throw new ChatError('CHAT_ERR_NOT_FOUND');
         await trx.deleteFrom('sessions').where('device_id', '=', device.id).execute();
-        return devicesChanged(trx, at, actor, auth.user.id, device.id, 'revoked');
+        return devicesChanged(trx, at, actor, actor.userId, deviceIdOf(device.id), 'revoked');
       });
       publish(notices);
       await audit(

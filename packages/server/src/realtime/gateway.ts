@@ -35,6 +35,8 @@ import type { Config } from '../config.js';
 import type { AuthContext } from '../domain/accounts.js';
 import { authOf } from '../plugins/auth.js';
 import { newId } from '../domain/crypto.js';
+import { senderOf } from '../domain/delivery.js';
+import { epochOf } from '../domain/ids.js';
 import { createMemoryConnections } from '../events/connections.js';
 import { FRAME_BUDGETS } from '../events/limits.js';
 import { createRedisConnections } from '../events/redis.js';
@@ -226,12 +228,10 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       }
       set.add(connection);
       // Listen at once (frames may already be arriving); handle them once the user is in #general.
-      const ready = delivery
-        .joinGeneral({ userId: auth.user.id, deviceId: auth.device.id })
-        .then(async (joined) => {
-          if (joined) handlers.fanOut([joined]);
-          await handlers.setPresence(auth, connection.id, 'online');
-        });
+      const ready = delivery.joinGeneral(senderOf(auth)).then(async (joined) => {
+        if (joined) handlers.fanOut([joined]);
+        await handlers.setPresence(auth, connection.id, 'online');
+      });
 
       let queue: Promise<unknown> = ready;
       let inFlight = 0;
@@ -269,7 +269,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
               send(socket, {
                 ...errorFrameFor({ id: frame.id, code: error.code, message: error.message }),
                 ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
-                ...(error.epoch === undefined ? {} : { epoch: error.epoch }),
+                ...(error.epoch === undefined ? {} : { epoch: epochOf(error.epoch) }),
               });
             } else {
               log.error({ err: error }, 'realtime request failed');

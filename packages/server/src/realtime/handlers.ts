@@ -15,7 +15,9 @@ import {
   type ServerFrame,
 } from '@securechat/protocol';
 import type { AuthContext } from '../domain/context.js';
-import { publishEvents, type Accepted, type Sender } from '../domain/delivery.js';
+// Who acts (senderOf). Their administrator role is not taken from it: access.ts reads it fresh.
+import { publishEvents, senderOf, type Accepted } from '../domain/delivery.js';
+import { userIdOf } from '../domain/ids.js';
 import type { Changed } from '../domain/rooms.js';
 import type { RealtimeLimit } from '../events/limits.js';
 import type { Services } from '../plugins/services.js';
@@ -38,12 +40,6 @@ type Handler<T extends ClientFrameType> = (
 ) => Promise<ReplyBody>;
 
 export type Handlers = { [T in ClientFrameType]: Handler<T> };
-
-/** Who acts. Their administrator role is not taken from here: access.ts reads it fresh. */
-const senderOf = (auth: AuthContext): Sender => ({
-  userId: auth.user.id,
-  deviceId: auth.device.id,
-});
 
 export function createHandlers(services: Services) {
   const { delivery, rooms, mls, bus, presence, limiter } = services;
@@ -73,7 +69,10 @@ export function createHandlers(services: Services) {
   async function announce(userId: string, status: PresenceStatus): Promise<void> {
     const audience = await rooms.presenceAudience(userId);
     if (audience.length === 0) return;
-    bus.publish(audience, encodeFrame({ v: FRAME_VERSION, t: 'presence', user: userId, status }));
+    bus.publish(
+      audience,
+      encodeFrame({ v: FRAME_VERSION, t: 'presence', user: userIdOf(userId), status }),
+    );
   }
 
   /** Set this connection's status; announce when the user's overall status changed. */
@@ -134,7 +133,7 @@ export function createHandlers(services: Services) {
           v: FRAME_VERSION,
           t: 'typing',
           room: frame.room,
-          user: auth.user.id,
+          user: userIdOf(auth.user.id),
           on: frame.on,
         }),
       );
@@ -222,7 +221,7 @@ export function createHandlers(services: Services) {
         t: 'members',
         total,
         members: members.map((m) => ({
-          user: m.id,
+          user: userIdOf(m.id),
           username: m.username,
           role: m.role,
           presence: statuses.get(m.id) ?? 'offline',

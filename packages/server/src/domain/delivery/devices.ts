@@ -4,6 +4,7 @@
  * `devices` notice, so members' clients add or remove that device in the room's MLS group
  * (docs/decisions/0009-server-metadata.md). Written in the caller's transaction.
  */
+import type { DeviceId, UserId } from '@securechat/protocol';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { memberIds } from '../membership.js';
@@ -13,8 +14,8 @@ export async function devicesChanged(
   trx: Transaction<Database>,
   at: number,
   actor: Sender,
-  userId: string,
-  device: string,
+  userId: UserId,
+  device: DeviceId,
   change: 'added' | 'revoked',
 ): Promise<Accepted[]> {
   const rooms = await trx

@@ -3,16 +3,31 @@
  * stored row becomes the wire event. Every other delivery and rooms module appends through
  * here, inside its own transaction.
  */
-import { encodeFrame, FRAME_VERSION, type Notice, type RoomEvent } from '@securechat/protocol';
+import {
+  encodeFrame,
+  FRAME_VERSION,
+  type DeviceId,
+  type Notice,
+  type RoomEvent,
+  type UserId,
+} from '@securechat/protocol';
 import type { Selectable, Transaction } from 'kysely';
 import type { EventBus } from '../../events/bus.js';
 import type { Database, EventKindColumn, EventsTable } from '../../storage/types.js';
 import { newId } from '../crypto.js';
+import { deviceIdOf, epochOf, roomIdOf, seqOf, userIdOf } from '../ids.js';
 
+/** Who caused an event: the user and their device (parsed where they enter, `senderOf`). */
 export interface Sender {
-  userId: string;
-  deviceId: string;
+  userId: UserId;
+  deviceId: DeviceId;
 }
+
+/** The sender of a signed-in session's actions. */
+export const senderOf = (auth: { user: { id: string }; device: { id: string } }): Sender => ({
+  userId: userIdOf(auth.user.id),
+  deviceId: deviceIdOf(auth.device.id),
+});
 
 export interface Accepted {
   event: RoomEvent;
@@ -35,10 +50,10 @@ export function publishEvents(bus: Pick<EventBus, 'publish'>, accepted: readonly
 /** A stored row as the wire event of its kind: each kind with exactly its fields. */
 export function toEvent(row: Selectable<EventsTable>): RoomEvent {
   const placed = {
-    room: row.room_id,
-    seq: Number(row.seq),
-    sender: row.sender_id,
-    device: row.device_id,
+    room: roomIdOf(row.room_id),
+    seq: seqOf(row.seq),
+    sender: userIdOf(row.sender_id),
+    device: deviceIdOf(row.device_id),
     at: Number(row.at),
   };
   const deleted = row.deleted_at === null ? {} : ({ deleted: true } as const);
@@ -47,18 +62,18 @@ export function toEvent(row: Selectable<EventsTable>): RoomEvent {
     cmid: row.cmid,
     payload: row.deleted_at === null ? new Uint8Array(row.payload) : EMPTY,
   };
-  const target = Number(row.target);
+  const target = () => seqOf(row.target);
   switch (row.kind) {
     case 'message':
       return { ...sent, kind: 'message', ...deleted };
     case 'edit':
-      return { ...sent, kind: 'edit', target, ...deleted };
+      return { ...sent, kind: 'edit', target: target(), ...deleted };
     case 'reaction':
-      return { ...sent, kind: 'reaction', target };
+      return { ...sent, kind: 'reaction', target: target() };
     case 'commit':
-      return { ...sent, kind: 'commit', epoch: Number(row.epoch) };
+      return { ...sent, kind: 'commit', epoch: epochOf(row.epoch) };
     case 'delete':
-      return { ...placed, kind: 'delete', target };
+      return { ...placed, kind: 'delete', target: target() };
     case 'notice':
       return { ...placed, kind: 'notice', notice: JSON.parse(row.notice ?? 'null') as Notice };
   }

@@ -2,7 +2,7 @@
  * Reading the log: scroll-back history and resume after a reconnect, both honouring the
  * room's history visibility.
  */
-import { Limits, type RoomEvent } from '@securechat/protocol';
+import { Limits, type RoomEvent, type RoomId } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { accessRoom, membershipsOf, readableAfter } from '../access.js';
@@ -41,10 +41,10 @@ export async function history(
 export async function resume(
   db: Kysely<Database>,
   userId: string,
-  positions: { room: string; after: number }[],
-): Promise<{ events: RoomEvent[]; more: boolean; gone?: string[] }> {
+  positions: { room: RoomId; after: number }[],
+): Promise<{ events: RoomEvent[]; more: boolean; gone?: RoomId[] }> {
   const events: RoomEvent[] = [];
-  const gone: string[] = [];
+  const gone: RoomId[] = [];
   let more = false;
   const mine = await membershipsOf(
     db,

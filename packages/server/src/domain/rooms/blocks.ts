@@ -3,6 +3,7 @@ import { ChatError, Limits, type UserRef } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { userByName } from './kit.js';
+import { userIdOf } from '../ids.js';
 
 export async function block(
   db: Kysely<Database>,
@@ -36,11 +37,12 @@ export async function block(
 }
 
 export async function blocked(db: Kysely<Database>, userId: string): Promise<UserRef[]> {
-  return db
+  const rows = await db
     .selectFrom('blocks as b')
     .innerJoin('users as u', 'u.id', 'b.blocked_id')
     .select(['u.id', 'u.username'])
     .where('b.user_id', '=', userId)
     .orderBy('u.username')
     .execute();
+  return rows.map((r) => ({ id: userIdOf(r.id), username: r.username }));
 }

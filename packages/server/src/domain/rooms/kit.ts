@@ -18,6 +18,7 @@ import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { appendNotice, type Accepted, type NoticeInput, type Sender } from '../delivery/events.js';
 import type { Membership } from '../access.js';
+import { userIdOf } from '../ids.js';
 import { lockRows, markPendingAdd, memberIds, membersChanged } from '../membership.js';
 import type { RoomPasswords } from './passwords.js';
 
@@ -48,7 +49,7 @@ export async function userByName(trx: Kysely<Database>, username: string): Promi
     .where('suspended_at', 'is', null)
     .executeTakeFirst();
   if (!row) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no one with that username.');
-  return row;
+  return { id: userIdOf(row.id), username: row.username };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Changing who is in a room and with which role: leave, invite, kick, role, transfer. */
-import { ChatError } from '@securechat/protocol';
+import { ChatError, type UserId } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import type { Sender } from '../delivery/events.js';
@@ -100,7 +100,7 @@ export async function kick(
   deps: RoomsDeps,
   actor: Sender,
   roomId: string,
-  userId: string,
+  userId: UserId,
 ): Promise<Changed> {
   const { db, now } = deps;
   const notices = await db.transaction().execute(async (trx) => {
@@ -133,7 +133,7 @@ export async function setRole(
   deps: RoomsDeps,
   actor: Sender,
   roomId: string,
-  userId: string,
+  userId: UserId,
   role: 'moderator' | 'member',
 ): Promise<Changed> {
   const { db, now } = deps;
@@ -159,7 +159,7 @@ export async function transfer(
   deps: RoomsDeps,
   actor: Sender,
   roomId: string,
-  userId: string,
+  userId: UserId,
 ): Promise<Changed> {
   const { db, now } = deps;
   const notices = await db.transaction().execute(async (trx) => {

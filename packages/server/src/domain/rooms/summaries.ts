@@ -13,6 +13,7 @@ import {
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { accessRoom } from '../access.js';
+import { epochOf, roomIdOf, seqOf, userIdOf } from '../ids.js';
 import { escapeLike } from './kit.js';
 
 export async function summaries(
@@ -60,7 +61,7 @@ export async function summaries(
       .select(['id', 'username'])
       .where('id', 'in', [...new Set(peerOf.values())])
       .execute();
-    const byId = new Map(users.map((u) => [u.id, { id: u.id, username: u.username }]));
+    const byId = new Map(users.map((u) => [u.id, { id: userIdOf(u.id), username: u.username }]));
     for (const [room, id] of peerOf) {
       const peer = byId.get(id);
       if (peer) peers.set(room, peer);
@@ -68,12 +69,12 @@ export async function summaries(
   }
   return rows.flatMap((r): RoomSummary[] => {
     const base = {
-      id: r.id,
+      id: roomIdOf(r.id),
       visibility: r.visibility,
       role: r.role,
       muted: Number(r.muted) === 1,
-      lastSeq: Number(r.last_seq),
-      epoch: Number(r.epoch),
+      lastSeq: seqOf(r.last_seq),
+      epoch: epochOf(r.epoch),
       memberCount: Number(r.member_count ?? 0),
     };
     switch (r.kind) {
@@ -145,7 +146,7 @@ export async function directory(
     .limit(Math.min(limit, Limits.DIRECTORY_PAGE_MAX))
     .execute();
   return rows.map((r): DirectoryEntry => ({
-    id: r.id,
+    id: roomIdOf(r.id),
     name: r.name ?? '',
     topic: r.topic,
     protected: r.password_hash !== null,
@@ -182,7 +183,7 @@ export async function findUsers(
 ): Promise<UserRef[]> {
   const prefix = escapeLike(canonicalUsername(query));
   if (prefix.length === 0) return [];
-  return db
+  const rows = await db
     .selectFrom('users')
     .select(['id', 'username'])
     .where(sql<boolean>`username like ${prefix + '%'} escape '\\'`)
@@ -191,6 +192,7 @@ export async function findUsers(
     .orderBy('username')
     .limit(20)
     .execute();
+  return rows.map((r) => ({ id: userIdOf(r.id), username: r.username }));
 }
 
 /**
