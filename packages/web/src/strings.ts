@@ -174,6 +174,8 @@ export const t = {
       topic: (who: string, topic: string) => `${who} changed the topic to “${topic}”`,
       clearTopic: (who: string) => `${who} cleared the topic`,
       settings: (who: string) => `${who} changed the room settings`,
+      deviceAdded: (who: string) => `${who} signed in on a new device`,
+      deviceRevoked: (who: string) => `${who} removed a device`,
     },
     roleName: { owner: 'the owner', moderator: 'a moderator', member: 'a member' },
   },

@@ -7,6 +7,7 @@
  * this device has never seen (a history page below the oldest one it keeps).
  */
 import {
+  type DirectoryEntry,
   type ErrorCode,
   type Member,
   type RoomEvent,
@@ -57,19 +58,7 @@ export interface ConversationTransport {
   typing(room: string, on: boolean): Promise<unknown>;
   setPresence(status: 'online' | 'away'): Promise<unknown>;
   rooms(): Promise<RoomSummary[]>;
-  directory(
-    query?: string,
-    limit?: number,
-  ): Promise<
-    {
-      id: string;
-      name: string;
-      topic: string | null;
-      protected: boolean;
-      memberCount: number;
-      joined: boolean;
-    }[]
-  >;
+  directory(query?: string, limit?: number): Promise<DirectoryEntry[]>;
   createChannel(input: {
     name: string;
     topic?: string;

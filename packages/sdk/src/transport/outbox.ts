@@ -16,6 +16,7 @@ import {
 } from '@securechat/protocol';
 import type { Clock, TimerHandle } from './clock.js';
 import { errorOf, frameTooLarge, worstCaseSize, type ReplyOf, type Requests } from './requests.js';
+import { epochOf, roomIdOf, seqOf } from './ids.js';
 
 /** How long a send may wait for its ack (offline, or unanswered) before it fails visibly. */
 export const OUTBOX_ENTRY_MAX_AGE_MS = 5 * 60_000;
@@ -70,7 +71,7 @@ export function newCmid(): string {
 export function sendFrame(input: SendInput): SendRequest {
   const base = {
     t: 'send',
-    room: input.room,
+    room: roomIdOf(input.room),
     cmid: input.cmid ?? newCmid(),
     payload: input.payload,
   };
@@ -79,13 +80,13 @@ export function sendFrame(input: SendInput): SendRequest {
       return { ...base, t: 'send', kind: 'message' };
     case 'edit':
     case 'reaction':
-      return { ...base, t: 'send', kind: input.kind, target: input.target };
+      return { ...base, t: 'send', kind: input.kind, target: seqOf(input.target) };
     case 'commit':
       return {
         ...base,
         t: 'send',
         kind: 'commit',
-        epoch: input.epoch,
+        epoch: epochOf(input.epoch),
         ...(input.groupInfo === undefined ? {} : { groupInfo: input.groupInfo }),
       };
   }

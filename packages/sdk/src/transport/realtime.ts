@@ -44,6 +44,7 @@ export {
   PING_TIMEOUT_MS,
   type WakeSource,
 } from './liveness.js';
+import { deviceIdOf, roomIdOf, seqOf, userIdOf } from './ids.js';
 
 /**
  * - `connecting`: the first connection, not caught up yet;
@@ -198,7 +199,10 @@ export class RealtimeConnection {
     });
     this.catchUp = new CatchUp(this.sequencer, (positions) =>
       this.requests.ask<'page'>(
-        { t: 'resume', positions },
+        {
+          t: 'resume',
+          positions: positions.map((p) => ({ room: roomIdOf(p.room), after: seqOf(p.after) })),
+        },
         this.options.requestTimeoutMs ?? 10_000,
       ),
     );
@@ -293,14 +297,14 @@ export class RealtimeConnection {
   history(room: string, limit: number, before?: number) {
     return this.request<'page'>({
       t: 'history',
-      room,
+      room: roomIdOf(room),
       limit,
-      ...(before === undefined ? {} : { before }),
+      ...(before === undefined ? {} : { before: seqOf(before) }),
     });
   }
 
   typing(room: string, on: boolean) {
-    return this.request<'ok'>({ t: 'typing', room, on });
+    return this.request<'ok'>({ t: 'typing', room: roomIdOf(room), on });
   }
 
   ping() {
@@ -371,8 +375,8 @@ export class RealtimeConnection {
   async join(room: string, password?: string) {
     const frame =
       password === undefined
-        ? { t: 'join' as const, room }
-        : { t: 'join' as const, room, password };
+        ? { t: 'join' as const, room: roomIdOf(room) }
+        : { t: 'join' as const, room: roomIdOf(room), password };
     return (await this.request<'room'>(frame)).room;
   }
 
@@ -382,24 +386,29 @@ export class RealtimeConnection {
    * its own, so it drops the position on the server's answer.
    */
   async leave(room: string) {
-    await this.request<'ok'>({ t: 'leave', room });
+    await this.request<'ok'>({ t: 'leave', room: roomIdOf(room) });
     if (this.options.userId === undefined) this.sequencer.gone(room);
   }
 
   async invite(room: string, username: string) {
-    return (await this.request<'room'>({ t: 'invite', room, username })).room;
+    return (await this.request<'room'>({ t: 'invite', room: roomIdOf(room), username })).room;
   }
 
   async kick(room: string, user: string) {
-    return (await this.request<'room'>({ t: 'kick', room, user })).room;
+    return (await this.request<'room'>({ t: 'kick', room: roomIdOf(room), user: userIdOf(user) }))
+      .room;
   }
 
   async setRole(room: string, user: string, role: 'moderator' | 'member') {
-    return (await this.request<'room'>({ t: 'role', room, user, role })).room;
+    return (
+      await this.request<'room'>({ t: 'role', room: roomIdOf(room), user: userIdOf(user), role })
+    ).room;
   }
 
   async transfer(room: string, user: string) {
-    return (await this.request<'room'>({ t: 'transfer', room, user })).room;
+    return (
+      await this.request<'room'>({ t: 'transfer', room: roomIdOf(room), user: userIdOf(user) })
+    ).room;
   }
 
   async settings(
@@ -411,11 +420,11 @@ export class RealtimeConnection {
       password?: string | null;
     },
   ) {
-    return (await this.request<'room'>({ t: 'settings', room, ...changes })).room;
+    return (await this.request<'room'>({ t: 'settings', room: roomIdOf(room), ...changes })).room;
   }
 
   members(room: string) {
-    return this.request<'members'>({ t: 'members', room });
+    return this.request<'members'>({ t: 'members', room: roomIdOf(room) });
   }
 
   async findUsers(query: string) {
@@ -431,23 +440,23 @@ export class RealtimeConnection {
   }
 
   async mute(room: string, on = true) {
-    return (await this.request<'room'>({ t: 'mute', room, on })).room;
+    return (await this.request<'room'>({ t: 'mute', room: roomIdOf(room), on })).room;
   }
 
   /** Step 1 of deleting a message: the server issues a short-lived 4-digit code. */
   deleteCode(room: string, seq: number) {
-    return this.request<'code'>({ t: 'delete-code', room, seq });
+    return this.request<'code'>({ t: 'delete-code', room: roomIdOf(room), seq: seqOf(seq) });
   }
 
   /** Step 2: delete with that code; everyone gets a tombstone and the payload is erased. */
   deleteMessage(room: string, seq: number, code: string) {
-    return this.request<'ack'>({ t: 'delete', room, seq, code });
+    return this.request<'ack'>({ t: 'delete', room: roomIdOf(room), seq: seqOf(seq), code });
   }
 
   // ---- MLS support ----
 
   groupInfo(room: string) {
-    return this.request<'group-info'>({ t: 'group-info', room });
+    return this.request<'group-info'>({ t: 'group-info', room: roomIdOf(room) });
   }
 
   async uploadKeyPackages(packages: Uint8Array[], lastResort?: Uint8Array) {
@@ -458,12 +467,22 @@ export class RealtimeConnection {
   }
 
   claimKeyPackages(room: string, users: string[]) {
-    return this.request<'key-packages'>({ t: 'kp-claim', room, users });
+    return this.request<'key-packages'>({
+      t: 'kp-claim',
+      room: roomIdOf(room),
+      users: users.map(userIdOf),
+    });
   }
 
   /** Put a message in one device's inbox (e.g. an MLS welcome). Idempotent per cmid. */
   sendToDevice(room: string, device: string, payload: Uint8Array, cmid = newCmid()) {
-    return this.request<'ok'>({ t: 'inbox-send', room, device, cmid, payload });
+    return this.request<'ok'>({
+      t: 'inbox-send',
+      room: roomIdOf(room),
+      device: deviceIdOf(device),
+      cmid,
+      payload,
+    });
   }
 
   fetchInbox() {

@@ -86,7 +86,7 @@ export function MessageList({
                     ? noticeText(
                         item.notice,
                         name(item.sender),
-                        item.notice.username ?? name(item.notice.user),
+                        'username' in item.notice ? item.notice.username : '',
                         kind,
                       )
                     : profileText(item, name(item.sender))}

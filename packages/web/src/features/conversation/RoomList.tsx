@@ -40,7 +40,7 @@ export function RoomList() {
       current={room.id === current}
       // The room on screen is read as messages arrive; don't flash a count while it catches up.
       unread={room.id === current ? 0 : (unread.get(room.id) ?? 0)}
-      online={room.peer ? presence.get(room.peer.id) : undefined}
+      online={room.kind === 'direct' ? presence.get(room.peer.id) : undefined}
     />
   );
 

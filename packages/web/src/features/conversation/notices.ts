@@ -21,7 +21,7 @@ export function noticeText(
     case 'kick':
       return n.kick(actor, subject);
     case 'role':
-      return n.role(actor, subject, t.conversation.roleName[notice.role ?? 'member']);
+      return n.role(actor, subject, t.conversation.roleName[notice.role]);
     case 'transfer':
       return n.transfer(actor, subject);
     case 'settings':
@@ -29,5 +29,7 @@ export function noticeText(
       if (typeof notice.topic === 'string') return n.topic(actor, notice.topic);
       if (notice.topic === null) return n.clearTopic(actor);
       return n.settings(actor);
+    case 'devices':
+      return notice.change === 'added' ? n.deviceAdded(subject) : n.deviceRevoked(subject);
   }
 }

@@ -56,7 +56,7 @@ const ORDER: Record<RoomSummary['kind'], number> = { general: 0, channel: 1, gro
  */
 export function roomName(room: RoomSummary, profile?: RoomProfile): string {
   if (room.kind !== 'channel' && room.kind !== 'general' && profile?.name) return profile.name;
-  if (room.kind === 'direct') return room.peer?.username ?? '';
+  if (room.kind === 'direct') return room.peer.username;
   return room.name ?? '';
 }
 
@@ -129,9 +129,10 @@ export class RealtimeStore {
       }),
       conversations.onEvent((event) => {
         const { rooms } = this.snapshot;
-        if (event.kind === 'notice' && event.notice) {
-          const { user, username } = event.notice;
-          if (user && username) this.learnNames([{ id: user, username }]);
+        if (event.kind === 'notice') {
+          const { notice } = event;
+          if (notice && 'user' in notice)
+            this.learnNames([{ id: notice.user, username: notice.username }]);
           // Membership, names, topics and roles change with notices; a new room appears with one.
           void this.refreshRooms();
         } else if (rooms && !rooms.some((room) => room.id === event.room)) {
@@ -211,7 +212,7 @@ export class RealtimeStore {
   }
 
   private setRooms(rooms: readonly RoomSummary[]): void {
-    this.learnNames(rooms.flatMap((room) => (room.peer ? [room.peer] : [])));
+    this.learnNames(rooms.flatMap((room) => (room.kind === 'direct' ? [room.peer] : [])));
     this.set({ rooms: sortRooms(rooms) });
   }
 
