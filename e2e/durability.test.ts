@@ -88,7 +88,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const messages = new Map(
           log
             .filter((e) => e.kind === 'message')
-            .map((e) => [e.seq, new TextDecoder().decode(e.payload)]),
+            .map((e) => [Number(e.seq), new TextDecoder().decode(e.payload)]),
         );
         for (const [seq, text] of ackedBeforeCrash) expect(messages.get(seq)).toBe(text);
         // The log itself is whole: seq 1, 2, 3, … with nothing missing.

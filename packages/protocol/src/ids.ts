@@ -37,3 +37,6 @@ export const parseSeq = (value: unknown): Seq | undefined => parseCounter<Seq>(v
 export const parseEpoch = (value: unknown): Epoch | undefined => parseCounter<Epoch>(value);
 
 export const ID_REGEX_SOURCE = ID_PATTERN.source;
+
+/** #general, the room every account is in. Fixed, so every node and client agrees. */
+export const GENERAL_ROOM_ID = 'GeneralRoom00000000000' as RoomId;

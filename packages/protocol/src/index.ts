@@ -6,7 +6,7 @@ export * from './version.js';
 export * from './http/routes.js';
 export * from './http/schemas.js';
 export * from './http/blobs.js';
-export { FRAME_VERSION, GENERAL_ROOM_ID, PresenceStatus, type UserRef } from './frames/common.js';
+export { FRAME_VERSION, PresenceStatus, type UserRef } from './frames/common.js';
 export * from './frames/connection.js';
 export * from './frames/events.js';
 export * from './frames/rooms.js';

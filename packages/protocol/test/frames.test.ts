@@ -10,8 +10,9 @@ import {
   errorFrameFor,
 } from '../src/frames/codec.js';
 import type { ClientFrame } from '../src/frames/registry.js';
+import { epoch, roomId, seq } from '../../../test-support/ids.js';
 
-const ROOM = 'AAAAAAAAAAAAAAAAAAAAAA';
+const ROOM = roomId('AAAAAAAAAAAAAAAAAAAAAA');
 
 const send: ClientFrame = {
   v: 1,
@@ -27,9 +28,9 @@ describe('frame codec', () => {
   it('round-trips every client frame type', () => {
     const frames: ClientFrame[] = [
       send,
-      { ...send, kind: 'commit', epoch: 3 },
-      { v: 1, t: 'history', id: 2, room: ROOM, limit: 50, before: 100 },
-      { v: 1, t: 'resume', id: 3, positions: [{ room: ROOM, after: 41 }] },
+      { ...send, kind: 'commit', epoch: epoch(3) },
+      { v: 1, t: 'history', id: 2, room: ROOM, limit: 50, before: seq(100) },
+      { v: 1, t: 'resume', id: 3, positions: [{ room: ROOM, after: seq(41) }] },
       { v: 1, t: 'typing', id: 4, room: ROOM, on: true },
       { v: 1, t: 'ping', id: 5 },
     ];

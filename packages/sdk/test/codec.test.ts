@@ -12,6 +12,7 @@ import {
   textBytes,
 } from '../src/conversations/codec.js';
 import type { Content } from '../src/conversations/content.js';
+import { deviceId, roomId, seq as seqOf, userId } from '../../../test-support/ids.js';
 
 const seq = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const content: fc.Arbitrary<Content> = fc.oneof(
@@ -37,11 +38,11 @@ const content: fc.Arbitrary<Content> = fc.oneof(
 
 /** An event as the wire may bring it: a message unless `extra` makes it another kind. */
 const event = (payload: Uint8Array, extra: Record<string, unknown> = {}): RoomEvent => ({
-  room: 'GeneralRoom00000000000',
-  seq: 7,
+  room: roomId('GeneralRoom00000000000'),
+  seq: seqOf(7),
   kind: 'message',
-  sender: 'u'.repeat(22),
-  device: 'd'.repeat(22),
+  sender: userId('u'.repeat(22)),
+  device: deviceId('d'.repeat(22)),
   cmid: 'c1',
   at: 1,
   payload,

@@ -6,7 +6,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoomEvent } from '@securechat/protocol';
+import type { RoomEvent, RoomId } from '@securechat/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeContent, TEXT_MAX_BYTES } from '../src/conversations/codec.js';
 import { openConversations, type Conversations } from '../src/conversations/conversations.js';
@@ -18,10 +18,11 @@ import {
   type UnsafeTestingTransport,
   type Unplaced,
 } from './support/unsafe-testing-transport.js';
+import { deviceId, roomId, seq, userId } from '../../../test-support/ids.js';
 
-const ME = 'M'.repeat(22);
-const BOB = 'B'.repeat(22);
-const ROOM = 'R'.repeat(22);
+const ME = userId('M'.repeat(22));
+const BOB = userId('B'.repeat(22));
+const ROOM = roomId('R'.repeat(22));
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i += 1)
@@ -29,11 +30,11 @@ async function until(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
-const fromBob = (room: string, text: string): Extract<Unplaced, { kind: 'message' }> => ({
+const fromBob = (room: RoomId, text: string): Extract<Unplaced, { kind: 'message' }> => ({
   room,
   kind: 'message',
   sender: BOB,
-  device: 'E'.repeat(22),
+  device: deviceId('E'.repeat(22)),
   cmid: `b${Math.random().toString(36).slice(2)}`,
   payload: encodeContent({ type: 'text', text }),
 });
@@ -139,7 +140,7 @@ describe('conversations', () => {
     cleanup.pop();
 
     // Bob writes while this device is away.
-    log.set(ROOM, [...(log.get(ROOM) ?? []), { ...fromBob(ROOM, 'f'), seq: 7, at: 7 }]);
+    log.set(ROOM, [...(log.get(ROOM) ?? []), { ...fromBob(ROOM, 'f'), seq: seq(7), at: 7 }]);
     const second = await start(await openFileStore({ directory, userId: ME, deviceId: 'D1' }), log);
     expect(second.transport.positions.get(ROOM)).toBe(6);
     expect(second.conversations.profile(ROOM)).toEqual({ name: 'Plans', topic: 'secret' });
@@ -180,7 +181,7 @@ describe('conversations', () => {
       room: ROOM,
       kind: 'notice',
       sender: BOB,
-      device: 'E'.repeat(22),
+      device: deviceId('E'.repeat(22)),
       notice: { type: 'kick', user: ME, username: 'me', awaitsCommit: true },
     });
     await until(() => c.view(ROOM).items.length === 0);

@@ -20,6 +20,7 @@ import {
   type RoomEvent,
   type SecureChatClient,
 } from '../src/index.js';
+import { roomId, seq } from '../../../test-support/ids.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -149,11 +150,11 @@ describeEachDialect('room access and limits', (dialect) => {
       const page = await bob.rt.request<'page'>({
         t: 'resume',
         positions: [
-          { room: left.id, after: 0 },
-          { room: kicked.id, after: 0 },
-          { room: kept.id, after: 0 },
-          { room: deleted.id, after: 0 },
-          { room: 'ZZZZZZZZZZZZZZZZZZZZZZ', after: 0 },
+          { room: left.id, after: seq(0) },
+          { room: kicked.id, after: seq(0) },
+          { room: kept.id, after: seq(0) },
+          { room: deleted.id, after: seq(0) },
+          { room: roomId('ZZZZZZZZZZZZZZZZZZZZZZ'), after: seq(0) },
         ],
       });
       expect(page.events.every((e) => e.room === kept.id)).toBe(true);
@@ -164,7 +165,7 @@ describeEachDialect('room access and limits', (dialect) => {
       // A resume with nothing gone says nothing about it.
       const clean = await bob.rt.request<'page'>({
         t: 'resume',
-        positions: [{ room: kept.id, after: 0 }],
+        positions: [{ room: kept.id, after: seq(0) }],
       });
       expect(clean.gone).toBeUndefined();
     });

@@ -20,6 +20,7 @@ import {
   type SecureChatClient,
 } from '../src/index.js';
 import { until } from '../../../test-support/until.js';
+import { roomId, seq } from '../../../test-support/ids.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -341,7 +342,10 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
       for (const answer of real) expect(answer).toMatch(/^CHAT_ERR_NOT_FOUND/);
       // A resume names many rooms: one that is not yours is skipped and named in `gone`.
       const resumed = async (room: string) =>
-        dave.rt.request<'page'>({ t: 'resume', positions: [{ room, after: 0 }] });
+        dave.rt.request<'page'>({
+          t: 'resume',
+          positions: [{ room: roomId(room), after: seq(0) }],
+        });
       expect(await resumed(group.id)).toMatchObject({ events: [], more: false, gone: [group.id] });
       expect(await resumed(ghost)).toMatchObject({ events: [], more: false, gone: [ghost] });
     });

@@ -116,7 +116,9 @@ describe('catching up', () => {
     await t.run();
     t.server.remove(A, 'kick');
     await t.run();
-    expect(t.seen.map((e) => [e.room, e.seq, e.kind === 'notice' ? e.notice.type : undefined])).toEqual([[A, 2, 'kick']]);
+    expect(
+      t.seen.map((e) => [e.room, e.seq, e.kind === 'notice' ? e.notice.type : undefined]),
+    ).toEqual([[A, 2, 'kick']]);
     expect(t.gone).toEqual([A]);
     expect(t.map.has(A)).toBe(false);
     t.server.drop();

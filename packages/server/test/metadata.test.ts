@@ -12,6 +12,7 @@ import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { signedIn, TestClient } from './support/client.js';
 import { Peer } from './support/peer.js';
+import { deviceId, userId } from '../../../test-support/ids.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -155,9 +156,9 @@ describeEachDialect('server metadata', (dialect) => {
       const device = login.response.json<{ device: { id: string } }>().device.id;
       const added: Notice = {
         type: 'devices',
-        user: aliceId,
+        user: userId(aliceId),
         username: 'alice',
-        device,
+        device: deviceId(device),
         change: 'added',
         awaitsCommit: true,
       };

@@ -11,6 +11,7 @@ import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { signedIn, type TestClient } from './support/client.js';
 import { Peer, type Request } from './support/peer.js';
+import { roomId, seq, userId } from '../../../test-support/ids.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -119,6 +120,7 @@ describeEachDialect('realtime gateway', (dialect) => {
     try {
       const before = await a.request<'page'>({ t: 'history', room: GENERAL_ROOM_ID, limit: 1 });
       const last = before.t === 'page' ? (before.events[0]?.seq ?? 0) : -1;
+      const after = seq(Math.max(last, 0));
       for (let i = 0; i < 3; i += 1) {
         await a.request({
           t: 'send',
@@ -132,7 +134,7 @@ describeEachDialect('realtime gateway', (dialect) => {
       try {
         const resumed = await b.request<'page'>({
           t: 'resume',
-          positions: [{ room: GENERAL_ROOM_ID, after: last }],
+          positions: [{ room: GENERAL_ROOM_ID, after }],
         });
         expect(resumed.t === 'page' && resumed.events.map((e) => e.seq)).toEqual([
           last + 1,
@@ -142,7 +144,7 @@ describeEachDialect('realtime gateway', (dialect) => {
         const page = await b.request<'page'>({
           t: 'history',
           room: GENERAL_ROOM_ID,
-          before: last + 3,
+          before: seq(last + 3),
           limit: 2,
         });
         expect(page.t === 'page' && page.events.map((e) => e.seq)).toEqual([last + 1, last + 2]);
@@ -198,15 +200,19 @@ describeEachDialect('realtime gateway', (dialect) => {
     try {
       const forbidden = await a.request({
         t: 'history',
-        room: 'PrivateRoom00000000000',
+        room: roomId('PrivateRoom00000000000'),
         limit: 10,
       });
-      const missing = await a.request({ t: 'history', room: 'NoSuchRoom000000000000', limit: 10 });
+      const missing = await a.request({
+        t: 'history',
+        room: roomId('NoSuchRoom000000000000'),
+        limit: 10,
+      });
       expect(forbidden).toMatchObject({ t: 'error', code: 'CHAT_ERR_NOT_FOUND' });
       expect({ ...forbidden, id: 0 }).toEqual({ ...missing, id: 0 });
       const send = await a.request({
         t: 'send',
-        room: 'PrivateRoom00000000000',
+        room: roomId('PrivateRoom00000000000'),
         cmid: 'x',
         kind: 'message',
         payload: text('x'),
@@ -240,13 +246,18 @@ describeEachDialect('realtime gateway', (dialect) => {
       encodeFrame({ v: 1, t: 'history', id: 9, room: GENERAL_ROOM_ID, limit: 5 }),
       encodeFrame({ v: 1, t: 'directory', id: 9, limit: 5 }),
       encodeFrame({ v: 1, t: 'members', id: 9, room: GENERAL_ROOM_ID }),
-      encodeFrame({ v: 1, t: 'resume', id: 9, positions: [{ room: GENERAL_ROOM_ID, after: 0 }] }),
+      encodeFrame({
+        v: 1,
+        t: 'resume',
+        id: 9,
+        positions: [{ room: GENERAL_ROOM_ID, after: seq(0) }],
+      }),
       encodeFrame({
         v: 1,
         t: 'kp-claim',
         id: 9,
         room: GENERAL_ROOM_ID,
-        users: ['AAAAAAAAAAAAAAAAAAAAAA'],
+        users: [userId('AAAAAAAAAAAAAAAAAAAAAA')],
       }),
     ];
     const replies = () => a.frames.filter((f) => 'id' in f).length;

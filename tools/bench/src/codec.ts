@@ -6,12 +6,20 @@
 import {
   decodeServerFrame,
   encodeFrame,
+  parseDeviceId,
+  parseRoomId,
+  parseSeq,
+  parseUserId,
   type RoomEvent,
   type ServerFrame,
 } from '@securechat/protocol';
 import { printTable } from './stats.js';
 
 const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+const parsed = <T>(value: T | undefined): T => {
+  if (value === undefined) throw new Error('not a valid id');
+  return value;
+};
 
 function rate(iterations: number, work: () => void): number {
   for (let i = 0; i < 20_000; i += 1) work();
@@ -27,11 +35,11 @@ export function codecBenchmark(iterations = 200_000): Record<string, string | nu
     v: 1,
     t: 'event',
     event: {
-      room: ID,
-      seq: 123_456,
+      room: parsed(parseRoomId(ID)),
+      seq: parsed(parseSeq(123_456)),
       kind: 'message',
-      sender: ID,
-      device: ID,
+      sender: parsed(parseUserId(ID)),
+      device: parsed(parseDeviceId(ID)),
       cmid: 'm-8f2k3j',
       at: Date.now(),
       payload: new Uint8Array(200).map((_, i) => i),

@@ -9,8 +9,12 @@ import {
   decodeServerFrame,
   encodeFrame,
   FRAME_VERSION,
+  parseRoomId,
+  parseSeq,
   type ClientFrame,
   type RoomEvent,
+  type RoomId,
+  type Seq,
 } from '@securechat/protocol';
 import { serveRequests } from './child.js';
 import { RawSocket } from './raw-socket.js';
@@ -29,6 +33,14 @@ import {
   type StepSpec,
 } from './realtime-load.js';
 import { Histogram } from './stats.js';
+
+/** Specs cross process boundaries as plain JSON: parse their ids and positions on arrival. */
+function parsed<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`not a valid ${what}`);
+  return value;
+}
+const roomOf = (room: string): RoomId => parsed(parseRoomId(room), 'room id');
+const seqOf = (seq: number): Seq => parsed(parseSeq(seq), 'seq');
 
 interface Conn {
   socket: RawSocket;
@@ -213,7 +225,7 @@ async function step(spec: StepSpec): Promise<StepResult> {
   await paced(senders, spec.rate, total, (conn, index) => {
     const id = sendFrame(conn, {
       t: 'send',
-      room: spec.room,
+      room: roomOf(spec.room),
       cmid: `${RUN}-${spec.step}-${index}`,
       kind: 'message',
       payload: benchPayload(spec.step, index, performance.now()),
@@ -287,7 +299,7 @@ async function catchup(spec: CatchupSpec & { origin: string }): Promise<CatchupR
     v: FRAME_VERSION,
     t: 'history',
     id: 1,
-    room: spec.room,
+    room: roomOf(spec.room),
     limit: 1,
   });
   if (latest.t !== 'page') throw new Error(`history answered ${latest.t}`);
@@ -309,7 +321,7 @@ async function catchup(spec: CatchupSpec & { origin: string }): Promise<CatchupR
           conn.recentAt = (conn.recentAt + 1) % conn.recent.length;
           const id = sendFrame(conn, {
             t: 'send',
-            room: spec.room,
+            room: roomOf(spec.room),
             cmid: `${RUN}-c-${index}`,
             kind: 'message',
             payload: benchPayload(0, index, performance.now()),
@@ -344,7 +356,7 @@ async function catchup(spec: CatchupSpec & { origin: string }): Promise<CatchupR
       v: FRAME_VERSION,
       t: 'resume',
       id: id++,
-      positions: [{ room: spec.room, after }],
+      positions: [{ room: roomOf(spec.room), after: seqOf(after) }],
     });
     if (page.t !== 'page') throw new Error(`resume answered ${page.t}`);
     pages += 1;

@@ -22,8 +22,6 @@ export const strict = { additionalProperties: false } as const;
 
 export const FRAME_VERSION = 1;
 
-/** #general, the room every account is in. Fixed, so every node and client agrees. */
-export const GENERAL_ROOM_ID = 'GeneralRoom00000000000';
 
 export const V = Type.Literal(FRAME_VERSION);
 export const RequestId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });

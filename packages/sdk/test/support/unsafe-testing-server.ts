@@ -19,6 +19,7 @@ import {
 } from '@securechat/protocol';
 import type { Clock, TimerHandle } from '../../src/transport/clock.js';
 import type { SocketFactory, SocketLike } from '../../src/transport/socket.js';
+import { deviceId, roomId, seq, userId } from '../../../../test-support/ids.js';
 
 /** A valid id (22 base64url characters) from a short name. */
 export const id = (name: string): string => name.padEnd(22, '0').slice(0, 22);
@@ -345,16 +346,20 @@ export class UnsafeTestingServer {
     if (!r) throw new Error(`no room ${room}`);
     this.at += 1;
     const placed = {
-      room,
-      seq: r.events.length + 1,
-      sender,
-      device: sender === ME ? MY_DEVICE : OTHER_DEVICE,
+      room: roomId(room),
+      seq: seq(r.events.length + 1),
+      sender: userId(sender),
+      device: deviceId(sender === ME ? MY_DEVICE : OTHER_DEVICE),
       at: this.at,
     };
     const event = ((): RoomEvent => {
       if (kind === 'notice' && notice) {
         const username = notice.user === ME ? 'me' : 'other';
-        return { ...placed, kind: 'notice', notice: { ...notice, username, awaitsCommit: true } };
+        return {
+          ...placed,
+          kind: 'notice',
+          notice: { ...notice, user: userId(notice.user), username, awaitsCommit: true },
+        };
       }
       if (!sent)
         return {

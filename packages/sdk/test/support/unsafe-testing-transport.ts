@@ -6,6 +6,7 @@
 import type { RoomEvent, RoomSummary } from '@securechat/protocol';
 import type { ConversationTransport } from '../../src/conversations/conversations.js';
 import type { ConnectionState } from '../../src/transport/realtime.js';
+import { deviceId, epoch, roomId, seq, userId } from '../../../../test-support/ids.js';
 
 /** A room event before the log places it: every kind's shape without `seq` and `at`. */
 export type Unplaced = RoomEvent extends infer E
@@ -39,7 +40,7 @@ export function unsafeTestingTransport(
   const acks = new Map<string, { room: string; seq: number; at: number }>();
   const append = (event: Unplaced): RoomEvent => {
     const events = log.get(event.room) ?? [];
-    const stored: RoomEvent = { ...event, seq: events.length + 1, at: 1_000 + events.length };
+    const stored: RoomEvent = { ...event, seq: seq(events.length + 1), at: 1_000 + events.length };
     log.set(event.room, [...events, stored]);
     return stored;
   };
@@ -49,7 +50,7 @@ export function unsafeTestingTransport(
   };
   const unsupported = () => Promise.reject(new Error('not in this test'));
   const summary = (id: string): RoomSummary => ({
-    id,
+    id: roomId(id),
     kind: 'channel',
     name: id,
     topic: null,
@@ -57,8 +58,8 @@ export function unsafeTestingTransport(
     protected: false,
     role: 'member',
     muted: false,
-    lastSeq: log.get(id)?.length ?? 0,
-    epoch: 0,
+    lastSeq: seq(log.get(id)?.length ?? 0),
+    epoch: epoch(0),
     memberCount: 2,
   });
   const transport: UnsafeTestingTransport = {
@@ -90,11 +91,16 @@ export function unsafeTestingTransport(
       const cmid = input.cmid ?? 'x';
       const known = acks.get(cmid);
       if (known) return known;
-      const sent = { room: input.room, sender: me, device: 'D'.repeat(22), cmid };
+      const sent = {
+        room: roomId(input.room),
+        sender: userId(me),
+        device: deviceId('D'.repeat(22)),
+        cmid,
+      };
       const stored = append(
         input.kind === 'message'
           ? { ...sent, kind: 'message', payload: input.payload }
-          : { ...sent, kind: input.kind, payload: input.payload, target: input.target },
+          : { ...sent, kind: input.kind, payload: input.payload, target: seq(input.target) },
       );
       const ack = { room: stored.room, seq: stored.seq, at: stored.at };
       acks.set(cmid, ack);
@@ -127,14 +133,14 @@ export function unsafeTestingTransport(
     blocked: unsupported,
     mute: unsupported,
     deleteCode: async () => ({ code: '1234', expiresAt: 0 }),
-    async deleteMessage(room, seq) {
+    async deleteMessage(room, target) {
       push(
         append({
-          room,
+          room: roomId(room),
           kind: 'delete',
-          sender: me,
-          device: 'D'.repeat(22),
-          target: seq,
+          sender: userId(me),
+          device: deviceId('D'.repeat(22)),
+          target: seq(target),
         }),
       );
       return {};
