@@ -1,7 +1,7 @@
 /**
  * Branded identifiers. A `UserId` and a `DeviceId` are both strings on the wire, a `Seq` and an
  * `Epoch` both integers, but none can be mixed up in code: create them only through the parsers
- * here, at the boundary.
+ * here, at the boundary. The frame schemas carry the brands, so a decoded frame has them.
  */
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
