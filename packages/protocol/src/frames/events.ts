@@ -121,7 +121,6 @@ export const Notice = Type.Union([
   DevicesNotice,
 ]);
 export type Notice = Static<typeof Notice>;
-export type NoticeType = Notice['type'];
 
 // ---- events ------------------------------------------------------------------------------
 
@@ -132,31 +131,31 @@ const sent = { ...placed, cmid: ClientMessageId, payload: Payload };
 /** The message was deleted: its payload (and its edits') erased, `payload` is empty. */
 const Deleted = Type.Optional(Type.Literal(true));
 
-export const MessageEvent = Type.Object(
+const MessageEvent = Type.Object(
   { ...sent, kind: Type.Literal('message'), deleted: Deleted },
   strict,
 );
 /** A new version of the sender's own message `target`. */
-export const EditEvent = Type.Object(
+const EditEvent = Type.Object(
   { ...sent, kind: Type.Literal('edit'), target: Seq, deleted: Deleted },
   strict,
 );
-export const ReactionEvent = Type.Object(
+const ReactionEvent = Type.Object(
   { ...sent, kind: Type.Literal('reaction'), target: Seq },
   strict,
 );
 /** An MLS commit made in `epoch`; the room is at `epoch + 1` from this event on. */
-export const CommitEvent = Type.Object(
+const CommitEvent = Type.Object(
   { ...sent, kind: Type.Literal('commit'), epoch: Epoch },
   strict,
 );
 /** A tombstone: `sender` deleted the message at `target`, whose payload is gone. */
-export const DeleteEvent = Type.Object(
+const DeleteEvent = Type.Object(
   { ...placed, kind: Type.Literal('delete'), target: Seq },
   strict,
 );
 /** Written by the server; `sender` and `device` are who caused it. */
-export const NoticeEvent = Type.Object(
+const NoticeEvent = Type.Object(
   { ...placed, kind: Type.Literal('notice'), notice: Notice },
   strict,
 );
