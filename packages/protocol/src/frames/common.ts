@@ -22,7 +22,6 @@ export const strict = { additionalProperties: false } as const;
 
 export const FRAME_VERSION = 1;
 
-
 export const V = Type.Literal(FRAME_VERSION);
 export const RequestId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
 // Ids: the schemas carry the brands of ids.ts, so a decoded frame's static type has them and

@@ -140,20 +140,11 @@ const EditEvent = Type.Object(
   { ...sent, kind: Type.Literal('edit'), target: Seq, deleted: Deleted },
   strict,
 );
-const ReactionEvent = Type.Object(
-  { ...sent, kind: Type.Literal('reaction'), target: Seq },
-  strict,
-);
+const ReactionEvent = Type.Object({ ...sent, kind: Type.Literal('reaction'), target: Seq }, strict);
 /** An MLS commit made in `epoch`; the room is at `epoch + 1` from this event on. */
-const CommitEvent = Type.Object(
-  { ...sent, kind: Type.Literal('commit'), epoch: Epoch },
-  strict,
-);
+const CommitEvent = Type.Object({ ...sent, kind: Type.Literal('commit'), epoch: Epoch }, strict);
 /** A tombstone: `sender` deleted the message at `target`, whose payload is gone. */
-const DeleteEvent = Type.Object(
-  { ...placed, kind: Type.Literal('delete'), target: Seq },
-  strict,
-);
+const DeleteEvent = Type.Object({ ...placed, kind: Type.Literal('delete'), target: Seq }, strict);
 /** Written by the server; `sender` and `device` are who caused it. */
 const NoticeEvent = Type.Object(
   { ...placed, kind: Type.Literal('notice'), notice: Notice },
