@@ -12,7 +12,7 @@ import {
   InvitesResponse,
   LoginStartResponse,
   normalizeUsername,
-  RegisterFinishResponse,
+  SessionResponse,
   RegisterStartResponse,
   ServerInfo,
   SessionResponse,
@@ -242,7 +242,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         const session = await http.post(
           ApiRoutes.registerFinish,
           { username: name, registrationRecord, ...proofs },
-          RegisterFinishResponse,
+          SessionResponse,
         );
         return { ...session, exportKey };
       }),

@@ -115,12 +115,9 @@ export const DeviceInfo = Type.Object(
 );
 export type DeviceInfo = Static<typeof DeviceInfo>;
 
+/** A signed-in session; also a registration's answer, which opens the session itself. */
 export const SessionResponse = Type.Object({ user: PublicUser, device: DeviceInfo }, strict);
 export type SessionResponse = Static<typeof SessionResponse>;
-
-/** A registration's answer is also its first sign-in: the session cookie comes with it. */
-export const RegisterFinishResponse = SessionResponse;
-export type RegisterFinishResponse = SessionResponse;
 
 export const DevicesResponse = Type.Object({ devices: Type.Array(DeviceInfo) }, strict);
 export type DevicesResponse = Static<typeof DevicesResponse>;
@@ -131,8 +128,6 @@ export type DeviceParams = Static<typeof DeviceParams>;
 /** Re-authentication before a password change: an OPAQUE login for the signed-in user. */
 export const ReauthStartRequest = Type.Object({ startLoginRequest: OpaqueMessage }, strict);
 export type ReauthStartRequest = Static<typeof ReauthStartRequest>;
-export const ReauthFinishRequest = LoginFinishRequest;
-export type ReauthFinishRequest = LoginFinishRequest;
 
 export const PasswordChangeStartRequest = Type.Object(
   { registrationRequest: OpaqueMessage },

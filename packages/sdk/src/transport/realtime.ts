@@ -36,14 +36,9 @@ import { CatchUp, Sequencer } from './resume.js';
 import { ReconnectingSocket, type SocketFactory } from './socket.js';
 
 export type { Clock } from './clock.js';
-export { OUTBOX_ENTRY_MAX_AGE_MS, SEND_PAYLOAD_MAX_BYTES, type SendInput } from './outbox.js';
-export { SESSION_ENDED_CLOSE_CODE, type SocketFactory, type SocketLike } from './socket.js';
-export {
-  LIVENESS_CLOSE_CODE,
-  PING_INTERVAL_MS,
-  PING_TIMEOUT_MS,
-  type WakeSource,
-} from './liveness.js';
+export { SEND_PAYLOAD_MAX_BYTES, type SendInput } from './outbox.js';
+export type { SocketFactory, SocketLike } from './socket.js';
+export type { WakeSource } from './liveness.js';
 import { deviceIdOf, roomIdOf, seqOf, userIdOf } from './ids.js';
 
 /**

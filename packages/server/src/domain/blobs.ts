@@ -104,7 +104,6 @@ export function createBlobs(deps: BlobsDeps) {
   };
 }
 
-export type Blobs = ReturnType<typeof createBlobs>;
 
 /** The answer to a blob over the size limit, naming the limit. */
 export function tooLarge(maxBytes: number): ChatError {

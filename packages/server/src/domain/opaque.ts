@@ -142,4 +142,3 @@ export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServ
   };
 }
 
-export type OpaqueServer = ReturnType<typeof createOpaque>;

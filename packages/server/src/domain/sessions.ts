@@ -314,4 +314,3 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
   };
 }
 
-export type Sessions = ReturnType<typeof createSessions>;

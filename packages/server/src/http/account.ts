@@ -7,7 +7,7 @@ import {
   LoginStartResponse,
   PasswordChangeFinishRequest,
   PasswordChangeStartRequest,
-  ReauthFinishRequest,
+  LoginFinishRequest,
   ReauthStartRequest,
   RegisterStartResponse,
 } from '@securechat/protocol';
@@ -32,7 +32,7 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.reauthFinish,
-    { schema: { body: ReauthFinishRequest } },
+    { schema: { body: LoginFinishRequest } },
     async (request, reply) => {
       await accounts.reauthFinish(authOf(request), request.body, requestContext(request));
       return reply.code(204).send();

@@ -11,7 +11,7 @@ import {
   LoginStartRequest,
   LoginStartResponse,
   RegisterFinishRequest,
-  RegisterFinishResponse,
+  SessionResponse,
   RegisterStartRequest,
   RegisterStartResponse,
   SessionResponse,
@@ -47,7 +47,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.registerFinish,
-    { schema: { body: RegisterFinishRequest, response: { 201: RegisterFinishResponse } } },
+    { schema: { body: RegisterFinishRequest, response: { 201: SessionResponse } } },
     async (request, reply) => {
       // Counted here, before an account is created (a client can call finish without start):
       // over the limit, the answer is a clear refusal and no account exists.
