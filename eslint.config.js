@@ -67,7 +67,15 @@ export const importLayers = [
   {
     name: 'web',
     files: ['packages/web/src/**'],
-    bans: [ours('server', 'The web app talks to the server only through the sdk.'), notToolsOrE2e],
+    bans: [
+      ours('server', 'The web app talks to the server only through the sdk.'),
+      {
+        group: ['@securechat/sdk/raw'],
+        message:
+          'The web app talks to rooms through client.conversations(), not the raw transport.',
+      },
+      notToolsOrE2e,
+    ],
   },
   { name: 'server', files: ['packages/server/src/**'], bans: serverBans },
   {

@@ -1,15 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) =>
-  fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@securechat/protocol': src('protocol'),
-      '@securechat/sdk': src('sdk'),
-    },
+    // Exact names: each package entry maps to its source file.
+    alias: [
+      { find: /^@securechat\/protocol$/, replacement: src('protocol') },
+      { find: /^@securechat\/sdk$/, replacement: src('sdk') },
+      { find: /^@securechat\/sdk\/raw$/, replacement: src('sdk', 'raw') },
+      { find: /^@securechat\/sdk\/node$/, replacement: src('sdk', 'node') },
+    ],
   },
   test: {
     globalSetup: ['./test-support/services.ts'],

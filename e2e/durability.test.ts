@@ -5,13 +5,14 @@
  * SQLite and on PostgreSQL.
  */
 import { GENERAL_ROOM_ID } from '@securechat/protocol';
-import { createClient, type RealtimeConnection, type RoomEvent } from '@securechat/sdk';
+import { createClient, type RoomEvent } from '@securechat/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createTestDatabase } from '../packages/server/test/support/harness.js';
 import { STRONG_PASSWORD } from './support/browser.js';
 import { startServer, type RunningServer } from './support/server.js';
 import { until } from '../test-support/until.js';
+import { connectRaw, type RealtimeConnection } from '@securechat/sdk/raw';
 
 const SENDERS = 4;
 /** Each sender stays under its per-device rate (20/s) while the burst lasts. */
@@ -44,7 +45,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const origin = server.origin;
       const clients = [];
       for (let i = 0; i < SENDERS; i += 1) clients.push(await signIn(origin, `sender-${i}`));
-      const connections: RealtimeConnection[] = clients.map((c) => c.connect());
+      const connections: RealtimeConnection[] = clients.map((c) => connectRaw(c));
       await until(() => connections.every((c) => c.state === 'open'), 'the senders to connect');
 
       // Every sender sends steadily; the server dies in the middle.
@@ -74,7 +75,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       await server.restart();
       const reader = await signIn(origin, 'reader');
-      const rt = reader.connect();
+      const rt = connectRaw(reader);
       try {
         await until(() => rt.state === 'open', 'the reader to connect');
         const log: RoomEvent[] = [];

@@ -7,7 +7,6 @@
 import {
   createClient,
   type PresenceEvent,
-  type RealtimeConnection,
   type RoomEvent,
   type SecureChatClient,
   type WebSocketConstructor,
@@ -19,6 +18,7 @@ import { freePort } from '../test-support/net.js';
 import { clusterAvailable, startCluster, type Cluster } from './support/cluster.js';
 import type { RunningServer } from './support/server.js';
 import { until } from '../test-support/until.js';
+import { connectRaw, type RealtimeConnection } from '@securechat/sdk/raw';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -94,7 +94,7 @@ describe.skipIf(!clusterAvailable())('two nodes through Redis', () => {
 
   /** Connect from the start of #general, collecting its messages (not its join notices). */
   async function listen(client: SecureChatClient) {
-    const connection = client.connect({ positions: new Map([[GENERAL_ROOM_ID, 0]]) });
+    const connection = connectRaw(client, { positions: new Map([[GENERAL_ROOM_ID, 0]]) });
     connections.push(connection);
     const events: RoomEvent[] = [];
     connection.onEvent((event) => {

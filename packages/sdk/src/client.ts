@@ -15,7 +15,6 @@ import {
   SessionResponse,
   RegisterStartResponse,
   ServerInfo,
-  SessionResponse,
   UsersResponse,
   type DeviceInfo,
   type InviteInfo,
@@ -90,11 +89,6 @@ export interface RegisterInput {
 }
 
 export interface SecureChatClient {
-  /**
-   * Open the realtime connection for the signed-in device: it reconnects by itself, resumes
-   * from the last position per room and re-sends unacknowledged messages until closed.
-   */
-  connect(options?: ConnectOptions): RealtimeConnection;
   /**
    * The signed-in device's conversations: a realtime connection resuming from the positions
    * kept in `store`, with typed content and the local timelines. What apps use.
@@ -175,6 +169,15 @@ function withParam(route: string, name: string, value: string): string {
 }
 
 /**
+ * Each client's raw realtime connector, reachable only through `@securechat/sdk/raw` (tests,
+ * benchmarks and tools that drive the wire protocol). Apps use `conversations`.
+ */
+export const rawConnections = new WeakMap<
+  SecureChatClient,
+  (options?: ConnectOptions) => RealtimeConnection
+>();
+
+/**
  * Create a client. Throws a TypeError (a programming mistake, not a ChatError) when `baseUrl`
  * is missing outside a browser or is not a URL.
  */
@@ -189,32 +192,35 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
     cookies: options.cookies ?? (isBrowser ? 'browser' : 'memory'),
   });
 
-  return {
-    connect(connectOptions = {}) {
-      const Impl =
-        options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-      if (!Impl)
-        throw new TypeError('connect: no WebSocket implementation; pass options.WebSocket');
-      const origin = baseUrl === '' ? window.location.origin : baseUrl;
-      const connection = new RealtimeConnection({
-        url: `${origin.replace(/^http/, 'ws')}${ApiRoutes.socket}`,
-        // Both implementations have the members SocketLike names (binaryType, send, on*).
-        openSocket: (url, headers) =>
-          (Object.keys(headers).length > 0
-            ? new Impl(url, { headers })
-            : new Impl(url)) as unknown as SocketLike,
-        headers: () => http.socketHeaders(),
-        ...(connectOptions.positions ? { positions: connectOptions.positions } : {}),
-        ...(connectOptions.userId ? { userId: connectOptions.userId } : {}),
-      });
-      connection.start();
-      return connection;
-    },
+  /**
+   * The realtime connection for the signed-in device: it reconnects by itself, resumes from
+   * the last position per room and re-sends unacknowledged messages until closed.
+   */
+  function connect(connectOptions: ConnectOptions = {}): RealtimeConnection {
+    const Impl =
+      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Impl) throw new TypeError('connect: no WebSocket implementation; pass options.WebSocket');
+    const origin = baseUrl === '' ? window.location.origin : baseUrl;
+    const connection = new RealtimeConnection({
+      url: `${origin.replace(/^http/, 'ws')}${ApiRoutes.socket}`,
+      // Both implementations have the members SocketLike names (binaryType, send, on*).
+      openSocket: (url, headers) =>
+        (Object.keys(headers).length > 0
+          ? new Impl(url, { headers })
+          : new Impl(url)) as unknown as SocketLike,
+      headers: () => http.socketHeaders(),
+      ...(connectOptions.positions ? { positions: connectOptions.positions } : {}),
+      ...(connectOptions.userId ? { userId: connectOptions.userId } : {}),
+    });
+    connection.start();
+    return connection;
+  }
 
+  const client: SecureChatClient = {
     conversations(conversationOptions) {
       return openConversations({
         ...conversationOptions,
-        connect: (positions) => this.connect({ positions, userId: conversationOptions.userId }),
+        connect: (positions) => connect({ positions, userId: conversationOptions.userId }),
       });
     },
 
@@ -324,4 +330,6 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         guarded(() => http.delete(withParam(ApiRoutes.adminInvite, 'inviteId', inviteId))),
     },
   };
+  rawConnections.set(client, connect);
+  return client;
 }

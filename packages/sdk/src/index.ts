@@ -27,17 +27,10 @@ export {
   type ServerInfo,
   type SessionResponse,
 } from '@securechat/protocol';
-// The transport is internal: apps talk to rooms through `Conversations`. Its type stays
-// visible for tests and tools that drive the raw protocol through `client.connect()`.
-export type { RealtimeConnection } from './transport/realtime.js';
-export type {
-  ConnectionState,
-  PresenceEvent,
-  SendInput,
-  SocketLike,
-  TypingEvent,
-} from './transport/realtime.js';
-export type { ConnectOptions, WebSocketConstructor } from './client.js';
+// The transport is internal: apps talk to rooms through `Conversations`. Tests and tools that
+// drive the wire protocol itself use the `@securechat/sdk/raw` entry.
+export type { ConnectionState, PresenceEvent, TypingEvent } from './transport/realtime.js';
+export type { WebSocketConstructor } from './client.js';
 export { Conversations, openConversations } from './conversations/conversations.js';
 export type {
   ConversationTransport,

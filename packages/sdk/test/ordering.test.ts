@@ -12,8 +12,9 @@ import {
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
-import { createClient, type RealtimeConnection, type RoomEvent } from '../src/index.js';
+import { createClient, type RoomEvent } from '../src/index.js';
 import { until } from '../../../test-support/until.js';
+import { connectRaw, type RealtimeConnection } from '../src/raw.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const read = (e: RoomEvent) => new TextDecoder().decode('payload' in e ? e.payload : undefined);
@@ -35,7 +36,7 @@ describeEachDialect('ordering and no loss with concurrent senders', (dialect) =>
       const client = createClient({ baseUrl: origin, WebSocket });
       await client.register({ username: name, password: PASSWORD });
       await client.login({ username: name, password: PASSWORD });
-      const rt = client.connect();
+      const rt = connectRaw(client);
       const mine: RoomEvent[] = [];
       rt.onEvent((e) => {
         if (e.room === room && e.kind === 'message') mine.push(e);

@@ -27,6 +27,7 @@ import {
   type WebSocketConstructor,
 } from '../src/index.js';
 import { until } from '../../../test-support/until.js';
+import { connectRaw } from '../src/raw.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -131,14 +132,14 @@ describeEachDialect('sdk realtime connection', (dialect) => {
     const aliceClient = await signIn('alice');
     const bobClient = await signIn('bob');
     const mark = sockets.length;
-    const bob = bobClient.connect({ positions: new Map([[GENERAL_ROOM_ID, 0]]) });
+    const bob = connectRaw(bobClient, { positions: new Map([[GENERAL_ROOM_ID, 0]]) });
     const received: RoomEvent[] = [];
     bob.onEvent((event) => {
       if (event.kind === 'message') received.push(event);
     });
     await until(() => bob.state === 'open', 'bob to connect');
     const bobSocket = sockets[mark];
-    const alice = aliceClient.connect();
+    const alice = connectRaw(aliceClient);
     try {
       await until(() => alice.state === 'open', 'alice to connect');
       const ack = await alice.send({
@@ -168,7 +169,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
 
   it('keeps a message sent while offline and delivers it once after reconnecting', async () => {
     const carolClient = await signIn('carol');
-    const carol = carolClient.connect();
+    const carol = connectRaw(carolClient);
     try {
       await until(() => carol.state === 'open', 'carol to connect');
       sockets.at(-1)?.terminate();
@@ -192,7 +193,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
   });
 
   it('rejects requests with the server’s error code', async () => {
-    const dave = (await signIn('dave')).connect();
+    const dave = connectRaw(await signIn('dave'));
     try {
       await until(() => dave.state === 'open', 'dave to connect');
       await expect(dave.history('NoSuchRoom000000000000', 10)).rejects.toMatchObject({
@@ -210,7 +211,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
 
   it('stops as signed out, without reconnecting, when the server ends the session', async () => {
     const erinClient = await signIn('erin');
-    const erin = erinClient.connect();
+    const erin = connectRaw(erinClient);
     const states: string[] = [];
     erin.onState((state) => states.push(state));
     await until(() => erin.state === 'open', 'erin to connect');
@@ -224,11 +225,11 @@ describeEachDialect('sdk realtime connection', (dialect) => {
   });
 
   it('recovers every other room after leaving one and being removed from another elsewhere', async () => {
-    const alice = (await signIn('alma')).connect();
+    const alice = connectRaw(await signIn('alma'));
     const frankClient = await signIn('frank');
     const frankId = (await frankClient.session())!.user.id;
     const positions = new Map<string, number>();
-    const first = frankClient.connect({ positions, userId: frankId });
+    const first = connectRaw(frankClient, { positions, userId: frankId });
     try {
       await until(() => alice.state === 'open' && first.state === 'open', 'both to connect');
       const left = await alice.createGroup();
@@ -245,7 +246,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
       // him from the other, and #general goes on.
       const otherDevice = createClient({ baseUrl: origin, WebSocket: TrackedWebSocket });
       await otherDevice.login({ username: 'frank', password: PASSWORD });
-      const elsewhere = otherDevice.connect();
+      const elsewhere = connectRaw(otherDevice);
       await until(() => elsewhere.state === 'open', 'the other device to connect');
       await elsewhere.leave(left.id);
       elsewhere.close();
@@ -256,7 +257,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
         payload: text('meanwhile'),
       });
 
-      const again = frankClient.connect({ positions, userId: frankId });
+      const again = connectRaw(frankClient, { positions, userId: frankId });
       const gone: string[] = [];
       const received: RoomEvent[] = [];
       again.onGone((room) => gone.push(room));
@@ -282,10 +283,10 @@ describeEachDialect('sdk realtime connection', (dialect) => {
   });
 
   it('drops a room at once on the notice that removes this user', async () => {
-    const alice = (await signIn('amos')).connect();
+    const alice = connectRaw(await signIn('amos'));
     const ginaClient = await signIn('gina');
     const ginaId = (await ginaClient.session())!.user.id;
-    const gina = ginaClient.connect({ userId: ginaId });
+    const gina = connectRaw(ginaClient, { userId: ginaId });
     const gone: string[] = [];
     gina.onGone((room) => gone.push(room));
     try {
@@ -303,8 +304,8 @@ describeEachDialect('sdk realtime connection', (dialect) => {
   });
 
   it('sends what was sent during a gap-resume without a reconnect', async () => {
-    const hank = (await signIn('hank', TamperedSocket)).connect();
-    const alice = (await signIn('abel')).connect();
+    const hank = connectRaw(await signIn('hank', TamperedSocket));
+    const alice = connectRaw(await signIn('abel'));
     const received: RoomEvent[] = [];
     hank.onEvent((event) => {
       if (event.room === GENERAL_ROOM_ID && event.kind === 'message') received.push(event);
@@ -346,7 +347,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
   });
 
   it('refuses a message over the limits before sending, naming the limit', async () => {
-    const ivy = (await signIn('ivy')).connect();
+    const ivy = connectRaw(await signIn('ivy'));
     try {
       await until(() => ivy.state === 'open', 'ivy to connect');
       const opened = sockets.length;
@@ -377,7 +378,7 @@ describeEachDialect('sdk realtime connection', (dialect) => {
   });
 
   it('fails an outbox entry visibly when it waits too long, and never sends it after', async () => {
-    const jack = (await signIn('jack', TamperedSocket)).connect();
+    const jack = connectRaw(await signIn('jack', TamperedSocket));
     await until(() => jack.state === 'open', 'jack to connect');
     jack.close();
     const conn = new RealtimeConnection({

@@ -14,13 +14,9 @@ import {
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
-import {
-  createClient,
-  type RealtimeConnection,
-  type RoomEvent,
-  type SecureChatClient,
-} from '../src/index.js';
+import { createClient, type RoomEvent, type SecureChatClient } from '../src/index.js';
 import { roomId, seq } from '../../../test-support/ids.js';
+import { connectRaw, type RealtimeConnection } from '../src/raw.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -68,7 +64,7 @@ describeEachDialect('room access and limits', (dialect) => {
   }
 
   async function connect(name: string, { client, id, device }: Account): Promise<Person> {
-    const rt = client.connect();
+    const rt = connectRaw(client);
     const events: RoomEvent[] = [];
     rt.onEvent((e) => events.push(e));
     await until(() => rt.state === 'open', `${name} to connect`);

@@ -14,7 +14,8 @@ import {
   type TestApp,
 } from '../../server/test/support/harness.js';
 import { directKey } from '../../server/src/domain/membership.js';
-import { createClient, type RealtimeConnection, type SecureChatClient } from '../src/index.js';
+import { createClient, type SecureChatClient } from '../src/index.js';
+import { connectRaw, type RealtimeConnection } from '../src/raw.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -49,7 +50,7 @@ describeEachDialect('room races', (dialect) => {
   const fillers: string[] = [];
 
   async function open(client: SecureChatClient, name: string): Promise<RealtimeConnection> {
-    const rt = client.connect();
+    const rt = connectRaw(client);
     sockets.push(rt);
     await until(() => rt.state === 'open', `${name} to connect`);
     return rt;

@@ -13,14 +13,10 @@ import {
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
-import {
-  createClient,
-  type RealtimeConnection,
-  type RoomEvent,
-  type SecureChatClient,
-} from '../src/index.js';
+import { createClient, type RoomEvent, type SecureChatClient } from '../src/index.js';
 import { until } from '../../../test-support/until.js';
 import { roomId, seq } from '../../../test-support/ids.js';
+import { connectRaw, type RealtimeConnection } from '../src/raw.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
@@ -58,7 +54,7 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
     const client = createClient({ baseUrl: origin, WebSocket });
     await client.register({ username: name, password: PASSWORD });
     const me = await client.login({ username: name, password: PASSWORD });
-    const rt = client.connect();
+    const rt = connectRaw(client);
     const events: RoomEvent[] = [];
     rt.onEvent((e) => events.push(e));
     await until(() => rt.state === 'open', `${name} to connect`);

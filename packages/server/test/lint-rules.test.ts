@@ -113,6 +113,7 @@ const FORBIDDEN: [string, string, string][] = [
     '../../../../server/src/app.js',
     'web → server (relative)',
   ],
+  ['packages/web/src/fixture.ts', '@securechat/sdk/raw', 'web → the raw transport'],
   ['packages/web/src/fixture.ts', '../../../tools/bench/src/main.js', 'web → tools'],
   ['packages/web/src/fixture.ts', '../../../e2e/support.js', 'web → e2e'],
   [

@@ -14,7 +14,6 @@ import {
   SessionResponse,
   RegisterStartRequest,
   RegisterStartResponse,
-  SessionResponse,
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
