@@ -104,7 +104,6 @@ export function createBlobs(deps: BlobsDeps) {
   };
 }
 
-
 /** The answer to a blob over the size limit, naming the limit. */
 export function tooLarge(maxBytes: number): ChatError {
   const mib = maxBytes / (1024 * 1024);

@@ -141,4 +141,3 @@ export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServ
     },
   };
 }
-

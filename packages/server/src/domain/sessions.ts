@@ -313,4 +313,3 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
     },
   };
 }
-
