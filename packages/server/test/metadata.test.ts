@@ -193,4 +193,50 @@ describeEachDialect('server metadata', (dialect) => {
       b.close();
     }
   });
+
+  it('lets a room add a member’s new device: its key packages can be claimed for that room', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    const b = await Peer.open(url, headersOf(bob));
+    try {
+      const created = await a.request<'room'>({ t: 'create', kind: 'group' });
+      if (created.t !== 'room') throw new Error(created.message);
+      const group = created.room.id;
+      const bobId = userId(await userIdOf(bob));
+      await a.request({ t: 'invite', room: group, username: 'bob' });
+      // Bob writes: his add is done, so nothing of his may be claimed for this room any more.
+      const sent = await b.request({
+        t: 'send',
+        room: group,
+        cmid: 'bob-here',
+        kind: 'message',
+        payload: text('hi'),
+      });
+      expect(sent.t).toBe('ack');
+      const early = await a.request({ t: 'kp-claim', room: group, users: [bobId] });
+      expect(early).toMatchObject({ t: 'error', code: 'CHAT_ERR_FORBIDDEN' });
+
+      // Bob signs in on a new browser, which uploads its key packages.
+      const laptop = new TestClient(t.app, 'Mozilla/5.0 (X11; Linux) Firefox/128.0');
+      const login = await laptop.login('bob');
+      if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
+      const device = login.response.json<{ device: { id: string } }>().device.id;
+      const c = await Peer.open(url, headersOf(laptop));
+      try {
+        const uploaded = await c.request({ t: 'kp-upload', packages: [text('laptop-kp')] });
+        expect(uploaded).toMatchObject({ t: 'kp-count', available: 1 });
+        const claimed = await a.request<'key-packages'>({
+          t: 'kp-claim',
+          room: group,
+          users: [bobId],
+        });
+        if (claimed.t !== 'key-packages') throw new Error(claimed.message);
+        expect(claimed.packages.map((p) => p.device)).toContain(device);
+      } finally {
+        c.close();
+      }
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
 });
