@@ -32,6 +32,11 @@ export interface RealtimeSnapshot {
   typing: ReadonlyMap<string, readonly string[]>;
   /** User id → presence, from member lists and presence pushes. */
   presence: ReadonlyMap<string, PresenceStatus>;
+  /**
+   * The room profiles (names and topics of groups and DMs, which are content) as one key, so a
+   * profile change re-renders the rooms list.
+   */
+  profiles: string;
 }
 
 const initial: RealtimeSnapshot = {
@@ -43,7 +48,18 @@ const initial: RealtimeSnapshot = {
   names: new Map(),
   typing: new Map(),
   presence: new Map(),
+  profiles: '',
 };
+
+/** One string naming every room's profile, compared to notice a change. */
+function profilesKey(conversations: Conversations, rooms: readonly RoomSummary[] | null): string {
+  return (rooms ?? [])
+    .map((room) => {
+      const profile = conversations.profile(room.id);
+      return `${room.id}\u0000${profile?.name ?? ''}\u0000${profile?.topic ?? ''}`;
+    })
+    .join('\u0001');
+}
 
 /** A typing indicator nobody turned off goes away after this long. */
 const TYPING_TTL_MS = 6_000;
@@ -126,6 +142,8 @@ export class RealtimeStore {
       conversations.subscribe(() => {
         const unread = conversations.unreadCounts();
         if (unread !== this.snapshot.unread) this.set({ unread });
+        const profiles = profilesKey(conversations, this.snapshot.rooms);
+        if (profiles !== this.snapshot.profiles) this.set({ profiles });
       }),
       conversations.onEvent((event) => {
         const { rooms } = this.snapshot;
