@@ -11,6 +11,7 @@ import {
   type RealtimeOptions,
 } from '../src/transport/realtime.js';
 import {
+  CONNECT_TIMEOUT_MS,
   LIVENESS_CLOSE_CODE,
   PING_INTERVAL_MS,
   PING_TIMEOUT_MS,
@@ -416,6 +417,35 @@ describe('the outbox', () => {
 });
 
 describe('liveness', () => {
+  it('gives up on a connection attempt that never opens, and tries again', async () => {
+    const t = setup([[A, 0]]);
+    t.server.addRoom(A, 1);
+    t.conn.start();
+    await settle();
+    // The handshake is lost: the socket stays connecting, nothing closes it.
+    expect(t.server.connecting).toBe(true);
+    await t.clock.advance(CONNECT_TIMEOUT_MS - 1);
+    await settle();
+    expect(t.server.closedByClient).toEqual([]);
+    await t.clock.advance(1);
+    await settle();
+    expect(t.server.closedByClient).toEqual([
+      { code: LIVENESS_CLOSE_CODE, reason: 'connection attempt timed out' },
+    ]);
+    expect(t.conn.state).toBe('reconnecting');
+    await t.clock.advance(1000); // the backoff
+    await t.run();
+    expect(t.server.connections).toBe(2);
+    expect(t.conn.state).toBe('open');
+    expect(t.seqs(A)).toEqual([1]);
+    // An attempt that opened in time is never cut by the timer.
+    await t.clock.advance(CONNECT_TIMEOUT_MS);
+    await t.run();
+    expect(t.server.closedByClient).toHaveLength(1);
+    expect(t.conn.state).toBe('open');
+    t.conn.close();
+  });
+
   it('re-opens a socket that went silent without a close, resumes, and sends what waited', async () => {
     const t = setup([[A, 0]]);
     t.server.addRoom(A, 1);

@@ -17,6 +17,11 @@ export const PING_INTERVAL_MS = 25_000;
 export const PING_TIMEOUT_MS = 10_000;
 /** The close code of a socket the client gave up on (no reply to its probe). */
 export const LIVENESS_CLOSE_CODE = 4000;
+/**
+ * A connection attempt that has not opened after this long is given up and tried again (a
+ * handshake lost to a dead network would otherwise hang until the platform gives up).
+ */
+export const CONNECT_TIMEOUT_MS = 15_000;
 
 export interface LivenessOptions {
   clock: Clock;

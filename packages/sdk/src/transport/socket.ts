@@ -7,6 +7,7 @@
  */
 import type { Backoff, Clock, TimerHandle } from './clock.js';
 import {
+  CONNECT_TIMEOUT_MS,
   Liveness,
   LIVENESS_CLOSE_CODE,
   PING_INTERVAL_MS,
@@ -47,6 +48,8 @@ export interface SocketOptions {
   pingTimeoutMs?: number | undefined;
   /** Where `online`/`offline`/page events fire; default: the browser's, if any (null: none). */
   wakeSource?: WakeSource | null | undefined;
+  /** Give up on an attempt that has not opened after this long (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number | undefined;
 }
 
 export interface SocketEvents {
@@ -66,6 +69,8 @@ export class ReconnectingSocket {
   private generation = 0;
   private stopped = false;
   private timer: TimerHandle | null = null;
+  /** Running while the current socket is still connecting. */
+  private connectTimer: TimerHandle | null = null;
   private readonly liveness: Liveness;
   private unwatch: (() => void) | null = null;
 
@@ -119,6 +124,7 @@ export class ReconnectingSocket {
     this.unwatch?.();
     this.unwatch = null;
     this.liveness.stop();
+    this.stopConnectTimer();
     if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
     const socket = this.socket;
@@ -140,8 +146,15 @@ export class ReconnectingSocket {
     const generation = ++this.generation;
     this.socket = socket;
     socket.binaryType = 'arraybuffer';
+    this.stopConnectTimer();
+    this.connectTimer = this.options.clock.setTimeout(() => {
+      this.connectTimer = null;
+      if (this.socket === socket && socket.readyState !== OPEN)
+        this.reopen(LIVENESS_CLOSE_CODE, 'connection attempt timed out');
+    }, this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      this.stopConnectTimer();
       this.liveness.start();
       this.events.opened(generation);
     };
@@ -162,6 +175,7 @@ export class ReconnectingSocket {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.stopConnectTimer();
       this.liveness.stop();
       if (event.code === SESSION_ENDED_CLOSE_CODE) {
         this.stop();
@@ -180,6 +194,7 @@ export class ReconnectingSocket {
     const socket = this.socket;
     if (this.stopped || !socket) return;
     this.socket = null;
+    this.stopConnectTimer();
     this.liveness.stop();
     try {
       socket.close(code, reason);
@@ -187,6 +202,11 @@ export class ReconnectingSocket {
       // Already closing: it is detached either way.
     }
     this.retry();
+  }
+
+  private stopConnectTimer(): void {
+    if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = null;
   }
 
   /** `back`: the network or the page is back; else it went offline. */
