@@ -92,7 +92,7 @@ export const directKey = (a: string, b: string): string => (a < b ? `${a}:${b}` 
 export async function lockRows(
   trx: Kysely<Database>,
   dialect: Dialect,
-  table: 'rooms' | 'users',
+  table: 'rooms' | 'users' | 'devices',
   ids: readonly string[],
 ): Promise<void> {
   if (dialect !== 'postgres' || ids.length === 0) return;

@@ -37,6 +37,7 @@ import { newId } from './crypto.js';
 import type { Sender } from './delivery.js';
 import { accessRank, accessRoom } from './access.js';
 import { deviceIdOf, epochOf, roomIdOf, userIdOf } from './ids.js';
+import { lockRows } from './membership.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -77,11 +78,12 @@ export function createMls(deps: MlsDeps) {
    * claims of their most claimed device).
    */
   async function withinDailyQuota(
+    trx: Kysely<Database>,
     sender: Sender,
     userIds: readonly string[],
     at: number,
   ): Promise<void> {
-    const perRoom = db
+    const perRoom = trx
       .selectFrom('key_package_claims')
       .select(['target_user', (eb) => eb.fn.max<number>('claims').as('claims')])
       .where('sender_id', '=', sender.userId)
@@ -89,7 +91,7 @@ export function createMls(deps: MlsDeps) {
       .where('claimed_at', '>', at - DAY_MS)
       .groupBy(['target_user', 'room_id'])
       .as('per_room');
-    const rows = await db
+    const rows = await trx
       .selectFrom(perRoom)
       .select(['per_room.target_user', (eb) => eb.fn.sum<number>('per_room.claims').as('n')])
       .groupBy('per_room.target_user')
@@ -211,8 +213,11 @@ export function createMls(deps: MlsDeps) {
           `These people have ${devices.length} devices; one claim takes at most ${Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX}. Claim for fewer people at once.`,
           { field: 'users' },
         );
-      await withinDailyQuota(sender, unique, at);
       return db.transaction().execute(async (trx) => {
+        // One claim of this sender at a time (PostgreSQL; SQLite writes one at a time anyway),
+        // so the daily count below is exact under concurrent claims.
+        await lockRows(trx, dialect, 'users', [sender.userId]);
+        await withinDailyQuota(trx, sender, unique, at);
         const packages: ClaimedKeyPackage[] = [];
         const missing: DeviceId[] = [];
         for (const device of devices) {
@@ -331,6 +336,8 @@ export function createMls(deps: MlsDeps) {
         payload: input.payload,
       };
       const stored = await db.transaction().execute(async (trx) => {
+        // One write to this device's inbox at a time (PostgreSQL), so the counts are exact.
+        await lockRows(trx, dialect, 'devices', [input.device]);
         // A retry racing the original: the unique (device, sender device, cmid) index keeps one.
         const inserted = await trx
           .insertInto('inbox')
