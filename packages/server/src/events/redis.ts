@@ -66,6 +66,25 @@ function where(url: string): string {
   return `${parsed.hostname}:${parsed.port || '6379'}`;
 }
 
+/**
+ * The outcome of repeated Redis work (a publish, a heartbeat): the first failure of a run is
+ * logged with `message`, later ones stay quiet until a success ends the run. Nothing is
+ * logged once `isClosed()` says the owner shut down.
+ */
+function warnOncePerOutage(log: RedisLog, message: string, isClosed: () => boolean = () => false) {
+  let failing = false;
+  return {
+    ok: (): void => {
+      failing = false;
+    },
+    failed: (error: unknown): void => {
+      if (failing || isClosed()) return;
+      failing = true;
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, message);
+    },
+  };
+}
+
 /** Log an outage once when it starts and once when it ends, not on every retry. */
 function watch(client: Redis, name: string, address: string, log: RedisLog): void {
   let down = false;
@@ -218,24 +237,15 @@ export async function createRedisBus(node: RedisNode, log: RedisLog): Promise<Ev
   const self = Buffer.from(node.id, 'hex');
   const local = createMemoryBus();
   let closed = false;
-  let failing = false;
+  // Stored already; remote recipients catch up when they resume. Say so once per outage.
+  const publishing = warnOncePerOutage(
+    log,
+    'fan-out through Redis failed: other nodes miss live events until their clients resume',
+  );
 
   const relay = (message: Buffer) => {
     if (closed) return;
-    node.commands.publish(channel, message).then(
-      () => {
-        failing = false;
-      },
-      (error: unknown) => {
-        // Stored already; remote recipients catch up when they resume. Say so once per outage.
-        if (failing) return;
-        failing = true;
-        log.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'fan-out through Redis failed: other nodes miss live events until their clients resume',
-        );
-      },
-    );
+    node.commands.publish(channel, message).then(publishing.ok, publishing.failed);
   };
 
   let undecodable = false;
@@ -361,7 +371,6 @@ export async function createRedisPresence(
 
   const statusOfUser = async (userId: string) => (await read([userId])).get(userId) ?? 'offline';
 
-  let failing = false;
   async function heartbeat(): Promise<void> {
     const pipeline = redis.pipeline().set(aliveKey(node.id), '1', 'PX', ttlMs);
     for (const [userId, connections] of mine) {
@@ -374,22 +383,13 @@ export async function createRedisPresence(
     await run(pipeline);
   }
   await heartbeat();
+  const beating = warnOncePerOutage(
+    log,
+    'presence heartbeat to Redis failed: other nodes will see this node’s users offline',
+    () => closed,
+  );
   const timer = setInterval(
-    () => {
-      heartbeat().then(
-        () => {
-          failing = false;
-        },
-        (error: unknown) => {
-          if (failing || closed) return;
-          failing = true;
-          log.warn(
-            { err: error instanceof Error ? error.message : String(error) },
-            'presence heartbeat to Redis failed: other nodes will see this node’s users offline',
-          );
-        },
-      );
-    },
+    () => void heartbeat().then(beating.ok, beating.failed),
     options.heartbeatMs ?? Math.floor(ttlMs / 3),
   );
   timer.unref();
@@ -598,7 +598,6 @@ export function createRedisConnections(
   /** Those reserved while Redis was unreachable. */
   const local = createMemoryConnections();
   let closed = false;
-  let failing = false;
 
   const REFRESH_BATCH = 500;
   async function refresh(): Promise<void> {
@@ -613,22 +612,13 @@ export function createRedisConnections(
       );
     }
   }
+  const refreshing = warnOncePerOutage(
+    log,
+    'connection heartbeat to Redis failed: this node’s connections may stop counting',
+    () => closed,
+  );
   const timer = setInterval(
-    () => {
-      refresh().then(
-        () => {
-          failing = false;
-        },
-        (error: unknown) => {
-          if (failing || closed) return;
-          failing = true;
-          log.warn(
-            { err: error instanceof Error ? error.message : String(error) },
-            'connection heartbeat to Redis failed: this node’s connections may stop counting',
-          );
-        },
-      );
-    },
+    () => void refresh().then(refreshing.ok, refreshing.failed),
     options.heartbeatMs ?? Math.floor(ttlMs / 3),
   );
   timer.unref();
