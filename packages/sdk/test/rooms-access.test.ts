@@ -17,20 +17,10 @@ import {
 import { createClient, type RoomEvent, type SecureChatClient } from '../src/index.js';
 import { roomId, seq } from '../../../test-support/ids.js';
 import { connectRaw, type RealtimeConnection } from '../src/raw.js';
+import { codeOf } from './support/code-of.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
-
-/** The ChatError code a promise rejects with, or 'resolved'. */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ChatError) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 interface Person {
   id: string;

@@ -3,7 +3,7 @@
  * many times, on SQLite and PostgreSQL: one channel per name, one direct room per pair, one
  * event per (device, cmid), and the member caps of rooms, accounts and #general.
  */
-import { ChatError, GENERAL_ROOM_ID, Limits } from '@securechat/protocol';
+import { GENERAL_ROOM_ID, Limits } from '@securechat/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../../../test-support/net.js';
@@ -16,21 +16,11 @@ import {
 import { directKey } from '../../server/src/domain/membership.js';
 import { createClient, type SecureChatClient } from '../src/index.js';
 import { connectRaw, type RealtimeConnection } from '../src/raw.js';
+import { codeOf } from './support/code-of.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
 const ROUNDS = 8;
-
-/** The ChatError code a promise rejects with, or 'resolved'. */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ChatError) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 interface Person {
   id: string;

@@ -17,21 +17,11 @@ import { createClient, type RoomEvent, type SecureChatClient } from '../src/inde
 import { until } from '../../../test-support/until.js';
 import { roomId, seq } from '../../../test-support/ids.js';
 import { connectRaw, type RealtimeConnection } from '../src/raw.js';
+import { codeOf } from './support/code-of.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (e: RoomEvent) => new TextDecoder().decode('payload' in e ? e.payload : undefined);
-
-/** The ChatError code a promise rejects with. */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ChatError) return error.code;
-    throw error;
-  }
-  return 'resolved';
-}
 
 interface Person {
   id: string;
