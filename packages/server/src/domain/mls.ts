@@ -316,13 +316,16 @@ export function createMls(deps: MlsDeps) {
         .where('room_members.room_id', '=', input.room)
         .executeTakeFirst();
       if (!target) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such device here.');
-      const existing = await db
-        .selectFrom('inbox')
-        .selectAll()
-        .where('device_id', '=', input.device)
-        .where('sender_device', '=', sender.deviceId)
-        .where('cmid', '=', input.cmid)
-        .executeTakeFirst();
+      /** This device's earlier message with this cmid: a retry gets it back. */
+      const earlier = () =>
+        db
+          .selectFrom('inbox')
+          .selectAll()
+          .where('device_id', '=', input.device)
+          .where('sender_device', '=', sender.deviceId)
+          .where('cmid', '=', input.cmid)
+          .executeTakeFirst();
+      const existing = await earlier();
       if (existing) return { message: toMessage(existing), duplicate: true };
       const at = now();
       const row = {
@@ -382,13 +385,8 @@ export function createMls(deps: MlsDeps) {
         return true;
       });
       if (stored) return { message: toMessage(row), duplicate: false };
-      const original = await db
-        .selectFrom('inbox')
-        .selectAll()
-        .where('device_id', '=', input.device)
-        .where('sender_device', '=', sender.deviceId)
-        .where('cmid', '=', input.cmid)
-        .executeTakeFirstOrThrow();
+      const original = await earlier();
+      if (!original) throw new Error('an inbox message lost its insert race and its original');
       return { message: toMessage(original), duplicate: true };
     },
 
