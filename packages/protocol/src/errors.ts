@@ -94,6 +94,10 @@ export const ErrorCatalogue = {
     status: 504,
     message: 'Sending this took too long and was given up. Check your connection and try again.',
   },
+  CHAT_ERR_CONFLICT: {
+    status: 409,
+    message: 'That conflicts with what is already stored, which does not change.',
+  },
   CHAT_ERR_BLOB_QUOTA: {
     status: 413,
     message: 'You have too much uploaded for now. Try again when older uploads have expired.',

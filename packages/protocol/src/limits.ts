@@ -49,6 +49,15 @@ export const Limits = {
   INVITE_MAX_TTL_SECONDS: 90 * 24 * 3600,
   /** Devices one account may have at once. */
   DEVICES_PER_USER_MAX: 50,
+  /**
+   * A device's secret: random bytes the server hands out once, when the device is created,
+   * and keeps only a hash of. Signing in again with it reuses the device (signing out keeps it).
+   */
+  DEVICE_SECRET_BYTES: 32,
+  /** A user's identity key: an Ed25519 public key. */
+  IDENTITY_KEY_BYTES: 32,
+  /** The encrypted backup of the identity's private key (opaque to the server), at most. */
+  IDENTITY_BACKUP_MAX_BYTES: 4096,
 
   // Realtime (WebSocket) limits.
   /** Largest WebSocket frame a client may send, in bytes (also the socket library's maxPayload). */
@@ -89,7 +98,7 @@ export const Limits = {
   LOOKUPS_BURST_PER_USER: 15,
   /** create, direct, join, leave, invite, kick, role, transfer, settings, mute, block, delete. */
   ROOM_CHANGES_PER_MINUTE_PER_USER: 120,
-  /** kp-upload, kp-claim, inbox-ack. */
+  /** kp-upload, kp-claim, inbox-ack, identity-keys. */
   KEY_REQUESTS_PER_SECOND_PER_USER: 5,
   KEY_REQUESTS_BURST_PER_USER: 50,
   /** Rooms one user may be in. */
@@ -129,9 +138,8 @@ export const Limits = {
   KEY_PACKAGES_PER_DEVICE_MAX: 200,
   /** Key packages in one upload. */
   KEY_PACKAGE_BATCH_MAX: 100,
-  /** Largest key package, group-info blob and inbox message, in bytes. */
+  /** Largest key package, in bytes. (A room's group info is a blob: BLOB_MAX_BYTES.) */
   KEY_PACKAGE_MAX_BYTES: 16 * 1024,
-  GROUP_INFO_MAX_BYTES: 64 * 1024,
   /** Devices whose key packages one claim asks for. */
   KEY_PACKAGE_CLAIM_DEVICES_MAX: 100,
   /** Claims a user may make per minute (each claim is one request, any number of devices). */
@@ -157,8 +165,12 @@ export const Limits = {
   GENERAL_MEMBERS_MAX: 5000,
   /** Users one user may block. */
   BLOCKS_PER_USER_MAX: 1000,
+  /** Users whose identity keys one identity-keys request may ask for. */
+  IDENTITY_KEYS_PER_REQUEST_MAX: 100,
 
   // Blobs over HTTP (PUT/GET /api/rooms/:room/blobs): ratchet trees, welcomes, group info.
+  // A room's current group-info blob is kept past BLOB_TTL_SECONDS and counts against nobody's
+  // quota while it is current.
   /** Largest blob, in bytes. */
   BLOB_MAX_BYTES: 8 * 1024 * 1024,
   /** Bytes of unexpired blobs one user may have stored at once. */

@@ -10,7 +10,7 @@ import {
   errorFrameFor,
 } from '../src/frames/codec.js';
 import type { ClientFrame } from '../src/frames/registry.js';
-import { epoch, roomId, seq } from '../../../test-support/ids.js';
+import { epoch, roomId, seq, userId } from '../../../test-support/ids.js';
 
 const ROOM = roomId('AAAAAAAAAAAAAAAAAAAAAA');
 
@@ -29,6 +29,8 @@ describe('frame codec', () => {
     const frames: ClientFrame[] = [
       send,
       { ...send, kind: 'commit', epoch: epoch(3) },
+      { ...send, kind: 'commit', epoch: epoch(4), groupInfo: 'BBBBBBBBBBBBBBBBBBBBBB' },
+      { v: 1, t: 'identity-keys', id: 6, users: [userId('CCCCCCCCCCCCCCCCCCCCCC')] },
       { v: 1, t: 'history', id: 2, room: ROOM, limit: 50, before: seq(100) },
       { v: 1, t: 'resume', id: 3, positions: [{ room: ROOM, after: seq(41) }] },
       { v: 1, t: 'typing', id: 4, room: ROOM, on: true },
@@ -124,5 +126,34 @@ describe('frame codec', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('identity keys', () => {
+  const user = (i: number) => userId(`user${String(i).padStart(18, '0')}`);
+  const ask = (users: unknown[]) =>
+    decodeClientFrame(encode({ v: 1, t: 'identity-keys', id: 3, users }));
+
+  it(`asks for 1 to ${Limits.IDENTITY_KEYS_PER_REQUEST_MAX} users, each a user id`, () => {
+    expect(ask([user(1)]).ok).toBe(true);
+    const most = Array.from({ length: Limits.IDENTITY_KEYS_PER_REQUEST_MAX }, (_, i) => user(i));
+    expect(ask(most).ok).toBe(true);
+    expect(ask([])).toMatchObject({ ok: false, code: 'CHAT_ERR_FRAME_MALFORMED', id: 3 });
+    expect(ask([...most, user(999)])).toMatchObject({
+      ok: false,
+      code: 'CHAT_ERR_FRAME_MALFORMED',
+    });
+    expect(ask(['not an id'])).toMatchObject({ ok: false, code: 'CHAT_ERR_FRAME_MALFORMED' });
+  });
+
+  it(`answers keys of exactly ${Limits.IDENTITY_KEY_BYTES} bytes, or null`, () => {
+    const answer = (key: unknown) =>
+      decodeServerFrame(
+        encode({ v: 1, t: 'identity-keys', id: 3, keys: [{ user: user(1), key }] }),
+      );
+    expect(answer(new Uint8Array(Limits.IDENTITY_KEY_BYTES)).ok).toBe(true);
+    expect(answer(null).ok).toBe(true);
+    expect(answer(new Uint8Array(Limits.IDENTITY_KEY_BYTES - 1)).ok).toBe(false);
+    expect(answer(new Uint8Array(Limits.IDENTITY_KEY_BYTES + 1)).ok).toBe(false);
   });
 });

@@ -29,6 +29,7 @@ const ROOM = 'AAAAAAAAAAAAAAAAAAAAAA';
 const USER = 'BBBBBBBBBBBBBBBBBBBBBB';
 const DEVICE = 'CCCCCCCCCCCCCCCCCCCCCC';
 const bytes = new Uint8Array([1, 2, 3]);
+const BLOB = 'DDDDDDDDDDDDDDDDDDDDDD';
 
 type Example = Record<string, unknown>;
 
@@ -147,13 +148,20 @@ describe('notices: one shape per type', () => {
 describe('sends: one shape per kind', () => {
   const base = { v: 1, t: 'send', id: 1, room: ROOM, cmid: 'c-1', payload: bytes };
   it('each kind with its fields, all required, and no other kind’s', () => {
-    exactly(SendFrame, { ...base, kind: 'message' }, { target: 3, epoch: 1, groupInfo: bytes });
-    exactly(SendFrame, { ...base, kind: 'edit', target: 3 }, { epoch: 1, groupInfo: bytes });
+    exactly(SendFrame, { ...base, kind: 'message' }, { target: 3, epoch: 1, groupInfo: BLOB });
+    exactly(SendFrame, { ...base, kind: 'edit', target: 3 }, { epoch: 1, groupInfo: BLOB });
     exactly(SendFrame, { ...base, kind: 'reaction', target: 3 }, { epoch: 1 });
     exactly(SendFrame, { ...base, kind: 'commit', epoch: 0 }, { target: 3 });
-    expect(Value.Check(SendFrame, { ...base, kind: 'commit', epoch: 0, groupInfo: bytes })).toBe(
+    expect(Value.Check(SendFrame, { ...base, kind: 'commit', epoch: 0, groupInfo: BLOB })).toBe(
       true,
     );
+    // The group info is a blob uploaded beforehand, named by its id: never bytes in the frame.
+    expect(Value.Check(SendFrame, { ...base, kind: 'commit', epoch: 0, groupInfo: bytes })).toBe(
+      false,
+    );
+    expect(
+      Value.Check(SendFrame, { ...base, kind: 'commit', epoch: 0, groupInfo: 'not-a-blob-id' }),
+    ).toBe(false);
   });
 
   it('refuses the kinds only the server writes', () => {

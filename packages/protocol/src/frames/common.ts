@@ -29,6 +29,8 @@ export const RequestId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
 export const RoomId = Type.Unsafe<RoomIdBrand>(Type.String({ pattern: ID_REGEX_SOURCE }));
 export const UserId = Type.Unsafe<UserIdBrand>(Type.String({ pattern: ID_REGEX_SOURCE }));
 export const DeviceId = Type.Unsafe<DeviceIdBrand>(Type.String({ pattern: ID_REGEX_SOURCE }));
+/** A blob's id (http/blobs.ts): what a frame names a blob of a room by. */
+export const BlobId = Type.String({ pattern: ID_REGEX_SOURCE });
 /** A room's event sequence number: 1, 2, 3, … per room, with no gaps. */
 export const Seq = Type.Unsafe<SeqBrand>(
   Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Limits } from '../limits.js';
 import {
-  Bytes,
+  BlobId,
   ClientMessageId,
   Epoch,
   Millis,
@@ -29,7 +29,8 @@ const sendBase = {
 /**
  * A client's send, one shape per kind (tombstones come from `delete`, notices from the
  * server): an edit or a reaction names its `target`, a commit its `epoch` (the first commit of
- * an epoch wins) and, optionally, the group-info blob of the epoch it starts.
+ * an epoch wins) and, optionally, `groupInfo`: the id of a blob this device uploaded into the
+ * room beforehand (PUT /api/rooms/:room/blobs) holding the group info of the epoch it starts.
  */
 export const SendFrame = Type.Union([
   req('send', { ...sendBase, kind: Type.Literal('message') }),
@@ -39,7 +40,7 @@ export const SendFrame = Type.Union([
     ...sendBase,
     kind: Type.Literal('commit'),
     epoch: Epoch,
-    groupInfo: Type.Optional(Bytes(Limits.GROUP_INFO_MAX_BYTES)),
+    groupInfo: Type.Optional(BlobId),
   }),
 ]);
 export type SendFrame = Static<typeof SendFrame>;

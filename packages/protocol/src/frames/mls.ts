@@ -1,10 +1,12 @@
 /**
  * What the server keeps for MLS, the end-to-end encryption layer above this one: key
- * packages, per-device inboxes (welcomes) and each room's group-info blob. All opaque to it.
+ * packages, per-device inboxes (welcomes), each room's group-info blob and the directory of
+ * users' identity keys. All opaque to it.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Limits } from '../limits.js';
 import {
+  BlobId,
   Bytes,
   ClientMessageId,
   DeviceId,
@@ -45,6 +47,22 @@ export const ClaimedKeyPackage = Type.Object(
 );
 export type ClaimedKeyPackage = Static<typeof ClaimedKeyPackage>;
 
+/** One user's identity key (an Ed25519 public key), or null: unknown user or none set, alike. */
+export const IdentityKeyEntry = Type.Object(
+  {
+    user: UserId,
+    key: Type.Union([
+      Type.Uint8Array({
+        minByteLength: Limits.IDENTITY_KEY_BYTES,
+        maxByteLength: Limits.IDENTITY_KEY_BYTES,
+      }),
+      Type.Null(),
+    ]),
+  },
+  strict,
+);
+export type IdentityKeyEntry = Static<typeof IdentityKeyEntry>;
+
 // ---- client → server -------------------------------------------------------------------
 
 export const GroupInfoFrame = req('group-info', { room: RoomId });
@@ -67,6 +85,10 @@ export const InboxSendFrame = req('inbox-send', {
   payload: Payload,
 });
 export const InboxFetchFrame = req('inbox-fetch', {});
+/** The identity keys of these users: a public directory for any signed-in user. */
+export const IdentityKeysFrame = req('identity-keys', {
+  users: Type.Array(UserId, { minItems: 1, maxItems: Limits.IDENTITY_KEYS_PER_REQUEST_MAX }),
+});
 export const InboxAckFrame = req('inbox-ack', {
   ids: Type.Array(Type.String({ maxLength: 64 }), {
     minItems: 1,
@@ -76,10 +98,14 @@ export const InboxAckFrame = req('inbox-ack', {
 
 // ---- server → client -------------------------------------------------------------------
 
+/**
+ * The room's current epoch and the id of its group-info blob (fetch it with GET
+ * /api/rooms/:room/blobs/:id), or null when no accepted commit named one yet.
+ */
 export const GroupInfoReplyFrame = reply('group-info', {
   room: RoomId,
   epoch: Epoch,
-  data: Type.Union([Bytes(Limits.GROUP_INFO_MAX_BYTES), Type.Null()]),
+  blob: Type.Union([BlobId, Type.Null()]),
 });
 export const KeyPackageCountFrame = reply('kp-count', {
   /** One-time packages this device has waiting. */
@@ -93,5 +119,9 @@ export const KeyPackagesReplyFrame = reply('key-packages', {
 export const InboxReplyFrame = reply('inbox', {
   messages: Type.Array(InboxMessage, { maxItems: Limits.HISTORY_PAGE_MAX }),
   more: Type.Boolean(),
+});
+/** One entry per distinct user asked for, in the order asked. */
+export const IdentityKeysReplyFrame = reply('identity-keys', {
+  keys: Type.Array(IdentityKeyEntry, { maxItems: Limits.IDENTITY_KEYS_PER_REQUEST_MAX }),
 });
 export const InboxEventFrame = push('inbox-message', { message: InboxMessage });

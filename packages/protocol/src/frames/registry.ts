@@ -22,6 +22,8 @@ import {
 import {
   GroupInfoFrame,
   GroupInfoReplyFrame,
+  IdentityKeysFrame,
+  IdentityKeysReplyFrame,
   InboxAckFrame,
   InboxEventFrame,
   InboxFetchFrame,
@@ -88,6 +90,7 @@ export const CLIENT_FRAMES = {
   'inbox-send': InboxSendFrame,
   'inbox-fetch': InboxFetchFrame,
   'inbox-ack': InboxAckFrame,
+  'identity-keys': IdentityKeysFrame,
 } as const;
 
 export const ClientFrame = Type.Union(Object.values(CLIENT_FRAMES));
@@ -111,6 +114,7 @@ export const SERVER_FRAMES = {
   'kp-count': KeyPackageCountFrame,
   'key-packages': KeyPackagesReplyFrame,
   inbox: InboxReplyFrame,
+  'identity-keys': IdentityKeysReplyFrame,
   error: ErrorFrame,
   event: EventFrame,
   typing: TypingEventFrame,

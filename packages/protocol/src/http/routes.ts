@@ -1,6 +1,6 @@
 /**
  * The HTTP API's paths, in one place for the server's routes and the sdk's calls.
- * State-changing routes (POST, DELETE) need the CSRF token in `CSRF_HEADER` and a same-site
+ * State-changing routes (POST, PUT, DELETE) need the CSRF token in `CSRF_HEADER` and a same-site
  * `Origin`; JSON bodies must be sent as `application/json`.
  */
 export const CSRF_HEADER = 'x-csrf-token';
@@ -19,6 +19,8 @@ export const ApiRoutes = {
   reauthFinish: '/api/account/reauth/finish',
   passwordStart: '/api/account/password/start',
   passwordFinish: '/api/account/password/finish',
+  /** GET: the signed-in user's identity key and backup; PUT: set them once. */
+  identity: '/api/account/identity',
   devices: '/api/devices',
   device: '/api/devices/:deviceId',
   adminUsers: '/api/admin/users',

@@ -24,6 +24,27 @@ export const Token = Type.String({
   pattern: B64URL,
 });
 export const Id = Type.String({ pattern: ID_REGEX_SOURCE });
+
+/** Characters of `bytes` bytes in base64url without padding. */
+const base64urlLength = (bytes: number): number => Math.ceil((bytes * 4) / 3);
+/** Exactly `bytes` bytes, as base64url without padding (the server checks the decoded size). */
+const ExactBytes = (bytes: number) =>
+  Type.String({
+    minLength: base64urlLength(bytes),
+    maxLength: base64urlLength(bytes),
+    pattern: B64URL,
+  });
+
+/** A user's identity key: an Ed25519 public key (IDENTITY_KEY_BYTES), base64url. */
+export const IdentityKey = ExactBytes(Limits.IDENTITY_KEY_BYTES);
+/** The identity's private key as the client encrypted it: opaque, 1 to IDENTITY_BACKUP_MAX_BYTES. */
+export const IdentityBackup = Type.String({
+  minLength: 2,
+  maxLength: base64urlLength(Limits.IDENTITY_BACKUP_MAX_BYTES),
+  pattern: B64URL,
+});
+/** A device's secret (DEVICE_SECRET_BYTES), shown once when the device is created. */
+export const DeviceSecret = ExactBytes(Limits.DEVICE_SECRET_BYTES);
 /** What a person typed; normalized and checked by `normalizeUsername`. */
 export const UsernameInput = Type.String({ minLength: 1, maxLength: 64 });
 export const Timestamp = Type.String({ format: 'date-time' });
@@ -74,8 +95,28 @@ export type RegisterStartRequest = Static<typeof RegisterStartRequest>;
 export const RegisterStartResponse = Type.Object({ registrationResponse: OpaqueMessage }, strict);
 export type RegisterStartResponse = Static<typeof RegisterStartResponse>;
 
+/** A user's identity: the public key and the client-encrypted backup of its private key. */
+export const IdentityRequest = Type.Object({ key: IdentityKey, backup: IdentityBackup }, strict);
+export type IdentityRequest = Static<typeof IdentityRequest>;
+
+/** The signed-in user's own identity, each part null until it is set. */
+export const IdentityResponse = Type.Object(
+  {
+    key: Type.Union([IdentityKey, Type.Null()]),
+    backup: Type.Union([IdentityBackup, Type.Null()]),
+  },
+  strict,
+);
+export type IdentityResponse = Static<typeof IdentityResponse>;
+
 export const RegisterFinishRequest = Type.Object(
-  { username: UsernameInput, registrationRecord: OpaqueMessage, ...RegistrationProofs },
+  {
+    username: UsernameInput,
+    registrationRecord: OpaqueMessage,
+    ...RegistrationProofs,
+    /** Stored with the new account, in the same transaction. */
+    identity: Type.Optional(IdentityRequest),
+  },
   strict,
 );
 export type RegisterFinishRequest = Static<typeof RegisterFinishRequest>;
@@ -97,11 +138,27 @@ export const LoginStartResponse = Type.Object(
 );
 export type LoginStartResponse = Static<typeof LoginStartResponse>;
 
+/** A device this browser already has: its id and the secret it was given when created. */
+export const DeviceCredential = Type.Object({ id: Id, secret: DeviceSecret }, strict);
+export type DeviceCredential = Static<typeof DeviceCredential>;
+
 export const LoginFinishRequest = Type.Object(
-  { attemptId: Token, finishLoginRequest: OpaqueMessage },
+  {
+    attemptId: Token,
+    finishLoginRequest: OpaqueMessage,
+    /**
+     * Sign in on this existing device (a live device of the same user, with its secret): the
+     * session is bound to it and no device is added. Otherwise, as without it, a new device.
+     */
+    device: Type.Optional(DeviceCredential),
+  },
   strict,
 );
 export type LoginFinishRequest = Static<typeof LoginFinishRequest>;
+
+/** Sign out; `removeDevice: true` also revokes this device (default: the device stays). */
+export const LogoutRequest = Type.Object({ removeDevice: Type.Optional(Type.Boolean()) }, strict);
+export type LogoutRequest = Static<typeof LogoutRequest>;
 
 export const DeviceInfo = Type.Object(
   {
@@ -115,8 +172,15 @@ export const DeviceInfo = Type.Object(
 );
 export type DeviceInfo = Static<typeof DeviceInfo>;
 
-/** A signed-in session; also a registration's answer, which opens the session itself. */
-export const SessionResponse = Type.Object({ user: PublicUser, device: DeviceInfo }, strict);
+/**
+ * A signed-in session; also a registration's answer, which opens the session itself.
+ * `deviceSecret` only in the answer that created `device` (registration, or a sign-in that
+ * did not reuse a device): keep it with the device's keys, it is never shown again.
+ */
+export const SessionResponse = Type.Object(
+  { user: PublicUser, device: DeviceInfo, deviceSecret: Type.Optional(DeviceSecret) },
+  strict,
+);
 export type SessionResponse = Static<typeof SessionResponse>;
 
 export const DevicesResponse = Type.Object({ devices: Type.Array(DeviceInfo) }, strict);
@@ -128,6 +192,11 @@ export type DeviceParams = Static<typeof DeviceParams>;
 /** Re-authentication before a password change: an OPAQUE login for the signed-in user. */
 export const ReauthStartRequest = Type.Object({ startLoginRequest: OpaqueMessage }, strict);
 export type ReauthStartRequest = Static<typeof ReauthStartRequest>;
+export const ReauthFinishRequest = Type.Object(
+  { attemptId: Token, finishLoginRequest: OpaqueMessage },
+  strict,
+);
+export type ReauthFinishRequest = Static<typeof ReauthFinishRequest>;
 
 export const PasswordChangeStartRequest = Type.Object(
   { registrationRequest: OpaqueMessage },
@@ -135,7 +204,14 @@ export const PasswordChangeStartRequest = Type.Object(
 );
 export type PasswordChangeStartRequest = Static<typeof PasswordChangeStartRequest>;
 export const PasswordChangeFinishRequest = Type.Object(
-  { registrationRecord: OpaqueMessage },
+  {
+    registrationRecord: OpaqueMessage,
+    /**
+     * The identity backup re-encrypted under the new password's export key: replaces the
+     * stored one in the same transaction as the record (the account must have an identity).
+     */
+    identityBackup: Type.Optional(IdentityBackup),
+  },
   strict,
 );
 export type PasswordChangeFinishRequest = Static<typeof PasswordChangeFinishRequest>;
