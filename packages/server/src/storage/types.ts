@@ -14,6 +14,11 @@ export interface UsersTable {
   created_at: number;
   password_changed_at: number;
   suspended_at: number | null;
+  /** The user's identity key: an Ed25519 public key, set once, never changed (0008). */
+  identity_key: Uint8Array | null;
+  /** Its private key as the client encrypted it: opaque bytes, replaced on a password change. */
+  identity_backup: Uint8Array | null;
+  identity_set_at: number | null;
 }
 
 export interface DevicesTable {
@@ -23,6 +28,11 @@ export interface DevicesTable {
   created_at: number;
   last_seen_at: number;
   revoked_at: number | null;
+  /**
+   * SHA-256 of the secret handed to the browser when the device was created (0008): a later
+   * sign-in presenting it reuses this device. Null for devices made before 0008.
+   */
+  secret_hash: string | null;
 }
 
 export interface SessionsTable {
@@ -100,8 +110,12 @@ export interface RoomsTable {
   epoch: Generated<number>;
   /** Bumped by every change of membership, so nodes can cache member lists safely. */
   members_version: Generated<number>;
-  /** The MLS group-info blob of the current epoch (opaque). */
-  group_info: Uint8Array | null;
+  /**
+   * The blob holding the MLS group info of the current epoch (0008), named by the accepted
+   * commit that started it. While it is current it is kept past its expiry and counts against
+   * nobody's quota. (The `group_info` bytes column of 0003 is no longer used.)
+   */
+  group_info_blob: string | null;
 }
 
 export interface RoomMembersTable {
@@ -189,6 +203,11 @@ export interface PendingAddsTable {
   added_at: number;
   /** After this the add is no longer pending: nobody may claim for it any more. */
   expires_at: number;
+  /**
+   * Null: the whole member is pending (invited, joined). A device id: only that new device of
+   * theirs is (0008); it alone ends the add by writing, and claims hand out its packages only.
+   */
+  device_id: string | null;
 }
 
 /** Which device's key package a sender claimed for a room, and what that allows (0006). */

@@ -11,6 +11,7 @@ import { loginAttemptAddress } from './0004_login_attempt_address.js';
 import { blobs } from './0005_blobs.js';
 import { roomConstraints } from './0006_room_constraints.js';
 import { metadataApart } from './0007_metadata_apart.js';
+import { identity } from './0008_identity.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -21,5 +22,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005_blobs': blobs(dialect),
     '0006_room_constraints': roomConstraints(dialect),
     '0007_metadata_apart': metadataApart(dialect),
+    '0008_identity': identity(dialect),
   };
 }
