@@ -1,6 +1,7 @@
 /**
  * Sessions, devices and password change over HTTP, with a clock the tests move.
  */
+import { createHash } from 'node:crypto';
 import { Limits } from '@securechat/protocol';
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -137,16 +138,149 @@ describeEachDialect('sessions and devices', (dialect) => {
     expect((await client.get('/api/auth/session')).statusCode).toBe(401);
   });
 
-  it('signing out retires the device, so the list shows only live sign-ins', async () => {
+  it('signing out keeps the device; signing in again with its id and secret reuses it', async () => {
     const stays = await signedIn(t.app, 'leaver');
+    const me = (await stays.get('/api/auth/session')).json<{ user: { id: string } }>().user;
+    // In a room, so that device changes would show there: notices and pending adds.
+    const room = 'LeaverRoom000000000000';
+    await t.storage.db
+      .insertInto('rooms')
+      .values({ id: room, kind: 'group', name: null, created_at: clock, last_seq: 0 })
+      .execute();
+    await t.storage.db
+      .insertInto('room_members')
+      .values({ room_id: room, user_id: me.id, role: 'owner', joined_at: clock })
+      .execute();
+    const deviceNotices = async () =>
+      (
+        await t.storage.db
+          .selectFrom('events')
+          .select('notice')
+          .where('room_id', '=', room)
+          .where('kind', '=', 'notice')
+          .orderBy('seq')
+          .execute()
+      ).map((e) => JSON.parse(e.notice ?? '{}') as { type: string; change: string });
+    const pendingAdds = () =>
+      t.storage.db.selectFrom('pending_adds').selectAll().where('room_id', '=', room).execute();
+
     const leaves = new TestClient(t.app, SAFARI);
     clock += 1000;
-    await leaves.login('leaver');
-    expect(await devicesOf(stays)).toHaveLength(2);
+    const first = await leaves.login('leaver');
+    if (first.stage !== 'finish') throw new Error(`sign-in stopped at ${first.stage}`);
+    const created = first.response.json<{ device: Device; deviceSecret: string }>();
+    expect(created.deviceSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const device = { id: created.device.id, secret: created.deviceSecret };
+    // The server keeps only the secret's hash.
+    const row = await t.storage.db
+      .selectFrom('devices')
+      .select('secret_hash')
+      .where('id', '=', device.id)
+      .executeTakeFirstOrThrow();
+    expect(row.secret_hash).toBe(createHash('sha256').update(device.secret).digest('base64url'));
+    expect(await deviceNotices()).toEqual([expect.objectContaining({ change: 'added' })]);
+    expect(await pendingAdds()).toEqual([expect.objectContaining({ device_id: device.id })]);
+    await t.storage.db.deleteFrom('pending_adds').where('room_id', '=', room).execute();
+
+    // Signing out ends the session only: the device stays, and nobody is told of a change.
     expect((await leaves.send('POST', '/api/auth/logout')).statusCode).toBe(204);
+    expect((await leaves.get('/api/auth/session')).statusCode).toBe(401);
+    expect((await devicesOf(stays)).map((d) => d.name)).toEqual([
+      'Chrome on Linux',
+      'Safari on macOS',
+    ]);
+    expect(await deviceNotices()).toHaveLength(1);
+
+    // Back on the same device: no new device, no notice, no pending add, no new secret.
+    clock += 1000;
+    const again = await leaves.login('leaver', PASSWORD, { device });
+    if (again.stage !== 'finish') throw new Error(`sign-in stopped at ${again.stage}`);
+    expect(again.response.statusCode).toBe(200);
+    const reused = again.response.json<{ device: Device; deviceSecret?: string }>();
+    expect(reused.device).toMatchObject({ id: device.id, current: true });
+    expect(reused.deviceSecret).toBeUndefined();
+    expect((await leaves.get('/api/auth/session')).json()).toEqual(reused);
+    expect(await devicesOf(stays)).toHaveLength(2);
+    expect(await deviceNotices()).toHaveLength(1);
+    expect(await pendingAdds()).toEqual([]);
+
+    // A wrong secret, someone else's device, an unknown id: a new device, with no error.
+    const stranger = new TestClient(t.app);
+    const theirs = (await stranger.register('stranger')).json<{
+      device: Device;
+      deviceSecret: string;
+    }>();
+    for (const credential of [
+      { id: device.id, secret: 'A'.repeat(43) },
+      { id: theirs.device.id, secret: theirs.deviceSecret },
+      { id: 'AAAAAAAAAAAAAAAAAAAAAA', secret: device.secret },
+    ]) {
+      const other = await new TestClient(t.app, SAFARI).login('leaver', PASSWORD, {
+        device: credential,
+      });
+      if (other.stage !== 'finish') throw new Error(`sign-in stopped at ${other.stage}`);
+      expect(other.response.statusCode).toBe(200);
+      const fresh = other.response.json<{ device: Device; deviceSecret?: string }>();
+      expect(fresh.device.id).not.toBe(credential.id);
+      expect(fresh.deviceSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    }
+    expect(await devicesOf(stays)).toHaveLength(5);
+    expect(await deviceNotices()).toHaveLength(4);
+    // The stranger's device is untouched.
+    expect((await devicesOf(stranger)).map((d) => d.id)).toEqual([theirs.device.id]);
+
+    // A malformed device or sign-out is refused, naming the field.
+    const malformed = await new TestClient(t.app).startLogin('leaver');
+    const refused = await new TestClient(t.app).finishLogin(
+      malformed.attemptId ?? '',
+      malformed.finishLoginRequest ?? '',
+      { device: { id: device.id, secret: 'short' } },
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'CHAT_ERR_VALIDATION', field: 'device.secret' });
+    const badLogout = await leaves.send('POST', '/api/auth/logout', { removeDevice: 'yes' });
+    expect(badLogout.statusCode).toBe(400);
+    expect(badLogout.json()).toMatchObject({ code: 'CHAT_ERR_VALIDATION', field: 'removeDevice' });
+    expect((await leaves.get('/api/auth/session')).statusCode).toBe(200);
+  });
+
+  it('signing out with removeDevice revokes the device, which can then never be reused', async () => {
+    const stays = await signedIn(t.app, 'remover');
+    const leaves = new TestClient(t.app, SAFARI);
+    clock += 1000;
+    const login = await leaves.login('remover');
+    if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
+    const created = login.response.json<{ device: Device; deviceSecret: string }>();
+    expect(await devicesOf(stays)).toHaveLength(2);
+
+    const out = await leaves.send('POST', '/api/auth/logout', { removeDevice: true });
+    expect(out.statusCode).toBe(204);
+    expect(out.cookies.find((c) => c.name === '__Host-sc_session')?.value).toBe('');
     expect((await devicesOf(stays)).map((d) => d.name)).toEqual(['Chrome on Linux']);
+    const revoked = await t.storage.db
+      .selectFrom('devices')
+      .select('revoked_at')
+      .where('id', '=', created.device.id)
+      .executeTakeFirstOrThrow();
+    expect(revoked.revoked_at).not.toBeNull();
+
+    const back = await leaves.login('remover', PASSWORD, {
+      device: { id: created.device.id, secret: created.deviceSecret },
+    });
+    if (back.stage !== 'finish') throw new Error(`sign-in stopped at ${back.stage}`);
+    expect(back.response.json<{ device: Device }>().device.id).not.toBe(created.device.id);
     // Signing out twice, or without a session, is harmless.
     expect((await leaves.send('POST', '/api/auth/logout')).statusCode).toBe(204);
+    expect((await leaves.send('POST', '/api/auth/logout')).statusCode).toBe(204);
+    const audit = await t.storage.db
+      .selectFrom('audit_log')
+      .select('detail')
+      .where('event', '=', 'account.logout')
+      .execute();
+    expect(audit.map((a) => JSON.parse(a.detail) as unknown)).toContainEqual({
+      device: created.device.id,
+      removeDevice: true,
+    });
   });
 
   it(`keeps at most ${Limits.DEVICES_PER_USER_MAX} devices, retiring the least recently seen`, async () => {

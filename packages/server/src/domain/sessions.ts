@@ -1,17 +1,30 @@
 /**
- * Sessions and devices. Each successful sign-in is a new device (one browser login, one MLS
- * client) with one server-side session. The browser holds only a random 32-byte token in
+ * Sessions and devices. A device is a browser profile, not a sign-in: it is created by the
+ * first sign-in (or registration) there, is one MLS client with its own keys, and outlives
+ * signing out. Its secret (DEVICE_SECRET_BYTES, shown once when it is created; the server keeps
+ * its SHA-256) lets a later sign-in in the same browser reuse it: a new session on the same
+ * device, no new device for the rooms to add. Removing the device (signing out with
+ * `removeDevice`, or from the devices list) or a revocation ends it.
+ *
+ * Each sign-in is one server-side session. The browser holds only a random 32-byte token in
  * its cookie; the session row's id is the token's SHA-256. A session ends after
  * Limits.SESSION_IDLE_SECONDS without use or Limits.SESSION_ABSOLUTE_SECONDS after sign-in,
- * whichever comes first, and at once when its device is revoked or its user suspended.
+ * whichever comes first, at sign-out, and at once when its device is revoked or its user
+ * suspended.
  */
-import { ChatError, Limits, type DeviceInfo, type PublicUser } from '@securechat/protocol';
-import type { Selectable, Transaction } from 'kysely';
+import {
+  ChatError,
+  Limits,
+  type DeviceCredential,
+  type DeviceInfo,
+  type PublicUser,
+} from '@securechat/protocol';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, DevicesTable, UsersTable } from '../storage/types.js';
 import { accessOwnDevice } from './access.js';
 import { audit } from './audit.js';
 import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
-import { hashToken, newId, newToken } from './crypto.js';
+import { hashToken, newId, newToken, tokenMatches } from './crypto.js';
 import { devicesChanged } from './delivery/devices.js';
 import { publishEvents, senderOf, type Accepted, type Sender } from './delivery/events.js';
 import { deviceIdOf, userIdOf } from './ids.js';
@@ -58,6 +71,26 @@ async function revokeDevices(
   return notices;
 }
 
+/**
+ * The live device of this user that `credential` names, when its secret matches; else
+ * undefined — a wrong id, someone else's or a revoked device, a wrong secret all alike.
+ */
+async function reusableDevice(
+  db: Kysely<Database>,
+  userId: string,
+  credential: DeviceCredential,
+): Promise<Selectable<DevicesTable> | undefined> {
+  const device = await db
+    .selectFrom('devices')
+    .selectAll()
+    .where('id', '=', credential.id)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (!device || device.secret_hash === null) return undefined;
+  return tokenMatches(credential.secret, device.secret_hash) ? device : undefined;
+}
+
 export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
   const { db, now } = deps;
   const publish = (notices: readonly Accepted[]) => {
@@ -66,63 +99,88 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
 
   return {
     /**
-     * Sign a verified user in: a new device and its session, in one transaction. Past
-     * Limits.DEVICES_PER_USER_MAX the least recently seen devices are revoked to make room;
-     * the user's dead sessions are swept. Returns the cookie token (shown once, never stored).
+     * Sign a verified user in, in one transaction: a session on the device `reuse` names
+     * (a live device of theirs, with its secret), or else on a new device. Past
+     * Limits.DEVICES_PER_USER_MAX the least recently seen devices are revoked to make room
+     * for a new one; the user's dead sessions are swept. Returns the cookie token and, for a
+     * new device, its secret (both shown once, never stored).
      */
     async start(
       user: Selectable<UsersTable>,
       context: RequestContext,
-    ): Promise<{ token: string; auth: AuthContext }> {
+      reuse?: DeviceCredential,
+    ): Promise<{ token: string; auth: AuthContext; deviceSecret: string | null }> {
       const at = now();
-      const device = {
-        id: newId(),
-        user_id: user.id,
-        name: deviceNameFromUserAgent(context.userAgent),
-        created_at: at,
-        last_seen_at: at,
-        revoked_at: null,
-      };
       const token = newToken();
       const sessionId = hashToken(token);
-      const actor = { userId: userIdOf(user.id), deviceId: deviceIdOf(device.id) };
-      const { evicted, notices } = await db.transaction().execute(async (trx) => {
-        await trx
-          .deleteFrom('sessions')
-          .where('user_id', '=', user.id)
-          .where((eb) =>
-            eb.or([eb('expires_at', '<=', at), eb('last_seen_at', '<=', at - IDLE_MS)]),
-          )
-          .execute();
-        const active = await trx
-          .selectFrom('devices')
-          .select('id')
-          .where('user_id', '=', user.id)
-          .where('revoked_at', 'is', null)
-          .orderBy('last_seen_at', 'asc')
-          .orderBy('created_at', 'asc')
-          .execute();
-        const excess = active.length - (Limits.DEVICES_PER_USER_MAX - 1);
-        const oldest = excess > 0 ? active.slice(0, excess).map((d) => d.id) : [];
-        await trx.insertInto('devices').values(device).execute();
-        const notices = await revokeDevices(trx, actor, user.id, oldest, at);
-        notices.push(
-          ...(await devicesChanged(trx, at, actor, actor.userId, actor.deviceId, 'added')),
-        );
-        await trx
-          .insertInto('sessions')
-          .values({
-            id: sessionId,
+      const { device, deviceSecret, evicted, notices } = await db
+        .transaction()
+        .execute(async (trx) => {
+          await trx
+            .deleteFrom('sessions')
+            .where('user_id', '=', user.id)
+            .where((eb) =>
+              eb.or([eb('expires_at', '<=', at), eb('last_seen_at', '<=', at - IDLE_MS)]),
+            )
+            .execute();
+          const openSession = (deviceId: string) =>
+            trx
+              .insertInto('sessions')
+              .values({
+                id: sessionId,
+                user_id: user.id,
+                device_id: deviceId,
+                created_at: at,
+                last_seen_at: at,
+                expires_at: at + Limits.SESSION_ABSOLUTE_SECONDS * 1000,
+                reauth_at: null,
+              })
+              .execute();
+          const kept = reuse ? await reusableDevice(trx, user.id, reuse) : undefined;
+          if (kept) {
+            // The same device again: nothing changes for the rooms it is in.
+            await trx
+              .updateTable('devices')
+              .set({ last_seen_at: at })
+              .where('id', '=', kept.id)
+              .execute();
+            await openSession(kept.id);
+            return {
+              device: { ...kept, last_seen_at: at },
+              deviceSecret: null,
+              evicted: [],
+              notices: [],
+            };
+          }
+          const secret = newToken();
+          const device = {
+            id: newId(),
             user_id: user.id,
-            device_id: device.id,
+            name: deviceNameFromUserAgent(context.userAgent),
             created_at: at,
             last_seen_at: at,
-            expires_at: at + Limits.SESSION_ABSOLUTE_SECONDS * 1000,
-            reauth_at: null,
-          })
-          .execute();
-        return { evicted: oldest, notices };
-      });
+            revoked_at: null,
+            secret_hash: hashToken(secret),
+          };
+          const actor = { userId: userIdOf(user.id), deviceId: deviceIdOf(device.id) };
+          const active = await trx
+            .selectFrom('devices')
+            .select('id')
+            .where('user_id', '=', user.id)
+            .where('revoked_at', 'is', null)
+            .orderBy('last_seen_at', 'asc')
+            .orderBy('created_at', 'asc')
+            .execute();
+          const excess = active.length - (Limits.DEVICES_PER_USER_MAX - 1);
+          const oldest = excess > 0 ? active.slice(0, excess).map((d) => d.id) : [];
+          await trx.insertInto('devices').values(device).execute();
+          const notices = await revokeDevices(trx, actor, user.id, oldest, at);
+          notices.push(
+            ...(await devicesChanged(trx, at, actor, actor.userId, actor.deviceId, 'added')),
+          );
+          await openSession(device.id);
+          return { device, deviceSecret: secret, evicted: oldest, notices };
+        });
       publish(notices);
       for (const id of evicted) {
         await audit(db, at, 'device.revoke', { userId: user.id }, { device: id, reason: 'limit' });
@@ -132,10 +190,11 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         at,
         'account.login',
         { userId: user.id, ip: context.ip },
-        { device: device.id },
+        { device: device.id, newDevice: deviceSecret !== null },
       );
       return {
         token,
+        deviceSecret,
         auth: { sessionId, user: toPublicUser(user), device: toDevice(device), reauthAt: null },
       };
     },
@@ -245,18 +304,29 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
     },
 
     /**
-     * Sign out: the session ends on the server, and its device with it — the next sign-in
-     * is a new device, so this one would otherwise linger in the list forever.
+     * Sign out: this session ends on the server. The device stays (its keys and its place in
+     * its rooms' groups: signing in again with its secret reuses it), unless `removeDevice`:
+     * then it is revoked as from the devices list, with its `devices` notices.
      */
-    async logout(auth: AuthContext, context: RequestContext): Promise<void> {
+    async logout(auth: AuthContext, context: RequestContext, removeDevice = false): Promise<void> {
       const at = now();
-      const actor = senderOf(auth);
-      publish(
-        await db
-          .transaction()
-          .execute((trx) => revokeDevices(trx, actor, auth.user.id, [auth.device.id], at)),
+      if (removeDevice) {
+        const actor = senderOf(auth);
+        publish(
+          await db
+            .transaction()
+            .execute((trx) => revokeDevices(trx, actor, auth.user.id, [auth.device.id], at)),
+        );
+      } else {
+        await db.deleteFrom('sessions').where('id', '=', auth.sessionId).execute();
+      }
+      await audit(
+        db,
+        at,
+        'account.logout',
+        { userId: auth.user.id, ip: context.ip },
+        { device: auth.device.id, removeDevice },
       );
-      await audit(db, at, 'account.logout', { userId: auth.user.id, ip: context.ip });
     },
 
     /** The caller's devices (not revoked), oldest first, with the current one flagged. */

@@ -10,14 +10,23 @@ import {
   LoginFinishRequest,
   LoginStartRequest,
   LoginStartResponse,
+  LogoutRequest,
   RegisterFinishRequest,
   SessionResponse,
   RegisterStartRequest,
   RegisterStartResponse,
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
+import type { SignedIn } from '../domain/accounts.js';
 import { authOf } from '../plugins/auth.js';
 import { requestContext } from './request-context.js';
+
+/** A new session's answer: the device's secret only when this sign-in created the device. */
+const sessionAnswer = ({ auth, deviceSecret }: SignedIn) => ({
+  user: auth.user,
+  device: { ...auth.device, current: true },
+  ...(deviceSecret === null ? {} : { deviceSecret }),
+});
 
 export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -51,10 +60,10 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       // Counted here, before an account is created (a client can call finish without start):
       // over the limit, the answer is a clear refusal and no account exists.
       await app.limits.registration(request.ip);
-      const { token, auth } = await accounts.registerFinish(request.body, requestContext(request));
+      const signedIn = await accounts.registerFinish(request.body, requestContext(request));
       // Signed in by the same answer: no separate sign-in that a limit could refuse.
-      app.setSessionCookie(reply, token);
-      return reply.code(201).send({ user: auth.user, device: { ...auth.device, current: true } });
+      app.setSessionCookie(reply, signedIn.token);
+      return reply.code(201).send(sessionAnswer(signedIn));
     },
   );
 
@@ -71,17 +80,29 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.loginFinish,
     { schema: { body: LoginFinishRequest, response: { 200: SessionResponse } } },
     async (request, reply) => {
-      const { token, auth } = await accounts.loginFinish(request.body, requestContext(request));
-      app.setSessionCookie(reply, token);
-      return { user: auth.user, device: { ...auth.device, current: true } };
+      const signedIn = await accounts.loginFinish(request.body, requestContext(request));
+      app.setSessionCookie(reply, signedIn.token);
+      return sessionAnswer(signedIn);
     },
   );
 
-  app.post(ApiRoutes.logout, async (request, reply) => {
-    if (request.auth) await accounts.logout(request.auth, requestContext(request));
-    app.clearSessionCookie(reply);
-    return reply.code(204).send();
-  });
+  // Ends this session; the device stays unless `removeDevice` (then it is revoked).
+  app.post(
+    ApiRoutes.logout,
+    {
+      schema: { body: LogoutRequest },
+      // A sign-out without a body is one with `{}`.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const removeDevice = request.body.removeDevice === true;
+      if (request.auth) await accounts.logout(request.auth, requestContext(request), removeDevice);
+      app.clearSessionCookie(reply);
+      return reply.code(204).send();
+    },
+  );
 
   app.get(
     ApiRoutes.session,

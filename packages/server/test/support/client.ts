@@ -47,7 +47,7 @@ export class TestClient {
   }
 
   async send(
-    method: 'POST' | 'DELETE',
+    method: 'POST' | 'PUT' | 'DELETE',
     url: string,
     body?: object,
   ): Promise<LightMyRequestResponse> {
@@ -74,10 +74,12 @@ export class TestClient {
     return response;
   }
 
+  /** `extra`: more fields of the finishing request (an identity). */
   async register(
     username: string,
     password = PASSWORD,
     proofs: { inviteToken?: string; setupToken?: string } = {},
+    extra: object = {},
   ): Promise<LightMyRequestResponse> {
     await opaque.ready;
     const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
@@ -98,6 +100,7 @@ export class TestClient {
       username,
       registrationRecord,
       ...proofs,
+      ...extra,
     });
   }
 
@@ -122,18 +125,26 @@ export class TestClient {
     return { response, attemptId, finishLoginRequest: finished?.finishLoginRequest };
   }
 
-  /** The second half: send the proof for an attempt. */
-  finishLogin(attemptId: string, finishLoginRequest: string): Promise<LightMyRequestResponse> {
-    return this.send('POST', '/api/auth/login/finish', { attemptId, finishLoginRequest });
+  /** The second half: send the proof for an attempt (`extra`: more fields, e.g. a device). */
+  finishLogin(
+    attemptId: string,
+    finishLoginRequest: string,
+    extra: object = {},
+  ): Promise<LightMyRequestResponse> {
+    return this.send('POST', '/api/auth/login/finish', {
+      attemptId,
+      finishLoginRequest,
+      ...extra,
+    });
   }
 
-  async login(username: string, password = PASSWORD): Promise<LoginOutcome> {
+  async login(username: string, password = PASSWORD, extra: object = {}): Promise<LoginOutcome> {
     const start = await this.startLogin(username, password);
     if (start.attemptId === undefined) return { stage: 'start', response: start.response };
     if (start.finishLoginRequest === undefined) {
       return { stage: 'client-refused', start: start.response, attemptId: start.attemptId };
     }
-    const response = await this.finishLogin(start.attemptId, start.finishLoginRequest);
+    const response = await this.finishLogin(start.attemptId, start.finishLoginRequest, extra);
     return { stage: 'finish', response };
   }
 
@@ -156,13 +167,18 @@ export class TestClient {
     });
   }
 
-  async changePassword(current: string, next: string): Promise<LightMyRequestResponse> {
+  async changePassword(
+    current: string,
+    next: string,
+    extra: object = {},
+  ): Promise<LightMyRequestResponse> {
     const reauth = await this.reauthenticate(current);
     if (reauth.statusCode !== 204) return reauth;
-    return this.setPassword(next);
+    return this.setPassword(next, extra);
   }
 
-  async setPassword(next: string): Promise<LightMyRequestResponse> {
+  /** `extra`: more fields of the finishing request (an identity backup). */
+  async setPassword(next: string, extra: object = {}): Promise<LightMyRequestResponse> {
     const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
       password: next,
     });
@@ -173,7 +189,7 @@ export class TestClient {
       registrationResponse: start.json<{ registrationResponse: string }>().registrationResponse,
       password: next,
     });
-    return this.send('POST', '/api/account/password/finish', { registrationRecord });
+    return this.send('POST', '/api/account/password/finish', { registrationRecord, ...extra });
   }
 }
 
