@@ -13,6 +13,7 @@ import {
   canonicalUsername,
   normalizeUsername,
   usernameSkeleton,
+  type DeviceCredential,
   type PublicUser,
 } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
@@ -22,6 +23,13 @@ import { accessAdmin } from './access.js';
 import { audit } from './audit.js';
 import type { AccountsDeps, AuthContext, RequestContext } from './context.js';
 import { newId } from './crypto.js';
+import {
+  createIdentity,
+  decodeBackup,
+  decodeIdentity,
+  keyNotTaken,
+  replaceIdentityBackup,
+} from './identity.js';
 import { consumeInvite, createInvites, usableInvite } from './invites.js';
 import { createOpaque, type LoginVerdict } from './opaque.js';
 import { createSessions, toPublicUser } from './sessions.js';
@@ -33,6 +41,14 @@ export interface RegistrationInput {
   username: string;
   inviteToken?: string | undefined;
   setupToken?: string | undefined;
+}
+
+/** What a new session answers: the cookie token, the session, a new device's secret. */
+export interface SignedIn {
+  token: string;
+  auth: AuthContext;
+  /** Only when this sign-in created its device: shown once, never stored. */
+  deviceSecret: string | null;
 }
 
 /** What a registration's proof grants. */
@@ -136,6 +152,7 @@ export function createAccounts(deps: AccountsDeps) {
 
   return {
     ...sessions,
+    ...createIdentity(deps),
     ...createInvites(deps),
     sweepUnfinishedLogins,
     ...createSetup(deps),
@@ -161,14 +178,19 @@ export function createAccounts(deps: AccountsDeps) {
      * Returns the session cookie's token.
      */
     async registerFinish(
-      input: RegistrationInput & { registrationRecord: string },
+      input: RegistrationInput & {
+        registrationRecord: string;
+        identity?: { key: string; backup: string } | undefined;
+      },
       context: RequestContext,
-    ): Promise<{ token: string; auth: AuthContext }> {
+    ): Promise<SignedIn> {
       const { username, skeleton } = validUsername(input.username);
+      const identity = input.identity ? decodeIdentity(input.identity, 'identity.') : null;
       const at = now();
       const user = await db.transaction().execute(async (trx) => {
         const grant = await checkProof(trx, deps, input, at);
         if (await usernameTaken(trx, username, skeleton)) throw taken();
+        if (identity) await keyNotTaken(trx, identity.key, 'identity.key');
         const row = {
           id: newId(),
           username,
@@ -178,6 +200,9 @@ export function createAccounts(deps: AccountsDeps) {
           created_at: at,
           password_changed_at: at,
           suspended_at: null,
+          identity_key: identity?.key ?? null,
+          identity_backup: identity?.backup ?? null,
+          identity_set_at: identity ? at : null,
         };
         try {
           await trx.insertInto('users').values(row).execute();
@@ -196,6 +221,7 @@ export function createAccounts(deps: AccountsDeps) {
         invited: input.inviteToken !== undefined,
       });
       if (input.setupToken !== undefined) await audit(db, at, 'setup.link_used', who);
+      if (identity) await audit(db, at, 'identity.set', who, { registration: true });
       return sessions.start(user, context);
     },
 
@@ -229,11 +255,19 @@ export function createAccounts(deps: AccountsDeps) {
       });
     },
 
-    /** Step 2 of sign-in: verify, then a new device and session. Returns the cookie token. */
+    /**
+     * Step 2 of sign-in: verify, then a session, on the device `input.device` names when it
+     * is a live device of this user with that secret, else on a new device. Returns the cookie
+     * token (and a new device's secret).
+     */
     async loginFinish(
-      input: { attemptId: string; finishLoginRequest: string },
+      input: {
+        attemptId: string;
+        finishLoginRequest: string;
+        device?: DeviceCredential | undefined;
+      },
       context: RequestContext,
-    ): Promise<{ token: string; auth: AuthContext }> {
+    ): Promise<SignedIn> {
       // An attempt finished too late is swept (and audited) here, then refused as expired.
       await sweepUnfinishedLogins();
       const verdict = await server.finishLogin(
@@ -250,7 +284,7 @@ export function createAccounts(deps: AccountsDeps) {
         .executeTakeFirst();
       // Deleted or suspended between the two steps: the same answer as a wrong password.
       if (!user || user.suspended_at !== null) return refuseLogin(verdict, 'login', context);
-      return sessions.start(user, context);
+      return sessions.start(user, context, input.device);
     },
 
     /** The rate-limit key of a sign-in: the lookalike skeleton of the normalized name. */
@@ -309,22 +343,28 @@ export function createAccounts(deps: AccountsDeps) {
     },
 
     /**
-     * Step 2: replace the record and end every other session of the user, in one
+     * Step 2: replace the record (and, when given, the identity backup the client
+     * re-encrypted under the new password) and end every other session of the user, in one
      * transaction. This session stays, its confirmation spent.
      */
     async passwordFinish(
       auth: AuthContext,
-      registrationRecord: string,
+      input: { registrationRecord: string; identityBackup?: string | undefined },
       context: RequestContext,
     ): Promise<void> {
       const at = now();
       requireRecentReauth(auth, at);
+      const backup =
+        input.identityBackup === undefined
+          ? null
+          : decodeBackup(input.identityBackup, 'identityBackup');
       const ended = await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('users')
-          .set({ opaque_record: registrationRecord, password_changed_at: at })
+          .set({ opaque_record: input.registrationRecord, password_changed_at: at })
           .where('id', '=', auth.user.id)
           .execute();
+        if (backup) await replaceIdentityBackup(trx, auth.user.id, backup);
         const deleted = await trx
           .deleteFrom('sessions')
           .where('user_id', '=', auth.user.id)
@@ -343,7 +383,7 @@ export function createAccounts(deps: AccountsDeps) {
         at,
         'account.password_change',
         { userId: auth.user.id, ip: context.ip },
-        { endedSessions: ended },
+        { endedSessions: ended, identityBackup: backup !== null },
       );
     },
 

@@ -9,6 +9,7 @@ export type AuditEvent =
   | 'account.password_change'
   | 'account.role_change'
   | 'device.revoke'
+  | 'identity.set'
   | 'invite.create'
   | 'invite.revoke'
   | 'setup.link_created'

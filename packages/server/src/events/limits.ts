@@ -81,6 +81,7 @@ export const FRAME_BUDGETS = {
   'kp-upload': 'frameKeys',
   'kp-claim': 'frameKeys',
   'inbox-ack': 'frameKeys',
+  'identity-keys': 'frameKeys',
 } as const satisfies Record<ClientFrameType, RealtimeLimit | 'send'>;
 
 export interface RealtimeLimiter {

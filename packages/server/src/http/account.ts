@@ -1,13 +1,18 @@
-/** The signed-in user's own account: password change (after re-authentication) and devices. */
+/**
+ * The signed-in user's own account: password change (after re-authentication), devices and
+ * identity (key and encrypted backup).
+ */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ApiRoutes,
   DeviceParams,
   DevicesResponse,
+  IdentityRequest,
+  IdentityResponse,
   LoginStartResponse,
   PasswordChangeFinishRequest,
   PasswordChangeStartRequest,
-  LoginFinishRequest,
+  ReauthFinishRequest,
   ReauthStartRequest,
   RegisterStartResponse,
 } from '@securechat/protocol';
@@ -32,7 +37,7 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.reauthFinish,
-    { schema: { body: LoginFinishRequest } },
+    { schema: { body: ReauthFinishRequest } },
     async (request, reply) => {
       await accounts.reauthFinish(authOf(request), request.body, requestContext(request));
       return reply.code(204).send();
@@ -49,13 +54,22 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.passwordFinish,
     { schema: { body: PasswordChangeFinishRequest } },
     async (request, reply) => {
-      await accounts.passwordFinish(
-        authOf(request),
-        request.body.registrationRecord,
-        requestContext(request),
-      );
+      await accounts.passwordFinish(authOf(request), request.body, requestContext(request));
       return reply.code(204).send();
     },
+  );
+
+  app.get(
+    ApiRoutes.identity,
+    { schema: { response: { 200: IdentityResponse } } },
+    async (request) => accounts.identity(authOf(request)),
+  );
+
+  // Sets the identity once; the same key again is 200 and changes nothing; another key 409.
+  app.put(
+    ApiRoutes.identity,
+    { schema: { body: IdentityRequest, response: { 200: IdentityResponse } } },
+    async (request) => accounts.setIdentity(authOf(request), request.body, requestContext(request)),
   );
 
   app.get(

@@ -42,7 +42,7 @@ type Handler<T extends ClientFrameType> = (
 export type Handlers = { [T in ClientFrameType]: Handler<T> };
 
 export function createHandlers(services: Services) {
-  const { delivery, rooms, mls, bus, presence, limiter } = services;
+  const { accounts, delivery, rooms, mls, bus, presence, limiter } = services;
 
   /** Persisted: fan the events out to everyone they concern, on every node. */
   function fanOut(accepted: readonly Accepted[]): void {
@@ -296,6 +296,11 @@ export function createHandlers(services: Services) {
     async 'inbox-ack'(frame, { auth }) {
       await mls.inboxAck(senderOf(auth), frame.ids);
       return { t: 'ok' };
+    },
+
+    // A public directory: any signed-in user may look up anyone's identity key.
+    async 'identity-keys'(frame) {
+      return { t: 'identity-keys', keys: await accounts.identityKeys(frame.users) };
     },
   };
 
