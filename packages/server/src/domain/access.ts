@@ -77,6 +77,8 @@ export interface Membership {
   membersVersion: number;
   /** Added to the room and not yet seen writing in it: the MLS group may not have them yet. */
   pending: boolean;
+  /** When only one new device of theirs is pending (not the whole member): its id. */
+  pendingDevice: string | null;
 }
 
 const RANK: Record<RoomRole, number> = { member: 1, moderator: 2, owner: 3 };
@@ -137,6 +139,7 @@ export async function membershipsOf(
       'room_members.role',
       'room_members.joined_seq',
       'pending_adds.user_id as pending_user',
+      'pending_adds.device_id as pending_device',
     ])
     .where('room_members.room_id', 'in', [...new Set(roomIds)])
     .where('room_members.user_id', '=', userId)
@@ -154,6 +157,7 @@ export async function membershipsOf(
       directKey: row.direct_key,
       membersVersion: Number(row.members_version),
       pending: row.pending_user !== null,
+      pendingDevice: row.pending_device,
     });
   return found;
 }
@@ -181,6 +185,20 @@ export function accessRank(member: Membership, role: RoomRole, exempt = false): 
       'CHAT_ERR_FORBIDDEN',
       role === 'owner' ? 'Only the owner may do that.' : 'Only moderators may do that.',
     );
+}
+
+/**
+ * Who may claim key packages of these users for a room: in a group, its moderators and owner
+ * (they add people) and any member naming only themselves (adding a new device of their own);
+ * in other rooms any member. CHAT_ERR_FORBIDDEN otherwise.
+ */
+export function accessClaim(member: Membership, claimer: string, userIds: readonly string[]): void {
+  if (member.kind !== 'group') return;
+  accessRank(
+    member,
+    'moderator',
+    userIds.every((id) => id === claimer),
+  );
 }
 
 /**

@@ -3,9 +3,15 @@
  * uploads into a room for the other members to fetch. Access is the room's (members only;
  * anyone else, and any blob that is missing, expired or in another room, gets the same
  * CHAT_ERR_NOT_FOUND); each user has a quota of unexpired bytes; blobs expire and are swept.
+ *
+ * A room's current group-info blob (rooms.group_info_blob, named by the accepted commit that
+ * started the epoch: delivery/send.ts) is the exception: while it is current it is served and
+ * kept past its expiry and counts against nobody's quota, so a big room's ratchet tree does
+ * not eat its last committer's quota. Once a later commit names another, it is an ordinary
+ * blob again: it counts, expires and is swept as any other.
  */
 import { ChatError, Limits } from '@securechat/protocol';
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Dialect } from '../storage/dialect.js';
 import type { Database } from '../storage/types.js';
 import { accessRoom } from './access.js';
@@ -25,6 +31,60 @@ export interface StoredBlob {
   id: string;
   size: number;
   expiresAt: number;
+}
+
+/** Whether the blob of this row is some room's current group info. */
+const isCurrentGroupInfo = (eb: ExpressionBuilder<Database, 'blobs'>) =>
+  eb.exists(
+    eb.selectFrom('rooms').select('rooms.id').whereRef('rooms.group_info_blob', '=', 'blobs.id'),
+  );
+
+/**
+ * The blob a commit names as its group info: one the sending user uploaded into this room
+ * that is still there (unexpired, or already the room's current one). Else
+ * CHAT_ERR_VALIDATION naming `groupInfo`: the commit is refused.
+ */
+export async function groupInfoBlob(
+  trx: Kysely<Database>,
+  roomId: string,
+  userId: string,
+  blobId: string,
+  at: number,
+): Promise<void> {
+  const row = await trx
+    .selectFrom('blobs')
+    .select('id')
+    .where('id', '=', blobId)
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .where((eb) => eb.or([eb('expires_at', '>', at), isCurrentGroupInfo(eb)]))
+    .executeTakeFirst();
+  if (!row)
+    throw new ChatError(
+      'CHAT_ERR_VALIDATION',
+      'The group info must be a blob you uploaded into this room: upload it again.',
+      { field: 'groupInfo' },
+    );
+}
+
+/**
+ * A commit naming this blob was refused: delete it if it is this user's in this room and no
+ * room's current group info, so retried commits do not pile up blobs. Returns whether it was.
+ */
+export async function discardGroupInfoBlob(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+  blobId: string,
+): Promise<boolean> {
+  const result = await db
+    .deleteFrom('blobs')
+    .where('id', '=', blobId)
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .where((eb) => eb.not(isCurrentGroupInfo(eb)))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
 }
 
 export function createBlobs(deps: BlobsDeps) {
@@ -59,6 +119,7 @@ export function createBlobs(deps: BlobsDeps) {
           .select((eb) => eb.fn.sum<string | number | null>('size').as('bytes'))
           .where('user_id', '=', userId)
           .where('expires_at', '>', at)
+          .where((eb) => eb.not(isCurrentGroupInfo(eb)))
           .executeTakeFirst();
         if (Number(used?.bytes ?? 0) + data.byteLength > quotaBytes)
           throw new ChatError('CHAT_ERR_BLOB_QUOTA');
@@ -79,25 +140,30 @@ export function createBlobs(deps: BlobsDeps) {
       });
     },
 
-    /** A blob of a room this user is in; CHAT_ERR_NOT_FOUND alike for everything else. */
+    /**
+     * A blob of a room this user is in (any member: also the room's current group info);
+     * CHAT_ERR_NOT_FOUND alike for everything else.
+     */
     async get(userId: string, roomId: string, id: string): Promise<Uint8Array> {
       await accessRoom(db, roomId, userId);
+      const at = now();
       const row = await db
         .selectFrom('blobs')
         .select('data')
         .where('id', '=', id)
         .where('room_id', '=', roomId)
-        .where('expires_at', '>', now())
+        .where((eb) => eb.or([eb('expires_at', '>', at), isCurrentGroupInfo(eb)]))
         .executeTakeFirst();
       if (!row) throw new ChatError('CHAT_ERR_NOT_FOUND');
       return row.data;
     },
 
-    /** Delete expired blobs; returns how many. */
+    /** Delete expired blobs (never a room's current group info); returns how many. */
     async sweep(): Promise<number> {
       const result = await db
         .deleteFrom('blobs')
         .where('expires_at', '<=', now())
+        .where((eb) => eb.not(isCurrentGroupInfo(eb)))
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },

@@ -4,7 +4,7 @@
  * (members the room's MLS group may not have yet). The access rules themselves are in access.ts.
  */
 import { Limits } from '@securechat/protocol';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../storage/dialect.js';
 import type { Database } from '../storage/types.js';
 import type { Membership } from './access.js';
@@ -107,13 +107,17 @@ export async function lockRows(
 
 /**
  * Remember that this user was just added to this room, so its members may claim their key
- * packages and send their devices welcomes (domain/mls.ts). A new add starts afresh.
+ * packages and send their devices welcomes (domain/mls.ts). A new add starts afresh. With
+ * `device`, only that new device of theirs is added (they are in the group already): unless
+ * the whole member is still pending, or another new device of theirs is, which makes the
+ * whole member pending again (one row says one device, or all of them).
  */
 export async function markPendingAdd(
   trx: Kysely<Database>,
   at: number,
   roomId: string,
   userId: string,
+  device: string | null = null,
 ): Promise<void> {
   const expiresAt = at + Limits.PENDING_ADD_TTL_SECONDS * 1000;
   await trx
@@ -121,17 +125,36 @@ export async function markPendingAdd(
     .where('room_id', '=', roomId)
     .where('target_user', '=', userId)
     .execute();
+  const deviceId =
+    device === null
+      ? null
+      : sql<string | null>`case
+          when pending_adds.expires_at > ${at}
+            and (pending_adds.device_id is null or pending_adds.device_id <> ${device})
+          then null else ${device} end`;
   await trx
     .insertInto('pending_adds')
-    .values({ room_id: roomId, user_id: userId, added_at: at, expires_at: expiresAt })
+    .values({
+      room_id: roomId,
+      user_id: userId,
+      added_at: at,
+      expires_at: expiresAt,
+      device_id: device,
+    })
     .onConflict((oc) =>
-      oc.columns(['room_id', 'user_id']).doUpdateSet({ added_at: at, expires_at: expiresAt }),
+      oc
+        .columns(['room_id', 'user_id'])
+        .doUpdateSet({ added_at: at, expires_at: expiresAt, device_id: deviceId }),
     )
     .execute();
 }
 
-/** Someone left or was removed: nothing is pending for them in this room any more. */
-export async function clearPendingAdd(
+/**
+ * This member wrote in the room, so they (or the pending device) are in its group: nothing
+ * more may be claimed for them. Claims already made stay answerable by their welcomes (the
+ * commit that adds a device is itself a write, and its welcome follows it).
+ */
+export async function endPendingAdd(
   trx: Kysely<Database>,
   roomId: string,
   userId: string,
@@ -141,6 +164,15 @@ export async function clearPendingAdd(
     .where('room_id', '=', roomId)
     .where('user_id', '=', userId)
     .execute();
+}
+
+/** Someone left or was removed: nothing is pending for them in this room any more. */
+export async function clearPendingAdd(
+  trx: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  await endPendingAdd(trx, roomId, userId);
   await trx
     .deleteFrom('key_package_claims')
     .where('room_id', '=', roomId)

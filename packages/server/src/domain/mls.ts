@@ -6,18 +6,20 @@
  *   last-resort package, which is never used up;
  * - per-device inboxes for messages addressed to one device (welcomes), kept until the
  *   device acknowledges them;
- * - the group-info blob of a room's current epoch (replaced by each accepted commit, in
- *   delivery.ts).
+ * - the id of the blob holding the group info of a room's current epoch (named by each
+ *   accepted commit: delivery/send.ts; kept while current: blobs.ts).
  *
  * Access is the rooms rule (only a member of the room may claim packages of its members,
  * write to their devices' inboxes or read its group info; to anyone else the room does not
  * exist), narrowed to an actual pending add:
  *
  * - a claim names only members of the room who are a pending add there (invited or joined
- *   within PENDING_ADD_TTL_SECONDS and not yet seen writing in the room), and the claimer
- *   must be allowed to add people (in a group: a moderator or the owner; elsewhere: any
- *   member); each (room, sender, device) may be claimed KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE
- *   times, and one sender's claims of one user's devices are capped per day;
+ *   within PENDING_ADD_TTL_SECONDS and not yet seen writing in the room, or a new device of
+ *   theirs not yet seen writing there; then only that device's packages are handed out), and
+ *   the claimer must be allowed to add people (in a group: a moderator or the owner, or any
+ *   member naming only themselves, to add their own new device; elsewhere: any member); each
+ *   (room, sender, device) may be claimed KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE times, and
+ *   one sender's claims of one user's devices are capped per day;
  * - an inbox message (a welcome) may go only to a device whose package this sender claimed
  *   for this room, one per claimed package, and at most INBOX_MESSAGES_PER_SENDER_PER_DEVICE_MAX
  *   from one sender may wait in a device's inbox.
@@ -35,7 +37,7 @@ import type { Dialect } from '../storage/dialect.js';
 import type { Database, InboxTable } from '../storage/types.js';
 import { newId } from './crypto.js';
 import type { Sender } from './delivery.js';
-import { accessRank, accessRoom } from './access.js';
+import { accessClaim, accessRoom } from './access.js';
 import { deviceIdOf, epochOf, roomIdOf, userIdOf } from './ids.js';
 import { lockRows } from './membership.js';
 
@@ -176,8 +178,8 @@ export function createMls(deps: MlsDeps) {
      */
     async claim(sender: Sender, roomId: string, userIds: readonly string[]) {
       const member = await accessRoom(db, roomId, sender.userId);
-      if (member.kind === 'group') accessRank(member, 'moderator');
       const unique = [...new Set(userIds)];
+      accessClaim(member, sender.userId, unique);
       const at = now();
       const present = await db
         .selectFrom('room_members as m')
@@ -187,7 +189,7 @@ export function createMls(deps: MlsDeps) {
             .onRef('p.user_id', '=', 'm.user_id')
             .on('p.expires_at', '>', at),
         )
-        .select(['m.user_id', 'p.user_id as pending'])
+        .select(['m.user_id', 'p.user_id as pending', 'p.device_id as pending_device'])
         .where('m.room_id', '=', roomId)
         .where('m.user_id', 'in', unique)
         .execute();
@@ -198,10 +200,20 @@ export function createMls(deps: MlsDeps) {
           'CHAT_ERR_FORBIDDEN',
           'Key packages are handed out only for people just added to this room.',
         );
+      // Whom the add is for: all devices of a member added as a whole, only the new device
+      // of a member whose new device it is.
+      const whole = present.filter((p) => p.pending_device === null).map((p) => p.user_id);
+      const single = present.flatMap((p) => (p.pending_device === null ? [] : [p.pending_device]));
       const devices = await db
         .selectFrom('devices')
         .select(['id', 'user_id'])
         .where('user_id', 'in', unique)
+        .where((eb) =>
+          eb.or([
+            ...(whole.length > 0 ? [eb('user_id', 'in', whole)] : []),
+            ...(single.length > 0 ? [eb('id', 'in', single)] : []),
+          ]),
+        )
         .where('revoked_at', 'is', null)
         .where('id', '!=', sender.deviceId)
         .orderBy('user_id')
@@ -284,18 +296,18 @@ export function createMls(deps: MlsDeps) {
       });
     },
 
+    /**
+     * The room's epoch and the id of its current group-info blob (null before any commit
+     * named one): members fetch the bytes with the blob route.
+     */
     async groupInfo(userId: string, roomId: RoomId) {
-      await accessRoom(db, roomId, userId);
+      const member = await accessRoom(db, roomId, userId);
       const row = await db
         .selectFrom('rooms')
-        .select(['epoch', 'group_info'])
-        .where('id', '=', roomId)
+        .select(['epoch', 'group_info_blob'])
+        .where('id', '=', member.roomId)
         .executeTakeFirstOrThrow();
-      return {
-        room: roomId,
-        epoch: epochOf(row.epoch),
-        data: row.group_info === null ? null : new Uint8Array(row.group_info),
-      };
+      return { room: roomId, epoch: epochOf(row.epoch), blob: row.group_info_blob };
     },
 
     /**

@@ -2,8 +2,9 @@
  * A user's devices changed: one signed in for the first time, or one was revoked (by the
  * user, by signing out, or to make room past the device limit). Every room they are in gets a
  * `devices` notice, so members' clients add or remove that device in the room's MLS group
- * (docs/decisions/0009-server-metadata.md); a new device is also a pending add there, so its
- * key packages can be claimed for those rooms. Written in the caller's transaction.
+ * (docs/decisions/0009-server-metadata.md); a new device is also a pending add there (that
+ * device only), so its key packages can be claimed for those rooms, by the others and by the
+ * user's own devices. Written in the caller's transaction.
  */
 import type { DeviceId, UserId } from '@securechat/protocol';
 import type { Transaction } from 'kysely';
@@ -29,7 +30,7 @@ export async function devicesChanged(
   for (const { room_id: room } of rooms) {
     // A new device is a pending add in each of its user's rooms: members may claim its key
     // packages and send it a welcome (domain/mls.ts), within the usual quotas.
-    if (change === 'added') await markPendingAdd(trx, at, room, userId);
+    if (change === 'added') await markPendingAdd(trx, at, room, userId, device);
     const event = await appendNotice(trx, at, room, actor, {
       type: 'devices',
       user: userId,

@@ -29,7 +29,7 @@ export async function joinGeneral(
       topic: null,
       password_hash: null,
       direct_key: null,
-      group_info: null,
+      group_info_blob: null,
       created_at: at,
       last_seq: 0,
     })

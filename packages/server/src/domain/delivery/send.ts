@@ -1,13 +1,15 @@
 /**
  * Sends: one event stored per (room, device, cmid), acknowledged after commit. Edits and
- * reactions name an earlier message; commits are ordered per MLS epoch (first one wins).
+ * reactions name an earlier message; commits are ordered per MLS epoch (first one wins) and
+ * may name the blob holding the group info of the epoch they start (domain/blobs.ts).
  */
 import { ChatError, type SendKind } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { accessMessage, accessRoom, type Membership } from '../access.js';
-import { blockedBetween, clearPendingAdd } from '../membership.js';
+import { discardGroupInfoBlob, groupInfoBlob } from '../blobs.js';
+import { blockedBetween, endPendingAdd } from '../membership.js';
 import { appendEvent, toEvent, type Accepted, type Sender } from './events.js';
 
 export interface SendInput {
@@ -17,7 +19,8 @@ export interface SendInput {
   payload: Uint8Array;
   target?: number | undefined;
   epoch?: number | undefined;
-  groupInfo?: Uint8Array | undefined;
+  /** A commit's group-info blob: the id of a blob the sender uploaded into the room. */
+  groupInfo?: string | undefined;
 }
 
 export interface SendDeps {
@@ -57,6 +60,13 @@ export async function send(deps: SendDeps, sender: Sender, input: SendInput): Pr
   try {
     return await store(deps, sender, input);
   } catch (error) {
+    // A commit that lost its epoch leaves no blob behind: its retries upload another.
+    if (
+      error instanceof ChatError &&
+      error.code === 'CHAT_ERR_STALE_EPOCH' &&
+      input.groupInfo !== undefined
+    )
+      await discardGroupInfoBlob(deps.db, input.room, sender.userId, input.groupInfo);
     if (!isUniqueViolation(error)) throw error;
     const { db, membersOf } = deps;
     const member = await accessRoom(db, input.room, sender.userId);
@@ -97,10 +107,7 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
       // The first commit of an epoch wins: a conditional bump, atomic on both databases.
       const bumped = await trx
         .updateTable('rooms')
-        .set((eb) => ({
-          epoch: eb('epoch', '+', 1),
-          ...(input.groupInfo ? { group_info: input.groupInfo } : {}),
-        }))
+        .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
         .where('id', '=', input.room)
         .where('epoch', '=', input.epoch)
         .executeTakeFirst();
@@ -112,9 +119,25 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
           .executeTakeFirstOrThrow();
         throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
       }
+      // Its group-info blob becomes the room's current one (the previous one, an ordinary
+      // blob again, expires as any other). Checked after the bump, so a retry of a stale
+      // commit is told it is stale again even once its blob is gone.
+      if (input.groupInfo !== undefined) {
+        await groupInfoBlob(trx, input.room, sender.userId, input.groupInfo, now());
+        await trx
+          .updateTable('rooms')
+          .set({ group_info_blob: input.groupInfo })
+          .where('id', '=', input.room)
+          .execute();
+      }
     }
-    // Someone who writes in the room has been welcomed into its group: no longer pending.
-    if (member.pending) await clearPendingAdd(trx, input.room, sender.userId);
+    // Someone who writes in the room has been welcomed into its group: no longer pending (when
+    // only a new device of theirs is, that device writing says so; their others do not).
+    if (
+      member.pending &&
+      (member.pendingDevice === null || member.pendingDevice === sender.deviceId)
+    )
+      await endPendingAdd(trx, input.room, sender.userId);
     const event = await appendEvent(trx, now(), {
       room: input.room,
       kind: input.kind,

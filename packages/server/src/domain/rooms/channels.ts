@@ -58,7 +58,7 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
           visibility: input.visibility ?? 'shared',
           password_hash: passwordHash,
           direct_key: null,
-          group_info: null,
+          group_info_blob: null,
           created_at: now(),
           last_seq: 0,
         })

@@ -48,7 +48,7 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
             visibility: 'shared',
             password_hash: null,
             direct_key: key,
-            group_info: null,
+            group_info_blob: null,
             created_at: now(),
             last_seq: 0,
           })
