@@ -8,6 +8,7 @@ import {
   canonicalUsername,
   ChatError,
   DevicesResponse,
+  IdentityResponse,
   InviteCreateResponse,
   InvitesResponse,
   LoginStartResponse,
@@ -21,12 +22,21 @@ import {
   type PublicUser,
 } from '@securechat/protocol';
 import { opaqueLogin, opaqueRegistration } from './accounts/opaque.js';
+import {
+  identityFromPrivate,
+  newIdentity,
+  openIdentityBackup,
+  sealIdentityBackup,
+  type IdentityKeyPair,
+} from './mls/identity.js';
+import { BlobTransport } from './transport/blobs.js';
 import { checkPassword } from './accounts/password-policy.js';
 import { guarded } from './errors.js';
 import { HttpTransport } from './transport/http.js';
 import { RealtimeConnection, type SocketLike } from './transport/realtime.js';
 import { openConversations, type Conversations } from './conversations/conversations.js';
 import type { ConversationStore } from './store/store.js';
+import { MlsEngine, type EngineTransport } from './mls/engine.js';
 
 /** How to reach the server. */
 export interface ClientOptions {
@@ -72,10 +82,16 @@ export interface ConnectOptions {
 /** A successful sign-in. */
 export interface LoginResult extends SessionResponse {
   /**
-   * The OPAQUE export key (64 bytes): a secret only this password yields, kept to encrypt the
-   * key backup (a later version). Never sent anywhere.
+   * The OPAQUE export key (64 bytes): a secret only this password yields; the identity key
+   * backup is encrypted under a key derived from it. Never sent anywhere.
    */
   exportKey: Uint8Array;
+}
+
+/** A device this browser keeps across sign-outs: sign in on it again with its secret. */
+export interface KnownDevice {
+  id: string;
+  secret: string;
 }
 
 /** What `register` needs. */
@@ -93,7 +109,12 @@ export interface SecureChatClient {
    * The signed-in device's conversations: a realtime connection resuming from the positions
    * kept in `store`, with typed content and the local timelines. What apps use.
    */
-  conversations(options: { store: ConversationStore; userId: string }): Promise<Conversations>;
+  conversations(options: {
+    store: ConversationStore;
+    userId: string;
+    /** Where failures of background work (the store, encryption upkeep) are reported. */
+    onError?: (error: unknown) => void;
+  }): Promise<Conversations>;
   /** The server's name, version, registration mode and input limits. Needs no session. */
   serverInfo(): Promise<ServerInfo>;
   /**
@@ -108,9 +129,12 @@ export interface SecureChatClient {
    * OPAQUE login; creates a session (cookie) and a device. Wrong password and unknown user
    * both reject with CHAT_ERR_LOGIN_FAILED.
    */
-  login(input: { username: string; password: string }): Promise<LoginResult>;
-  /** Ends this session and removes this device. */
-  logout(): Promise<void>;
+  login(input: { username: string; password: string; device?: KnownDevice }): Promise<LoginResult>;
+  /**
+   * Ends this session. The device stays (its keys stay in this browser's store, to sign in on
+   * it again with `device`) unless `removeDevice`, which removes it from every conversation.
+   */
+  logout(options?: { removeDevice?: boolean }): Promise<void>;
   /** The current session, or null when not signed in. */
   session(): Promise<SessionResponse | null>;
   /** This account's devices; the one making the call has `current: true`. */
@@ -168,6 +192,45 @@ function withParam(route: string, name: string, value: string): string {
   return route.replace(`:${name}`, encodeURIComponent(value));
 }
 
+/** Where a device store keeps its user's identity private key. */
+const IDENTITY_SECRET = 'identity';
+
+function toBase64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64url(text: string): Uint8Array {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  return Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (c) =>
+    c.charCodeAt(0),
+  );
+}
+
+/** The MLS engine's view of the server: the realtime connection and the blob store. */
+function engineTransport(connection: RealtimeConnection, blobs: BlobTransport): EngineTransport {
+  return {
+    groupInfo: async (room) => {
+      const reply = await connection.groupInfo(room);
+      return { epoch: reply.epoch, blob: reply.blob };
+    },
+    uploadKeyPackages: (packages, lastResort) => connection.uploadKeyPackages(packages, lastResort),
+    claimKeyPackages: (room, users) => connection.claimKeyPackages(room, users),
+    sendToDevice: (room, device, payload, cmid) =>
+      connection.sendToDevice(room, device, payload, cmid),
+    fetchInbox: () => connection.fetchInbox(),
+    ackInbox: (ids) => connection.ackInbox(ids),
+    onInbox: (listener) => connection.onInbox(listener),
+    commit: (room, epoch, payload, groupInfo) => connection.commit(room, epoch, payload, groupInfo),
+    identityKeys: async (users) => (await connection.identityKeys(users)).keys,
+    members: (room) => connection.members(room),
+    history: (room, limit, before) => connection.history(room, limit, before),
+    uploadBlob: (room, bytes) => blobs.uploadBlob(room, bytes),
+    downloadBlob: (room, id) => blobs.downloadBlob(room, id),
+  };
+}
+
 /**
  * Each client's raw realtime connector, reachable only through `@securechat/sdk/raw` (tests,
  * benchmarks and tools that drive the wire protocol). Apps use `conversations`.
@@ -216,13 +279,68 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
     return connection;
   }
 
+  const blobs = new BlobTransport(http, {
+    baseUrl,
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+  });
+  /** The identity this client signed in with (the store keeps it for later sessions). */
+  let unlocked: { userId: string; identity: IdentityKeyPair } | null = null;
+
+  /** The identity after a sign-in: from the backup, or made now for an account without one. */
+  async function restoreIdentity(userId: string, exportKey: Uint8Array): Promise<void> {
+    const stored = await http.get(ApiRoutes.identity, IdentityResponse);
+    if (stored.backup !== null) {
+      const identity = openIdentityBackup(fromBase64url(stored.backup), exportKey);
+      if (!identity)
+        throw new ChatError(
+          'CHAT_ERR_INTERNAL',
+          'Your encryption key backup could not be opened with this password.',
+        );
+      unlocked = { userId, identity };
+      return;
+    }
+    const identity = newIdentity();
+    await http.put(ApiRoutes.identity, {
+      key: toBase64url(identity.publicKey),
+      backup: toBase64url(sealIdentityBackup(identity, exportKey)),
+    });
+    unlocked = { userId, identity };
+  }
+
+  /** The identity for this store: the one just unlocked, or the one the store kept. */
+  async function identityFor(store: ConversationStore, userId: string) {
+    if (unlocked?.userId === userId) {
+      await store.putSecrets(new Map([[IDENTITY_SECRET, unlocked.identity.privateKey]]));
+      return unlocked.identity;
+    }
+    const kept = await store.secret(IDENTITY_SECRET);
+    if (kept) return identityFromPrivate(kept);
+    throw new ChatError(
+      'CHAT_ERR_UNAUTHENTICATED',
+      'Sign in again on this device to unlock its end-to-end encryption keys.',
+    );
+  }
+
   const client: SecureChatClient = {
-    conversations(conversationOptions) {
-      return openConversations({
-        ...conversationOptions,
-        connect: (positions) => connect({ positions, userId: conversationOptions.userId }),
-      });
-    },
+    conversations: (conversationOptions) =>
+      guarded(async () => {
+        const { store, userId } = conversationOptions;
+        const identity = await identityFor(store, userId);
+        const session = await http.get(ApiRoutes.session, SessionResponse);
+        return openConversations({
+          ...conversationOptions,
+          connect: (positions) => connect({ positions, userId }),
+          encryption: (hooks, connection) =>
+            MlsEngine.open({
+              ...hooks,
+              store,
+              user: userId,
+              device: session.device.id,
+              identity,
+              transport: engineTransport(connection as RealtimeConnection, blobs),
+            }),
+        });
+      }),
 
     serverInfo: () => guarded(() => http.get(ApiRoutes.server, ServerInfo)),
 
@@ -245,15 +363,25 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
               )
             ).registrationResponse,
         );
+        const identity = newIdentity();
         const session = await http.post(
           ApiRoutes.registerFinish,
-          { username: name, registrationRecord, ...proofs },
+          {
+            username: name,
+            registrationRecord,
+            ...proofs,
+            identity: {
+              key: toBase64url(identity.publicKey),
+              backup: toBase64url(sealIdentityBackup(identity, exportKey)),
+            },
+          },
           SessionResponse,
         );
+        unlocked = { userId: session.user.id, identity };
         return { ...session, exportKey };
       }),
 
-    login: ({ username, password }) =>
+    login: ({ username, password, device }) =>
       guarded(async () => {
         const name = localUsername(username, 'login');
         const proof = await opaqueLogin(password, (startLoginRequest) =>
@@ -265,13 +393,22 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         );
         const session = await http.post(
           ApiRoutes.loginFinish,
-          { attemptId: proof.attemptId, finishLoginRequest: proof.finishLoginRequest },
+          {
+            attemptId: proof.attemptId,
+            finishLoginRequest: proof.finishLoginRequest,
+            ...(device ? { device } : {}),
+          },
           SessionResponse,
         );
+        await restoreIdentity(session.user.id, proof.exportKey);
         return { ...session, exportKey: proof.exportKey };
       }),
 
-    logout: () => guarded(() => http.post(ApiRoutes.logout, {})),
+    logout: (logoutOptions = {}) =>
+      guarded(async () => {
+        await http.post(ApiRoutes.logout, logoutOptions.removeDevice ? { removeDevice: true } : {});
+        unlocked = null;
+      }),
 
     session: () =>
       guarded(async () => {
@@ -300,7 +437,14 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
           attemptId: proof.attemptId,
           finishLoginRequest: proof.finishLoginRequest,
         });
-        const { registrationRecord } = await opaqueRegistration(
+        // The identity backup is opened with the old password's export key and sealed again
+        // under the new one, in the same request that changes the password.
+        const stored = await http.get(ApiRoutes.identity, IdentityResponse);
+        const identity =
+          stored.backup === null
+            ? null
+            : openIdentityBackup(fromBase64url(stored.backup), proof.exportKey);
+        const { registrationRecord, exportKey } = await opaqueRegistration(
           newPassword,
           async (registrationRequest) =>
             (
@@ -311,7 +455,12 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
               )
             ).registrationResponse,
         );
-        await http.post(ApiRoutes.passwordFinish, { registrationRecord });
+        await http.post(ApiRoutes.passwordFinish, {
+          registrationRecord,
+          ...(identity
+            ? { identityBackup: toBase64url(sealIdentityBackup(identity, exportKey)) }
+            : {}),
+        });
       }),
 
     admin: {

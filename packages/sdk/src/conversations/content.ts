@@ -61,10 +61,27 @@ export type Content =
 
 export type ContentType = Content['type'];
 
-/** A payload that is not readable content: malformed, from a newer client, or erased. */
+/**
+ * Why a message can't be shown: its payload is malformed, from a newer client or erased; or
+ * end-to-end encryption could not open it (see mls/engine.ts `Failure`): sent before this
+ * device joined, this device not let in yet, keys gone, a sender who is not who the server
+ * says, or a change to the members this device refused.
+ */
+export type UnreadableReason =
+  | 'malformed'
+  | 'version'
+  | 'unknown-type'
+  | 'erased'
+  | 'before-join'
+  | 'waiting'
+  | 'undecryptable'
+  | 'wrong-sender'
+  | 'refused-change';
+
+/** A payload that is not readable content, and why. */
 export interface Unreadable {
   readonly type: 'unreadable';
-  readonly reason: 'malformed' | 'version' | 'unknown-type' | 'erased';
+  readonly reason: UnreadableReason;
 }
 
 /** What a payload decodes to: content, or an explicit unreadable item (decoding never throws). */

@@ -7,6 +7,7 @@
  * this device has never seen (a history page below the oldest one it keeps).
  */
 import {
+  ChatError,
   type DirectoryEntry,
   type ErrorCode,
   type Member,
@@ -22,6 +23,8 @@ import {
   type RoomRecord,
 } from '../store/store.js';
 import type { ConnectionState, PresenceEvent, TypingEvent } from '../transport/realtime.js';
+import type { Opened, RoomSecurity } from '../mls/engine.js';
+import type { TrustState } from '../mls/trust.js';
 import { decodeEvent, encodeContent, wireOf, type DecodedEvent } from './codec.js';
 import type { Content } from './content.js';
 import {
@@ -37,6 +40,18 @@ import {
 
 /** Events per history page. */
 const PAGE_SIZE = 50;
+/** How long a send waits for this device to get into the room's group before it fails. */
+const GROUP_WAIT_MS = 60_000;
+
+/** An event as the engine opened it, read into content (or why it can't be shown). */
+function decodeOpened(opened: Opened): DecodedEvent {
+  const { event, payload, failure } = opened;
+  if (payload !== null && 'payload' in event) return decodeEvent({ ...event, payload });
+  const decoded = decodeEvent(event);
+  if (failure === null || decoded.content === null) return decoded;
+  if (decoded.content.type === 'unreadable' && decoded.content.reason === 'erased') return decoded;
+  return { ...decoded, content: { type: 'unreadable', reason: failure } };
+}
 
 /** The realtime connection as the facade uses it (its public methods only). */
 export interface ConversationTransport {
@@ -107,6 +122,10 @@ export interface ConversationView {
   readonly profile: RoomProfile;
   /** The highest seq this user has read. */
   readonly read: number;
+  /** End-to-end encryption: encrypted, verified, warning (and why) or still joining. */
+  readonly security: RoomSecurity;
+  /** Messages that arrived before this device was let into the conversation. */
+  readonly waiting: number;
 }
 
 /** A message of this device not yet in the timeline. */
@@ -129,6 +148,51 @@ export interface ConversationsOptions {
   pageSize?: number;
   /** Where failures of the store or of background work are reported (default: ignored). */
   onError?: (error: unknown) => void;
+  /** End-to-end encryption: opens the device's MLS engine over the connection. */
+  encryption: (
+    hooks: CryptoHooks,
+    connection: ConversationTransport,
+  ) => Promise<ConversationCrypto>;
+}
+
+/** What the facade gives the encryption engine. */
+export interface CryptoHooks {
+  /** Run `task` in the room's queue (after every earlier change of the room). */
+  run: (room: string, task: () => Promise<void>) => Promise<void>;
+  /** Feed events (released from waiting, or fetched) back through the room's processing. */
+  deliver: (room: string, events: RoomEvent[]) => void;
+  report: (error: unknown) => void;
+}
+
+/** The end-to-end encryption engine as the facade uses it (mls/engine.ts `MlsEngine`). */
+export interface ConversationCrypto {
+  open(
+    room: string,
+    events: readonly RoomEvent[],
+  ): Promise<{
+    opened: Opened[];
+    secrets: ReadonlyMap<string, Uint8Array | null>;
+    done: () => void;
+  }>;
+  seal(room: string, cmid: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  security(room: string): RoomSecurity;
+  waiting(room: string): number;
+  epoch(room: string): number | null;
+  groupMembers(room: string): { user: string; device: string }[];
+  sync(rooms: readonly RoomSummary[]): void;
+  schedule(room: string): void;
+  forget(room: string): Promise<void>;
+  start(): void;
+  /** The connection is open (again). */
+  online(): void;
+  close(): void;
+  onChange(listener: () => void): () => void;
+  readonly trust: {
+    state(user: string): TrustState;
+    safetyNumber(user: string): Promise<string[] | null>;
+    setVerified(user: string, verified: boolean): Promise<void>;
+    acknowledge(user: string): Promise<void>;
+  };
 }
 
 function newCmid(): string {
@@ -159,6 +223,9 @@ export class Conversations {
   private unreadSnapshot: ReadonlyMap<string, number> | null = null;
   private readonly teardown: (() => void)[] = [];
   private transport!: ConversationTransport;
+  private engine!: ConversationCrypto;
+  /** Rooms whose group is being waited for by sends (resolved when the group is there). */
+  private readonly readyWaits = new Map<string, (() => void)[]>();
   /** The connection's resume positions (it updates them; rooms new to this device are added). */
   private positions = new Map<string, number>();
   private closed = false;
@@ -189,15 +256,39 @@ export class Conversations {
     self.positions = positions;
     const transport = options.connect(positions);
     self.transport = transport;
+    self.engine = await options.encryption(
+      {
+        run: (room, task) => self.enqueue(room, task),
+        deliver: (room, events) => void self.process(room, events).catch(self.report),
+        report: self.report,
+      },
+      transport,
+    );
+    self.teardown.push(
+      self.engine.onChange(() => {
+        self.views.clear();
+        for (const [room, waits] of self.readyWaits)
+          if (self.engine.epoch(room) !== null) {
+            self.readyWaits.delete(room);
+            for (const resolve of waits) resolve();
+          }
+        self.emit();
+      }),
+    );
     self.teardown.push(
       transport.onEvent((event) => self.receive(event)),
       transport.onState((state) => {
         if (state === 'open' || state === 'stalled')
           for (const room of self.opened) self.fetchFirstPage(room);
+        if (state === 'open') {
+          self.engine.online();
+          void self.rooms().catch(self.report);
+        }
         self.emit();
       }),
       transport.onGone((room) => void self.forget(room).catch(self.report)),
     );
+    self.engine.start();
     // Sends that never got their ack before the last shutdown go out again, same cmid.
     for (const send of pending) if (send.error === null) void self.transmit(send);
     return self;
@@ -283,6 +374,8 @@ export class Conversations {
       more: state !== undefined && !state.complete,
       profile: state?.profile ?? this.records.get(room)?.profile ?? { name: null, topic: null },
       read: this.records.get(room)?.read ?? 0,
+      security: this.engine.security(room),
+      waiting: this.engine.waiting(room),
     };
     this.views.set(room, view);
     return view;
@@ -411,6 +504,36 @@ export class Conversations {
     });
   }
 
+  // ---- end-to-end encryption ----------------------------------------------------------
+
+  /** How this device sees `user`'s identity key: unverified, verified, changed or unknown. */
+  trustState(user: string): TrustState {
+    return this.engine.trust.state(user);
+  }
+
+  /**
+   * The safety number of this user and `user` (12 groups of 5 digits), to compare in person
+   * or by QR code; null when `user` has no identity key.
+   */
+  safetyNumber(user: string): Promise<string[] | null> {
+    return this.guard(() => this.engine.trust.safetyNumber(user));
+  }
+
+  /** Mark `user` verified after comparing safety numbers (or take it back). */
+  setVerified(user: string, verified: boolean): Promise<void> {
+    return this.guard(() => this.engine.trust.setVerified(user, verified));
+  }
+
+  /** The user saw that `user`'s identity key changed: trust the new key (unverified). */
+  acknowledgeKeyChange(user: string): Promise<void> {
+    return this.guard(() => this.engine.trust.acknowledge(user));
+  }
+
+  /** The devices that can read what is sent in `room` now (its MLS group). */
+  groupDevices(room: string): { user: string; device: string }[] {
+    return this.engine.groupMembers(room);
+  }
+
   // ---- rooms, members, directory (the server's; delegated) -----------------------------
 
   /** The rooms this user is in; rooms new to this device are followed from their last seq. */
@@ -419,6 +542,7 @@ export class Conversations {
       const rooms = await this.transport.rooms();
       for (const room of rooms)
         if (!this.positions.has(room.id)) this.positions.set(room.id, room.lastSeq);
+      this.engine.sync(rooms);
       return rooms;
     });
   }
@@ -511,6 +635,7 @@ export class Conversations {
     if (this.closed) return;
     this.closed = true;
     for (const undo of this.teardown) undo();
+    this.engine.close();
     this.transport.close();
     await Promise.allSettled([...this.queues.values()]);
     await this.store.close();
@@ -578,29 +703,58 @@ export class Conversations {
     record: RoomRecord,
     timeline?: TimelineState,
     settled: readonly string[] = [],
+    secrets?: ReadonlyMap<string, Uint8Array | null>,
   ): Promise<void> {
-    await this.store.commit({ room: record, ...(timeline ? { timeline } : {}), settled });
+    await this.store.commit({
+      room: record,
+      ...(timeline ? { timeline } : {}),
+      settled,
+      ...(secrets && secrets.size > 0 ? { secrets } : {}),
+    });
     this.records.set(room, record);
     if (timeline) this.timelines.set(room, timeline);
     for (const cmid of settled) this.outbox.delete(cmid);
     this.changed(room);
   }
 
-  /** Fold events into a room's timeline and store the result with the room's positions. */
+  /**
+   * Open events through the MLS engine, fold them into the room's timeline and store the
+   * result — timeline, positions and the group's new state — in one transaction.
+   */
   private process(
     room: string,
-    events: readonly DecodedEvent[],
+    events: readonly RoomEvent[],
     page?: { more: boolean },
   ): Promise<void> {
     return this.enqueue(room, async () => {
       const state = await this.load(room);
-      const next = page
-        ? applyHistoryPage(state, events, page.more)
-        : events.reduce(applyEvent, state);
-      const settled = events.flatMap((event) =>
+      // What this device already shows is not opened again (its keys are used up); what it
+      // could not open yet is.
+      const shown = new Set(
+        state.items.flatMap((item) =>
+          item.type === 'message' && item.unreadableReason === 'waiting' ? [] : [item.seq],
+        ),
+      );
+      const fresh = events.filter((event) => !shown.has(event.seq));
+      const { opened, secrets, done } = await this.engine.open(room, fresh);
+      const decoded = opened.map(decodeOpened);
+      if (!page)
+        for (const event of decoded) for (const listener of this.eventListeners) listener(event);
+      let next = page
+        ? applyHistoryPage(state, decoded, page.more)
+        : decoded.reduce(applyEvent, state);
+      if (page && events.length > 0) {
+        const lowest = Math.min(...events.map((event) => event.seq));
+        if (next.oldest === null || lowest < next.oldest)
+          next = { ...next, oldest: lowest, complete: !page.more || lowest <= 1 };
+      }
+      const settled = decoded.flatMap((event) =>
         event.sender === this.me && this.outbox.get(event.cmid)?.room === room ? [event.cmid] : [],
       );
-      if (next === state && settled.length === 0) return;
+      if (next === state && settled.length === 0 && secrets.size === 0) {
+        done();
+        return;
+      }
       const record = this.record(room);
       await this.commit(
         room,
@@ -612,8 +766,10 @@ export class Conversations {
         },
         next,
         settled,
+        secrets,
       );
-      for (const event of events) {
+      done();
+      for (const event of decoded) {
         const notice = event.notice;
         if (
           !page &&
@@ -627,6 +783,7 @@ export class Conversations {
 
   private async forget(room: string, queued = false): Promise<void> {
     const drop = async () => {
+      await this.engine.forget(room);
       await this.store.forgetRoom(room);
       this.records.delete(room);
       this.timelines.delete(room);
@@ -638,9 +795,7 @@ export class Conversations {
   }
 
   private receive(event: RoomEvent): void {
-    const decoded = decodeEvent(event);
-    for (const listener of this.eventListeners) listener(decoded);
-    void this.process(event.room, [decoded]).catch(() => undefined);
+    void this.process(event.room, [event]).catch(() => undefined);
   }
 
   private fetchFirstPage(room: string): void {
@@ -657,7 +812,7 @@ export class Conversations {
     const run = (async () => {
       try {
         const page = await this.transport.history(room, this.pageSize, before);
-        await this.process(room, page.events.map(decodeEvent), { more: page.more });
+        await this.process(room, page.events, { more: page.more });
       } finally {
         this.fetching.delete(key);
       }
@@ -677,34 +832,71 @@ export class Conversations {
     });
   }
 
-  /** Send one outbox entry; resolves on its ack, rejects (and marks it) when refused. */
+  /**
+   * Send one outbox entry, encrypted for the room's group (waiting for this device to be in
+   * it); resolves on its ack, rejects (and marks it) when refused.
+   */
   private transmit(send: PendingSend): Promise<void> {
-    const sending = this.transport
-      .send({
+    const sending = (async () => {
+      await this.groupReady(send.room);
+      let payload: Uint8Array | null = null;
+      await this.enqueue(send.room, async () => {
+        payload = await this.engine.seal(send.room, send.cmid, encodeContent(send.content));
+      });
+      if (payload === null) throw new ChatError('CHAT_ERR_INTERNAL');
+      return this.transport.send({
         room: send.room,
-        payload: encodeContent(send.content),
+        payload,
         cmid: send.cmid,
         ...wireOf(send.content),
-      })
-      .then(
-        async () => {
-          // A message leaves the outbox when its event is processed (so it never blinks out
-          // of view); anything else is done now.
-          if (!shownAsMessage(send.content) || this.inTimeline(send)) await this.settle(send);
-        },
-        async (reason: unknown) => {
-          const error = asChatError(reason);
-          if (shownAsMessage(send.content) && !this.closed) {
-            const failed = { ...send, error: { code: error.code, message: error.message } };
-            if (this.outbox.has(send.cmid)) this.outbox.set(send.cmid, failed);
-            this.changed(send.room);
-            await this.store.putPending(failed).catch(this.report);
-          } else await this.settle(send);
-          throw error;
-        },
-      );
+      });
+    })().then(
+      async () => {
+        // A message leaves the outbox when its event is processed (so it never blinks out
+        // of view); anything else is done now.
+        if (!shownAsMessage(send.content) || this.inTimeline(send)) await this.settle(send);
+      },
+      async (reason: unknown) => {
+        const error = asChatError(reason);
+        if (shownAsMessage(send.content) && !this.closed) {
+          const failed = { ...send, error: { code: error.code, message: error.message } };
+          if (this.outbox.has(send.cmid)) this.outbox.set(send.cmid, failed);
+          this.changed(send.room);
+          await this.store.putPending(failed).catch(this.report);
+        } else await this.settle(send);
+        throw error;
+      },
+    );
     sending.catch(() => undefined);
     return sending;
+  }
+
+  /** Resolves once this device is in the room's group (joining it if need be). */
+  private async groupReady(room: string): Promise<void> {
+    if (this.engine.epoch(room) !== null) return;
+    await this.rooms();
+    if (this.engine.epoch(room) !== null) return;
+    this.engine.schedule(room);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const waits = this.readyWaits.get(room) ?? [];
+        this.readyWaits.set(
+          room,
+          waits.filter((w) => w !== done),
+        );
+        reject(
+          new ChatError(
+            'CHAT_ERR_UNAVAILABLE',
+            'This device is not in the conversation’s encryption group yet. A member’s device has to let it in; try again once one is online.',
+          ),
+        );
+      }, GROUP_WAIT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.readyWaits.set(room, [...(this.readyWaits.get(room) ?? []), done]);
+    });
   }
 
   private inTimeline(send: PendingSend): boolean {

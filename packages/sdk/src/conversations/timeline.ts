@@ -10,7 +10,7 @@
  */
 import type { Notice } from '@securechat/protocol';
 import type { DecodedEvent } from './codec.js';
-import type { Decoded } from './content.js';
+import type { Decoded, UnreadableReason } from './content.js';
 
 export interface Reaction {
   readonly emoji: string;
@@ -38,6 +38,8 @@ export interface MessageItem {
   /** The current text; null when deleted or unreadable. */
   readonly text: string | null;
   readonly unreadable: boolean;
+  /** Why it is unreadable (null when it is not). */
+  readonly unreadableReason: UnreadableReason | null;
   readonly deleted: boolean;
   readonly edited: boolean;
   readonly replyTo: number | null;
@@ -79,6 +81,8 @@ interface Original {
   readonly text: string | null;
   readonly replyTo: number | null;
   readonly erased: boolean;
+  /** Why its text is null (absent in timelines stored before reasons were kept). */
+  readonly reason?: UnreadableReason;
 }
 interface Newest<T> {
   readonly seq: number;
@@ -196,6 +200,7 @@ function messageItem(facts: TimelineFacts, seq: number, original: Original): Mes
     at: original.at,
     text,
     unreadable: !deleted && original.text === null,
+    unreadableReason: !deleted && original.text === null ? (original.reason ?? 'malformed') : null,
     deleted,
     edited,
     replyTo: original.replyTo,
@@ -234,7 +239,11 @@ function foldFacts(
     case 'text':
     case 'reply':
     case 'unreadable': {
-      if (event.kind !== 'message' || facts.originals[key(event.seq)]) break;
+      if (event.kind !== 'message') break;
+      // First one wins, except that a message this device could not open *yet* gives way to
+      // its opened content (both orders end the same).
+      const existing = facts.originals[key(event.seq)];
+      if (existing && !(existing.reason === 'waiting' && content.type !== 'unreadable')) break;
       const original: Original = {
         sender: event.sender,
         device: event.device,
@@ -243,6 +252,7 @@ function foldFacts(
         text: content.type === 'unreadable' ? null : content.text,
         replyTo: content.type === 'reply' ? content.replyTo : null,
         erased: content.type === 'unreadable' && content.reason === 'erased',
+        ...(content.type === 'unreadable' ? { reason: content.reason } : {}),
       };
       return {
         facts: { ...facts, originals: { ...facts.originals, [key(event.seq)]: original } },

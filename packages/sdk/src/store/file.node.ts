@@ -17,7 +17,9 @@ async function load(path: string): Promise<StoreData> {
       format?: unknown;
       data?: StoreData;
     };
-    return parsed.format === FORMAT && parsed.data ? parsed.data : emptyStoreData();
+    return parsed.format === FORMAT && parsed.data
+      ? { ...emptyStoreData(), ...parsed.data }
+      : emptyStoreData();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyStoreData();
     throw error;

@@ -1,15 +1,50 @@
 /** A store in memory: for tests, and for a browser that refuses persistent storage. */
 import type { TimelineState } from '../conversations/timeline.js';
-import type { ConversationStore, PendingSend, RoomRecord, StoreChange } from './store.js';
+import type {
+  ConversationStore,
+  PendingSend,
+  RoomRecord,
+  SecretChanges,
+  StoreChange,
+} from './store.js';
 
 /** The whole content of a store, as the memory and file adapters keep it. */
 export interface StoreData {
   rooms: Record<string, RoomRecord>;
   timelines: Record<string, TimelineState>;
   pending: Record<string, PendingSend>;
+  /** Base64 of each secret (the file adapter writes JSON). */
+  secrets: Record<string, string>;
 }
 
-export const emptyStoreData = (): StoreData => ({ rooms: {}, timelines: {}, pending: {} });
+export const emptyStoreData = (): StoreData => ({
+  rooms: {},
+  timelines: {},
+  pending: {},
+  secrets: {},
+});
+
+const toBase64 = (bytes: Uint8Array): string => {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+};
+const fromBase64 = (text: string): Uint8Array =>
+  Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+function withSecrets(
+  secrets: Record<string, string>,
+  changes: SecretChanges | undefined,
+): Record<string, string> {
+  if (!changes || changes.size === 0) return secrets;
+  const next = { ...secrets };
+  for (const [key, value] of changes) {
+    if (value === null) delete next[key];
+    else next[key] = toBase64(value);
+  }
+  return next;
+}
 
 /** `data` after `change`, as a new object (the input is not changed). */
 function applyChange(data: StoreData, change: StoreChange): StoreData {
@@ -21,6 +56,7 @@ function applyChange(data: StoreData, change: StoreChange): StoreData {
       ? { ...data.timelines, [change.room.room]: change.timeline }
       : data.timelines,
     pending,
+    secrets: withSecrets(data.secrets, change.secrets),
   };
 }
 
@@ -69,6 +105,22 @@ export class DataStore implements ConversationStore {
     const pending = { ...this.data.pending };
     delete pending[cmid];
     return this.write({ ...this.data, pending });
+  }
+
+  secret(key: string): Promise<Uint8Array | null> {
+    const value = this.data.secrets[key];
+    return Promise.resolve(value === undefined ? null : fromBase64(value));
+  }
+
+  secrets(prefix: string): Promise<Map<string, Uint8Array>> {
+    const found = new Map<string, Uint8Array>();
+    for (const [key, value] of Object.entries(this.data.secrets))
+      if (key.startsWith(prefix)) found.set(key, fromBase64(value));
+    return Promise.resolve(found);
+  }
+
+  putSecrets(changes: SecretChanges): Promise<void> {
+    return this.write({ ...this.data, secrets: withSecrets(this.data.secrets, changes) });
   }
 
   clear(): Promise<void> {

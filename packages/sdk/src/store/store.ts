@@ -1,7 +1,8 @@
 /**
  * The local store of one signed-in device: where each room's timeline (already reduced to
  * what people see), read position and delivery position live, and the sends not yet
- * acknowledged. The conversations facade is its only writer.
+ * acknowledged, and this device's keys and group states (`secrets`). The conversations facade
+ * and the MLS engine are its only writers.
  *
  * Adapters: `memory.std.ts` (anywhere; tests, or a browser that refuses storage),
  * `indexeddb.dom.ts` (browsers), `file.node.ts` (Node: one JSON file per device).
@@ -40,7 +41,15 @@ export interface StoreChange {
   readonly timeline?: TimelineState;
   /** Pending sends this change settles (their event arrived). */
   readonly settled?: readonly string[];
+  /**
+   * This device's keys and group states that changed with it (null deletes): a decrypt's new
+   * group state is written in the same transaction as the plaintext it produced.
+   */
+  readonly secrets?: SecretChanges;
 }
+
+/** Secret values by key (`null` deletes the key). */
+export type SecretChanges = ReadonlyMap<string, Uint8Array | null>;
 
 export interface ConversationStore {
   /** Every room record (small: loaded at start). */
@@ -54,6 +63,12 @@ export interface ConversationStore {
   pending(): Promise<PendingSend[]>;
   putPending(send: PendingSend): Promise<void>;
   removePending(cmid: string): Promise<void>;
+  /** One secret (a key, a group state), or null. */
+  secret(key: string): Promise<Uint8Array | null>;
+  /** Every secret whose key starts with `prefix`. */
+  secrets(prefix: string): Promise<Map<string, Uint8Array>>;
+  /** Write secrets alone, in one transaction. */
+  putSecrets(changes: SecretChanges): Promise<void>;
   /** Remove everything (this device is being removed from this browser or process). */
   clear(): Promise<void>;
   close(): Promise<void>;

@@ -22,7 +22,7 @@ export interface HttpOptions {
   cookies: 'browser' | 'memory';
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 // TypeBox checks string formats only through its registry; the protocol uses date-time.
 if (!FormatRegistry.Has('date-time')) {
@@ -52,6 +52,11 @@ export class HttpTransport {
   async post(path: string, body: object): Promise<void>;
   async post<S extends Schema>(path: string, body: object, schema?: S): Promise<Static<S> | void> {
     return this.request('POST', path, body, schema);
+  }
+
+  /** PUT a JSON body; the answer is not read. */
+  async put(path: string, body: object): Promise<void> {
+    await this.request('PUT', path, body, undefined);
   }
 
   async delete(path: string): Promise<void> {

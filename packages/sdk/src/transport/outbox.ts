@@ -38,7 +38,7 @@ export type SendInput = {
   /** Edit and reaction: the seq of the message they are about. */
   | { kind: 'edit' | 'reaction'; target: number }
   /** Commit: the epoch it was made in, and the group-info blob of the epoch it starts. */
-  | { kind: 'commit'; epoch: number; groupInfo?: Uint8Array | undefined }
+  | { kind: 'commit'; epoch: number; groupInfo?: string | undefined }
 );
 
 export type Ack = ReplyOf<'ack'>;
@@ -102,17 +102,6 @@ export function checkSend(frame: SendRequest): ChatError | null {
       'CHAT_ERR_TOO_LARGE',
       `This is too long to send: ${frame.payload.byteLength} bytes where at most ${Limits.PAYLOAD_MAX_BYTES} are allowed.`,
       { field: 'payload' },
-    );
-  }
-  if (
-    frame.kind === 'commit' &&
-    frame.groupInfo &&
-    frame.groupInfo.byteLength > Limits.GROUP_INFO_MAX_BYTES
-  ) {
-    return new ChatError(
-      'CHAT_ERR_TOO_LARGE',
-      `The group info is ${frame.groupInfo.byteLength} bytes where at most ${Limits.GROUP_INFO_MAX_BYTES} are allowed.`,
-      { field: 'groupInfo' },
     );
   }
   const size = worstCaseSize(frame);

@@ -315,8 +315,11 @@ export class RealtimeConnection {
     return this.send({ room, kind: 'reaction', target, payload });
   }
 
-  /** An MLS commit for `epoch`; refused with CHAT_ERR_STALE_EPOCH (and the current epoch) if late. */
-  commit(room: string, epoch: number, payload: Uint8Array, groupInfo?: Uint8Array) {
+  /**
+   * An MLS commit for `epoch`, naming the blob of the next epoch's group info; refused with
+   * CHAT_ERR_STALE_EPOCH (and the current epoch) if late.
+   */
+  commit(room: string, epoch: number, payload: Uint8Array, groupInfo?: string) {
     return this.send({
       room,
       kind: 'commit',
@@ -478,6 +481,11 @@ export class RealtimeConnection {
       cmid,
       payload,
     });
+  }
+
+  /** The identity keys of these users (null for a user with none or no such user). */
+  identityKeys(users: string[]) {
+    return this.request<'identity-keys'>({ t: 'identity-keys', users: users.map(userIdOf) });
   }
 
   fetchInbox() {
