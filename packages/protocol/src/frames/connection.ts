@@ -16,6 +16,8 @@ export const ErrorFrame = Type.Object(
     code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))),
     message: Type.String(),
     retryAfter: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Which field of the request was wrong, when one was (CHAT_ERR_VALIDATION, …). */
+    field: Type.Optional(Type.String({ maxLength: 64 })),
     /** With CHAT_ERR_STALE_EPOCH: the room's current epoch. */
     epoch: Type.Optional(Epoch),
   },

@@ -269,6 +269,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
               send(socket, {
                 ...errorFrameFor({ id: frame.id, code: error.code, message: error.message }),
                 ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+                ...(error.field === undefined ? {} : { field: error.field }),
                 ...(error.epoch === undefined ? {} : { epoch: epochOf(error.epoch) }),
               });
             } else {
