@@ -190,7 +190,7 @@ export function createAccounts(deps: AccountsDeps) {
       const user = await db.transaction().execute(async (trx) => {
         const grant = await checkProof(trx, deps, input, at);
         if (await usernameTaken(trx, username, skeleton)) throw taken();
-        if (identity) await keyNotTaken(trx, identity.key, 'identity.key');
+        if (identity) await keyNotTaken(trx, identity.key, null, 'identity.key');
         const row = {
           id: newId(),
           username,

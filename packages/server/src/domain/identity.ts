@@ -64,16 +64,21 @@ const encode = (bytes: Uint8Array | null): string | null =>
 const conflict = (field: string, message: string) =>
   new ChatError('CHAT_ERR_CONFLICT', message, { field });
 
-/** Refuse a key another user already has (checked where it is stored, in its transaction). */
+/**
+ * Refuse a key another user already has (checked where it is stored, in its transaction;
+ * `userId`: the user storing it, or null for an account being created).
+ */
 export async function keyNotTaken(
   db: Kysely<Database>,
   key: Uint8Array,
+  userId: string | null,
   field: string,
 ): Promise<void> {
   const owner = await db
     .selectFrom('users')
     .select('id')
     .where('identity_key', '=', key)
+    .$if(userId !== null, (qb) => qb.where('id', '!=', userId ?? ''))
     .executeTakeFirst();
   if (owner) throw conflict(field, 'That identity key belongs to another account.');
 }
@@ -133,7 +138,7 @@ export function createIdentity(deps: { db: Kysely<Database>; now: () => number }
       const { key, backup } = decodeIdentity(input, '');
       const at = now();
       const set = await db.transaction().execute(async (trx) => {
-        await keyNotTaken(trx, key, 'key');
+        await keyNotTaken(trx, key, auth.user.id, 'key');
         try {
           const updated = await trx
             .updateTable('users')
