@@ -18,6 +18,7 @@ import {
   type UnsafeTestingTransport,
   type Unplaced,
 } from './support/unsafe-testing-transport.js';
+import { unsafeTestingPlaintextCrypto } from './support/unsafe-testing-crypto.js';
 import { deviceId, roomId, seq, userId } from '../../../test-support/ids.js';
 
 const ME = userId('M'.repeat(22));
@@ -55,6 +56,7 @@ describe('conversations', () => {
       userId: ME,
       pageSize: 3,
       connect: (positions) => (transport = unsafeTestingTransport(ME, positions, log)),
+      encryption: unsafeTestingPlaintextCrypto,
     });
     cleanup.push(() => conversations.close());
     if (!transport) throw new Error('not connected');
