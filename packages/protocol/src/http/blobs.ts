@@ -1,5 +1,5 @@
 /**
- * Blobs: opaque bytes bigger than a frame (MLS ratchet trees, welcomes, later group info),
+ * Blobs: opaque bytes bigger than a frame (MLS ratchet trees, welcomes, group info),
  * uploaded over HTTP into a room and fetched by its members.
  *
  * - `PUT /api/rooms/:room/blobs` with the bytes as the body (`application/octet-stream`, at
@@ -9,8 +9,11 @@
  *   BLOB_UPLOADS_PER_MINUTE_PER_USER uploads.
  * - `GET /api/rooms/:room/blobs/:id` answers the bytes to members of that room. A missing,
  *   expired or other room's blob, and a room you are not in, all answer the same 404.
- * - Blobs expire BLOB_TTL_SECONDS after upload. The server sees their sizes, rooms, uploaders
- *   and timing, never what they hold (they are encrypted by the clients).
+ * - Blobs expire BLOB_TTL_SECONDS after upload, except a room's current group info (named by
+ *   the accepted commit of its epoch: the `send` frame's `groupInfo`), which is kept, and
+ *   counts against nobody's quota, until a later commit names another. The server sees their
+ *   sizes, rooms, uploaders and timing, never what they hold (they are encrypted by the
+ *   clients).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ID_REGEX_SOURCE } from '../ids.js';
