@@ -237,6 +237,51 @@ describeEachDialect('group info and own devices', (dialect) => {
     }
   });
 
+  it('makes the whole member pending when a second new device comes while one is', async () => {
+    const frank = await signedIn(t.app, 'frank');
+    const frankId = await idOf(frank);
+    const f = await Peer.open(url, headersOf(frank));
+    try {
+      const room = await create(a);
+      await a.request({ t: 'invite', room: roomId(room), username: 'frank' });
+      const pending = async () =>
+        (
+          await t.storage.db
+            .selectFrom('pending_adds')
+            .select('device_id')
+            .where('room_id', '=', room)
+            .where('user_id', '=', frankId)
+            .execute()
+        ).map((p) => p.device_id);
+      // Invited: the whole member; a new device then changes nothing.
+      expect(await pending()).toEqual([null]);
+      const signIn = async () => {
+        const login = await new TestClient(t.app, 'Mozilla/5.0 (X11; Linux) Firefox/128.0').login(
+          'frank',
+        );
+        if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
+        return login.response.json<{ device: { id: string } }>().device.id;
+      };
+      await signIn();
+      expect(await pending()).toEqual([null]);
+      // Welcomed (he writes): nothing pending; one new device: that one; a second: all of him.
+      await f.request({
+        t: 'send',
+        room: roomId(room),
+        cmid: 'frank-1',
+        kind: 'message',
+        payload: text('hi'),
+      });
+      expect(await pending()).toEqual([]);
+      const first = await signIn();
+      expect(await pending()).toEqual([first]);
+      await signIn();
+      expect(await pending()).toEqual([null]);
+    } finally {
+      f.close();
+    }
+  });
+
   it('lets a plain member of a group add their own new device: claim, commit, welcome', async () => {
     const erin = await signedIn(t.app, 'erin');
     const erinId = userId(await idOf(erin));
