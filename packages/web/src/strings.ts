@@ -1,9 +1,8 @@
 /** Every user-facing string of the app, in one place. */
 export const t = {
   product: 'SecureChat',
-  tagline: 'Self-hosted team chat, built for end-to-end encryption.',
-  /** Until messages are encrypted (the next version), say so plainly. */
-  e2ee: 'Preview: not yet end-to-end encrypted',
+  tagline: 'Self-hosted team chat, end-to-end encrypted.',
+  e2ee: 'End-to-end encrypted',
   loading: 'Loading…',
   auth: {
     signInTitle: 'Sign in',
@@ -46,15 +45,20 @@ export const t = {
     admin: 'Admin',
     about: 'About',
     signOut: 'Sign out',
+    signOutRemove: 'Sign out and remove this device',
+    removeTitle: 'Remove this device?',
+    removeLead:
+      'This browser is removed from all your conversations and everything it keeps here is erased: its encryption keys and its copy of your messages. Your other devices keep theirs. Signing in here again makes a new device, which reads messages from then on.',
+    removeConfirm: 'Sign out and remove',
+    removing: 'Removing…',
     toggleRooms: 'Rooms',
-    e2eeTitle:
-      'In this preview, messages are not yet end-to-end encrypted: the server can read them. End-to-end encryption (MLS) arrives in the next version.',
+    newDevice:
+      'This is a new device: it reads messages from now on. Messages sent before it joined stay on your other devices.',
+    dismiss: 'Dismiss',
     noRooms: 'No conversations yet',
     noRoomsLead: 'Rooms, groups and direct messages will appear here.',
     selectConversation: 'Select a conversation',
     selectLead: 'Choose a room or a direct message from the list to start talking.',
-    promiseKeys: 'Coming next: only the people in a conversation will hold its keys.',
-    promiseServer: 'Until then, the server can read the messages it stores.',
     signedInAs: 'Signed in as',
   },
   rooms: {
@@ -114,7 +118,55 @@ export const t = {
     beginning: (room: string) => `This is the beginning of ${room}.`,
     beginningDirect: (name: string) => `This is the beginning of your conversation with ${name}.`,
     loading: 'Loading messages…',
-    unreadable: 'This message can’t be shown.',
+    unreadable: {
+      malformed: 'This message can’t be shown.',
+      version: 'This message needs a newer version of SecureChat.',
+      'unknown-type': 'This message is of a kind this version can’t show.',
+      erased: 'This message was erased.',
+      'before-join': 'Sent before this device joined the conversation.',
+      waiting: 'Waiting for a member’s device to let this device into the conversation…',
+      undecryptable: 'This message could not be decrypted on this device.',
+      'wrong-sender': 'This message did not come from the person shown, so it is hidden.',
+      'refused-change': 'Not shown: this device refused a change to the conversation’s members.',
+    },
+    waiting: (count: number) =>
+      `${count} ${count === 1 ? 'message is' : 'messages are'} waiting for a member’s device to let this device into the conversation.`,
+    security: {
+      encrypted: 'End-to-end encrypted',
+      verified: 'Verified',
+      warning: 'Warning',
+      joining: 'Setting up encryption…',
+      label: (state: string) => `Encryption: ${state}`,
+      warningTitle: 'Security warning',
+      keyChanged: (name: string) =>
+        `${name}’s safety number changed. Check it with them before sending anything sensitive.`,
+      refusedChange: 'This device refused a change to the conversation’s members.',
+      check: 'Check safety number',
+      acknowledge: 'Acknowledge',
+    },
+    safety: {
+      button: 'Safety number',
+      buttonFor: (name: string) => `Safety number with ${name}`,
+      title: (name: string) => `Safety number with ${name}`,
+      lead: (name: string) =>
+        `Compare these numbers with ${name} in person or over a call. If they match, your conversation is end-to-end encrypted with them and no one is in the middle.`,
+      digits: 'Safety number',
+      qr: (name: string) =>
+        `QR code of your safety number with ${name}, for their device to scan and compare`,
+      loading: 'Working out the safety number…',
+      none: (name: string) =>
+        `${name} has no encryption key yet: they need to sign in once with this version before you can compare safety numbers.`,
+      verified: (name: string) => `You marked ${name} as verified.`,
+      unverified: (name: string) => `You have not verified ${name} yet.`,
+      changed: (name: string) =>
+        `${name}’s safety number changed since you last saw it. Compare the new one with them before you trust it.`,
+      markVerified: 'Mark as verified',
+      removeVerification: 'Remove verification',
+    },
+    trust: {
+      verified: 'verified',
+      changed: 'safety number changed',
+    },
     quote: (who: string, text: string) => `${who}: ${text}`,
     quoteDeleted: 'Replying to a deleted message',
     quoteMissing: 'Replying to an earlier message',
@@ -242,24 +294,29 @@ export const t = {
   },
   about: {
     title: 'About SecureChat',
-    lead: 'SecureChat is a self-hosted chat for teams, families and communities. This is a preview: messages are not yet end-to-end encrypted, so the server can read them.',
-    protectedNow: 'What is protected today',
+    lead: 'SecureChat is a self-hosted chat for teams, families and communities. Messages are end-to-end encrypted: they are readable on the devices of the people in a conversation, not on the server.',
+    protectedNow: 'What is protected',
     protections: [
+      'What you write. Messages, edits, reactions, replies and the names and topics of private rooms are end-to-end encrypted with MLS (RFC 9420). The server stores and relays only ciphertext.',
+      'Direct messages, private groups and password-protected rooms use the post-quantum hybrid X-Wing suite, which also resists a future quantum computer; #general and public channels use the classic X25519 suite.',
+      'Who you talk to. Each person has an identity key; compare your safety number with them to be sure no one is in the middle. The app warns you when someone’s safety number changes.',
       'Your password. Sign-in uses OPAQUE: the password never leaves your browser, not even as a hash, and the record the server keeps is useless for testing guesses without the server’s own OPAQUE key.',
-      'Your session. The sign-in cookie is out of reach of page scripts and of other sites, and a request that changes anything is refused unless it comes from this site.',
-      'The app itself. A strict Content-Security-Policy lets no inline or outside script run, and no other site may frame the app.',
+      'Your session and the app. The sign-in cookie is out of reach of page scripts and other sites, and a strict Content-Security-Policy lets no inline or outside script run.',
     ],
-    serverCan: 'What the server can see',
+    serverCan: 'What the server can see or decide',
     can: [
-      'Everything you write, for now: messages, edits and reactions reach the server unencrypted, and it stores them.',
-      'The names and topics of every room, private groups and direct messages included.',
+      'Who joins rooms anyone can join. In #general and public channels the server decides who joins, so encryption there protects against theft of the server’s data, not against a malicious operator.',
+      'The names and topics of channels, which are listed in the directory.',
       'Usernames, who is in which room, when and how much people write, and from how many devices.',
       'The address you connect from and which browser you use: it names your devices after the browser and keeps the address of each sign-in in its security log.',
     ],
-    comingNext:
-      'Coming next: end-to-end encryption with MLS. Messages, and the names of private rooms, will be readable only by the people in them, not by the server nor by anyone who steals its data.',
+    limits: 'Not there yet',
+    limitsList: [
+      'A new device reads messages from when it was added. Older history is not copied to a new device yet: it stays on your other devices.',
+      'Attachments and search are not built yet.',
+    ],
     outOfScope:
-      'Until then, whoever runs this server, or steals its database, disk or backups, can read your messages. No app can protect a compromised device: keep your browser and computer up to date.',
+      'No app can protect a compromised device: keep your browser and computer up to date. Signing out keeps this device’s keys in this browser; on a shared computer, choose “Sign out and remove this device”.',
     server: 'Server',
     version: 'Version',
     registration: 'Registration',

@@ -9,9 +9,8 @@ import { AuthLayout } from '../auth/AuthLayout';
 import { AppShell } from '../shell/AppShell';
 
 /**
- * What protects a user today and what the server can see, in the plain words of the threat
- * model. Only what the code does now: messages are not yet end-to-end encrypted (MLS is the
- * next step), and the page says so.
+ * What protects a user and what the server can see or decide, in the plain words of the threat
+ * model. Only what the code does now, with what is not built yet said plainly.
  */
 function AboutContent({ info }: { info: ServerInfo | null }) {
   return (
@@ -44,7 +43,14 @@ function AboutContent({ info }: { info: ServerInfo | null }) {
           </ul>
         </section>
       </div>
-      <p className="about-note">{t.about.comingNext}</p>
+      <section className="about-section about-limits" aria-labelledby="about-limits">
+        <h2 id="about-limits">{t.about.limits}</h2>
+        <ul>
+          {t.about.limitsList.map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+      </section>
       <p className="about-note">{t.about.outOfScope}</p>
       <dl className="about-facts">
         <div>

@@ -28,7 +28,7 @@ export function AuthLayout({
         {children}
       </main>
       <footer className="auth-footer">
-        <Icon name="eye" />
+        <Icon name="lock" />
         <span>{t.e2ee}</span>
         <span aria-hidden="true">·</span>
         <Link to="/about">{t.shell.about}</Link>

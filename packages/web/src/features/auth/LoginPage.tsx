@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { client } from '../../sdk/client';
+import { client, forgetThisDevice } from '../../sdk/client';
+import { knownDevice, rememberDevice } from '../../sdk/knownDevice';
 import { useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
@@ -8,6 +9,7 @@ import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { Field } from '../../ui/Field';
 import { usePageTitle } from '../../ui/usePageTitle';
+import { markNewDevice } from '../shell/NewDeviceNotice';
 import { AuthLayout } from './AuthLayout';
 
 export function LoginPage() {
@@ -25,7 +27,16 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      const result = await client.login({ username, password });
+      // The device this browser already is for this account, with its keys and history.
+      const device = knownDevice(username);
+      const result = await client.login({ username, password, ...(device ? { device } : {}) });
+      const replaced = rememberDevice(result);
+      // The server no longer knows the kept device (removed elsewhere): its store is dead.
+      if (replaced)
+        void forgetThisDevice({ userId: result.user.id, deviceId: replaced.id }).catch(
+          () => undefined,
+        );
+      if (result.deviceSecret !== undefined) markNewDevice();
       setSession({ user: result.user, device: result.device });
       void navigate('/', { replace: true });
     } catch (failure) {

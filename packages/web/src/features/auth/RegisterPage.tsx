@@ -2,6 +2,7 @@ import { ChatError, Limits, checkPassword, type ServerInfo } from '@securechat/s
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { client } from '../../sdk/client';
+import { rememberDevice } from '../../sdk/knownDevice';
 import { useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
@@ -89,6 +90,7 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
         ...(mode === 'setup' && token ? { setupToken: token } : {}),
         ...(mode === 'invite' && token ? { inviteToken: token } : {}),
       });
+      rememberDevice(result);
       setSession({ user: result.user, device: result.device });
       void navigate('/', { replace: true });
     } catch (failure) {

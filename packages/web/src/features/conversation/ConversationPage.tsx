@@ -22,11 +22,14 @@ import { MembersPanel } from './MembersPanel';
 import { MessageList, type PendingMessage } from './MessageList';
 import { roomPath } from './paths';
 import { useConversationView, useRealtime, useRealtimeStore } from './RealtimeProvider';
+import { SafetyNumberDialog } from './SafetyNumberDialog';
+import { SecurityBadge, SecurityBanner, useTrust } from './security';
 import { roomName } from './store';
 
 /** Closer than this to the bottom, the list follows new messages. */
 const STICK_PX = 80;
 const noItems: readonly TimelineItem[] = [];
+const joining = { state: 'joining', warnings: [] } as const;
 
 /** "#general" for rooms, the person's name for direct messages. */
 const roomLabel = (room: RoomSummary, profile?: RoomProfile): string =>
@@ -76,6 +79,8 @@ function Conversation({ room }: { room: RoomSummary }) {
   const [members, setMembers] = useState<{ list: Member[]; total: number } | null>(null);
   const [deleting, setDeleting] = useState<{ seq: number; code: string } | null>(null);
   const [replyTo, setReplyTo] = useState<MessageItem | null>(null);
+  /** Whose safety number the dialog shows. */
+  const [checking, setChecking] = useState<{ user: string; name: string } | null>(null);
   const [now] = useState(() => Date.now());
   const panelId = useId();
   const scroller = useRef<HTMLDivElement>(null);
@@ -88,6 +93,9 @@ function Conversation({ room }: { room: RoomSummary }) {
   const items = view?.items ?? noItems;
   const loaded = view?.loaded ?? false;
   const more = view?.more ?? false;
+  const security = view?.security ?? joining;
+  const waiting = view?.waiting ?? 0;
+  const trust = useTrust(conversations, members?.list.map((m) => m.user) ?? []);
 
   // Messages here are read as they arrive; the sidebar counts the other rooms'.
   const newest = items.at(-1)?.seq ?? 0;
@@ -230,6 +238,13 @@ function Conversation({ room }: { room: RoomSummary }) {
           ? t.conversation.stalled
           : '';
 
+  const checkSafetyNumber = (user: string) =>
+    setChecking({ user, name: names.get(user) ?? t.conversation.someone });
+
+  function acknowledge(user: string) {
+    conversations?.acknowledgeKeyChange(user).catch((reason: unknown) => setError(failure(reason)));
+  }
+
   const topic =
     (room.kind === 'group' || room.kind === 'direct' ? view?.profile.topic : null) ?? room.topic;
 
@@ -247,10 +262,22 @@ function Conversation({ room }: { room: RoomSummary }) {
           </h1>
           {topic ? <p className="conv-topic">{topic}</p> : null}
         </div>
+        <SecurityBadge security={security} />
         {room.protected ? (
           <span className="badge badge-muted conv-badge">
             <Icon name="lock" /> {t.rooms.protectedRoom}
           </span>
+        ) : null}
+        {room.kind === 'direct' ? (
+          <button
+            type="button"
+            className="button ghost safety-toggle"
+            aria-label={t.conversation.safety.buttonFor(room.peer.username)}
+            onClick={() => setChecking({ user: room.peer.id, name: room.peer.username })}
+          >
+            <Icon name="key" />
+            <span className="safety-toggle-text">{t.conversation.safety.button}</span>
+          </button>
         ) : null}
         <button
           type="button"
@@ -266,6 +293,12 @@ function Conversation({ room }: { room: RoomSummary }) {
       </header>
       <div className="conv-body">
         <div className="conv-main">
+          <SecurityBanner
+            warnings={security.warnings}
+            names={names}
+            onCheck={checkSafetyNumber}
+            onAcknowledge={acknowledge}
+          />
           <div className="conv-scroll" ref={scroller} onScroll={onScroll}>
             <div className="conv-top">
               {!loaded ? (
@@ -316,6 +349,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             <p className="conv-status" role="status">
               {status}
             </p>
+            {waiting > 0 ? <p className="conv-waiting">{t.conversation.waiting(waiting)}</p> : null}
             {error ? (
               <div className="conv-error">
                 <Alert>{error}</Alert>
@@ -352,10 +386,22 @@ function Conversation({ room }: { room: RoomSummary }) {
             members={members?.list ?? null}
             total={members?.total ?? 0}
             presence={presence}
+            me={me}
+            trust={trust}
+            onSafetyNumber={(member) => setChecking({ user: member.user, name: member.username })}
             onClose={() => setMembersOpen(false)}
           />
         ) : null}
       </div>
+      {checking && conversations ? (
+        <SafetyNumberDialog
+          key={checking.user}
+          conversations={conversations}
+          user={checking.user}
+          name={checking.name}
+          onClose={() => setChecking(null)}
+        />
+      ) : null}
       {deleting ? (
         <DeleteDialog
           key={deleting.seq}

@@ -1,21 +1,31 @@
 import type { Member, PresenceStatus } from '@securechat/sdk';
 import { t } from '../../strings';
 import { Icon } from '../../ui/Icon';
+import type { TrustState } from './security';
 
 const RANK: Record<PresenceStatus, number> = { online: 0, away: 1, offline: 2 };
 
-/** Who is in the room, online first, with a presence dot and their room role. */
+/**
+ * Who is in the room, online first, with a presence dot, their room role, a mark for those
+ * verified or whose safety number changed, and a way to each one's safety number.
+ */
 export function MembersPanel({
   id,
   members,
   total,
   presence,
+  me,
+  trust,
+  onSafetyNumber,
   onClose,
 }: {
   id: string;
   members: readonly Member[] | null;
   total: number;
   presence: ReadonlyMap<string, PresenceStatus>;
+  me: string | null;
+  trust: ReadonlyMap<string, TrustState>;
+  onSafetyNumber: (member: Member) => void;
   onClose: () => void;
 }) {
   const status = (m: Member): PresenceStatus => presence.get(m.user) ?? m.presence;
@@ -44,6 +54,7 @@ export function MembersPanel({
           {sorted.map((member) => {
             const s = status(member);
             const role = t.conversation.role[member.role];
+            const state = trust.get(member.user);
             return (
               <li key={member.user} className="member">
                 <span className="avatar tiny" aria-hidden="true">
@@ -52,7 +63,29 @@ export function MembersPanel({
                 </span>
                 <span className="member-name">{member.username}</span>
                 <span className="visually-hidden">, {t.conversation.presence[s]}</span>
+                {state === 'verified' ? (
+                  <span className="trust-mark verified" title={t.conversation.trust.verified}>
+                    <Icon name="shield" />
+                    <span className="visually-hidden">, {t.conversation.trust.verified}</span>
+                  </span>
+                ) : state === 'changed' ? (
+                  <span className="trust-mark changed" title={t.conversation.trust.changed}>
+                    <Icon name="warning" />
+                    <span className="visually-hidden">, {t.conversation.trust.changed}</span>
+                  </span>
+                ) : null}
                 {role ? <span className="badge badge-muted">{role}</span> : null}
+                {member.user !== me ? (
+                  <button
+                    type="button"
+                    className="icon-button small"
+                    aria-label={t.conversation.safety.buttonFor(member.username)}
+                    title={t.conversation.safety.buttonFor(member.username)}
+                    onClick={() => onSafetyNumber(member)}
+                  >
+                    <Icon name="key" />
+                  </button>
+                ) : null}
               </li>
             );
           })}

@@ -261,7 +261,9 @@ function Message({
             </p>
           </>
         ) : (
-          <p className="msg-text msg-placeholder">{t.conversation.unreadable}</p>
+          <p className="msg-text msg-placeholder">
+            {t.conversation.unreadable[item.unreadableReason ?? 'malformed']}
+          </p>
         )}
         {item.reactions.length > 0 ? (
           <ul className="msg-reactions" aria-label={t.conversation.reactions}>

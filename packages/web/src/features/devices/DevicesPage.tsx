@@ -2,6 +2,7 @@ import type { DeviceInfo } from '@securechat/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { client, forgetThisDevice } from '../../sdk/client';
+import { forgetKnownDevice } from '../../sdk/knownDevice';
 import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
@@ -38,7 +39,10 @@ export function DevicesPage() {
       await client.revokeDevice(device.id);
       if (device.current) {
         // This device is gone for good: so is what it kept of its conversations here.
-        if (session) void forgetThisDevice({ userId: session.user.id, deviceId: device.id });
+        if (session) {
+          forgetKnownDevice(session.user.username);
+          void forgetThisDevice({ userId: session.user.id, deviceId: device.id });
+        }
         setSession(null);
         void navigate('/login', { replace: true });
         return;

@@ -5,6 +5,7 @@ import { Brand } from '../../ui/Brand';
 import { Icon } from '../../ui/Icon';
 import { usePageTitle } from '../../ui/usePageTitle';
 import { RoomList } from '../conversation/RoomList';
+import { NewDeviceNotice } from './NewDeviceNotice';
 import { UserMenu } from './UserMenu';
 
 /**
@@ -59,12 +60,9 @@ export function AppShell({
         <Link to="/" className="topbar-brand">
           <Brand />
         </Link>
-        <span className="e2ee-badge" title={t.shell.e2eeTitle}>
-          <Icon name="eye" />
-          <span className="e2ee-text">{t.e2ee}</span>
-        </span>
         <UserMenu />
       </header>
+      <NewDeviceNotice />
       <div className="shell-body">
         <nav
           id="rooms-sidebar"
