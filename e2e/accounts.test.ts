@@ -82,7 +82,13 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     // A member's menu: no "Admin".
     await accountMenu(page).click();
     const items = await page.getByRole('menu').getByRole('menuitem').allTextContents();
-    expect(items.map((s) => s.trim())).toEqual(['Devices', 'Settings', 'About', 'Sign out']);
+    expect(items.map((s) => s.trim())).toEqual([
+      'Devices',
+      'Settings',
+      'About',
+      'Sign out',
+      'Sign out and remove this device',
+    ]);
     await page.keyboard.press('Escape');
     expect(await page.getByRole('menu').count()).toBe(0);
     // Keyboard: ArrowDown opens it with the first item focused.

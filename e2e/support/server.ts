@@ -23,6 +23,8 @@ export interface RunningServer {
   /** http://localhost:<port>, the PUBLIC_ORIGIN the browser uses. */
   origin: string;
   port: number;
+  /** Its DATA_DIR (database, uploads), removed by `stop()`. */
+  dataDir: string;
   /** Lines the server printed on stdout (JSON log lines) since it last started. */
   stdout: string[];
   /** What it printed on stderr so far. */
@@ -160,6 +162,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   return {
     origin,
     port,
+    dataDir,
     stdout,
     stderr: () => stderr,
     async waitForLog(text, timeoutMs = 5_000) {
