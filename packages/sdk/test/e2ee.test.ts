@@ -32,9 +32,11 @@ describeEachDialect('end-to-end encryption', (dialect) => {
   const people: Person[] = [];
   const errors: string[] = [];
 
-  async function person(name: string): Promise<Person> {
+  async function person(name: string, existing = false): Promise<Person> {
     const client = createClient({ baseUrl: origin, WebSocket });
-    const me = await client.register({ username: name, password: PASSWORD });
+    const me = existing
+      ? await client.login({ username: name, password: PASSWORD })
+      : await client.register({ username: name, password: PASSWORD });
     const c = await client.conversations({
       store: openMemoryStore(),
       userId: me.user.id,
@@ -82,6 +84,70 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     expect(haystack).not.toContain(marker);
     expect(haystack).not.toContain('hi alice');
   }, 90_000);
-});
 
-void GENERAL_ROOM_ID;
+  it('a three-user private group: an invited member reads from then on; a removed one reads nothing after', async () => {
+    const [ann, ben, cat] = [await person('ann'), await person('ben'), await person('cat')];
+    const group = await ann.c.createGroup({ name: 'Secret plans' });
+    await ann.c.invite(group.id, 'ben');
+    await ann.c.invite(group.id, 'cat');
+    for (const p of [ann, ben, cat]) p.c.open(group.id);
+    await ann.c.sendText(group.id, 'one');
+    await until(
+      () => texts(ben, group.id).includes('one') && texts(cat, group.id).includes('one'),
+      'ben and cat to read ann',
+    );
+    // The group's name is content: both read it, the server never had it.
+    await until(() => ben.c.view(group.id).profile.name === 'Secret plans', 'the name');
+    await cat.c.sendText(group.id, 'two');
+    await until(() => texts(ann, group.id).includes('two'), 'ann to read cat');
+    await until(() => texts(ben, group.id).includes('two'), 'ben to read cat');
+
+    await ann.c.kick(group.id, cat.id);
+    // The kick becomes a Remove commit: cat's device leaves the group.
+    await until(
+      () => !ann.c.groupDevices(group.id).some((d) => d.user === cat.id),
+      'cat to be removed from the group',
+    );
+    await ann.c.sendText(group.id, 'three');
+    await until(() => texts(ben, group.id).includes('three'), 'ben to read three');
+    expect(texts(cat, group.id)).not.toContain('three');
+  }, 120_000);
+
+  it('#general is joined by external commits, and a new sign-in of a user joins their rooms', async () => {
+    const dan = await person('dan');
+    const eve = await person('eve');
+    for (const p of [dan, eve]) p.c.open(GENERAL_ROOM_ID);
+    // Each device joins #general's group by itself (an external commit) when it connects.
+    const joined = (p: Person) => p.c.view(GENERAL_ROOM_ID).security.state !== 'joining';
+    await until(() => joined(dan) && joined(eve), 'both devices to join #general');
+    await dan.c.sendText(GENERAL_ROOM_ID, 'morning all');
+    await until(() => texts(eve, GENERAL_ROOM_ID).includes('morning all'), 'eve to read dan');
+    const dm = await eve.c.direct('dan');
+    eve.c.open(dm.id);
+    await eve.c.sendText(dm.id, 'psst');
+    dan.c.open(dm.id);
+    await until(() => texts(dan, dm.id).includes('psst'), 'dan to read the dm');
+
+    // Dan signs in on a second device: it is added to the DM and joins #general.
+    const dan2 = await person('dan', true);
+    dan2.c.open(dm.id);
+    dan2.c.open(GENERAL_ROOM_ID);
+    await eve.c.sendText(dm.id, 'for both of your devices');
+    await until(
+      () => texts(dan2, dm.id).includes('for both of your devices'),
+      'the new device to read the dm',
+    );
+    await until(() => texts(dan, dm.id).includes('for both of your devices'), 'the first device');
+    await until(() => joined(dan2), 'the new device to join #general');
+    await eve.c.sendText(GENERAL_ROOM_ID, 'hello new device');
+    await until(
+      () => texts(dan2, GENERAL_ROOM_ID).includes('hello new device'),
+      'the new device to read #general',
+    );
+    // What was sent before it joined says so, in its own words.
+    const before = dan2.c
+      .view(dm.id)
+      .items.find((i) => i.type === 'message' && i.unreadableReason === 'before-join');
+    expect(before).toBeDefined();
+  }, 120_000);
+});

@@ -42,6 +42,8 @@ import {
 const PAGE_SIZE = 50;
 /** How long a send waits for this device to get into the room's group before it fails. */
 const GROUP_WAIT_MS = 60_000;
+/** How long a send waits for the listed members of a private room to be in its group. */
+const MEMBERS_WAIT_MS = 10_000;
 
 /** An event as the engine opened it, read into content (or why it can't be shown). */
 function decodeOpened(opened: Opened): DecodedEvent {
@@ -162,6 +164,8 @@ export interface CryptoHooks {
   /** Feed events (released from waiting, or fetched) back through the room's processing. */
   deliver: (room: string, events: RoomEvent[]) => void;
   report: (error: unknown) => void;
+  /** This device added devices to the room's group: they read from now on. */
+  added: (room: string) => void;
 }
 
 /** The end-to-end encryption engine as the facade uses it (mls/engine.ts `MlsEngine`). */
@@ -178,6 +182,8 @@ export interface ConversationCrypto {
   security(room: string): RoomSecurity;
   waiting(room: string): number;
   epoch(room: string): number | null;
+  /** Everyone the server lists has a device in the room's group. */
+  complete(room: string): boolean;
   groupMembers(room: string): { user: string; device: string }[];
   sync(rooms: readonly RoomSummary[]): void;
   schedule(room: string): void;
@@ -261,6 +267,7 @@ export class Conversations {
         run: (room, task) => self.enqueue(room, task),
         deliver: (room, events) => void self.process(room, events).catch(self.report),
         report: self.report,
+        added: (room) => void self.shareProfile(room).catch(self.report),
       },
       transport,
     );
@@ -470,6 +477,21 @@ export class Conversations {
    */
   setRoomProfile(room: string, profile: { name?: string; topic?: string | null }): Promise<void> {
     return this.submit(room, { type: 'room-profile', ...profile });
+  }
+
+  /**
+   * A private room's name and topic are content: devices just added never saw them, so the
+   * device that added them sends them again.
+   */
+  private async shareProfile(room: string): Promise<void> {
+    const state = await this.load(room);
+    const { name, topic } = state.profile;
+    if (name === null && topic === null) return;
+    await this.submit(room, {
+      type: 'room-profile',
+      ...(name === null ? {} : { name }),
+      ...(topic === null ? {} : { topic }),
+    });
   }
 
   /** Send a refused message again (same cmid: the server stores it once). */
@@ -871,8 +893,20 @@ export class Conversations {
     return sending;
   }
 
-  /** Resolves once this device is in the room's group (joining it if need be). */
+  /**
+   * Resolves once this device is in the room's group (joining it if need be) and, for a
+   * while, until everyone listed in a private room is in it too: a message sent before a
+   * member's device is added can never be read by it.
+   */
   private async groupReady(room: string): Promise<void> {
+    await this.inGroup(room);
+    const since = Date.now();
+    if (!this.engine.complete(room)) this.engine.schedule(room);
+    while (!this.engine.complete(room) && Date.now() - since < MEMBERS_WAIT_MS && !this.closed)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  private async inGroup(room: string): Promise<void> {
     if (this.engine.epoch(room) !== null) return;
     await this.rooms();
     if (this.engine.epoch(room) !== null) return;

@@ -241,9 +241,10 @@ function foldFacts(
     case 'unreadable': {
       if (event.kind !== 'message') break;
       // First one wins, except that a message this device could not open *yet* gives way to
-      // its opened content (both orders end the same).
+      // what opening it later gave (both orders end the same).
       const existing = facts.originals[key(event.seq)];
-      if (existing && !(existing.reason === 'waiting' && content.type !== 'unreadable')) break;
+      const later = content.type !== 'unreadable' || content.reason !== 'waiting';
+      if (existing && !(existing.reason === 'waiting' && later)) break;
       const original: Original = {
         sender: event.sender,
         device: event.device,

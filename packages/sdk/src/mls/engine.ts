@@ -194,6 +194,10 @@ export class MlsEngine implements ConversationCrypto {
   private readonly sent = new Map<string, Uint8Array>();
   private readonly listeners = new Set<() => void>();
   private readonly revoked = new Set<string>();
+  /** New devices (device → user) the server announced per room, until they are added. */
+  private readonly newDevices = new Map<string, Map<string, string>>();
+  /** The members the server listed for each room when last asked. */
+  private readonly listed = new Map<string, Set<string>>();
   private readonly contexts = new Map<SuiteKind, Promise<MlsContext>>();
   private readonly teardown: (() => void)[] = [];
   private signer!: DeviceSigner;
@@ -332,6 +336,26 @@ export class MlsEngine implements ConversationCrypto {
     return group ? Number(group.state.groupContext.epoch) : null;
   }
 
+  /**
+   * Whether everyone the server lists in this private room has a device in its group (rooms
+   * anyone may join are complete by definition: each device joins itself).
+   */
+  complete(room: string): boolean {
+    const summary = this.rooms.get(room);
+    const group = this.groups.get(room);
+    if (!group || !summary || openToAll(summary)) return group !== undefined;
+    const listed = this.listed.get(room);
+    if (!listed) return false;
+    const tree = membersOf(group.state);
+    const present = new Set(tree.map((m) => m.user));
+    const devices = new Set(tree.map((m) => m.device));
+    const announced = [...(this.newDevices.get(room)?.keys() ?? [])];
+    return (
+      [...listed].every((user) => present.has(user)) &&
+      announced.every((device) => devices.has(device) || this.revoked.has(device))
+    );
+  }
+
   /** Events held until this device is let into the room. */
   waiting(room: string): number {
     return this.held.get(room)?.length ?? 0;
@@ -407,6 +431,15 @@ export class MlsEngine implements ConversationCrypto {
         const notice = event.notice;
         if (notice.type === 'devices' && notice.change === 'revoked')
           this.revoked.add(notice.device);
+        if (
+          notice.type === 'devices' &&
+          notice.change === 'added' &&
+          notice.device !== this.options.device
+        )
+          this.newDevices.set(
+            room,
+            new Map([...(this.newDevices.get(room) ?? []), [notice.device, notice.user]]),
+          );
         if (
           notice.type === 'join' ||
           notice.type === 'invite' ||
@@ -584,6 +617,7 @@ export class MlsEngine implements ConversationCrypto {
     if (group.refused) return;
     const members = await this.options.transport.members(room).then((r) => r.members);
     const listed = new Set<string>(members.map((m) => m.user));
+    this.listed.set(room, listed);
     const leaves = membersOf(group.state);
     const mine = ownLeaf(group.state);
     const gone = leaves.filter(
@@ -620,10 +654,21 @@ export class MlsEngine implements ConversationCrypto {
     const inTree = membersOf(group.state);
     const withLeaf = new Set(inTree.map((m) => m.user));
     const devices = new Set(inTree.map((m) => m.device));
-    // Members with no device in the group yet; and this user, whose new devices it may add.
+    // Users with a new device not in the group yet (notices name them).
+    const signedIn = new Set(
+      [...(this.newDevices.get(room)?.entries() ?? [])].flatMap(([device, user]) =>
+        devices.has(device) || this.revoked.has(device) ? [] : [user],
+      ),
+    );
+    // Members with no device in the group yet, and members who signed in on a new device
+    // (anyone may add their own user's).
     const candidates = members
       .map((m) => m.user)
-      .filter((user) => (mayAdd && !withLeaf.has(user)) || user === this.options.user);
+      .filter(
+        (user) =>
+          (mayAdd && !withLeaf.has(user)) ||
+          (signedIn.has(user) && (mayAdd || user === this.options.user)),
+      );
     if (candidates.length === 0) return;
     const claimed = await this.claim(room, candidates);
     const packages: KeyPackage[] = [];
@@ -641,7 +686,12 @@ export class MlsEngine implements ConversationCrypto {
       }
     }
     if (packages.length === 0) return;
-    await this.change(room, (context, state) => commitAdd(context, state, packages), targets);
+    const added = await this.change(
+      room,
+      (context, state) => commitAdd(context, state, packages),
+      targets,
+    );
+    if (added) this.options.added(room);
   }
 
   /**
@@ -722,10 +772,9 @@ export class MlsEngine implements ConversationCrypto {
         if (openToAll(summary)) own = await commitUpdate(context, state);
         else {
           const members = (await this.options.transport.members(room)).members;
-          const claimed = await this.claim(
-            room,
-            members.map((m) => m.user),
-          );
+          this.listed.set(room, new Set<string>(members.map((m) => m.user)));
+          const others = members.flatMap((m) => (m.user === this.options.user ? [] : [m.user]));
+          const claimed = others.length > 0 ? await this.claim(room, others) : [];
           const packages: KeyPackage[] = [];
           for (const claim of claimed) {
             try {
@@ -763,6 +812,7 @@ export class MlsEngine implements ConversationCrypto {
         refused: null,
       };
       await this.adopt(room, group);
+      if (welcomeTo.length > 0) this.options.added(room);
       if (own.welcome) {
         const payload = encode({ v: 1, seq, welcome: own.welcome } satisfies WelcomeEnvelope);
         for (const device of welcomeTo)
@@ -895,13 +945,22 @@ export class MlsEngine implements ConversationCrypto {
       }
       return encode({ v: 1, classic: classic.publicBytes, hybrid: hybrid.publicBytes });
     };
-    for (let i = 0; i < count; i++) bundles.push(await bundle(false));
     let lastResort: Uint8Array | undefined;
     if (!hasLast || rotateLast) {
       for (const [ref, own] of this.ownPackages)
         if ((own as { last?: boolean }).last) changes.set(KP + ref, null);
       lastResort = await bundle(true);
+      // A new device can be added as soon as it has a last-resort package: upload it first.
+      if (!hasLast) {
+        await store.putSecrets(changes);
+        for (const [ref, own] of made) this.ownPackages.set(ref, own);
+        await transport.uploadKeyPackages([], lastResort);
+        changes.clear();
+        made.clear();
+        lastResort = undefined;
+      }
     }
+    for (let i = 0; i < count; i++) bundles.push(await bundle(false));
     // Keep the private halves before the public ones can be claimed.
     await store.putSecrets(changes);
     for (const [key, value] of changes) {

@@ -18,6 +18,7 @@ export function unsafeTestingPlaintextCrypto(_hooks: CryptoHooks): Promise<Conve
     security: () => ({ state: 'encrypted', warnings: [] }),
     waiting: () => 0,
     epoch: () => 0,
+    complete: () => true,
     groupMembers: () => [],
     sync: () => undefined,
     schedule: () => undefined,
