@@ -233,6 +233,17 @@ export function createMls(deps: MlsDeps) {
         const packages: ClaimedKeyPackage[] = [];
         const missing: DeviceId[] = [];
         for (const device of devices) {
+          // A device with no package at all is not counted: nothing was handed out.
+          const hasAny = await trx
+            .selectFrom('key_packages')
+            .select('id')
+            .where('device_id', '=', device.id)
+            .limit(1)
+            .executeTakeFirst();
+          if (!hasAny) {
+            missing.push(deviceIdOf(device.id));
+            continue;
+          }
           // Counted atomically: the conditional upsert refuses the claim past the quota.
           const counted = await trx
             .insertInto('key_package_claims')
@@ -281,16 +292,17 @@ export function createMls(deps: MlsDeps) {
             .where('device_id', '=', device.id)
             .where('last_resort', '=', 1)
             .executeTakeFirst();
-          if (last) {
-            packages.push({
-              user: userIdOf(device.user_id),
-              device: deviceIdOf(device.id),
-              data: new Uint8Array(last.data),
-              lastResort: true,
-            });
-          } else {
+          // (A concurrent claim may have taken its last one-time package meanwhile.)
+          if (!last) {
             missing.push(deviceIdOf(device.id));
+            continue;
           }
+          packages.push({
+            user: userIdOf(device.user_id),
+            device: deviceIdOf(device.id),
+            data: new Uint8Array(last.data),
+            lastResort: true,
+          });
         }
         return { packages, missing };
       });
