@@ -502,7 +502,7 @@ export class MlsEngine implements ConversationCrypto {
         if (!sender || sender.user !== event.sender || sender.device !== event.device)
           opened.push({ event, payload: null, failure: 'wrong-sender' });
         else opened.push({ event, payload: result.plaintext, failure: null });
-      } catch (error) {
+      } catch {
         opened.push({ event, payload: null, failure: 'undecryptable' });
       }
     }
@@ -907,8 +907,7 @@ export class MlsEngine implements ConversationCrypto {
     // The members it brings must all be listed by the server.
     const listed = new Set<string>((await this.membersOrEmpty(room)).map((m) => m.user));
     if (membersOf(joined.state).some((m) => !listed.has(m.user))) return;
-    const used = this.ownPackages.get(joined.used) as
-      (OwnKeyPackage & { last?: boolean }) | undefined;
+    const used = this.ownPackages.get(joined.used);
     await this.adopt(room, {
       state: joined.state,
       suite,

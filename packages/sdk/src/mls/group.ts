@@ -68,7 +68,7 @@ export function suiteImpl(kind: SuiteKind): Promise<CiphersuiteImpl> {
 
 /** The suite of a group, from its state; null when it is neither of ours. */
 export function suiteOf(state: ClientState): SuiteKind | null {
-  const id = state.groupContext.cipherSuite as number;
+  const id = state.groupContext.cipherSuite;
   for (const kind of Object.keys(suiteIds) as SuiteKind[]) if (suiteIds[kind] === id) return kind;
   return null;
 }
@@ -342,7 +342,7 @@ export async function joinByExternalCommit(
   suite: SuiteKind,
 ): Promise<OwnCommit> {
   const groupInfo = await readGroupInfo(groupInfoBytes);
-  if ((groupInfo.groupContext.cipherSuite as number) !== suiteIds[suite])
+  if (groupInfo.groupContext.cipherSuite !== suiteIds[suite])
     throw new MlsInputError('the group uses another cipher suite than this room must');
   const own = await newKeyPackage(signer, suite);
   const { keyPackage, privateKeys } = privateOf(own);
@@ -428,7 +428,7 @@ export function membersOf(state: ClientState): GroupMember[] {
   return members;
 }
 
-export const ownLeaf = (state: ClientState): number => state.privatePath.leafIndex as number;
+export const ownLeaf = (state: ClientState): number => state.privatePath.leafIndex;
 
 /**
  * The leaf whose application ratchet a decryption advanced: the sender. ts-mls 2.0.0-rc.10
