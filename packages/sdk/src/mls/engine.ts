@@ -169,6 +169,9 @@ const KP = 'kp:';
 const SENT = 'sent:';
 const SIGNER = 'device:signer';
 
+/** A key package of this device as stored: whether it is the last-resort one. */
+type StoredKeyPackage = OwnKeyPackage & { readonly last: boolean };
+
 /** The suite a room's group must use: hybrid unless anyone may join it. */
 export function suiteForRoom(summary: RoomSummary): SuiteKind {
   return (summary.kind === 'general' || summary.kind === 'channel') && !summary.protected
@@ -190,7 +193,7 @@ export class MlsEngine implements ConversationCrypto {
   private readonly groups = new Map<string, RoomGroup>();
   private readonly rooms = new Map<string, RoomSummary>();
   private readonly held = new Map<string, RoomEvent[]>();
-  private readonly ownPackages = new Map<string, OwnKeyPackage>();
+  private readonly ownPackages = new Map<string, StoredKeyPackage>();
   private readonly sent = new Map<string, Uint8Array>();
   private readonly listeners = new Set<() => void>();
   private readonly revoked = new Set<string>();
@@ -283,7 +286,7 @@ export class MlsEngine implements ConversationCrypto {
     for (const [key, value] of await store.secrets(HELD))
       this.held.set(key.slice(HELD.length), decode(value) as RoomEvent[]);
     for (const [key, value] of await store.secrets(KP)) {
-      const own = decode(value) as OwnKeyPackage & { last?: boolean };
+      const own = decode(value) as StoredKeyPackage;
       this.ownPackages.set(key.slice(KP.length), own);
     }
     for (const [key, value] of await store.secrets(SENT))
@@ -928,12 +931,12 @@ export class MlsEngine implements ConversationCrypto {
   private async refill(rotateLast = false): Promise<void> {
     const { transport, store } = this.options;
     const available = await transport.uploadKeyPackages([]);
-    const hasLast = [...this.ownPackages.values()].some((p) => (p as { last?: boolean }).last);
+    const hasLast = [...this.ownPackages.values()].some((p) => p.last);
     const count = available < KEY_PACKAGES_THRESHOLD ? KEY_PACKAGES_TARGET - available : 0;
     if (count === 0 && hasLast && !rotateLast) return;
     const changes = new Map<string, Uint8Array | null>();
     const bundles: Uint8Array[] = [];
-    const made = new Map<string, OwnKeyPackage & { last?: boolean }>();
+    const made = new Map<string, StoredKeyPackage>();
     const bundle = async (last: boolean) => {
       const classic = await newKeyPackage(this.signer, 'classic');
       const hybrid = await newKeyPackage(this.signer, 'hybrid');
@@ -946,8 +949,7 @@ export class MlsEngine implements ConversationCrypto {
     };
     let lastResort: Uint8Array | undefined;
     if (!hasLast || rotateLast) {
-      for (const [ref, own] of this.ownPackages)
-        if ((own as { last?: boolean }).last) changes.set(KP + ref, null);
+      for (const [ref, own] of this.ownPackages) if (own.last) changes.set(KP + ref, null);
       lastResort = await bundle(true);
       // A new device can be added as soon as it has a last-resort package: upload it first.
       if (!hasLast) {
