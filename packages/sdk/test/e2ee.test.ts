@@ -65,6 +65,8 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     const alice = await person('alice');
     const bob = await person('bob');
     const room = await alice.c.direct('bob');
+    // Both devices learn of the room at once and may both try to make its group.
+    await Promise.all([alice.c.rooms(), bob.c.rooms()]);
     alice.c.open(room.id);
     bob.c.open(room.id);
     const marker = `marker-${Math.random().toString(36).slice(2)}`;

@@ -296,6 +296,11 @@ export class Conversations {
       transport.onGone((room) => void self.forget(room).catch(self.report)),
     );
     self.engine.start();
+    // The connection may have opened while the engine was loading.
+    if (transport.state === 'open') {
+      self.engine.online();
+      void self.rooms().catch(self.report);
+    }
     // Sends that never got their ack before the last shutdown go out again, same cmid.
     for (const send of pending) if (send.error === null) void self.transmit(send);
     return self;
