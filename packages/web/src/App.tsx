@@ -5,12 +5,13 @@ import { t } from './strings';
 import { AboutPage } from './features/about/AboutPage';
 import { AdminPage } from './features/admin/AdminPage';
 import { ConversationPage } from './features/conversation/ConversationPage';
-import { RealtimeProvider } from './features/conversation/RealtimeProvider';
+import { RealtimeProvider, useRealtime } from './features/conversation/RealtimeProvider';
 import { LoginPage } from './features/auth/LoginPage';
 import { RegisterPage } from './features/auth/RegisterPage';
 import { DevicesPage } from './features/devices/DevicesPage';
 import { NotFoundPage } from './features/errors/ErrorPages';
 import { SettingsPage } from './features/settings/SettingsPage';
+import { OtherTabPage } from './features/shell/OtherTabPage';
 
 function Loading() {
   return (
@@ -21,11 +22,17 @@ function Loading() {
   );
 }
 
-/** Signed-in pages: signed-out visitors go to /login. */
+/**
+ * Signed-in pages: signed-out visitors go to /login; while another tab of this browser has
+ * this device's conversations open, a page that says so instead.
+ */
 function SignedIn({ children, admin = false }: { children: ReactNode; admin?: boolean }) {
   const { session } = useSession();
+  const { tab } = useRealtime();
   if (session === undefined) return <Loading />;
   if (session === null) return <Navigate to="/login" replace />;
+  if (tab === 'checking') return <Loading />;
+  if (tab === 'elsewhere' || tab === 'taking') return <OtherTabPage />;
   if (admin && session.user.role !== 'admin') return <NotFoundPage />;
   return children;
 }

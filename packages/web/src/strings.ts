@@ -61,6 +61,14 @@ export const t = {
     selectLead: 'Choose a room or a direct message from the list to start talking.',
     signedInAs: 'Signed in as',
   },
+  otherTab: {
+    title: 'SecureChat is open in another tab',
+    lead: 'Using it in two tabs at once would break end-to-end encryption on this device.',
+    hint: 'Your conversations stay open there. “Use it here” moves them to this tab, and the other tab shows this page instead.',
+    useHere: 'Use it here',
+    opening: 'Opening here…',
+    waiting: 'Waiting for the other tab to hand over…',
+  },
   rooms: {
     channels: 'Channels',
     groups: 'Groups',

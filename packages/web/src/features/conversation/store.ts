@@ -1,8 +1,9 @@
 /**
- * The realtime state of the signed-in tab, outside React: the conversations (the sdk's facade
- * over the connection and this device's local store), the rooms list, who is typing, presence
- * and the usernames learned so far. Unread counts and timelines come from the facade. React
- * reads it with useSyncExternalStore (see RealtimeProvider).
+ * The realtime state of the signed-in tab, outside React: whether this tab owns the device (one
+ * tab at a time opens its store), the conversations (the sdk's facade over the connection and
+ * this device's local store), the rooms list, who is typing, presence and the usernames learned
+ * so far. Unread counts and timelines come from the facade. React reads it with
+ * useSyncExternalStore (see RealtimeProvider).
  */
 import type {
   ConnectionState,
@@ -12,12 +13,27 @@ import type {
   RoomSummary,
 } from '@securechat/sdk';
 import { openConversations, type DeviceOwner } from '../../sdk/client';
+import {
+  holdDevice,
+  openTabChannel,
+  type HeldDevice,
+  type TabChannel,
+  type TabMessage,
+} from '../../sdk/deviceLock';
 
 /** `idle`: signed out, no connection. */
 export type LinkState = ConnectionState | 'idle';
 
+/**
+ * Whether this tab owns the device (see sdk/deviceLock): `checking` until it knows, `owner`
+ * when it opens the conversations, `elsewhere` when another tab has them, `taking` while it
+ * waits for that tab to hand them over.
+ */
+export type TabRole = 'checking' | 'owner' | 'elsewhere' | 'taking';
+
 export interface RealtimeSnapshot {
   state: LinkState;
+  tab: TabRole;
   /** null while signed out, and while this device's store opens. */
   conversations: Conversations | null;
   /** The signed-in user's id. */
@@ -41,6 +57,7 @@ export interface RealtimeSnapshot {
 
 const initial: RealtimeSnapshot = {
   state: 'idle',
+  tab: 'checking',
   conversations: null,
   me: null,
   rooms: null,
@@ -82,13 +99,26 @@ function sortRooms(rooms: readonly RoomSummary[]): RoomSummary[] {
   );
 }
 
+/** Who is signed in, on which device, and the channel to this device's other tabs. */
+interface SignedIn {
+  owner: DeviceOwner;
+  channel: TabChannel;
+}
+
 export class RealtimeStore {
   private snapshot: RealtimeSnapshot = initial;
   private readonly listeners = new Set<() => void>();
   private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private teardown: (() => void)[] = [];
-  /** Bumped by every start and stop: an open that finishes late for an old one is closed. */
+  /** Bumped whenever this tab lets the device go: an open that finishes late is not shown. */
   private generation = 0;
+  private signedIn: SignedIn | null = null;
+  /** While this tab owns the device: its lock, and its conversations as they open. */
+  private device: { held: HeldDevice; opening: Promise<Conversations | null> } | null = null;
+  /** Aborts this tab's wait for another to hand the device over. */
+  private waiting: AbortController | null = null;
+  /** This tab's claims and releases of the device's lock, in order. */
+  private lockWork: Promise<void> = Promise.resolve();
   private refreshing = false;
   private refreshAgain = false;
 
@@ -101,23 +131,84 @@ export class RealtimeStore {
 
   readonly getSnapshot = (): RealtimeSnapshot => this.snapshot;
 
-  /** Open this user's conversations on this device (closing any earlier ones). */
+  /**
+   * Open this user's conversations on this device (closing any earlier ones), if no other tab
+   * has them open; otherwise this tab shows that they are open elsewhere.
+   */
   start(me: { id: string; username: string }, owner: DeviceOwner): void {
     this.stop();
+    const channel = openTabChannel(owner, (message) => this.onTabMessage(message));
+    this.signedIn = { owner, channel };
+    this.set({ me: me.id, names: new Map([[me.id, me.username]]) });
+    this.claim(this.signedIn, null);
+  }
+
+  /** "Use it here": ask the tab that has the conversations open to hand them over, and open. */
+  takeOver(): void {
+    if (!this.signedIn || this.snapshot.tab !== 'elsewhere') return;
+    this.set({ tab: 'taking' });
+    this.signedIn.channel.post({ type: 'hand-over' });
+    this.waiting = new AbortController();
+    this.claim(this.signedIn, this.waiting);
+  }
+
+  /**
+   * Take the device's lock, at once or (with `waiting`) once its owner lets go, and open the
+   * conversations. Claims and releases run one after the other, so a claim never meets this
+   * tab's own lock on its way out.
+   */
+  private claim(signedIn: SignedIn, waiting: AbortController | null): void {
     const generation = this.generation;
-    this.set({ state: 'connecting', me: me.id, names: new Map([[me.id, me.username]]) });
-    openConversations(owner).then(
-      (conversations) => {
-        if (generation !== this.generation) {
-          void conversations.close();
-          return;
+    this.serially(async () => {
+      if (generation !== this.generation) return;
+      const held = await holdDevice(signedIn.owner, {
+        wait: waiting !== null,
+        signal: waiting?.signal,
+      });
+      if (this.waiting === waiting) this.waiting = null;
+      if (generation !== this.generation) {
+        await held?.release();
+        return;
+      }
+      if (!held) {
+        this.set({ tab: 'elsewhere' });
+        return;
+      }
+      signedIn.channel.post({ type: 'taken' });
+      this.set({ tab: 'owner', state: 'connecting' });
+      const opening = openConversations(signedIn.owner).then(
+        (conversations) => {
+          if (generation === this.generation) this.attach(conversations);
+          return conversations;
+        },
+        () => {
+          if (generation === this.generation) this.set({ state: 'closed' });
+          return null;
+        },
+      );
+      this.device = { held, opening };
+    });
+  }
+
+  private serially(work: () => Promise<void>): void {
+    this.lockWork = this.lockWork.then(work).catch(() => undefined);
+  }
+
+  private onTabMessage(message: TabMessage): void {
+    switch (message.type) {
+      case 'hand-over':
+        // Another tab of this device wants it: close here, and show that it is open there.
+        if (this.snapshot.tab === 'owner') {
+          const { me, names } = this.snapshot;
+          this.letGo();
+          this.set({ ...initial, me, names, tab: 'elsewhere' });
         }
-        this.attach(conversations);
-      },
-      () => {
-        if (generation === this.generation) this.set({ state: 'closed' });
-      },
-    );
+        return;
+      case 'taken':
+        // Another tab got it first: stop waiting, it is open there.
+        this.waiting?.abort();
+        return;
+    }
   }
 
   private attach(conversations: Conversations): void {
@@ -165,19 +256,37 @@ export class RealtimeStore {
         this.set({ presence: new Map(this.snapshot.presence).set(user, status) });
       }),
       () => document.removeEventListener('visibilitychange', onVisibility),
-      () => void conversations.close(),
     ];
     if (conversations.state === 'open') void this.refreshRooms();
   }
 
-  /** Close the connection and forget this tab's state (sign-out; the local store stays). */
+  /**
+   * Close the connection, let the device go and forget this tab's state (sign-out, device
+   * removal; the local store stays unless the removal erased it).
+   */
   stop(): void {
+    this.letGo();
+    this.signedIn?.channel.close();
+    this.signedIn = null;
+    if (this.snapshot !== initial) this.set(initial);
+  }
+
+  /** Close the conversations, then release the device's lock for another tab to take. */
+  private letGo(): void {
     this.generation += 1;
+    this.waiting?.abort();
+    this.waiting = null;
     for (const undo of this.teardown) undo();
     this.teardown = [];
     for (const timer of this.typingTimers.values()) clearTimeout(timer);
     this.typingTimers.clear();
-    if (this.snapshot !== initial) this.set(initial);
+    const device = this.device;
+    this.device = null;
+    if (device)
+      this.serially(async () => {
+        await device.opening.then((conversations) => conversations?.close()).catch(() => undefined);
+        await device.held.release();
+      });
   }
 
   /** Fetch the rooms list again (several calls at once make one or two requests). */
