@@ -13,7 +13,13 @@ import {
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
-import { createClient, openMemoryStore, type Conversations } from '../src/index.js';
+import {
+  createClient,
+  openMemoryStore,
+  type Conversations,
+  type ConversationStore,
+  type SecureChatClient,
+} from '../src/index.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 
@@ -21,9 +27,11 @@ interface Person {
   id: string;
   name: string;
   c: Conversations;
+  client: SecureChatClient;
+  store: ConversationStore;
 }
 
-const texts = (p: Person, room: string) =>
+const texts = (p: Pick<Person, 'c'>, room: string) =>
   p.c.view(room).items.flatMap((item) => (item.type === 'message' && item.text ? [item.text] : []));
 
 describeEachDialect('end-to-end encryption', (dialect) => {
@@ -37,12 +45,13 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     const me = existing
       ? await client.login({ username: name, password: PASSWORD })
       : await client.register({ username: name, password: PASSWORD });
+    const store = openMemoryStore();
     const c = await client.conversations({
-      store: openMemoryStore(),
+      store,
       userId: me.user.id,
       onError: (error) => errors.push(`${name}: ${String(error)} ${(error as Error).stack ?? ''}`),
     });
-    const p = { id: me.user.id, name, c };
+    const p = { id: me.user.id, name, c, client, store };
     people.push(p);
     return p;
   }
@@ -51,7 +60,11 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     t = await createTestApp(dialect, {
-      env: { PUBLIC_ORIGIN: origin, RATE_LIMIT_LOGIN_PER_MINUTE: '100' },
+      env: {
+        PUBLIC_ORIGIN: origin,
+        RATE_LIMIT_LOGIN_PER_MINUTE: '100',
+        RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100',
+      },
     });
     await t.app.listen({ port, host: '127.0.0.1' });
   });
@@ -114,6 +127,61 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     await until(() => texts(ben, group.id).includes('three'), 'ben to read three');
     expect(texts(cat, group.id)).not.toContain('three');
   }, 120_000);
+
+  it('five members committing at once converge, and a device offline across epochs catches up', async () => {
+    const five = [
+      await person('fay'),
+      await person('gus'),
+      await person('hal'),
+      await person('ivy'),
+      await person('jon'),
+    ];
+    const [fay, , , , jon] = five as [Person, Person, Person, Person, Person];
+    const group = await fay.c.createGroup({ name: 'Five' });
+    for (const p of five.slice(1)) await fay.c.invite(group.id, p.name);
+    for (const p of five) p.c.open(group.id);
+    await fay.c.sendText(group.id, 'all here?');
+    await until(() => five.every((p) => texts(p, group.id).includes('all here?')), 'everyone in');
+
+    // All five commit new keys at the same moment: one wins each epoch, the others retry.
+    await Promise.all(five.map((p) => p.c.rotateKeys(group.id)));
+    await Promise.all(five.map((p, i) => p.c.sendText(group.id, `after rotation ${i}`)));
+    const everyone = five.map((_, i) => `after rotation ${i}`);
+    await until(
+      () => five.every((p) => everyone.every((t) => texts(p, group.id).includes(t))),
+      'every message everywhere',
+    );
+    const epochs = new Set(five.map((p) => p.c.view(group.id).security.state));
+    expect(epochs).toEqual(new Set(['encrypted']));
+    // Nothing sent while they were members failed to decrypt (only what was sent before
+    // someone joined is unreadable to them, and says so).
+    for (const p of five)
+      expect(
+        p.c
+          .view(group.id)
+          .items.filter(
+            (i) => i.type === 'message' && i.unreadable && i.unreadableReason !== 'before-join',
+          ),
+      ).toEqual([]);
+
+    // Jon goes offline; the others commit three times and talk; Jon comes back.
+    const store = jon.store;
+    await jon.c.close();
+    for (const p of five.slice(0, 3)) await p.c.rotateKeys(group.id);
+    for (let i = 0; i < 5; i++) await fay.c.sendText(group.id, `while jon was away ${i}`);
+    const back = await jon.client.conversations({ store, userId: jon.id });
+    people.push({ ...jon, c: back });
+    back.open(group.id);
+    await until(
+      () =>
+        [0, 1, 2, 3, 4].every((i) =>
+          texts({ ...jon, c: back }, group.id).includes(`while jon was away ${i}`),
+        ),
+      'jon to catch up',
+    );
+    await back.sendText(group.id, 'jon is back');
+    await until(() => texts(fay, group.id).includes('jon is back'), 'fay to read jon');
+  }, 180_000);
 
   it('#general is joined by external commits, and a new sign-in of a user joins their rooms', async () => {
     const dan = await person('dan');

@@ -187,6 +187,7 @@ export interface ConversationCrypto {
   groupMembers(room: string): { user: string; device: string }[];
   sync(rooms: readonly RoomSummary[]): void;
   schedule(room: string): void;
+  rotate(room: string): Promise<void>;
   forget(room: string): Promise<void>;
   start(): void;
   /** The connection is open (again). */
@@ -554,6 +555,14 @@ export class Conversations {
   /** The user saw that `user`'s identity key changed: trust the new key (unverified). */
   acknowledgeKeyChange(user: string): Promise<void> {
     return this.guard(() => this.engine.trust.acknowledge(user));
+  }
+
+  /**
+   * Give this device fresh keys in `room` now (an MLS update commit): whoever stole its
+   * current keys can't read what follows. Devices also do this by themselves every week.
+   */
+  rotateKeys(room: string): Promise<void> {
+    return this.guard(() => this.engine.rotate(room));
   }
 
   /** The devices that can read what is sent in `room` now (its MLS group). */

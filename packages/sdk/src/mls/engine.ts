@@ -14,8 +14,11 @@
  *   credential its user's identity key did not sign never passes the authentication service.
  * - Leaves whose user left or was removed, and revoked devices, are removed by a commit of
  *   some remaining member (the first in leaf order at once, the others later if still needed).
- * - Every result (new group state, consumed keys) is handed back to be written in the same
- *   store transaction as the plaintext it produced.
+ * - Every result (the new group state, without the keys it used up) is handed back to be
+ *   written in the same store transaction as the plaintext it produced; the old state is then
+ *   dropped. Used-up secrets are dropped, not zeroed: ts-mls 2.0.0-rc.10 lists as consumed
+ *   some secrets that the state's history of past epochs still holds for late messages, and
+ *   zeroing them broke decryption and commits (docs/decisions/0013).
  */
 import { decode, encode } from '@msgpack/msgpack';
 import {
@@ -57,7 +60,6 @@ import {
   processIncoming,
   readKeyPackage,
   suiteOf,
-  wipe,
   type DeviceSigner,
   type OwnCommit,
   type OwnKeyPackage,
@@ -395,6 +397,23 @@ export class MlsEngine implements ConversationCrypto {
     this.schedule(room, RETRY_MS * (count + 1));
   }
 
+  /**
+   * Commit fresh keys for this device in the room's group now (post-compromise security; it
+   * also happens by itself every SELF_UPDATE_MS). A commit that lost its epoch to another is
+   * made again once the winner has been applied.
+   */
+  async rotate(room: string, attempt = 0): Promise<void> {
+    let done = false;
+    await this.options.run(room, async () => {
+      done = !this.groups.has(room) || (await this.change(room, commitUpdate));
+    });
+    if (done || attempt >= COMMIT_ATTEMPTS * 4) return;
+    // The winning commit reaches this device shortly; try again after it (with jitter, so
+    // devices that raced do not race again in step).
+    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100 * (attempt + 1)));
+    return this.rotate(room, attempt + 1);
+  }
+
   /** The room was left or is gone: drop its group. */
   async forget(room: string): Promise<void> {
     this.groups.delete(room);
@@ -421,7 +440,6 @@ export class MlsEngine implements ConversationCrypto {
   ): Promise<{ opened: Opened[]; secrets: Map<string, Uint8Array | null>; done: () => void }> {
     const secrets = new Map<string, Uint8Array | null>();
     const opened: Opened[] = [];
-    const consumed: Uint8Array[] = [];
     const before = this.groups.get(room);
     let group = before ? { ...before } : undefined;
     let held = this.held.get(room) ?? [];
@@ -489,7 +507,6 @@ export class MlsEngine implements ConversationCrypto {
           group = { ...group, refused: result.refused };
         } else {
           group = { ...group, state: result.state };
-          consumed.push(...result.consumed);
         }
         continue;
       }
@@ -500,7 +517,6 @@ export class MlsEngine implements ConversationCrypto {
           continue;
         }
         group = { ...group, state: result.state };
-        consumed.push(...result.consumed);
         const sender = result.sender;
         if (!sender || sender.user !== event.sender || sender.device !== event.device)
           opened.push({ event, payload: null, failure: 'wrong-sender' });
@@ -523,7 +539,6 @@ export class MlsEngine implements ConversationCrypto {
         if (final) this.groups.set(room, final);
         if (held !== heldBefore) this.held.set(room, held);
         for (const cmid of sentUsed) this.sent.delete(cmid);
-        wipe(consumed);
         if (final?.refused && !before?.refused) this.emit();
         if (reconcile) this.schedule(room);
       },
@@ -536,7 +551,7 @@ export class MlsEngine implements ConversationCrypto {
     context: MlsContext,
     state: ClientState,
     event: Extract<RoomEvent, { kind: 'commit' }>,
-  ): Promise<{ state: ClientState; consumed: Uint8Array[]; refused: null } | { refused: string }> {
+  ): Promise<{ state: ClientState; refused: null } | { refused: string }> {
     const summary = this.rooms.get(room);
     const listed = new Set<string>((await this.membersOrEmpty(room)).map((m) => m.user));
     const invited: string[] = [];
@@ -554,7 +569,7 @@ export class MlsEngine implements ConversationCrypto {
     let result;
     try {
       result = await processIncoming(context, state, event.payload, check);
-    } catch {
+    } catch (error) {
       return { refused: 'A change to this conversation did not check out.' };
     }
     if (result.kind !== 'commit' || !result.accepted)
@@ -569,7 +584,7 @@ export class MlsEngine implements ConversationCrypto {
         refused: 'A change tried to add someone the server does not list as a member.',
       };
     void invited;
-    return { state: result.state, consumed: result.consumed, refused: null };
+    return { state: result.state, refused: null };
   }
 
   private async membersOrEmpty(room: string): Promise<Member[]> {
@@ -602,7 +617,6 @@ export class MlsEngine implements ConversationCrypto {
     );
     this.groups.set(room, next);
     this.sent.set(cmid, plaintext);
-    wipe(result.consumed);
     if (this.now() - next.updatedAt > SELF_UPDATE_MS) this.schedule(room);
     return result.message;
   }
@@ -730,14 +744,12 @@ export class MlsEngine implements ConversationCrypto {
     const own = await make(context, group.state);
     const accepted = await this.publish(room, own);
     if (accepted === null) {
-      wipe(own.consumed);
       this.schedule(room, 500);
       return false;
     }
     const next: RoomGroup = { ...group, state: own.state, updatedAt: this.now() };
     await this.options.store.putSecrets(new Map([this.groupSecret(room, next)]));
     this.groups.set(room, next);
-    wipe(own.consumed);
     if (own.welcome) {
       const envelope: WelcomeEnvelope = { v: 1, seq: accepted, welcome: own.welcome };
       const payload = encode(envelope);

@@ -1,7 +1,7 @@
 /**
  * The MLS core (RFC 9420, via ts-mls): one group per room. Every function is a pure
  * transition `(state, input) → { state, output, consumed }`: it never changes its input, and
- * the caller persists the whole result before using it, then wipes `consumed` secrets.
+ * the caller persists the whole result before using it, then drops the old state.
  *
  * Wire bytes in and out are MLS messages (TLS encoding); group info with its ratchet tree is
  * gzip-compressed, because a big room's tree is megabytes and travels as a blob.
@@ -29,7 +29,6 @@ import {
   processMessage,
   protocolVersions,
   wireformats,
-  zeroOutUint8Array,
   type AuthenticationService,
   type CiphersuiteImpl,
   type ClientState,
@@ -507,9 +506,4 @@ export async function processIncoming(
     accepted: result.actionTaken === 'accept',
     consumed: result.consumed,
   };
-}
-
-/** Wipe secrets a transition used up, once its result is stored. */
-export function wipe(consumed: readonly Uint8Array[]): void {
-  for (const secret of consumed) zeroOutUint8Array(secret);
 }

@@ -22,6 +22,7 @@ export function unsafeTestingPlaintextCrypto(_hooks: CryptoHooks): Promise<Conve
     groupMembers: () => [],
     sync: () => undefined,
     schedule: () => undefined,
+    rotate: () => Promise.resolve(),
     forget: () => Promise.resolve(),
     start: () => undefined,
     online: () => undefined,
