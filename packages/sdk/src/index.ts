@@ -61,6 +61,10 @@ export type {
   RoomProfile,
   TimelineItem,
 } from './conversations/timeline.js';
+export type { RoomSecurity, SecurityWarning } from './mls/types.js';
+export type { TrustState } from './mls/trust.js';
+export { safetyNumberPayload } from './mls/identity.js';
+export type { UnreadableReason } from './conversations/content.js';
 export type { ConversationStore, PendingSend, RoomRecord } from './store/store.js';
 export { openMemoryStore } from './store/memory.std.js';
 export { deleteIndexedDbStore, openIndexedDbStore } from './store/indexeddb.dom.js';

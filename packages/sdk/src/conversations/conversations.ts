@@ -23,8 +23,8 @@ import {
   type RoomRecord,
 } from '../store/store.js';
 import type { ConnectionState, PresenceEvent, TypingEvent } from '../transport/realtime.js';
-import type { Opened, RoomSecurity } from '../mls/engine.js';
 import type { TrustState } from '../mls/trust.js';
+import type { ConversationCrypto, CryptoHooks, Opened, RoomSecurity } from '../mls/types.js';
 import { decodeEvent, encodeContent, wireOf, type DecodedEvent } from './codec.js';
 import type { Content } from './content.js';
 import {
@@ -155,51 +155,6 @@ export interface ConversationsOptions {
     hooks: CryptoHooks,
     connection: ConversationTransport,
   ) => Promise<ConversationCrypto>;
-}
-
-/** What the facade gives the encryption engine. */
-export interface CryptoHooks {
-  /** Run `task` in the room's queue (after every earlier change of the room). */
-  run: (room: string, task: () => Promise<void>) => Promise<void>;
-  /** Feed events (released from waiting, or fetched) back through the room's processing. */
-  deliver: (room: string, events: RoomEvent[]) => void;
-  report: (error: unknown) => void;
-  /** This device added devices to the room's group: they read from now on. */
-  added: (room: string) => void;
-}
-
-/** The end-to-end encryption engine as the facade uses it (mls/engine.ts `MlsEngine`). */
-export interface ConversationCrypto {
-  open(
-    room: string,
-    events: readonly RoomEvent[],
-  ): Promise<{
-    opened: Opened[];
-    secrets: ReadonlyMap<string, Uint8Array | null>;
-    done: () => void;
-  }>;
-  seal(room: string, cmid: string, plaintext: Uint8Array): Promise<Uint8Array>;
-  security(room: string): RoomSecurity;
-  waiting(room: string): number;
-  epoch(room: string): number | null;
-  /** Everyone the server lists has a device in the room's group. */
-  complete(room: string): boolean;
-  groupMembers(room: string): { user: string; device: string }[];
-  sync(rooms: readonly RoomSummary[]): void;
-  schedule(room: string): void;
-  rotate(room: string): Promise<void>;
-  forget(room: string): Promise<void>;
-  start(): void;
-  /** The connection is open (again). */
-  online(): void;
-  close(): void;
-  onChange(listener: () => void): () => void;
-  readonly trust: {
-    state(user: string): TrustState;
-    safetyNumber(user: string): Promise<string[] | null>;
-    setVerified(user: string, verified: boolean): Promise<void>;
-    acknowledge(user: string): Promise<void>;
-  };
 }
 
 function newCmid(): string {

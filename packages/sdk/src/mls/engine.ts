@@ -39,7 +39,13 @@ import {
   type KeyPackage,
   type MlsContext,
 } from 'ts-mls';
-import type { ConversationCrypto, CryptoHooks } from '../conversations/conversations.js';
+import type {
+  ConversationCrypto,
+  CryptoHooks,
+  Opened,
+  RoomSecurity,
+  SecurityWarning,
+} from './types.js';
 import type { ConversationStore } from '../store/store.js';
 import {
   commitAdd,
@@ -67,36 +73,6 @@ import {
 } from './group.js';
 import { signDeviceCredential, type IdentityKeyPair } from './identity.js';
 import { Trust } from './trust.js';
-
-/** Why an event's content can't be shown, in words the app turns into plain sentences. */
-export type Failure =
-  /** Sent before this device joined the conversation (history comes with the next issue). */
-  | 'before-join'
-  /** This device has not been let into the conversation yet (waiting for a member to add it). */
-  | 'waiting'
-  /** The keys to decrypt it are gone or it was damaged. */
-  | 'undecryptable'
-  /** The member whose key encrypted it is not who the server says sent it. */
-  | 'wrong-sender'
-  /** This device refused a change to the conversation's members; nothing after it decrypts. */
-  | 'refused-change';
-
-/** An event through the engine: its plaintext payload, or why there is none. */
-export interface Opened {
-  readonly event: RoomEvent;
-  readonly payload: Uint8Array | null;
-  readonly failure: Failure | null;
-}
-
-/** A warning to show in a conversation until the user acts on it. */
-export type SecurityWarning =
-  | { readonly type: 'key-changed'; readonly user: string }
-  | { readonly type: 'refused-change'; readonly reason: string };
-
-export interface RoomSecurity {
-  readonly state: 'encrypted' | 'verified' | 'warning' | 'joining';
-  readonly warnings: readonly SecurityWarning[];
-}
 
 /** What the engine needs of the connection and the blob store. */
 export interface EngineTransport {
@@ -569,7 +545,7 @@ export class MlsEngine implements ConversationCrypto {
     let result;
     try {
       result = await processIncoming(context, state, event.payload, check);
-    } catch (error) {
+    } catch {
       return { refused: 'A change to this conversation did not check out.' };
     }
     if (result.kind !== 'commit' || !result.accepted)

@@ -386,16 +386,6 @@ export async function joinByWelcome(
   return null;
 }
 
-/** The epoch a handshake or application message was made in. */
-export function epochOfMessage(bytes: Uint8Array): number {
-  const message = framed(bytes);
-  return Number(
-    message.wireformat === wireformats.mls_private_message
-      ? message.privateMessage.epoch
-      : message.publicMessage.content.epoch,
-  );
-}
-
 export async function encrypt(
   context: MlsContext,
   state: ClientState,

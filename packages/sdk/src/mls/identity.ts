@@ -192,8 +192,3 @@ export function safetyNumber(
 export function safetyNumberPayload(groups: readonly string[]): string {
   return `securechat-safety-number:1:${groups.join('')}`;
 }
-
-/** A short, stable label of an identity key (hex of its SHA-256), for logs and tests. */
-export function keyLabel(key: Uint8Array): string {
-  return Array.from(sha256(key).subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
-}

@@ -4,7 +4,7 @@
  * encryption is not what is tested; end-to-end encryption is tested against the real server
  * (e2ee.test.ts).
  */
-import type { ConversationCrypto, CryptoHooks } from '../../src/conversations/conversations.js';
+import type { ConversationCrypto, CryptoHooks } from '../../src/mls/types.js';
 
 export function unsafeTestingPlaintextCrypto(_hooks: CryptoHooks): Promise<ConversationCrypto> {
   return Promise.resolve({
