@@ -225,6 +225,7 @@ function engineTransport(connection: RealtimeConnection, blobs: BlobTransport): 
     commit: (room, epoch, payload, groupInfo) => connection.commit(room, epoch, payload, groupInfo),
     identityKeys: async (users) => (await connection.identityKeys(users)).keys,
     members: (room) => connection.members(room),
+    rooms: () => connection.rooms(),
     history: (room, limit, before) => connection.history(room, limit, before),
     uploadBlob: (room, bytes) => blobs.uploadBlob(room, bytes),
     downloadBlob: (room, id) => blobs.downloadBlob(room, id),

@@ -4,8 +4,9 @@
  * removal, and what the server keeps (ciphertext only).
  */
 import { GENERAL_ROOM_ID } from '@securechat/protocol';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { unsafeTestingAuthenticationService } from 'ts-mls';
 import { freePort } from '../../../test-support/net.js';
 import { until } from '../../../test-support/until.js';
 import {
@@ -20,6 +21,9 @@ import {
   type ConversationStore,
   type SecureChatClient,
 } from '../src/index.js';
+import { joinByExternalCommit, mlsContext, newSignatureKeyPair } from '../src/mls/group.js';
+import { newIdentity, signDeviceCredential } from '../src/mls/identity.js';
+import { connectRaw } from '../src/raw.js';
 
 const PASSWORD = 'violet tractor sings under 7 moons';
 
@@ -127,6 +131,113 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     await until(() => texts(ben, group.id).includes('three'), 'ben to read three');
     expect(texts(cat, group.id)).not.toContain('three');
   }, 120_000);
+
+  describe('a server that lies', () => {
+    it('gives another identity key for a user: conversations with them warn until acknowledged', async () => {
+      const kim = await person('kim');
+      const lou = await person('lou');
+      const dm = await kim.c.direct('lou');
+      kim.c.open(dm.id);
+      lou.c.open(dm.id);
+      await kim.c.sendText(dm.id, 'hi lou');
+      await until(() => texts(lou, dm.id).includes('hi lou'), 'lou to read kim');
+      expect(kim.c.trustState(lou.id)).toBe('unverified');
+      const before = await kim.c.safetyNumber(lou.id);
+
+      // The server's directory now answers with a key of its own for lou. Kim's device looks
+      // its contacts up again when it comes back.
+      await kim.c.close();
+      const { identity_key: real } = await t.storage.db
+        .selectFrom('users')
+        .select('identity_key')
+        .where('id', '=', lou.id)
+        .executeTakeFirstOrThrow();
+      await t.storage.db
+        .updateTable('users')
+        .set({ identity_key: new Uint8Array(32).fill(7) })
+        .where('id', '=', lou.id)
+        .execute();
+      const again = await kim.client.conversations({ store: kim.store, userId: kim.id });
+      people.push({ ...kim, c: again });
+      await until(() => again.trustState(lou.id) === 'changed', 'the change to be seen');
+      await until(() => again.view(dm.id).security.state === 'warning', 'the warning');
+      expect(again.view(dm.id).security.warnings).toContainEqual({
+        type: 'key-changed',
+        user: lou.id,
+      });
+      expect(await again.safetyNumber(lou.id)).not.toEqual(before);
+      await again.acknowledgeKeyChange(lou.id);
+      expect(again.trustState(lou.id)).toBe('unverified');
+      // (The real key again, so lou's devices stay valid for the other tests on this server.)
+      await t.storage.db
+        .updateTable('users')
+        .set({ identity_key: real })
+        .where('id', '=', lou.id)
+        .execute();
+    }, 120_000);
+
+    it('slips a device of its own into a direct room: members refuse its commit and warn', async () => {
+      const max = await person('max');
+      const ned = await person('ned');
+      const dm = await max.c.direct('ned');
+      max.c.open(dm.id);
+      ned.c.open(dm.id);
+      await max.c.sendText(dm.id, 'private');
+      await until(() => texts(ned, dm.id).includes('private'), 'ned to read max');
+
+      // The server makes an account and a device credential of its own, lists that account
+      // in the room, and joins the group by an external commit from the group info it keeps.
+      const intruder = createClient({ baseUrl: origin, WebSocket });
+      const account = await intruder.register({ username: 'intruder', password: PASSWORD });
+      const identity = newIdentity();
+      await t.storage.db
+        .updateTable('users')
+        .set({ identity_key: identity.publicKey })
+        .where('id', '=', account.user.id)
+        .execute();
+      await t.storage.db
+        .insertInto('room_members')
+        .values({ room_id: dm.id, user_id: account.user.id, role: 'member', joined_at: Date.now() })
+        .execute();
+      const { group_info_blob: blob } = await t.storage.db
+        .selectFrom('rooms')
+        .select('group_info_blob')
+        .where('id', '=', dm.id)
+        .executeTakeFirstOrThrow();
+      const { data } = await t.storage.db
+        .selectFrom('blobs')
+        .select('data')
+        .where('id', '=', blob ?? '')
+        .executeTakeFirstOrThrow();
+      const signatureKeyPair = await newSignatureKeyPair();
+      const signer = {
+        user: account.user.id,
+        device: account.device.id,
+        signatureKeyPair,
+        credential: signDeviceCredential(
+          identity,
+          account.user.id,
+          account.device.id,
+          signatureKeyPair.publicKey,
+        ),
+      };
+      const context = await mlsContext('hybrid', unsafeTestingAuthenticationService);
+      const own = await joinByExternalCommit(context, signer, new Uint8Array(data), 'hybrid');
+      const rt = connectRaw(intruder);
+      await until(() => rt.state === 'open', 'the intruder to connect');
+      await rt.commit(dm.id, own.epoch, own.commit);
+      rt.close();
+
+      for (const p of [max, ned])
+        await until(() => p.c.view(dm.id).security.state === 'warning', `${p.name} to warn`);
+      expect(max.c.view(dm.id).security.warnings[0]).toMatchObject({ type: 'refused-change' });
+      expect(max.c.groupDevices(dm.id).some((d) => d.user === account.user.id)).toBe(false);
+      // Nothing more is sent into a group this device no longer trusts.
+      await expect(max.c.sendText(dm.id, 'still private')).rejects.toMatchObject({
+        code: 'CHAT_ERR_FORBIDDEN',
+      });
+    }, 120_000);
+  });
 
   it('five members committing at once converge, and a device offline across epochs catches up', async () => {
     const five = [

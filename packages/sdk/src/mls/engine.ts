@@ -94,6 +94,7 @@ export interface EngineTransport {
   ): Promise<{ seq: number }>;
   identityKeys(users: string[]): Promise<{ user: string; key: Uint8Array | null }[]>;
   members(room: string): Promise<{ members: Member[]; total: number }>;
+  rooms(): Promise<RoomSummary[]>;
   history(
     room: string,
     limit: number,
@@ -215,6 +216,7 @@ export class MlsEngine implements ConversationCrypto {
   /** Connected (again): refill key packages, read the inbox, catch up on every room. */
   online(): void {
     void this.refill().catch(this.options.report);
+    void this.refreshTrust().catch(this.options.report);
     void this.drainInbox().catch(this.options.report);
     for (const room of this.rooms.keys()) this.schedule(room);
   }
@@ -390,6 +392,23 @@ export class MlsEngine implements ConversationCrypto {
     return this.rotate(room, attempt + 1);
   }
 
+  /**
+   * Look up again the identity keys of everyone in this device's private conversations, so a
+   * key the server now gives differently shows as a change (rooms anyone may join are too
+   * big to ask about every time; their members are checked as their credentials arrive).
+   */
+  private async refreshTrust(): Promise<void> {
+    const users = new Set<string>();
+    for (const [room, group] of this.groups) {
+      const summary = this.rooms.get(room);
+      if (summary && openToAll(summary)) continue;
+      for (const member of membersOf(group.state))
+        if (member.user !== this.options.user) users.add(member.user);
+    }
+    if (users.size > 0) await this.trust.fetch([...users]);
+    this.emit();
+  }
+
   /** The room was left or is gone: drop its group. */
   async forget(room: string): Promise<void> {
     this.groups.delete(room);
@@ -528,12 +547,15 @@ export class MlsEngine implements ConversationCrypto {
     state: ClientState,
     event: Extract<RoomEvent, { kind: 'commit' }>,
   ): Promise<{ state: ClientState; refused: null } | { refused: string }> {
-    const summary = this.rooms.get(room);
+    // Whether anyone may join decides whether an external commit may bring someone in: never
+    // guessed, asked when not known yet.
+    const summary = await this.summaryOf(room);
+    if (!summary) return { refused: 'This device could not tell what kind of room this is.' };
     const listed = new Set<string>((await this.membersOrEmpty(room)).map((m) => m.user));
     const invited: string[] = [];
     const check: IncomingMessageCallback = (incoming) => {
       if (incoming.kind !== 'commit') return 'accept';
-      if (incoming.senderLeafIndex === undefined && summary && !openToAll(summary)) return 'reject';
+      if (incoming.senderLeafIndex === undefined && !openToAll(summary)) return 'reject';
       for (const { proposal } of incoming.proposals)
         if ('add' in proposal) {
           const owner = keyPackageOwner(proposal.add.keyPackage);
@@ -554,6 +576,8 @@ export class MlsEngine implements ConversationCrypto {
           'Someone tried to bring a device into this private conversation without an invitation.',
       };
     const members = membersOf(result.state);
+    if (summary?.kind === 'direct' && new Set(members.map((m) => m.user)).size > 2)
+      return { refused: 'A change tried to add a third person to this direct conversation.' };
     const stranger = members.find((m) => !listed.has(m.user));
     if (stranger)
       return {
@@ -561,6 +585,19 @@ export class MlsEngine implements ConversationCrypto {
       };
     void invited;
     return { state: result.state, refused: null };
+  }
+
+  /** The room's summary, asking the server for the rooms when this one is not known yet. */
+  private async summaryOf(room: string): Promise<RoomSummary | undefined> {
+    const known = this.rooms.get(room);
+    if (known) return known;
+    try {
+      for (const summary of await this.options.transport.rooms())
+        if (!this.rooms.has(summary.id)) this.rooms.set(summary.id, summary);
+    } catch {
+      // Unknown stays unknown: the caller refuses what it can't judge.
+    }
+    return this.rooms.get(room);
   }
 
   private async membersOrEmpty(room: string): Promise<Member[]> {
@@ -663,6 +700,8 @@ export class MlsEngine implements ConversationCrypto {
           (signedIn.has(user) && (mayAdd || user === this.options.user)),
       );
     if (candidates.length === 0) return;
+    // A direct room is two people: a third one listed by the server is never added.
+    if (summary.kind === 'direct' && new Set([...withLeaf, ...candidates]).size > 2) return;
     const claimed = await this.claim(room, candidates);
     const packages: KeyPackage[] = [];
     const targets: string[] = [];
@@ -861,26 +900,29 @@ export class MlsEngine implements ConversationCrypto {
   private async receiveInbox(messages: readonly InboxMessage[]): Promise<void> {
     const done: string[] = [];
     for (const message of messages) {
+      let keep = false;
       await this.options.run(message.room, async () => {
-        await this.receiveWelcome(message);
+        keep = (await this.receiveWelcome(message)) === 'later';
       });
-      done.push(message.id);
+      // A welcome that could not be judged yet stays in the inbox for the next connection.
+      if (!keep) done.push(message.id);
     }
     if (done.length > 0) await this.options.transport.ackInbox(done).catch(this.options.report);
   }
 
-  private async receiveWelcome(message: InboxMessage): Promise<void> {
+  private async receiveWelcome(message: InboxMessage): Promise<'done' | 'later'> {
     const room = message.room;
-    if (this.groups.has(room)) return;
+    if (this.groups.has(room)) return 'done';
     let envelope: WelcomeEnvelope;
     try {
       envelope = decode(message.payload) as WelcomeEnvelope;
-      if (envelope.v !== 1 || !(envelope.welcome instanceof Uint8Array)) return;
+      if (envelope.v !== 1 || !(envelope.welcome instanceof Uint8Array)) return 'done';
     } catch {
-      return;
+      return 'done';
     }
-    const summary = this.rooms.get(room);
-    const suite = summary ? suiteForRoom(summary) : 'hybrid';
+    const summary = await this.summaryOf(room);
+    if (!summary) return 'later';
+    const suite = suiteForRoom(summary);
     const context = await this.context(suite);
     const packages = new Map([...this.ownPackages].filter(([, own]) => own.suite === suite));
     let joined;
@@ -888,16 +930,25 @@ export class MlsEngine implements ConversationCrypto {
       joined = await joinByWelcome(context, envelope.welcome, packages);
     } catch (error) {
       this.options.report(error);
-      return;
+      return 'done';
     }
-    if (!joined) return;
-    if (suiteOf(joined.state) !== suite) return;
+    if (!joined) return 'done';
+    if (suiteOf(joined.state) !== suite) return 'done';
     const expected = new TextEncoder().encode(`room:${room}`);
     const groupId = joined.state.groupContext.groupId;
-    if (groupId.length !== expected.length || !groupId.every((b, i) => b === expected[i])) return;
-    // The members it brings must all be listed by the server.
-    const listed = new Set<string>((await this.membersOrEmpty(room)).map((m) => m.user));
-    if (membersOf(joined.state).some((m) => !listed.has(m.user))) return;
+    if (groupId.length !== expected.length || !groupId.every((b, i) => b === expected[i]))
+      return 'done';
+    // The members it brings must all be listed by the server (and a direct room is two).
+    let members: Member[];
+    try {
+      members = (await this.options.transport.members(room)).members;
+    } catch {
+      return 'later';
+    }
+    const listed = new Set<string>(members.map((m) => m.user));
+    const users = new Set(membersOf(joined.state).map((m) => m.user));
+    if ([...users].some((user) => !listed.has(user))) return 'done';
+    if (summary.kind === 'direct' && users.size > 2) return 'done';
     const used = this.ownPackages.get(joined.used);
     await this.adopt(room, {
       state: joined.state,
@@ -913,6 +964,7 @@ export class MlsEngine implements ConversationCrypto {
     } else if (used?.last) {
       await this.refill(true);
     }
+    return 'done';
   }
 
   /** Keep KEY_PACKAGES_TARGET one-time packages (and one last-resort) on the server. */
