@@ -6,8 +6,10 @@
  * accounts: OPAQUE registration and sign-in round trips through the sdk (both sides do the
  * full OPAQUE work, the server persists before answering), and plain API throughput.
  * realtime: fan-out, idle connections and catch-up over the WebSocket (see realtime.ts).
+ * mls: ts-mls group sizes and costs per ciphersuite, in Node and (BENCH_MLS_BROWSER=1) in
+ * Chromium (see mls.ts for its own variables).
  *
- * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime`),
+ * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime,mls`),
  * BENCH_QUICK=1 (small sizes and short steps), BENCH_OUT (write every figure there as JSON),
  * BENCH_STEP_SECONDS (each fan-out step), BENCH_ACCOUNTS_CACHE (a folder keeping the realtime
  * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run), BENCH_USERS and BENCH_SECONDS (the accounts suite),
@@ -17,13 +19,16 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createClient } from '@securechat/sdk';
 import { codecBenchmark } from './codec.js';
+import { mlsBenchmark, mlsOptionsFromEnv } from './mls.js';
+import { mlsBrowserBenchmark } from './mls-browser.js';
+import type { TreeShape } from './mls-scenario.js';
 import { FULL, QUICK, realtimeBenchmarks } from './realtime.js';
 import { startServer } from './server-process.js';
 import { printTable, summarize } from './stats.js';
 
 const QUICK_RUN = process.env.BENCH_QUICK === '1';
 const SUITES = new Set(
-  (process.env.BENCH_SUITES ?? 'codec,accounts,realtime').split(',').map((s) => s.trim()),
+  (process.env.BENCH_SUITES ?? 'codec,accounts,realtime,mls').split(',').map((s) => s.trim()),
 );
 const USERS = Number(process.env.BENCH_USERS ?? (QUICK_RUN ? 5 : 50));
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK_RUN ? 1 : 5));
@@ -132,6 +137,19 @@ if (SUITES.has('realtime')) {
       catchup: parts.includes('catchup'),
     },
   });
+}
+if (SUITES.has('mls')) {
+  const options = mlsOptionsFromEnv(QUICK_RUN);
+  results.mls = await mlsBenchmark(options);
+  if (process.env.BENCH_MLS_BROWSER === '1') {
+    const browserSizes = (process.env.BENCH_MLS_BROWSER_SIZES ?? (QUICK_RUN ? '100' : '1000'))
+      .split(',')
+      .map(Number);
+    const browserShapes = (process.env.BENCH_MLS_BROWSER_SHAPES ?? 'one-add,committed')
+      .split(',')
+      .map((s) => s.trim()) as TreeShape[];
+    results.mlsBrowser = await mlsBrowserBenchmark({ ...options, browserSizes, browserShapes });
+  }
 }
 if (process.env.BENCH_OUT) {
   writeFileSync(process.env.BENCH_OUT, `${JSON.stringify(results, null, 2)}\n`);
