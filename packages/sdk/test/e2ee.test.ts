@@ -132,6 +132,40 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     expect(texts(cat, group.id)).not.toContain('three');
   }, 120_000);
 
+  it('a device signed out and removed leaves every group: what follows is not for it', async () => {
+    const oli = await person('oli');
+    const pam = await person('pam');
+    const dm = await oli.c.direct('pam');
+    oli.c.open(dm.id);
+    pam.c.open(dm.id);
+    const pam2 = await person('pam', true);
+    pam2.c.open(dm.id);
+    await oli.c.sendText(dm.id, 'to both of you');
+    await until(() => texts(pam2, dm.id).includes('to both of you'), 'the second device to read');
+    const removed = (await pam2.client.session())?.device.id ?? '';
+    expect(oli.c.groupDevices(dm.id).map((d) => d.device)).toContain(removed);
+
+    await pam2.c.close();
+    await pam2.client.logout({ removeDevice: true });
+    // A remaining member's client commits its removal.
+    await until(
+      () => !oli.c.groupDevices(dm.id).some((d) => d.device === removed),
+      'the removed device to leave the group',
+    );
+    await until(
+      () => !pam.c.groupDevices(dm.id).some((d) => d.device === removed),
+      'pam’s other device to apply the removal',
+    );
+    expect(
+      pam.c
+        .groupDevices(dm.id)
+        .map((d) => d.user)
+        .sort(),
+    ).toEqual([oli.id, pam.id].sort());
+    await oli.c.sendText(dm.id, 'after the removal');
+    await until(() => texts(pam, dm.id).includes('after the removal'), 'pam to read');
+  }, 120_000);
+
   describe('a server that lies', () => {
     it('gives another identity key for a user: conversations with them warn until acknowledged', async () => {
       const kim = await person('kim');

@@ -24,7 +24,7 @@ import {
 import { newIdentity, signDeviceCredential, type IdentityKeyPair } from '../src/mls/identity.js';
 import type { ClientState, MlsContext } from 'ts-mls';
 import { basicIdentity } from '../src/mls/group.js';
-import { openDeviceCredential } from '../src/mls/identity.js';
+import { openDeviceCredential, openDeviceCredentialFast } from '../src/mls/identity.js';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -168,4 +168,33 @@ describe.each(['classic', 'hybrid'] as const)('the MLS core (%s suite)', (suite)
     // The real one is accepted.
     await expect(commitAdd(ctx, state(a), [await packageOf(b, suite)])).resolves.toBeDefined();
   }, 30_000);
+});
+
+describe('device credentials', () => {
+  it('verify with the identity key that signed them, on both paths, and nothing else', async () => {
+    const identity = newIdentity();
+    const other = newIdentity();
+    const { publicKey } = await newSignatureKeyPair();
+    const credential = signDeviceCredential(identity, 'u1', 'd1', publicKey);
+    const expected = { user: 'u1', device: 'd1', identityKey: identity.publicKey };
+    expect(openDeviceCredential(credential, publicKey)).toEqual(expected);
+    expect(await openDeviceCredentialFast(credential, publicKey)).toEqual(expected);
+    // Another device key, a credential signed by someone else, a damaged one: refused.
+    const { publicKey: otherKey } = await newSignatureKeyPair();
+    const forged = signDeviceCredential(other, 'u1', 'd1', publicKey);
+    const damaged = credential.slice();
+    damaged[damaged.length - 1] = (damaged[damaged.length - 1] ?? 0) ^ 1;
+    for (const [bytes, key] of [
+      [credential, otherKey],
+      [damaged, publicKey],
+    ] as const) {
+      expect(openDeviceCredential(bytes, key)).toBeNull();
+      expect(await openDeviceCredentialFast(bytes, key)).toBeNull();
+    }
+    // Signed by another identity: it verifies, under that identity — the caller compares it
+    // with the user's current key.
+    expect((await openDeviceCredentialFast(forged, publicKey))?.identityKey).toEqual(
+      other.publicKey,
+    );
+  });
 });

@@ -236,7 +236,9 @@ describeEachDialect('room access and limits', (dialect) => {
     });
 
     it('are capped per sender and person per day, over all rooms', async () => {
-      // Counted in claims naming Alice, whatever number of devices she has.
+      // Counted in claims naming Alice, whatever number of devices she has (claims that hand
+      // out a package: her last-resort one is never used up).
+      await alice.rt.uploadKeyPackages([], text('a-last-resort'));
       let claims = 0;
       let refused = 'none';
       for (let room = 0; refused === 'none'; room += 1) {
@@ -253,6 +255,22 @@ describeEachDialect('room access and limits', (dialect) => {
       }
       expect(refused).toBe('CHAT_ERR_RATE_LIMITED');
       expect(claims).toBe(Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_USER_PER_DAY);
+    });
+
+    it('do not count a claim that found no package: the device is only reported missing', async () => {
+      const newcomer = await person('newcomer');
+      const group = await carol.rt.createGroup();
+      await carol.rt.invite(group.id, 'newcomer');
+      // The newcomer's device has uploaded nothing yet: however often it is tried, the
+      // quota is untouched, and its first package is then handed out.
+      for (let i = 0; i <= Limits.KEY_PACKAGE_CLAIMS_PER_SENDER_PER_DEVICE; i += 1) {
+        const { packages, missing } = await claim(carol, group.id, [newcomer.id]);
+        expect(packages).toEqual([]);
+        expect(missing).toContain(newcomer.device);
+      }
+      await newcomer.rt.uploadKeyPackages([text('n-1')]);
+      const claimed = await claim(carol, group.id, [newcomer.id]);
+      expect(claimed.packages.map((p) => new TextDecoder().decode(p.data))).toEqual(['n-1']);
     });
 
     it(`refuse a claim over ${Limits.KEY_PACKAGE_CLAIM_DEVICES_MAX} devices instead of cutting it`, async () => {

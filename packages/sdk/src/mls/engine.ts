@@ -803,8 +803,12 @@ export class MlsEngine implements ConversationCrypto {
         else {
           const members = (await this.options.transport.members(room)).members;
           this.listed.set(room, new Set<string>(members.map((m) => m.user)));
-          const others = members.flatMap((m) => (m.user === this.options.user ? [] : [m.user]));
-          const claimed = others.length > 0 ? await this.claim(room, others) : [];
+          // Everyone listed, this user included: the server hands out the packages of this
+          // user's other devices, never this one's.
+          const claimed = await this.claim(
+            room,
+            members.map((m) => m.user),
+          );
           const packages: KeyPackage[] = [];
           for (const claim of claimed) {
             try {

@@ -77,6 +77,64 @@ export function openDeviceCredential(
   bytes: Uint8Array,
   signatureKey: Uint8Array,
 ): DeviceCredential | null {
+  const parsed = readCredential(bytes);
+  if (!parsed) return null;
+  try {
+    if (
+      !ed25519.verify(
+        parsed.signature,
+        credentialTbs(parsed.user, parsed.device, signatureKey),
+        parsed.identityKey,
+      )
+    )
+      return null;
+  } catch {
+    return null;
+  }
+  return { user: parsed.user, device: parsed.device, identityKey: parsed.identityKey };
+}
+
+const verifyKeys = new Map<string, Promise<CryptoKey | null>>();
+
+/** The identity key as a WebCrypto key (null where WebCrypto has no Ed25519). */
+function webCryptoKey(publicKey: Uint8Array): Promise<CryptoKey | null> {
+  const id = Array.from(publicKey, (b) => b.toString(16).padStart(2, '0')).join('');
+  let key = verifyKeys.get(id);
+  if (!key) {
+    key = crypto.subtle
+      .importKey('raw', publicKey as BufferSource, { name: 'Ed25519' }, false, ['verify'])
+      .catch(() => null);
+    if (verifyKeys.size > 10_000) verifyKeys.clear();
+    verifyKeys.set(id, key);
+  }
+  return key;
+}
+
+/**
+ * `openDeviceCredential`, verifying with WebCrypto's Ed25519 where the runtime has it (Node
+ * 20, current browsers): joining a big room checks one credential per member, and WebCrypto
+ * does it several times faster than the JavaScript implementation it falls back to.
+ */
+export async function openDeviceCredentialFast(
+  bytes: Uint8Array,
+  signatureKey: Uint8Array,
+): Promise<DeviceCredential | null> {
+  const parsed = readCredential(bytes);
+  if (!parsed) return null;
+  const key = await webCryptoKey(parsed.identityKey);
+  if (!key) return openDeviceCredential(bytes, signatureKey);
+  const ok = await crypto.subtle
+    .verify(
+      { name: 'Ed25519' },
+      key,
+      parsed.signature as BufferSource,
+      credentialTbs(parsed.user, parsed.device, signatureKey) as BufferSource,
+    )
+    .catch(() => false);
+  return ok ? { user: parsed.user, device: parsed.device, identityKey: parsed.identityKey } : null;
+}
+
+function readCredential(bytes: Uint8Array) {
   let value: unknown;
   try {
     value = decode(bytes);
@@ -88,12 +146,7 @@ export function openDeviceCredential(
   if (v !== CREDENTIAL_VERSION || typeof u !== 'string' || typeof d !== 'string') return null;
   if (!(ik instanceof Uint8Array) || ik.length !== 32) return null;
   if (!(sig instanceof Uint8Array) || sig.length !== 64) return null;
-  try {
-    if (!ed25519.verify(sig, credentialTbs(u, d, signatureKey), ik)) return null;
-  } catch {
-    return null;
-  }
-  return { user: u, device: d, identityKey: ik };
+  return { user: u, device: d, identityKey: ik, signature: sig };
 }
 
 /** Which user and device a credential names, without checking it (for display of a refusal). */

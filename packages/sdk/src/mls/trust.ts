@@ -11,7 +11,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import type { AuthenticationService } from 'ts-mls';
 import type { ConversationStore } from '../store/store.js';
 import { basicIdentity } from './group.js';
-import { openDeviceCredential, safetyNumber, type IdentityKeyPair } from './identity.js';
+import { openDeviceCredentialFast, safetyNumber, type IdentityKeyPair } from './identity.js';
 
 /** What this device holds about one user's identity key. */
 export interface Pin {
@@ -150,7 +150,7 @@ export class Trust {
       validateCredential: async (credential, signaturePublicKey) => {
         const identity = basicIdentity(credential);
         if (!identity) return false;
-        const opened = openDeviceCredential(identity, signaturePublicKey);
+        const opened = await openDeviceCredentialFast(identity, signaturePublicKey);
         if (!opened) return false;
         let key = await this.keyOf(opened.user);
         if (key && !equal(key, opened.identityKey) && opened.user !== this.options.me)
