@@ -547,7 +547,7 @@ export class Conversations {
     visibility?: Visibility;
     password?: string;
   }) {
-    return this.guard(() => this.transport.createChannel(input));
+    return this.guard(async () => this.follow(await this.transport.createChannel(input)));
   }
   /**
    * A private group; you are its owner. Its name and topic go out only as room-profile
@@ -555,8 +555,10 @@ export class Conversations {
    */
   createGroup(input: { name: string; topic?: string; visibility?: Visibility }) {
     return this.guard(async () => {
-      const room = await this.transport.createGroup(
-        input.visibility === undefined ? {} : { visibility: input.visibility },
+      const room = this.follow(
+        await this.transport.createGroup(
+          input.visibility === undefined ? {} : { visibility: input.visibility },
+        ),
       );
       await this.setRoomProfile(room.id, {
         name: input.name,
@@ -566,10 +568,17 @@ export class Conversations {
     });
   }
   direct(username: string) {
-    return this.guard(() => this.transport.direct(username));
+    return this.guard(async () => this.follow(await this.transport.direct(username)));
   }
   join(room: string, password?: string) {
-    return this.guard(() => this.transport.join(room, password));
+    return this.guard(async () => this.follow(await this.transport.join(room, password)));
+  }
+
+  /** A room this user just got into: follow it, and get this device into its group now. */
+  private follow(room: RoomSummary): RoomSummary {
+    if (!this.positions.has(room.id)) this.positions.set(room.id, room.lastSeq);
+    this.engine.sync([room]);
+    return room;
   }
   /** Leave a room; this device forgets its timeline. */
   leave(room: string): Promise<void> {
