@@ -3,6 +3,8 @@
  * users in a direct room, a three-user private group, #general joined by external commits,
  * removal, and what the server keeps (ciphertext only).
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GENERAL_ROOM_ID } from '@securechat/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -131,6 +133,67 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     await until(() => texts(ben, group.id).includes('three'), 'ben to read three');
     expect(texts(cat, group.id)).not.toContain('three');
   }, 120_000);
+
+  it('leaves none of their words in the server’s data folder, in any room kind', async () => {
+    const quinn = await person('quinn');
+    const rosa = await person('rosa');
+    const marker = () => `zq${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+    const said: string[] = [];
+    const talk = async (room: string) => {
+      for (const p of [quinn, rosa]) p.c.open(room);
+      // In rooms anyone may join, each device joins the group by itself: talk once both did.
+      await until(
+        () => quinn.c.groupDevices(room).some((d) => d.user === rosa.id),
+        'rosa in the group',
+      );
+      const [one, two] = [marker(), marker()];
+      said.push(one, two);
+      await quinn.c.sendText(room, one);
+      await until(() => texts(rosa, room).includes(one), 'rosa to read');
+      await rosa.c.sendText(room, two, { replyTo: 1 });
+      await until(() => texts(quinn, room).includes(two), 'quinn to read');
+    };
+    const dm = await quinn.c.direct('rosa');
+    await talk(dm.id);
+    const groupName = marker();
+    said.push(groupName);
+    const group = await quinn.c.createGroup({ name: groupName });
+    await quinn.c.invite(group.id, 'rosa');
+    await talk(group.id);
+    await until(() => rosa.c.view(group.id).profile.name === groupName, 'the group name');
+    const room = await quinn.c.createChannel({
+      name: `locked-${dialect}`,
+      password: 'a long room password',
+    });
+    await rosa.c.join(room.id, 'a long room password');
+    await talk(room.id);
+    await until(
+      () => [quinn, rosa].every((p) => p.c.view(GENERAL_ROOM_ID).security.state !== 'joining'),
+      'both in #general',
+    );
+    await talk(GENERAL_ROOM_ID);
+
+    // Everything the server keeps: on SQLite its data folder (database, WAL, blobs, secrets);
+    // on PostgreSQL every event payload and blob.
+    const haystacks: Buffer[] = [];
+    if (dialect === 'sqlite') {
+      const walk = async (dir: string): Promise<void> => {
+        for (const entry of await readdir(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) await walk(path);
+          else haystacks.push(await readFile(path));
+        }
+      };
+      await walk(t.config.dataDir);
+    }
+    for (const row of await t.storage.db.selectFrom('events').select('payload').execute())
+      haystacks.push(Buffer.from(row.payload ?? []));
+    for (const row of await t.storage.db.selectFrom('blobs').select('data').execute())
+      haystacks.push(Buffer.from(row.data));
+    expect(haystacks.length).toBeGreaterThan(0);
+    for (const word of said)
+      for (const haystack of haystacks) expect(haystack.includes(word)).toBe(false);
+  }, 180_000);
 
   it('a device signed out and removed leaves every group: what follows is not for it', async () => {
     const oli = await person('oli');
