@@ -12,7 +12,9 @@
  * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime,mls`),
  * BENCH_QUICK=1 (small sizes and short steps), BENCH_OUT (write every figure there as JSON),
  * BENCH_STEP_SECONDS (each fan-out step), BENCH_ACCOUNTS_CACHE (a folder keeping the realtime
- * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run), BENCH_USERS and BENCH_SECONDS (the accounts suite),
+ * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run),
+ * BENCH_PAYLOAD_BYTES (bytes per realtime message, default 20; about 340 is an MLS message
+ * carrying 200 bytes of text), BENCH_USERS and BENCH_SECONDS (the accounts suite),
  * BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`).
  */
 import { writeFileSync } from 'node:fs';

@@ -93,16 +93,23 @@ export type LoadRequests = {
   close: { message: Record<string, never>; result: { closed: number } };
 };
 
-/** Payload: magic, step, index, send time (ms, float64) — 20 bytes, little-endian. */
-export const PAYLOAD_BYTES = 20;
+/** The fields: magic, step, index, send time (ms, float64) — 20 bytes, little-endian. */
+const FIELDS_BYTES = 20;
+/**
+ * Bytes of each bench payload (BENCH_PAYLOAD_BYTES, at least 20): the fields at its end,
+ * after zeros. 20 is the bare fields; an MLS application message carrying a 200-byte text is
+ * about 330 bytes (X25519 suite) to 360 (X-Wing), which is what a real client sends.
+ */
+export const PAYLOAD_BYTES = Math.max(FIELDS_BYTES, Number(process.env.BENCH_PAYLOAD_BYTES ?? 20));
 const MAGIC = 0x31424353; // 'SCB1'
 
 export function benchPayload(step: number, index: number, sentAt: number): Uint8Array {
-  const bytes = Buffer.allocUnsafe(PAYLOAD_BYTES);
-  bytes.writeUInt32LE(MAGIC, 0);
-  bytes.writeUInt32LE(step, 4);
-  bytes.writeUInt32LE(index, 8);
-  bytes.writeDoubleLE(sentAt, 12);
+  const bytes = Buffer.alloc(PAYLOAD_BYTES);
+  const at = PAYLOAD_BYTES - FIELDS_BYTES;
+  bytes.writeUInt32LE(MAGIC, at);
+  bytes.writeUInt32LE(step, at + 4);
+  bytes.writeUInt32LE(index, at + 8);
+  bytes.writeDoubleLE(sentAt, at + 12);
   return bytes;
 }
 
@@ -111,9 +118,10 @@ export interface PayloadFields {
   sentAt: number;
 }
 
-/** Read a bench payload at `offset` of `bytes`, or null when it is not one. */
-export function readPayload(bytes: Buffer, offset: number, out: PayloadFields): boolean {
-  if (offset < 0 || bytes.length - offset < PAYLOAD_BYTES) return false;
+/** Read the fields of a bench payload that ends at `end` of `bytes`; false when it is not one. */
+export function readPayload(bytes: Buffer, end: number, out: PayloadFields): boolean {
+  const offset = end - FIELDS_BYTES;
+  if (offset < 0 || end > bytes.length) return false;
   if (bytes.readUInt32LE(offset) !== MAGIC) return false;
   out.step = bytes.readUInt32LE(offset + 4);
   out.sentAt = bytes.readDoubleLE(offset + 12);
@@ -122,11 +130,15 @@ export function readPayload(bytes: Buffer, offset: number, out: PayloadFields): 
 
 /**
  * The fast path for an event frame: as the gateway encodes it today the payload is the
- * frame's last field, a MessagePack bin 8 (0xc4, length) at the very end. Anything else
+ * frame's last field, a MessagePack bin 8 or bin 16 at the very end. Anything else
  * (another field order, an epoch after the payload) returns false and is decoded in full.
  */
 export function readTrailingPayload(bytes: Buffer, out: PayloadFields): boolean {
   const start = bytes.length - PAYLOAD_BYTES;
-  if (start < 2 || bytes[start - 2] !== 0xc4 || bytes[start - 1] !== PAYLOAD_BYTES) return false;
-  return readPayload(bytes, start, out);
+  const header =
+    PAYLOAD_BYTES <= 0xff
+      ? start >= 2 && bytes[start - 2] === 0xc4 && bytes[start - 1] === PAYLOAD_BYTES
+      : start >= 3 && bytes[start - 3] === 0xc5 && bytes.readUInt16BE(start - 2) === PAYLOAD_BYTES;
+  if (!header) return false;
+  return readPayload(bytes, bytes.length, out);
 }

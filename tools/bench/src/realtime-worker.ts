@@ -84,7 +84,7 @@ function onDelivery(step: number, sentAt: number, now: number): void {
 function onEvent(event: RoomEvent, now: number): void {
   if (event.kind !== 'message') return;
   const payload = Buffer.from(event.payload.buffer, event.payload.byteOffset, event.payload.length);
-  if (readPayload(payload, 0, fields)) onDelivery(fields.step, fields.sentAt, now);
+  if (readPayload(payload, payload.length, fields)) onDelivery(fields.step, fields.sentAt, now);
 }
 
 function receive(conn: Conn, data: Buffer): void {
