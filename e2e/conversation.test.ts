@@ -146,6 +146,18 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
       await conversation(page).getByRole('heading', { name: 'general' }).waitFor();
     }
 
+    // Each device joins #general's encryption group by itself when it connects: talk once
+    // both have (a message sent before a device joined is not for it).
+    for (const { page } of [a, b])
+      await expect
+        .poll(() =>
+          conversation(page)
+            .getByRole('status', { name: /^Encryption: / })
+            .textContent({ timeout: 1_000 })
+            .catch(() => null),
+        )
+        .toMatch(/End-to-end encrypted|Verified/);
+
     // #general, both ways; Enter sends too, Shift+Enter makes a new line.
     await send(a.page, `hello from ${alice}`);
     await sees(b.page, `hello from ${alice}`);

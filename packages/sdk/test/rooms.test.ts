@@ -392,6 +392,13 @@ describeEachDialect('rooms and delivery rules', (dialect) => {
       }
       // (The group-info blobs commits name are tested in server/test/group-info.test.ts.)
       expect((await bob.rt.groupInfo(group.id)).epoch).toBe(1);
+      // An application message encrypted in a past epoch is refused the same way (members who
+      // joined since could not read it); one of the current epoch, or naming none, is stored.
+      const stale = await codeOf(
+        bob.rt.send({ room: group.id, kind: 'message', epoch: 0, payload: text('old keys') }),
+      );
+      expect(stale).toBe('CHAT_ERR_STALE_EPOCH');
+      await bob.rt.send({ room: group.id, kind: 'message', epoch: 1, payload: text('current') });
       // The next epoch's commit is accepted.
       await bob.rt.commit(group.id, 1, text('next'));
       expect((await carol.rt.groupInfo(group.id)).epoch).toBe(2);

@@ -27,15 +27,21 @@ const sendBase = {
   payload: Payload,
 };
 /**
+ * The MLS epoch an application message was encrypted in: one from before the room's current
+ * epoch is refused (CHAT_ERR_STALE_EPOCH), because members who joined since could never
+ * decrypt it; the sender catches up and encrypts it again.
+ */
+const sentIn = { epoch: Type.Optional(Epoch) };
+/**
  * A client's send, one shape per kind (tombstones come from `delete`, notices from the
  * server): an edit or a reaction names its `target`, a commit its `epoch` (the first commit of
  * an epoch wins) and, optionally, `groupInfo`: the id of a blob this device uploaded into the
  * room beforehand (PUT /api/rooms/:room/blobs) holding the group info of the epoch it starts.
  */
 export const SendFrame = Type.Union([
-  req('send', { ...sendBase, kind: Type.Literal('message') }),
-  req('send', { ...sendBase, kind: Type.Literal('edit'), target: Seq }),
-  req('send', { ...sendBase, kind: Type.Literal('reaction'), target: Seq }),
+  req('send', { ...sendBase, ...sentIn, kind: Type.Literal('message') }),
+  req('send', { ...sendBase, ...sentIn, kind: Type.Literal('edit'), target: Seq }),
+  req('send', { ...sendBase, ...sentIn, kind: Type.Literal('reaction'), target: Seq }),
   req('send', {
     ...sendBase,
     kind: Type.Literal('commit'),

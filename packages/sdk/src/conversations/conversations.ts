@@ -44,6 +44,8 @@ const PAGE_SIZE = 50;
 const GROUP_WAIT_MS = 60_000;
 /** How long a send waits for the listed members of a private room to be in its group. */
 const MEMBERS_WAIT_MS = 10_000;
+/** How often a send encrypted in a past epoch is encrypted again. */
+const STALE_RETRIES = 5;
 
 /** An event as the engine opened it, read into content (or why it can't be shown). */
 function decodeOpened(opened: Opened): DecodedEvent {
@@ -838,18 +840,30 @@ export class Conversations {
    */
   private transmit(send: PendingSend): Promise<void> {
     const sending = (async () => {
-      await this.groupReady(send.room);
-      let payload: Uint8Array | null = null;
-      await this.enqueue(send.room, async () => {
-        payload = await this.engine.seal(send.room, send.cmid, encodeContent(send.content));
-      });
-      if (payload === null) throw new ChatError('CHAT_ERR_INTERNAL');
-      return this.transport.send({
-        room: send.room,
-        payload,
-        cmid: send.cmid,
-        ...wireOf(send.content),
-      });
+      for (let attempt = 0; ; attempt++) {
+        await this.groupReady(send.room);
+        let sealed: { payload: Uint8Array; epoch: number | null } | null = null;
+        await this.enqueue(send.room, async () => {
+          sealed = await this.engine.seal(send.room, send.cmid, encodeContent(send.content));
+        });
+        const { payload, epoch } = sealed ?? { payload: null, epoch: null };
+        if (payload === null) throw new ChatError('CHAT_ERR_INTERNAL');
+        try {
+          return await this.transport.send({
+            room: send.room,
+            payload,
+            cmid: send.cmid,
+            ...wireOf(send.content),
+            ...(epoch === null ? {} : { epoch }),
+          });
+        } catch (error) {
+          // Encrypted before a commit this device had not applied yet: apply it, then
+          // encrypt again (same cmid), so members who just joined can read it.
+          const stale = asChatError(error);
+          if (stale.code !== 'CHAT_ERR_STALE_EPOCH' || attempt >= STALE_RETRIES) throw stale;
+          await this.epochReached(send.room, stale.epoch ?? (epoch ?? 0) + 1);
+        }
+      }
     })().then(
       async () => {
         // A message leaves the outbox when its event is processed (so it never blinks out
@@ -869,6 +883,13 @@ export class Conversations {
     );
     sending.catch(() => undefined);
     return sending;
+  }
+
+  /** Resolves once this device's group of the room is at `epoch` (or after a while). */
+  private async epochReached(room: string, epoch: number): Promise<void> {
+    const since = Date.now();
+    while ((this.engine.epoch(room) ?? 0) < epoch && Date.now() - since < MEMBERS_WAIT_MS)
+      await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   /**

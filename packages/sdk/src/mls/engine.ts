@@ -614,7 +614,11 @@ export class MlsEngine implements ConversationCrypto {
    * Encrypt a payload for the room's group (in the room's queue). The new group state and the
    * plaintext (to show this device's own message) are stored before it goes out.
    */
-  async seal(room: string, cmid: string, plaintext: Uint8Array): Promise<Uint8Array> {
+  async seal(
+    room: string,
+    cmid: string,
+    plaintext: Uint8Array,
+  ): Promise<{ payload: Uint8Array; epoch: number }> {
     const group = this.groups.get(room);
     if (!group)
       throw new ChatError(
@@ -631,7 +635,7 @@ export class MlsEngine implements ConversationCrypto {
     this.groups.set(room, next);
     this.sent.set(cmid, plaintext);
     if (this.now() - next.updatedAt > SELF_UPDATE_MS) this.schedule(room);
-    return result.message;
+    return { payload: result.message, epoch: Number(group.state.groupContext.epoch) };
   }
 
   // ---- keeping the group in step (in the room's queue) -----------------------------------------

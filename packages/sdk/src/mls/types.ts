@@ -58,7 +58,12 @@ export interface ConversationCrypto {
     secrets: ReadonlyMap<string, Uint8Array | null>;
     done: () => void;
   }>;
-  seal(room: string, cmid: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** The payload encrypted for the room's group, and the epoch it was encrypted in. */
+  seal(
+    room: string,
+    cmid: string,
+    plaintext: Uint8Array,
+  ): Promise<{ payload: Uint8Array; epoch: number | null }>;
   security(room: string): RoomSecurity;
   waiting(room: string): number;
   epoch(room: string): number | null;

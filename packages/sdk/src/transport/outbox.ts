@@ -33,13 +33,15 @@ export type SendInput = {
   payload: Uint8Array;
   /** Idempotency key; one is made when absent. */
   cmid?: string | undefined;
-} & (
-  | { kind: 'message' }
-  /** Edit and reaction: the seq of the message they are about. */
-  | { kind: 'edit' | 'reaction'; target: number }
-  /** Commit: the epoch it was made in, and the group-info blob of the epoch it starts. */
-  | { kind: 'commit'; epoch: number; groupInfo?: string | undefined }
-);
+} &
+  /** Message, edit, reaction: the MLS epoch the payload was encrypted in (checked). */
+  (
+    | { kind: 'message'; epoch?: number | undefined }
+    /** Edit and reaction: the seq of the message they are about. */
+    | { kind: 'edit' | 'reaction'; target: number; epoch?: number | undefined }
+    /** Commit: the epoch it was made in, and the group-info blob of the epoch it starts. */
+    | { kind: 'commit'; epoch: number; groupInfo?: string | undefined }
+  );
 
 export type Ack = ReplyOf<'ack'>;
 type SendFrame = Extract<ClientFrame, { t: 'send' }>;
@@ -68,6 +70,9 @@ export function newCmid(): string {
     .replace(/=+$/, '');
 }
 
+const epochField = (epoch: number | undefined) =>
+  epoch === undefined ? {} : { epoch: epochOf(epoch) };
+
 export function sendFrame(input: SendInput): SendRequest {
   const base = {
     t: 'send',
@@ -77,10 +82,16 @@ export function sendFrame(input: SendInput): SendRequest {
   };
   switch (input.kind) {
     case 'message':
-      return { ...base, t: 'send', kind: 'message' };
+      return { ...base, t: 'send', kind: 'message', ...epochField(input.epoch) };
     case 'edit':
     case 'reaction':
-      return { ...base, t: 'send', kind: input.kind, target: seqOf(input.target) };
+      return {
+        ...base,
+        t: 'send',
+        kind: input.kind,
+        target: seqOf(input.target),
+        ...epochField(input.epoch),
+      };
     case 'commit':
       return {
         ...base,

@@ -14,7 +14,7 @@ export function unsafeTestingPlaintextCrypto(_hooks: CryptoHooks): Promise<Conve
         secrets: new Map(),
         done: () => undefined,
       }),
-    seal: (_room, _cmid, plaintext) => Promise.resolve(plaintext),
+    seal: (_room, _cmid, plaintext) => Promise.resolve({ payload: plaintext, epoch: null }),
     security: () => ({ state: 'encrypted', warnings: [] }),
     waiting: () => 0,
     epoch: () => 0,

@@ -102,7 +102,7 @@ export function createHandlers(services: Services) {
         kind: frame.kind,
         payload: frame.payload,
         target: 'target' in frame ? frame.target : undefined,
-        epoch: frame.kind === 'commit' ? frame.epoch : undefined,
+        epoch: frame.epoch,
         groupInfo: frame.kind === 'commit' ? frame.groupInfo : undefined,
       });
       // Acknowledged after it is stored; a retry is acknowledged again, not re-sent.

@@ -101,6 +101,17 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
         throw new ChatError('CHAT_ERR_BLOCKED');
     }
     await checkTarget(trx, sender, member, input);
+    if (input.kind !== 'commit' && input.epoch !== undefined) {
+      // An application message from an epoch before the room's current one: members who
+      // joined since could not decrypt it. The sender catches up and encrypts it again.
+      const { epoch } = await trx
+        .selectFrom('rooms')
+        .select('epoch')
+        .where('id', '=', input.room)
+        .executeTakeFirstOrThrow();
+      if (input.epoch < Number(epoch))
+        throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
+    }
     if (input.kind === 'commit') {
       if (input.epoch === undefined)
         throw new ChatError('CHAT_ERR_VALIDATION', 'A commit names the epoch it was made in.');
@@ -145,7 +156,7 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
       cmid: input.cmid,
       payload: input.payload,
       target: input.target,
-      epoch: input.epoch,
+      epoch: input.kind === 'commit' ? input.epoch : undefined,
     });
     return { event, duplicate: false, recipients };
   });
