@@ -148,9 +148,18 @@ describe('notices: one shape per type', () => {
 describe('sends: one shape per kind', () => {
   const base = { v: 1, t: 'send', id: 1, room: ROOM, cmid: 'c-1', payload: bytes };
   it('each kind with its fields, all required, and no other kind’s', () => {
-    exactly(SendFrame, { ...base, kind: 'message' }, { target: 3, epoch: 1, groupInfo: BLOB });
-    exactly(SendFrame, { ...base, kind: 'edit', target: 3 }, { epoch: 1, groupInfo: BLOB });
-    exactly(SendFrame, { ...base, kind: 'reaction', target: 3 }, { epoch: 1 });
+    exactly(SendFrame, { ...base, kind: 'message' }, { target: 3, groupInfo: BLOB });
+    exactly(SendFrame, { ...base, kind: 'edit', target: 3 }, { groupInfo: BLOB });
+    exactly(SendFrame, { ...base, kind: 'reaction', target: 3 }, { groupInfo: BLOB });
+    // An application message may name the epoch it was encrypted in (a stale one is refused).
+    for (const send of [
+      { ...base, kind: 'message' },
+      { ...base, kind: 'edit', target: 3 },
+      { ...base, kind: 'reaction', target: 3 },
+    ]) {
+      expect(Value.Check(SendFrame, { ...send, epoch: 1 })).toBe(true);
+      expect(Value.Check(SendFrame, { ...send, epoch: -1 })).toBe(false);
+    }
     exactly(SendFrame, { ...base, kind: 'commit', epoch: 0 }, { target: 3 });
     expect(Value.Check(SendFrame, { ...base, kind: 'commit', epoch: 0, groupInfo: BLOB })).toBe(
       true,
