@@ -21,6 +21,7 @@ import {
   type InviteInfo,
   type PublicUser,
 } from '@securechat/protocol';
+import { fromBase64url, toBase64url } from './base64url.js';
 import { opaqueLogin, opaqueRegistration } from './accounts/opaque.js';
 import {
   identityFromPrivate,
@@ -194,19 +195,6 @@ function withParam(route: string, name: string, value: string): string {
 
 /** Where a device store keeps its user's identity private key. */
 const IDENTITY_SECRET = 'identity';
-
-function toBase64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (c) =>
-    c.charCodeAt(0),
-  );
-}
 
 /** The MLS engine's view of the server: the realtime connection and the blob store. */
 function engineTransport(connection: RealtimeConnection, blobs: BlobTransport): EngineTransport {

@@ -7,6 +7,7 @@
  */
 import { ChatError, type LoginStartResponse } from '@securechat/protocol';
 import type * as OpaqueModule from '@serenity-kit/opaque';
+import { fromBase64url } from '../base64url.js';
 import { asChatError } from '../errors.js';
 
 type Opaque = typeof OpaqueModule;
@@ -58,7 +59,7 @@ export async function opaqueRegistration(
     registrationResponse,
     password,
   });
-  return { registrationRecord, exportKey: fromBase64Url(exportKey) };
+  return { registrationRecord, exportKey: fromBase64url(exportKey) };
 }
 
 /**
@@ -78,12 +79,6 @@ export async function opaqueLogin(
   return {
     attemptId,
     finishLoginRequest: finished.finishLoginRequest,
-    exportKey: fromBase64Url(finished.exportKey),
+    exportKey: fromBase64url(finished.exportKey),
   };
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

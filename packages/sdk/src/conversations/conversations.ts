@@ -22,6 +22,7 @@ import {
   type PendingSend,
   type RoomRecord,
 } from '../store/store.js';
+import { newCmid } from '../transport/outbox.js';
 import type { ConnectionState, PresenceEvent, TypingEvent } from '../transport/realtime.js';
 import type { TrustState } from '../mls/trust.js';
 import type { ConversationCrypto, CryptoHooks, Opened, RoomSecurity } from '../mls/types.js';
@@ -157,14 +158,6 @@ export interface ConversationsOptions {
     hooks: CryptoHooks,
     connection: ConversationTransport,
   ) => Promise<ConversationCrypto>;
-}
-
-function newCmid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
 }
 
 const shownAsMessage = (

@@ -1,4 +1,5 @@
 /** A store in memory: for tests, and for a browser that refuses persistent storage. */
+import { fromBase64url, toBase64url } from '../base64url.js';
 import type { TimelineState } from '../conversations/timeline.js';
 import type {
   ConversationStore,
@@ -13,7 +14,7 @@ export interface StoreData {
   rooms: Record<string, RoomRecord>;
   timelines: Record<string, TimelineState>;
   pending: Record<string, PendingSend>;
-  /** Base64 of each secret (the file adapter writes JSON). */
+  /** Base64url of each secret (the file adapter writes JSON). */
   secrets: Record<string, string>;
 }
 
@@ -24,15 +25,6 @@ export const emptyStoreData = (): StoreData => ({
   secrets: {},
 });
 
-const toBase64 = (bytes: Uint8Array): string => {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-};
-const fromBase64 = (text: string): Uint8Array =>
-  Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-
 function withSecrets(
   secrets: Record<string, string>,
   changes: SecretChanges | undefined,
@@ -41,7 +33,7 @@ function withSecrets(
   const next = { ...secrets };
   for (const [key, value] of changes) {
     if (value === null) delete next[key];
-    else next[key] = toBase64(value);
+    else next[key] = toBase64url(value);
   }
   return next;
 }
@@ -109,13 +101,13 @@ export class DataStore implements ConversationStore {
 
   secret(key: string): Promise<Uint8Array | null> {
     const value = this.data.secrets[key];
-    return Promise.resolve(value === undefined ? null : fromBase64(value));
+    return Promise.resolve(value === undefined ? null : fromBase64url(value));
   }
 
   secrets(prefix: string): Promise<Map<string, Uint8Array>> {
     const found = new Map<string, Uint8Array>();
     for (const [key, value] of Object.entries(this.data.secrets))
-      if (key.startsWith(prefix)) found.set(key, fromBase64(value));
+      if (key.startsWith(prefix)) found.set(key, fromBase64url(value));
     return Promise.resolve(found);
   }
 

@@ -14,6 +14,7 @@ import {
   Limits,
   type ClientFrame,
 } from '@securechat/protocol';
+import { toBase64url } from '../base64url.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { errorOf, frameTooLarge, worstCaseSize, type ReplyOf, type Requests } from './requests.js';
 import { epochOf, roomIdOf, seqOf } from './ids.js';
@@ -63,11 +64,7 @@ const TRANSIENT = new Set(['CHAT_ERR_RATE_LIMITED', 'CHAT_ERR_UNAVAILABLE']);
 const TRANSIENT_RETRY_MS = 1000;
 
 export function newCmid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+  return toBase64url(crypto.getRandomValues(new Uint8Array(12)));
 }
 
 const epochField = (epoch: number | undefined) =>
