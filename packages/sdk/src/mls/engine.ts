@@ -436,7 +436,8 @@ export class MlsEngine implements ConversationCrypto {
     const secrets = new Map<string, Uint8Array | null>();
     const opened: Opened[] = [];
     const before = this.groups.get(room);
-    let group = before ? { ...before } : undefined;
+    // Replaced (never changed in place) by each transition: `group !== before` means changed.
+    let group = before;
     let held = this.held.get(room) ?? [];
     const heldBefore = held;
     let reconcile = false;
