@@ -6,9 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { blobPath, type Epoch } from '@securechat/protocol';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deviceId, epoch, roomId, userId } from '../../../test-support/ids.js';
 import { freePort } from '../../../test-support/net.js';
+import { until } from '../../../test-support/until.js';
 import { createBlobs } from '../src/domain/blobs.js';
 import { newId } from '../src/domain/crypto.js';
 import { ORIGIN, signedIn, TestClient } from './support/client.js';
@@ -85,7 +87,9 @@ describeEachDialect('group info and own devices', (dialect) => {
   beforeAll(async () => {
     const port = await freePort();
     url = `ws://127.0.0.1:${port}/api/ws`;
-    t = await createTestApp(dialect, { env: { RATE_LIMIT_LOGIN_PER_MINUTE: '100' } });
+    t = await createTestApp(dialect, {
+      env: { RATE_LIMIT_LOGIN_PER_MINUTE: '100', RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100' },
+    });
     await t.app.listen({ port, host: '127.0.0.1' });
     alice = await signedIn(t.app, 'alice');
     bob = await signedIn(t.app, 'bob');
@@ -279,6 +283,135 @@ describeEachDialect('group info and own devices', (dialect) => {
       expect(await pending()).toEqual([null]);
     } finally {
       f.close();
+    }
+  });
+
+  it('still takes the welcome owed to a device when its owner signs in elsewhere meanwhile', async () => {
+    const gina = await signedIn(t.app, 'gina');
+    const g = await Peer.open(url, headersOf(gina));
+    try {
+      expect(await g.request({ t: 'kp-upload', packages: [text('phone-kp')] })).toMatchObject({
+        t: 'kp-count',
+      });
+      const room = await create(a);
+      await a.request({ t: 'invite', room: roomId(room), username: 'gina' });
+      const claimed = await a.request<'key-packages'>({
+        t: 'kp-claim',
+        room: roomId(room),
+        users: [userId(await idOf(gina))],
+      });
+      if (claimed.t !== 'key-packages') throw new Error(claimed.message);
+      const phone = claimed.packages[0]?.device;
+      if (!phone) throw new Error('nothing claimed');
+      // Between the claim and the welcome, gina signs in on a laptop: a new pending device.
+      const login = await new TestClient(t.app, 'Mozilla/5.0 (X11; Linux) Firefox/128.0').login(
+        'gina',
+      );
+      if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
+      expect(
+        await a.request({
+          t: 'inbox-send',
+          room: roomId(room),
+          device: phone,
+          cmid: 'welcome-phone',
+          payload: text('welcome'),
+        }),
+      ).toMatchObject({ t: 'ok' });
+      const inbox = await g.request<'inbox'>({ t: 'inbox-fetch' });
+      expect(inbox.t === 'inbox' && inbox.messages.map((m) => m.cmid)).toEqual(['welcome-phone']);
+    } finally {
+      g.close();
+    }
+  });
+
+  it.skipIf(dialect !== 'postgres')(
+    'signs a member in while a commit in their room holds it: one waits, neither fails',
+    async () => {
+      // A commit advances the room's row, then ends its sender's pending add; a sign-in marks
+      // the new device pending in each of the user's rooms. Taken in opposite orders, the two
+      // deadlocked and PostgreSQL failed one of them. Here the commit's transaction is paused
+      // between its two steps until the sign-in waits on it.
+      const ivy = await signedIn(t.app, 'ivy');
+      const ivyId = await idOf(ivy);
+      const room = await create(a);
+      await a.request({ t: 'invite', room: roomId(room), username: 'ivy' });
+      const db = t.storage.db;
+      let roomHeld!: () => void;
+      const held = new Promise<void>((resolve) => (roomHeld = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const committing = db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('rooms')
+          .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+          .where('id', '=', room)
+          .execute();
+        roomHeld();
+        await released;
+        await trx
+          .deleteFrom('pending_adds')
+          .where('room_id', '=', room)
+          .where('user_id', '=', ivyId)
+          .execute();
+      });
+      await held;
+      const signingIn = new TestClient(t.app, 'Mozilla/5.0 (X11; Linux) Firefox/128.0').login(
+        'ivy',
+      );
+      // Until the sign-in's transaction waits for a lock the paused commit holds.
+      await until(async () => {
+        const { rows } = await sql<{ n: string }>`
+          select count(*) as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+        return Number(rows[0]?.n) > 0;
+      }, 'the sign-in to wait on the room');
+      release();
+      await expect(committing).resolves.toBeUndefined();
+      const login = await signingIn;
+      if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
+      expect(login.response.statusCode, login.response.body).toBe(200);
+    },
+  );
+
+  it('lets two people claim each other’s key packages at the same moment, and welcome each other', async () => {
+    // Both ends of a new direct room set up its group at once: each claims the other's
+    // packages and sends the other a welcome. On PostgreSQL each claim holds its sender's
+    // user row; the rows it inserts name the other user, which once deadlocked the pair.
+    for (let round = 0; round < 6; round++) {
+      const [one, two] = await Promise.all([
+        signedIn(t.app, `pair${round}a`),
+        signedIn(t.app, `pair${round}b`),
+      ]);
+      const [oneId, twoId] = await Promise.all([idOf(one), idOf(two)]);
+      const [p1, p2] = await Promise.all([
+        Peer.open(url, headersOf(one)),
+        Peer.open(url, headersOf(two)),
+      ]);
+      try {
+        for (const peer of [p1, p2])
+          expect(await peer.request({ t: 'kp-upload', packages: [text('kp')] })).toMatchObject({
+            t: 'kp-count',
+          });
+        const made = await p1.request<'room'>({ t: 'direct', username: `pair${round}b` });
+        if (made.t !== 'room') throw new Error(made.message);
+        const room = roomId(made.room.id);
+        const [c1, c2] = await Promise.all([
+          p1.request<'key-packages'>({ t: 'kp-claim', room, users: [userId(twoId)] }),
+          p2.request<'key-packages'>({ t: 'kp-claim', room, users: [userId(oneId)] }),
+        ]);
+        if (c1.t !== 'key-packages' || c2.t !== 'key-packages')
+          throw new Error(`a claim was refused: ${JSON.stringify([c1, c2])}`);
+        const [to2, to1] = [c1.packages[0]?.device, c2.packages[0]?.device];
+        if (!to1 || !to2) throw new Error('a claim handed out nothing');
+        const welcomes = await Promise.all([
+          p1.request({ t: 'inbox-send', room, device: to2, cmid: 'w', payload: text('w') }),
+          p2.request({ t: 'inbox-send', room, device: to1, cmid: 'w', payload: text('w') }),
+        ]);
+        expect(welcomes).toMatchObject([{ t: 'ok' }, { t: 'ok' }]);
+      } finally {
+        p1.close();
+        p2.close();
+      }
     }
   });
 

@@ -87,6 +87,10 @@ export const directKey = (a: string, b: string): string => (a < b ? `${a}:${b}` 
 /**
  * PostgreSQL: lock these rows until the transaction ends, in id order (so two transactions
  * never wait on each other crosswise), making the counts that follow atomic with the insert.
+ * The lock is FOR NO KEY UPDATE: lockers wait for each other, but a row that merely references
+ * a locked one (a foreign key check takes FOR KEY SHARE) does not wait. With FOR UPDATE, two
+ * transactions each holding their own user and inserting a row naming the other's deadlock
+ * (two people claiming each other's key packages at once did).
  * SQLite needs nothing: its writers are serialized (one connection, one transaction at once).
  */
 export async function lockRows(
@@ -101,7 +105,7 @@ export async function lockRows(
     .select('id')
     .where('id', 'in', [...new Set(ids)])
     .orderBy('id')
-    .forUpdate()
+    .forNoKeyUpdate()
     .execute();
 }
 
@@ -120,11 +124,14 @@ export async function markPendingAdd(
   device: string | null = null,
 ): Promise<void> {
   const expiresAt = at + Limits.PENDING_ADD_TTL_SECONDS * 1000;
-  await trx
+  // Counts start afresh for whom this add is about: the whole member, or only the new
+  // device (a welcome still owed to another device of theirs must stay answerable).
+  let claims = trx
     .deleteFrom('key_package_claims')
     .where('room_id', '=', roomId)
-    .where('target_user', '=', userId)
-    .execute();
+    .where('target_user', '=', userId);
+  if (device !== null) claims = claims.where('device_id', '=', device);
+  await claims.execute();
   const deviceId =
     device === null
       ? null

@@ -28,15 +28,18 @@ export async function devicesChanged(
     .execute();
   const notices: Accepted[] = [];
   for (const { room_id: room } of rooms) {
-    // A new device is a pending add in each of its user's rooms: members may claim its key
-    // packages and send it a welcome (domain/mls.ts), within the usual quotas.
-    if (change === 'added') await markPendingAdd(trx, at, room, userId, device);
+    // The room's row first (the notice takes its next seq), as every transaction that also
+    // marks or ends a pending add does: PostgreSQL deadlocked a sign-in against a commit when
+    // the two took them in opposite orders.
     const event = await appendNotice(trx, at, room, actor, {
       type: 'devices',
       user: userId,
       device,
       change,
     });
+    // A new device is a pending add in each of its user's rooms: members may claim its key
+    // packages and send it a welcome (domain/mls.ts), within the usual quotas.
+    if (change === 'added') await markPendingAdd(trx, at, room, userId, device);
     notices.push({ event, duplicate: false, recipients: await memberIds(trx, room) });
   }
   return notices;

@@ -142,13 +142,6 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
           .execute();
       }
     }
-    // Someone who writes in the room has been welcomed into its group: no longer pending (when
-    // only a new device of theirs is, that device writing says so; their others do not).
-    if (
-      member.pending &&
-      (member.pendingDevice === null || member.pendingDevice === sender.deviceId)
-    )
-      await endPendingAdd(trx, input.room, sender.userId);
     const event = await appendEvent(trx, now(), {
       room: input.room,
       kind: input.kind,
@@ -158,6 +151,15 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
       target: input.target,
       epoch: input.kind === 'commit' ? input.epoch : undefined,
     });
+    // Someone who writes in the room has been welcomed into its group: no longer pending (when
+    // only a new device of theirs is, that device writing says so; their others do not).
+    // After the room's row, as every transaction that touches both takes them (PostgreSQL
+    // would otherwise deadlock this with a sign-in marking the same member pending).
+    if (
+      member.pending &&
+      (member.pendingDevice === null || member.pendingDevice === sender.deviceId)
+    )
+      await endPendingAdd(trx, input.room, sender.userId);
     return { event, duplicate: false, recipients };
   });
 }
