@@ -733,7 +733,8 @@ export class MlsEngine implements ConversationCrypto {
 
   /**
    * Claim key packages for users; those the server won't hand out for are skipped. A device
-   * with none at all is tried again a little later (it may be uploading them right now).
+   * with none at all is tried again a little later (it may be uploading them right now), and
+   * so is everyone when the claim failed for another reason than a refusal.
    */
   private async claim(room: string, users: string[]): Promise<ClaimedKeyPackage[]> {
     try {
@@ -741,8 +742,16 @@ export class MlsEngine implements ConversationCrypto {
       if (claimed.missing.length > 0) this.retryLater(room);
       return claimed.packages;
     } catch (error) {
-      if (!(error instanceof ChatError) || users.length === 1) return [];
-      if (error.code !== 'CHAT_ERR_FORBIDDEN' && error.code !== 'CHAT_ERR_NOT_FOUND') return [];
+      const refused =
+        error instanceof ChatError &&
+        (error.code === 'CHAT_ERR_FORBIDDEN' || error.code === 'CHAT_ERR_NOT_FOUND');
+      if (!refused) {
+        // The server or the connection failed (not a refusal): try the whole room again later.
+        this.options.report(error);
+        this.retryLater(room);
+        return [];
+      }
+      if (users.length === 1) return [];
       const all: ClaimedKeyPackage[] = [];
       for (const user of users) all.push(...(await this.claim(room, [user])));
       return all;
@@ -770,14 +779,21 @@ export class MlsEngine implements ConversationCrypto {
     const next: RoomGroup = { ...group, state: own.state, updatedAt: this.now() };
     await this.options.store.putSecrets(new Map([this.groupSecret(room, next)]));
     this.groups.set(room, next);
-    if (own.welcome) {
-      const envelope: WelcomeEnvelope = { v: 1, seq: accepted, welcome: own.welcome };
-      const payload = encode(envelope);
-      for (const device of welcomeTo)
-        await this.options.transport.sendToDevice(room, device, payload).catch(this.options.report);
-    }
+    if (own.welcome) await this.sendWelcomes(room, accepted, own.welcome, welcomeTo);
     this.emit();
     return true;
+  }
+
+  /** Send the Welcome of the commit accepted at `seq` to each device it adds. */
+  private async sendWelcomes(
+    room: string,
+    seq: number,
+    welcome: Uint8Array,
+    devices: readonly string[],
+  ): Promise<void> {
+    const payload = encode({ v: 1, seq, welcome } satisfies WelcomeEnvelope);
+    for (const device of devices)
+      await this.options.transport.sendToDevice(room, device, payload).catch(this.options.report);
   }
 
   /** Upload the group info and send the commit: its seq, or null when it came too late. */
@@ -850,15 +866,10 @@ export class MlsEngine implements ConversationCrypto {
         updatedAt: this.now(),
         refused: null,
       };
+      // Welcomes first: the new devices wait on them, not on this device's backlog.
+      if (own.welcome) await this.sendWelcomes(room, seq, own.welcome, welcomeTo);
       await this.adopt(room, group);
       if (welcomeTo.length > 0) this.options.added(room);
-      if (own.welcome) {
-        const payload = encode({ v: 1, seq, welcome: own.welcome } satisfies WelcomeEnvelope);
-        for (const device of welcomeTo)
-          await this.options.transport
-            .sendToDevice(room, device, payload)
-            .catch(this.options.report);
-      }
       return;
     }
   }
