@@ -6,6 +6,7 @@
  * for nothing it already has. The page is driven by roles and labels only, as a screen reader
  * user would.
  */
+import { readFile } from 'node:fs/promises';
 import { decodeClientFrame } from '@securechat/protocol';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,50 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
     expect(asked).not.toContain('history');
     const texts = await log(c.page).getByRole('listitem').allTextContents();
     expect(texts.filter((text) => text.includes('kept on this device'))).toHaveLength(4);
+
+    // The conversation as a transcript, made in the browser from this device's copy.
+    await conversation(c.page)
+      .getByRole('button', { name: 'More actions for this conversation' })
+      .click();
+    await c.page.getByRole('menuitem', { name: 'Export conversation…' }).click();
+    const dialog = c.page.getByRole('dialog', { name: 'Export conversation' });
+    const exported = async () => {
+      const [download] = await Promise.all([
+        c.page.waitForEvent('download'),
+        dialog.getByRole('button', { name: 'Export' }).click(),
+      ]);
+      return {
+        name: download.suggestedFilename(),
+        text: await readFile(await download.path(), 'utf8'),
+      };
+    };
+    const txt = await exported();
+    expect(txt.name).toMatch(/^securechat-general-\d{4}-\d{2}-\d{2}\.txt$/);
+    expect(txt.text.split('\n')[0]).toBe('SecureChat transcript: #general');
+    for (const text of [...said, `after the reload ${carol}`])
+      expect(txt.text).toMatch(new RegExp(`^\\[[-0-9 :]+\\] ${carol}: ${text}$`, 'm'));
+    expect(txt.text).toContain(`${carol} (in reply to ${carol}: “${said[0]}”): a reply ${carol}`);
+    await dialog.getByRole('radio', { name: 'JSON (.json)' }).check();
+    await dialog.getByRole('radio', { name: 'Between two dates' }).check();
+    const today = new Date().toLocaleDateString('en-CA');
+    await dialog.getByLabel('From').fill(today);
+    await dialog.getByLabel('To (included)').fill(today);
+    await c.page.screenshot({ path: 'test-results/export-dialog.png' });
+    const json = await exported();
+    expect(json.name).toMatch(/\.json$/);
+    const parsed = JSON.parse(json.text) as {
+      messages: { text: string | null; sender: { name: string }; replyTo: unknown }[];
+    };
+    const mine = parsed.messages.filter((m) => m.sender.name === carol);
+    expect(mine.map((m) => m.text)).toEqual([
+      ...said,
+      `a reply ${carol}`,
+      `after the reload ${carol}`,
+    ]);
+    expect(mine[3]?.replyTo).toMatchObject({ name: carol, text: said[0] });
+    await expect
+      .poll(() => dialog.getByRole('status').textContent())
+      .toMatch(/^Exported \d+ messages\.$/);
   });
 
   it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {

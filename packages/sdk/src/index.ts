@@ -61,6 +61,12 @@ export type {
   RoomProfile,
   TimelineItem,
 } from './conversations/timeline.js';
+export {
+  transcriptEntries,
+  transcriptJson,
+  type TranscriptEntry,
+  type TranscriptRange,
+} from './conversations/transcript.js';
 export type { RoomSecurity, SecurityWarning } from './mls/types.js';
 export type { TrustState } from './mls/trust.js';
 export { safetyNumberPayload } from './mls/identity.js';

@@ -15,9 +15,11 @@ import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { Icon } from '../../ui/Icon';
+import { Menu } from '../../ui/Menu';
 import { AppShell } from '../shell/AppShell';
 import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
+import { ExportDialog } from './ExportDialog';
 import { MembersPanel } from './MembersPanel';
 import { MessageList, type PendingMessage } from './MessageList';
 import { roomPath } from './paths';
@@ -78,6 +80,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const [membersOpen, setMembersOpen] = useState(false);
   const [members, setMembers] = useState<{ list: Member[]; total: number } | null>(null);
   const [deleting, setDeleting] = useState<{ seq: number; code: string } | null>(null);
+  const [exporting, setExporting] = useState(false);
   const [replyTo, setReplyTo] = useState<MessageItem | null>(null);
   /** Whose safety number the dialog shows. */
   const [checking, setChecking] = useState<{ user: string; name: string } | null>(null);
@@ -290,6 +293,12 @@ function Conversation({ room }: { room: RoomSummary }) {
           <span className="members-toggle-text">{t.conversation.membersButton}</span>
           <span className="count">{members?.total ?? room.memberCount}</span>
         </button>
+        <Menu
+          label={t.conversation.moreActions}
+          className="conv-more"
+          trigger={<Icon name="more" />}
+          items={[{ label: t.transcript.button, onSelect: () => setExporting(true) }]}
+        />
       </header>
       <div className="conv-body">
         <div className="conv-main">
@@ -400,6 +409,16 @@ function Conversation({ room }: { room: RoomSummary }) {
           user={checking.user}
           name={checking.name}
           onClose={() => setChecking(null)}
+        />
+      ) : null}
+      {exporting && conversations ? (
+        <ExportDialog
+          conversations={conversations}
+          room={roomId}
+          label={label}
+          name={roomName(room, view?.profile)}
+          names={names}
+          onClose={() => setExporting(false)}
         />
       ) : null}
       {deleting ? (
