@@ -159,6 +159,69 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
       .toMatch(/^Exported \d+ messages\.$/);
   });
 
+  it('folds a long message, marks an edit under a grouped header, and says when it is offline', async () => {
+    const dana = uniqueName('dana');
+    const d = await newPage(browser, { width: 390, height: 800 });
+    opened.push(d);
+    await register(d.page, server.origin, dana);
+    await expect
+      .poll(() =>
+        conversation(d.page)
+          .getByRole('status', { name: /^Encryption: / })
+          .textContent({ timeout: 1_000 })
+          .catch(() => null),
+      )
+      .toMatch(/End-to-end encrypted|Verified/);
+
+    // Two messages in a row share one header; an edit of the second still shows "edited".
+    await send(d.page, `first ${dana}`);
+    await sees(d.page, `first ${dana}`);
+    await send(d.page, `second ${dana}`);
+    await sees(d.page, `second ${dana}`);
+    const second = messages(d.page, `second ${dana}`);
+    await second.hover();
+    await second.getByRole('button', { name: 'Edit' }).click();
+    // (While it is edited, its text is the field's value: find the field in the log.)
+    const field = log(d.page).getByRole('textbox', { name: 'Edit message' });
+    await field.fill(`second, better ${dana}`);
+    await field.press('Enter');
+    const edited = messages(d.page, `second, better ${dana}`);
+    await expect.poll(() => edited.locator('.msg-text .msg-edited').isVisible()).toBe(true);
+
+    // A very long message is folded until the reader asks for the rest.
+    const long = `${'a long line of text\n'.repeat(40)}the end ${dana}`;
+    await send(d.page, long);
+    const folded = messages(d.page, `the end ${dana}`);
+    const more = folded.getByRole('button', { name: 'Show more' });
+    await more.waitFor();
+    expect(await more.getAttribute('aria-expanded')).toBe('false');
+    const height = async () => (await folded.boundingBox())?.height ?? 0;
+    const before = await height();
+    expect(before).toBeLessThan(500);
+    await more.click();
+    await folded.getByRole('button', { name: 'Show less' }).waitFor();
+    expect(await height()).toBeGreaterThan(before + 200);
+
+    // Offline: the page says so, and a message waits for the connection, then goes out.
+    await d.context.setOffline(true);
+    await expect
+      .poll(() =>
+        conversation(d.page)
+          .getByText(/^You are offline\./)
+          .count(),
+      )
+      .toBe(1);
+    await send(d.page, `while offline ${dana}`);
+    await expect
+      .poll(() => messages(d.page, `while offline ${dana}`).textContent())
+      .toContain('Waiting for the connection…');
+    await d.context.setOffline(false);
+    await expect
+      .poll(() => messages(d.page, `while offline ${dana}`).textContent(), { timeout: 30_000 })
+      .not.toContain('Waiting for the connection…');
+    await d.page.screenshot({ path: 'test-results/conversation-phone.png' });
+  });
+
   it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {
     const alice = uniqueName('alice');
     const bob = uniqueName('bob');

@@ -7,7 +7,15 @@ import {
   type RoomSummary,
   type TimelineItem,
 } from '@securechat/sdk';
-import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 import { Link, useParams } from 'react-router';
 import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
@@ -27,6 +35,21 @@ import { useConversationView, useRealtime, useRealtimeStore } from './RealtimePr
 import { SafetyNumberDialog } from './SafetyNumberDialog';
 import { SecurityBadge, SecurityBanner, useTrust } from './security';
 import { roomName } from './store';
+
+/** Whether the browser says it has a network (the socket may take a while to notice). */
+function useNetwork(): boolean {
+  return useSyncExternalStore(
+    (changed) => {
+      window.addEventListener('online', changed);
+      window.addEventListener('offline', changed);
+      return () => {
+        window.removeEventListener('online', changed);
+        window.removeEventListener('offline', changed);
+      };
+    },
+    () => navigator.onLine,
+  );
+}
 
 /** Closer than this to the bottom, the list follows new messages. */
 const STICK_PX = 80;
@@ -90,6 +113,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const stick = useRef(true);
   const fromBottom = useRef(0);
   const firstSeq = useRef<number | null>(null);
+  const network = useNetwork();
   const open = state === 'open';
   const roomId = room.id;
   const label = roomLabel(room, view?.profile);
@@ -232,8 +256,9 @@ function Conversation({ room }: { room: RoomSummary }) {
         : typists.length === 2
           ? t.conversation.typing2(typists[0] ?? '', typists[1] ?? '')
           : t.conversation.typingMany;
-  const status =
-    state === 'reconnecting'
+  const status = !network
+    ? t.conversation.offline
+    : state === 'reconnecting'
       ? t.conversation.reconnecting
       : state === 'connecting'
         ? t.conversation.connecting
@@ -345,6 +370,7 @@ function Conversation({ room }: { room: RoomSummary }) {
                 me={me}
                 kind={room.kind}
                 now={now}
+                online={open && network}
                 onEdit={edit}
                 onDelete={(seq) => void askDelete(seq)}
                 onReply={setReplyTo}
@@ -395,6 +421,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             members={members?.list ?? null}
             total={members?.total ?? 0}
             presence={presence}
+            stale={!open || !network}
             me={me}
             trust={trust}
             onSafetyNumber={(member) => setChecking({ user: member.user, name: member.username })}

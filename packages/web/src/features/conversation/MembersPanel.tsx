@@ -14,6 +14,7 @@ export function MembersPanel({
   members,
   total,
   presence,
+  stale = false,
   me,
   trust,
   onSafetyNumber,
@@ -23,6 +24,8 @@ export function MembersPanel({
   members: readonly Member[] | null;
   total: number;
   presence: ReadonlyMap<string, PresenceStatus>;
+  /** Offline: who is online is not known, so no dot claims it. */
+  stale?: boolean;
   me: string | null;
   trust: ReadonlyMap<string, TrustState>;
   onSafetyNumber: (member: Member) => void;
@@ -47,6 +50,7 @@ export function MembersPanel({
           <Icon name="close" />
         </button>
       </div>
+      {stale ? <p className="muted small members-stale">{t.conversation.presenceStale}</p> : null}
       {sorted === null ? (
         <p className="muted small">{t.loading}</p>
       ) : (
@@ -59,10 +63,12 @@ export function MembersPanel({
               <li key={member.user} className="member">
                 <span className="avatar tiny" aria-hidden="true">
                   {member.username.slice(0, 1).toUpperCase()}
-                  <span className={`presence-dot ${s}`} />
+                  <span className={`presence-dot ${stale ? 'unknown' : s}`} />
                 </span>
                 <span className="member-name">{member.username}</span>
-                <span className="visually-hidden">, {t.conversation.presence[s]}</span>
+                <span className="visually-hidden">
+                  , {stale ? t.conversation.presenceUnknown : t.conversation.presence[s]}
+                </span>
                 {state === 'verified' ? (
                   <span className="trust-mark verified" title={t.conversation.trust.verified}>
                     <Icon name="shield" />

@@ -1,5 +1,12 @@
 import type { MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
-import { Fragment, useId, useState, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  Fragment,
+  useId,
+  useState,
+  type FormEvent,
+  type KeyboardEvent,
+  type ReactNode,
+} from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { formatClock, formatDay, formatFull, sameDay } from './format';
@@ -25,6 +32,41 @@ function profileText(item: Extract<TimelineItem, { type: 'profile' }>, actor: st
 /** The one-click reaction offered on every message. */
 const QUICK_REACTION = '👍';
 
+/** A message longer than this (characters or lines) is shown folded, with "Show more". */
+const LONG_CHARS = 1_200;
+const LONG_LINES = 12;
+
+/** A message's text; a long one folded to a few lines until the reader unfolds it. */
+function LongText({ text, id, after }: { text: string; id?: string; after?: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const long = text.length > LONG_CHARS || text.split('\n').length > LONG_LINES;
+  const bodyId = useId();
+  if (!long)
+    return (
+      <p className="msg-text" id={id}>
+        {text}
+        {after}
+      </p>
+    );
+  return (
+    <>
+      <p className={open ? 'msg-text' : 'msg-text folded'} id={id ?? bodyId}>
+        {text}
+        {after}
+      </p>
+      <button
+        type="button"
+        className="button ghost small msg-fold"
+        aria-expanded={open}
+        aria-controls={id ?? bodyId}
+        onClick={() => setOpen((o) => !o)}
+      >
+        {open ? t.conversation.showLess : t.conversation.showMore}
+      </button>
+    </>
+  );
+}
+
 /** Consecutive messages of one sender within this long share one header. */
 const GROUP_MS = 5 * 60_000;
 
@@ -35,6 +77,8 @@ interface ListProps {
   me: string | null;
   kind: RoomSummary['kind'];
   now: number;
+  /** Whether the connection is up (pending messages say they wait for it otherwise). */
+  online: boolean;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
   onReply: (item: MessageItem) => void;
@@ -51,6 +95,7 @@ export function MessageList({
   me,
   kind,
   now,
+  online,
   onEdit,
   onDelete,
   onReply,
@@ -125,9 +170,11 @@ export function MessageList({
           <div className="msg-main">
             <div className="msg-meta">
               <span className="msg-author">{name(me ?? undefined)}</span>
-              <span className="msg-status">{message.error ?? t.conversation.sending}</span>
+              <span className="msg-status">
+                {message.error ?? (online ? t.conversation.sending : t.conversation.waitingToSend)}
+              </span>
             </div>
-            <p className="msg-text">{message.text}</p>
+            <LongText text={message.text} />
             {message.error ? (
               <div className="msg-retry">
                 <Button variant="ghost" className="small" onClick={() => onRetry(message.cmid)}>
@@ -256,9 +303,18 @@ function Message({
                     : t.conversation.quote(quoted ?? t.conversation.someone, item.quote.text)}
               </blockquote>
             ) : null}
-            <p className="msg-text" id={textId}>
-              {item.text}
-            </p>
+            <LongText
+              id={textId}
+              text={item.text}
+              // Grouped under the previous message, its header (and "edited") is hidden.
+              after={
+                grouped && item.edited ? (
+                  <span className="msg-edited" aria-hidden="true">
+                    {t.conversation.edited}
+                  </span>
+                ) : null
+              }
+            />
           </>
         ) : (
           <p className="msg-text msg-placeholder">
