@@ -3,6 +3,8 @@
  * missing the suites skip (loudly, from the global setup) or fail under SECURECHAT_REQUIRE_ALL.
  */
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { inject } from 'vitest';
@@ -100,4 +102,45 @@ export function alertText(page: Page): () => Promise<string | null> {
       .getByRole('alert')
       .textContent({ timeout: 1_000 })
       .catch(() => null);
+}
+
+/** One accessibility problem axe-core found on a page. */
+export interface AxeFinding {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+let axeSource: Promise<string> | null = null;
+
+/**
+ * Run axe-core (WCAG 2.x A/AA rules and best practices) on the page as it is now and answer
+ * its serious and critical findings. axe is evaluated through the DevTools protocol, which the
+ * page's CSP does not govern, so the app's CSP stays as it ships.
+ */
+export async function axeSerious(page: Page): Promise<AxeFinding[]> {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  // A string is evaluated as a script through the DevTools protocol (no eval in the page).
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(await axeSource);
+  return page.evaluate(async () => {
+    interface Violation {
+      id: string;
+      impact: string | null;
+      help: string;
+      nodes: { target: string[] }[];
+    }
+    const { axe } = window as unknown as {
+      axe: { run: (context: Document) => Promise<{ violations: Violation[] }> };
+    };
+    const result = await axe.run(document);
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      }));
+  });
 }

@@ -39,7 +39,8 @@ export const t = {
   shell: {
     rooms: 'Rooms',
     conversation: 'Conversation',
-    accountMenu: 'Account menu',
+    /** Contains the name the button shows, as speech input users say it. */
+    accountMenuFor: (username: string) => `${username}, account menu`,
     devices: 'Devices',
     settings: 'Settings',
     admin: 'Admin',

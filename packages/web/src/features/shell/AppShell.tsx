@@ -75,7 +75,8 @@ export function AppShell({
         {roomsOpen ? (
           <div className="scrim" aria-hidden="true" onClick={() => setRoomsOpen(false)} />
         ) : null}
-        <main className="pane" aria-label={label}>
+        {/* Focusable: a long page scrolls here, and keyboard users scroll it too. */}
+        <main className="pane" aria-label={label} tabIndex={0}>
           {children}
         </main>
       </div>

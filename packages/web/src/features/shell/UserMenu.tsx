@@ -42,7 +42,7 @@ export function UserMenu() {
   return (
     <>
       <Menu
-        label={t.shell.accountMenu}
+        label={t.shell.accountMenuFor(username)}
         items={items}
         header={
           <>
@@ -51,9 +51,12 @@ export function UserMenu() {
         }
         trigger={
           <>
-            <span className="avatar" aria-hidden="true">
-              {username.slice(0, 1).toUpperCase()}
-            </span>
+            {/* The initial is drawn by CSS, so the button's visible text is the name alone. */}
+            <span
+              className="avatar"
+              aria-hidden="true"
+              data-initial={username.slice(0, 1).toUpperCase()}
+            />
             <span className="menu-username">{username}</span>
             <Icon name="chevron" className="chevron" />
           </>
