@@ -99,6 +99,16 @@ describe.skipIf(!chromiumPath())('accessibility (axe-core)', () => {
         await conversation.getByRole('log').getByText('hello, axe').first().waitFor();
         await check(page, at('conversation'));
 
+        // The encryption badge (only an icon on a phone) says what it means when tapped.
+        const badge = conversation.getByRole('button', { name: /^Encryption: / });
+        await badge.click();
+        await conversation
+          .getByText(/^Only the devices of the people in this conversation/)
+          .waitFor();
+        expect(await badge.getAttribute('aria-expanded')).toBe('true');
+        await check(page, at('security-info'));
+        await badge.click();
+
         await conversation.getByRole('button', { name: /^Members/ }).click();
         await check(page, at('members'));
         await conversation.getByRole('button', { name: /^Members/ }).click();

@@ -146,6 +146,16 @@ export const t = {
       warning: 'Warning',
       joining: 'Setting up encryption…',
       label: (state: string) => `Encryption: ${state}`,
+      explain: {
+        encrypted:
+          'Only the devices of the people in this conversation can read its messages; the server stores them encrypted. To be sure who you are talking to, compare safety numbers (Members, then the person).',
+        verified:
+          'Only the devices of the people in this conversation can read its messages, and you have checked everyone’s safety number.',
+        warning:
+          'Something about this conversation’s encryption needs your attention: read the warning above the messages before sending anything sensitive.',
+        joining:
+          'This device is setting up the conversation’s encryption. You can read and send once it is ready.',
+      },
       warningTitle: 'Security warning',
       keyChanged: (name: string) =>
         `${name}’s safety number changed. Check it with them before sending anything sensitive.`,

@@ -1,6 +1,6 @@
 /** End-to-end encryption in the conversation: the header's state, warnings and trust marks. */
 import type { ConversationView, Conversations } from '@securechat/sdk';
-import { useCallback, useMemo, useSyncExternalStore } from 'react';
+import { useCallback, useId, useMemo, useState, useSyncExternalStore } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { Icon, type IconName } from '../../ui/Icon';
@@ -16,18 +16,40 @@ const STATE: Record<RoomSecurity['state'], { text: string; icon: IconName | null
   joining: { text: t.conversation.security.joining, icon: null },
 };
 
-/** The header's "End-to-end encrypted" / "Verified" / "Warning" / "Setting up…" badge. */
+/**
+ * The header's "End-to-end encrypted" / "Verified" / "Warning" / "Setting up…" badge. It is a
+ * button: on a phone only its icon shows, and tapping it says in words what it means.
+ */
 export function SecurityBadge({ security }: { security: RoomSecurity }) {
   const { text, icon } = STATE[security.state];
+  const [open, setOpen] = useState(false);
+  const infoId = useId();
+  const label = t.conversation.security.label(text);
   return (
-    <span
-      className={`badge security-badge ${security.state}`}
-      role="status"
-      aria-label={t.conversation.security.label(text)}
-    >
-      {icon ? <Icon name={icon} /> : <span className="spinner small" aria-hidden="true" />}
-      <span className="security-text">{text}</span>
-    </span>
+    <div className="security">
+      <button
+        type="button"
+        className={`badge security-badge ${security.state}`}
+        aria-label={label}
+        aria-expanded={open}
+        aria-controls={open ? infoId : undefined}
+        onClick={() => setOpen((o) => !o)}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') setOpen(false);
+        }}
+      >
+        {icon ? <Icon name={icon} /> : <span className="spinner small" aria-hidden="true" />}
+        <span className="security-text">{text}</span>
+      </button>
+      <span className="visually-hidden" role="status" aria-label={label}>
+        {text}
+      </span>
+      {open ? (
+        <p id={infoId} className="security-info">
+          {t.conversation.security.explain[security.state]}
+        </p>
+      ) : null}
+    </div>
   );
 }
 
