@@ -220,6 +220,16 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
       .poll(() => messages(d.page, `while offline ${dana}`).textContent(), { timeout: 30_000 })
       .not.toContain('Waiting for the connection…');
     await d.page.screenshot({ path: 'test-results/conversation-phone.png' });
+
+    // What was typed and not sent is still there after a reload (kept in the sealed store).
+    await composer(d.page).fill(`a draft ${dana}\nsecond line`);
+    await d.page.waitForTimeout(600);
+    await d.page.reload();
+    await expect.poll(() => composer(d.page).inputValue()).toBe(`a draft ${dana}\nsecond line`);
+    await send(d.page, `a draft ${dana}`);
+    await d.page.reload();
+    await sees(d.page, `a draft ${dana}`);
+    expect(await composer(d.page).inputValue()).toBe('');
   });
 
   it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {
@@ -334,14 +344,16 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
     await b.context.setOffline(true);
     for (const ws of bobSockets) await ws.close({ code: 4000, reason: 'offline' });
     bobSockets.clear();
-    await conversation(b.page).getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor();
+    await conversation(b.page).getByRole('status').filter({ hasText: 'You are offline' }).waitFor();
     const missed = [1, 2, 3, 4, 5].map((n) => `while you were away ${n}`);
     for (const text of missed) {
       await send(a.page, text);
       await sees(a.page, text);
     }
     await send(b.page, 'sent from the tunnel');
-    await messages(b.page, 'sent from the tunnel').filter({ hasText: 'Sending' }).waitFor();
+    await messages(b.page, 'sent from the tunnel')
+      .filter({ hasText: 'Waiting for the connection' })
+      .waitFor();
     expect(await messages(b.page, 'while you were away').count()).toBe(0);
 
     bobOffline = false;
@@ -350,7 +362,10 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
     await sees(a.page, 'sent from the tunnel');
     await expect
       .poll(() =>
-        conversation(b.page).getByRole('status').filter({ hasText: 'Reconnecting' }).count(),
+        conversation(b.page)
+          .getByRole('status')
+          .filter({ hasText: /Reconnecting|You are offline/ })
+          .count(),
       )
       .toBe(0);
     // Everything once, in order, on both sides.

@@ -41,6 +41,8 @@ import {
 
 /** Events per history page. */
 const PAGE_SIZE = 50;
+/** Store key prefix of the rooms' unsent texts. */
+const DRAFT = 'draft:';
 /** How long a send waits for this device to get into the room's group before it fails. */
 const GROUP_WAIT_MS = 60_000;
 /** How long a send waits for the listed members of a private room to be in its group. */
@@ -352,6 +354,22 @@ export class Conversations {
       if (record.unread > 0) counts.set(record.room, record.unread);
     this.unreadSnapshot = counts;
     return counts;
+  }
+
+  /**
+   * The text this user was writing in a room and has not sent: kept in this device's store
+   * (sealed like the rest of it), so it survives a reload. Empty when there is none.
+   */
+  async draft(room: string): Promise<string> {
+    const bytes = await this.store.secret(DRAFT + room);
+    return bytes ? new TextDecoder().decode(bytes) : '';
+  }
+
+  /** Keep (or, with '', forget) the unsent text of a room. */
+  saveDraft(room: string, text: string): Promise<void> {
+    return this.store.putSecrets(
+      new Map([[DRAFT + room, text === '' ? null : new TextEncoder().encode(text)]]),
+    );
   }
 
   /** A room's name and topic as set in content (private groups and direct rooms). */

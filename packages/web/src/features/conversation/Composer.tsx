@@ -7,6 +7,8 @@ import { Icon } from '../../ui/Icon';
 /** While someone keeps typing, "on" is repeated this often; silence this long turns it off. */
 const TYPING_REPEAT_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
+/** The draft is kept this long after the last keystroke. */
+const DRAFT_SAVE_MS = 400;
 /** The size counter shows from this share of the limit on. */
 const SHOW_SIZE_FROM = 0.8;
 
@@ -15,7 +17,8 @@ const formatBytes = (bytes: number): string => bytes.toLocaleString('en');
 /**
  * The message box: Enter sends, Shift+Enter makes a new line. Tells the room when this user
  * is typing (at most every few seconds) and when they stop. Counts the message's bytes as it
- * is typed: near the limit it shows how many, over it it says so and refuses to send.
+ * is typed: near the limit it shows how many, over it it says so and refuses to send. What is
+ * typed and not sent is kept as the room's draft (`loadDraft`/`saveDraft`), across reloads.
  */
 export function Composer({
   roomLabel,
@@ -23,6 +26,8 @@ export function Composer({
   onCancelReply,
   onSend,
   onTyping,
+  loadDraft,
+  saveDraft,
 }: {
   /** "#general", "alice": for the placeholder. */
   roomLabel: string;
@@ -31,6 +36,9 @@ export function Composer({
   onCancelReply: () => void;
   onSend: (text: string) => void;
   onTyping: (on: boolean) => void;
+  /** The room's unsent text, once, when the composer opens. */
+  loadDraft: () => Promise<string>;
+  saveDraft: (text: string) => void;
 }) {
   const id = useId();
   const sizeId = useId();
@@ -41,6 +49,43 @@ export function Composer({
     if (replying) input.current?.focus();
   }, [replying]);
   const [text, setText] = useState('');
+  // The room's draft comes back unless something was typed meanwhile.
+  const loadRef = useRef(loadDraft);
+  useEffect(() => {
+    let live = true;
+    loadRef
+      .current()
+      .then((draft) => {
+        if (live && draft !== '') setText((current) => (current === '' ? draft : current));
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  const saveRef = useRef(saveDraft);
+  useEffect(() => {
+    saveRef.current = saveDraft;
+  });
+  const pendingSave = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const unsaved = useRef<string | null>(null);
+  const flushDraft = () => {
+    if (pendingSave.current) clearTimeout(pendingSave.current);
+    pendingSave.current = null;
+    if (unsaved.current !== null) saveRef.current(unsaved.current);
+    unsaved.current = null;
+  };
+  const keepDraft = (value: string) => {
+    unsaved.current = value;
+    if (pendingSave.current) clearTimeout(pendingSave.current);
+    pendingSave.current = setTimeout(flushDraft, DRAFT_SAVE_MS);
+  };
+  // Leaving the room keeps what was typed last.
+  const flushRef = useRef(flushDraft);
+  useEffect(() => {
+    flushRef.current = flushDraft;
+  });
+  useEffect(() => () => flushRef.current(), []);
   const bytes = textBytes(text.trim());
   const tooLong = bytes > TEXT_MAX_BYTES;
   const showSize = bytes >= TEXT_MAX_BYTES * SHOW_SIZE_FROM;
@@ -65,6 +110,7 @@ export function Composer({
 
   function change(value: string) {
     setText(value);
+    keepDraft(value);
     if (value.trim() === '') {
       stopTyping();
       return;
@@ -84,6 +130,8 @@ export function Composer({
     if (message === '' || tooLong) return;
     onSend(message);
     setText('');
+    unsaved.current = '';
+    flushDraft();
     stopTyping();
   }
 

@@ -400,6 +400,8 @@ function Conversation({ room }: { room: RoomSummary }) {
             ) : null}
             <p className="typing">{typingText}</p>
             <Composer
+              // Remade once the conversations are open, so it can read the room's draft.
+              key={conversations ? 'open' : 'opening'}
               roomLabel={label}
               replying={
                 replyTo
@@ -412,6 +414,10 @@ function Conversation({ room }: { room: RoomSummary }) {
               onCancelReply={() => setReplyTo(null)}
               onSend={send}
               onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
+              loadDraft={() => conversations?.draft(roomId) ?? Promise.resolve('')}
+              saveDraft={(text) =>
+                void conversations?.saveDraft(roomId, text).catch(() => undefined)
+              }
             />
           </div>
         </div>
