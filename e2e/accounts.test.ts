@@ -223,13 +223,25 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
       const revoke = page.getByRole('button', { name: /^Revoke / });
       await expect.poll(() => revoke.count()).toBe(2);
       expect(await page.getByText('This device').count()).toBe(1);
-      // Revoke the device that is not this one.
-      page.once('dialog', (dialog) => void dialog.accept());
-      await page
+      // Two browsers of one kind are told apart: numbered in the order they were added.
+      const devices = page.getByRole('list', { name: 'Devices' });
+      const titles = await devices.locator('.list-title').allTextContents();
+      expect(titles.map((title) => title.replace('This device', '')).sort()).toEqual([
+        'Chrome on Linux (1)',
+        'Chrome on Linux (2)',
+      ]);
+      // Revoke the device that is not this one: a dialog asks first, and Cancel keeps it.
+      const other = page
         .getByRole('listitem')
         .filter({ hasNotText: 'This device' })
-        .getByRole('button', { name: /^Revoke / })
-        .click();
+        .getByRole('button', { name: /^Revoke / });
+      await other.click();
+      const confirm = page.getByRole('dialog', { name: /^Revoke “Chrome on Linux \(2\)”\?$/ });
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => confirm.count()).toBe(0);
+      expect(await revoke.count()).toBe(2);
+      await other.click();
+      await confirm.getByRole('button', { name: 'Revoke' }).click();
       await expect.poll(() => revoke.count()).toBe(1);
 
       // The revoked browser's next navigation lands on the sign-in page.

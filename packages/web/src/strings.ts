@@ -295,9 +295,12 @@ export const t = {
     activeNow: 'active now',
     revoke: 'Revoke',
     revokeLabel: (name: string) => `Revoke ${name}`,
-    confirmRevoke: (name: string) => `Revoke “${name}”? It will be signed out.`,
+    numbered: (name: string, n: number) => `${name} (${n})`,
+    confirmTitle: (name: string) => `Revoke “${name}”?`,
+    confirmRevoke:
+      'It is signed out at once, its keys are removed from your conversations, and it can’t read anything sent from now on.',
     confirmRevokeCurrent:
-      'This is the device you are using. Revoking it signs you out here. Continue?',
+      'This is the device you are using: revoking it signs you out here and deletes what this browser kept of your conversations.',
     empty: 'No devices.',
   },
   settings: {

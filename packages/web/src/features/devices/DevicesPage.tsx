@@ -7,9 +7,28 @@ import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
+import { Dialog } from '../../ui/Dialog';
 import { Icon } from '../../ui/Icon';
-import { formatDay, formatRelative, formatTime } from '../../ui/time';
+import { formatRelative, formatTime } from '../../ui/time';
 import { AppShell } from '../shell/AppShell';
+
+/**
+ * Names people can tell apart: two browsers of one kind read "Chrome on Linux (1)" and
+ * "Chrome on Linux (2)", numbered in the order they were added.
+ */
+function labelsOf(devices: readonly DeviceInfo[]): Map<string, string> {
+  const byName = new Map<string, DeviceInfo[]>();
+  for (const device of devices)
+    byName.set(device.name, [...(byName.get(device.name) ?? []), device]);
+  const labels = new Map<string, string>();
+  for (const [name, same] of byName) {
+    const ordered = [...same].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    ordered.forEach((device, index) =>
+      labels.set(device.id, same.length === 1 ? name : t.devices.numbered(name, index + 1)),
+    );
+  }
+  return labels;
+}
 
 /** This device first, then the others from the most recently active. */
 const byRelevance = (a: DeviceInfo, b: DeviceInfo): number =>
@@ -22,6 +41,9 @@ export function DevicesPage() {
   const [devices, setDevices] = useState<DeviceInfo[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<DeviceInfo | null>(null);
+  const labels = labelsOf(devices ?? []);
+  const labelOf = (device: DeviceInfo) => labels.get(device.id) ?? device.name;
 
   const show = useCallback((list: DeviceInfo[]) => setDevices([...list].sort(byRelevance)), []);
   useEffect(() => {
@@ -29,10 +51,7 @@ export function DevicesPage() {
   }, [show, errorMessage]);
 
   async function revoke(device: DeviceInfo) {
-    const question = device.current
-      ? t.devices.confirmRevokeCurrent
-      : t.devices.confirmRevoke(device.name);
-    if (!window.confirm(question)) return;
+    setConfirming(null);
     setError(null);
     setPending(device.id);
     try {
@@ -78,14 +97,12 @@ export function DevicesPage() {
                 </span>
                 <div className="list-main">
                   <div className="list-title">
-                    {device.name}
+                    {labelOf(device)}
                     {device.current ? <span className="badge">{t.devices.thisDevice}</span> : null}
                   </div>
                   <div className="list-meta">
                     {t.devices.added}{' '}
-                    <time dateTime={device.createdAt} title={formatTime(device.createdAt)}>
-                      {formatDay(device.createdAt)}
-                    </time>
+                    <time dateTime={device.createdAt}>{formatTime(device.createdAt)}</time>
                     <span aria-hidden="true"> · </span>
                     {device.current ? (
                       t.devices.activeNow
@@ -101,9 +118,9 @@ export function DevicesPage() {
                 </div>
                 <Button
                   variant="danger"
-                  aria-label={t.devices.revokeLabel(device.name)}
+                  aria-label={t.devices.revokeLabel(labelOf(device))}
                   busy={pending === device.id}
-                  onClick={() => void revoke(device)}
+                  onClick={() => setConfirming(device)}
                 >
                   {t.devices.revoke}
                 </Button>
@@ -112,6 +129,22 @@ export function DevicesPage() {
           </ul>
         )}
       </div>
+      {confirming ? (
+        <Dialog
+          title={t.devices.confirmTitle(labelOf(confirming))}
+          lead={confirming.current ? t.devices.confirmRevokeCurrent : t.devices.confirmRevoke}
+          onClose={() => setConfirming(null)}
+        >
+          <div className="dialog-actions">
+            <Button variant="ghost" onClick={() => setConfirming(null)}>
+              {t.conversation.cancel}
+            </Button>
+            <Button variant="danger" autoFocus onClick={() => void revoke(confirming)}>
+              {t.devices.revoke}
+            </Button>
+          </div>
+        </Dialog>
+      ) : null}
     </AppShell>
   );
 }
