@@ -286,6 +286,24 @@ export const t = {
     reactions: 'Reactions:',
     empty: 'No messages in this period.',
   },
+  notifications: {
+    from: (sender: string, count: number) =>
+      count === 1 ? `New message from ${sender}` : `${count} new messages, the last from ${sender}`,
+    count: (count: number) => (count === 1 ? 'New message' : `${count} new messages`),
+    title: 'Notifications',
+    lead: 'On this browser, while SecureChat is open in a tab you are not looking at. Muted conversations never notify.',
+    desktop: 'Show desktop notifications',
+    sound: 'Play a sound',
+    preview: 'Show the message’s text in notifications',
+    previewHint:
+      'Off: notifications name the conversation and the sender only. On: the decrypted text also goes to your system’s notification centre.',
+    denied:
+      'This browser blocks notifications for this site. Allow them in the browser’s site settings, then try again.',
+    unsupported: 'This browser can’t show desktop notifications.',
+    mute: 'Mute notifications',
+    unmute: 'Unmute notifications',
+    muted: 'Muted',
+  },
   devices: {
     title: 'Devices',
     lead: 'Every browser you signed in with is a device. Revoke any you don’t recognise: it is signed out at once.',
@@ -305,7 +323,7 @@ export const t = {
   },
   settings: {
     title: 'Settings',
-    lead: 'Your password and how SecureChat looks on this device.',
+    lead: 'Your password, and how SecureChat looks and notifies you on this device.',
     passwordTitle: 'Change password',
     passwordLead: 'You will stay signed in here; all your other devices are signed out.',
     current: 'Current password',

@@ -291,6 +291,9 @@ function Conversation({ room }: { room: RoomSummary }) {
           {topic ? <p className="conv-topic">{topic}</p> : null}
         </div>
         <SecurityBadge security={security} />
+        {room.muted ? (
+          <span className="badge badge-muted conv-badge">{t.notifications.muted}</span>
+        ) : null}
         {room.protected ? (
           <span className="badge badge-muted conv-badge">
             <Icon name="lock" /> {t.rooms.protectedRoom}
@@ -322,7 +325,17 @@ function Conversation({ room }: { room: RoomSummary }) {
           label={t.conversation.moreActions}
           className="conv-more"
           trigger={<Icon name="more" />}
-          items={[{ label: t.transcript.button, onSelect: () => setExporting(true) }]}
+          items={[
+            {
+              label: room.muted ? t.notifications.unmute : t.notifications.mute,
+              onSelect: () =>
+                void conversations
+                  ?.mute(room.id, !room.muted)
+                  .then((updated) => store.upsertRoom(updated))
+                  .catch((reason: unknown) => setError(failure(reason))),
+            },
+            { label: t.transcript.button, onSelect: () => setExporting(true) },
+          ]}
         />
       </header>
       <div className="conv-body">

@@ -1,5 +1,5 @@
 import { ChatError, checkPassword } from '@securechat/sdk';
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { client } from '../../sdk/client';
 import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
@@ -8,6 +8,12 @@ import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { Field } from '../../ui/Field';
 import { StrengthMeter, usePasswordCheck } from '../../ui/Meter';
+import {
+  notificationSettings,
+  notificationsSupported,
+  onNotificationSettings,
+  setNotificationSettings,
+} from '../notifications/settings';
 import { AppShell } from '../shell/AppShell';
 
 interface FieldErrors {
@@ -157,6 +163,72 @@ function Appearance() {
   );
 }
 
+function Notifications() {
+  const w = t.notifications;
+  const settings = useSyncExternalStore(onNotificationSettings, notificationSettings);
+  const [refused, setRefused] = useState(false);
+  const previewId = useId();
+  const supported = notificationsSupported();
+
+  async function setDesktop(on: boolean) {
+    setRefused(false);
+    if (on && Notification.permission !== 'granted') {
+      const answer = await Notification.requestPermission();
+      if (answer !== 'granted') {
+        setRefused(true);
+        return;
+      }
+    }
+    setNotificationSettings({ desktop: on });
+  }
+
+  return (
+    <section className="card" aria-labelledby="notifications-title">
+      <div className="card-intro">
+        <h2 id="notifications-title">{w.title}</h2>
+        <p className="muted">{w.lead}</p>
+      </div>
+      {!supported ? (
+        <p className="muted">{w.unsupported}</p>
+      ) : (
+        <div className="checks">
+          {refused ? <Alert>{w.denied}</Alert> : null}
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={settings.desktop}
+              onChange={(event) => void setDesktop(event.target.checked)}
+            />
+            {w.desktop}
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={settings.sound}
+              disabled={!settings.desktop}
+              onChange={(event) => setNotificationSettings({ sound: event.target.checked })}
+            />
+            {w.sound}
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={settings.preview}
+              disabled={!settings.desktop}
+              aria-describedby={previewId}
+              onChange={(event) => setNotificationSettings({ preview: event.target.checked })}
+            />
+            {w.preview}
+          </label>
+          <p id={previewId} className="field-hint">
+            {w.previewHint}
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export function SettingsPage() {
   return (
     <AppShell label={t.settings.title} title={t.settings.title}>
@@ -167,6 +239,7 @@ export function SettingsPage() {
         </header>
         <ChangePassword />
         <Appearance />
+        <Notifications />
       </div>
     </AppShell>
   );

@@ -5,6 +5,7 @@ import { Brand } from '../../ui/Brand';
 import { Icon } from '../../ui/Icon';
 import { usePageTitle } from '../../ui/usePageTitle';
 import { RoomList } from '../conversation/RoomList';
+import { useNotifications } from '../notifications/useNotifications';
 import { NewDeviceNotice } from './NewDeviceNotice';
 import { UserMenu } from './UserMenu';
 
@@ -24,6 +25,7 @@ export function AppShell({
   children: ReactNode;
 }) {
   usePageTitle(title);
+  useNotifications();
   const { pathname } = useLocation();
   const [roomsOpen, setRoomsOpen] = useState(false);
   const [openedAt, setOpenedAt] = useState(pathname);
