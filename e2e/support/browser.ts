@@ -112,6 +112,7 @@ export interface AxeFinding {
   targets: string[];
 }
 
+const require = createRequire(import.meta.url);
 let axeSource: Promise<string> | null = null;
 
 /**
@@ -120,7 +121,7 @@ let axeSource: Promise<string> | null = null;
  * page's CSP does not govern, so the app's CSP stays as it ships.
  */
 export async function axeSerious(page: Page): Promise<AxeFinding[]> {
-  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  axeSource ??= readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
   // A string is evaluated as a script through the DevTools protocol (no eval in the page).
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(await axeSource);
   return page.evaluate(async () => {
