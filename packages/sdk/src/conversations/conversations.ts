@@ -678,7 +678,7 @@ export class Conversations {
           this.enqueue(room, async () => {
             if (index.has(room)) return;
             const state = this.timelines.get(room) ?? (await this.store.timeline(room));
-            if (state) index.setRoom(room, state.items);
+            if (state) await index.setRoomInChunks(room, state.items);
           }),
         ),
       );

@@ -45,6 +45,8 @@ export interface HighlightRange {
 }
 
 const DEFAULT_LIMIT = 50;
+/** Messages indexed between two yields to the event loop (a few ms of work). */
+const CHUNK = 500;
 
 /** A word: anything between spaces, line breaks, punctuation and symbols. */
 const WORD = /[^\p{Z}\p{P}\p{S}\p{C}\s]+/gu;
@@ -118,18 +120,16 @@ export class MessageIndex {
 
   /** Index a room from its items, replacing whatever was indexed of it. */
   setRoom(room: string, items: readonly TimelineItem[]): void {
-    this.removeRoom(room);
-    const ids = new Set<string>();
-    this.rooms.set(room, ids);
-    const docs: Doc[] = [];
-    for (const item of items) {
-      const doc = docOf(room, item);
-      if (!doc) continue;
-      docs.push(doc);
-      ids.add(doc.id);
-      this.docs.set(doc.id, doc);
-    }
-    this.mini.addAll(docs);
+    this.mini.addAll(this.replaceRoom(room, items));
+  }
+
+  /**
+   * `setRoom` in chunks that yield to the event loop between them, so indexing a long
+   * history does not freeze a page. Nothing else may change the room meanwhile (the facade
+   * runs it in the room's queue).
+   */
+  async setRoomInChunks(room: string, items: readonly TimelineItem[]): Promise<void> {
+    await this.mini.addAllAsync(this.replaceRoom(room, items), { chunkSize: CHUNK });
   }
 
   /**
@@ -188,6 +188,22 @@ export class MessageIndex {
     }
     hits.sort((a, b) => b.at - a.at || b.seq - a.seq);
     return { hits: hits.slice(0, options.limit ?? DEFAULT_LIMIT), total: hits.length };
+  }
+
+  /** Forget what was indexed of `room`, then keep its new documents (returned to be added). */
+  private replaceRoom(room: string, items: readonly TimelineItem[]): Doc[] {
+    this.removeRoom(room);
+    const ids = new Set<string>();
+    this.rooms.set(room, ids);
+    const docs: Doc[] = [];
+    for (const item of items) {
+      const doc = docOf(room, item);
+      if (!doc) continue;
+      docs.push(doc);
+      ids.add(doc.id);
+      this.docs.set(doc.id, doc);
+    }
+    return docs;
   }
 
   /** Index one item as it is now (or drop it when it is no longer searchable). */
