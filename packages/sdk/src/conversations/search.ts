@@ -52,10 +52,10 @@ const CHUNK = 500;
 const WORD = /[^\p{Z}\p{P}\p{S}\p{C}\s]+/gu;
 
 /** The words of `text`, as they appear in it. */
-export const words = (text: string): string[] => text.match(WORD) ?? [];
+const words = (text: string): string[] => text.match(WORD) ?? [];
 
 /** A word as the index keeps it: lower case, without diacritics. */
-export const normalizeWord = (word: string): string =>
+const normalizeWord = (word: string): string =>
   word
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
