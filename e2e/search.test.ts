@@ -3,7 +3,8 @@
  * own messages to push his out of view, opens search with Ctrl+K, finds his message by the
  * start of a word typed in another case, sees the word marked, and Enter takes her to the
  * message (scrolled into view, focused, highlighted). Then all rooms, a word Bob
- * edited away, and the panel at a phone's width. Screenshots under test-results/search-*.png.
+ * edited away, the panel at a phone's width, and the index rebuilt after a reload.
+ * Screenshots under test-results/search-*.png.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -162,5 +163,15 @@ describe.skipIf(!chromiumPath())('search in the browser', () => {
     expect(box?.width).toBeGreaterThan(300);
     await a.page.keyboard.press('Escape');
     await panel(a.page).waitFor({ state: 'detached' });
+
+    // After a reload the index is rebuilt from this browser's (sealed) store: Bob's edit too.
+    await a.page.setViewportSize({ width: 1280, height: 800 });
+    await a.page.reload();
+    await conversation(a.page).getByRole('heading', { name: 'general' }).waitFor();
+    await conversation(a.page).getByRole('button', { name: 'Search' }).click();
+    await field(a.page).fill('PLAN chang');
+    const edited = results(a.page).getByRole('option').filter({ hasText: 'the plan changed' });
+    await expect.poll(() => edited.count()).toBe(1);
+    expect(await edited.locator('mark').allTextContents()).toEqual(['plan', 'changed']);
   });
 });
