@@ -51,6 +51,13 @@ export type {
   Unreadable,
 } from './conversations/content.js';
 export { TEXT_MAX_BYTES, textBytes } from './conversations/codec.js';
+export { highlightRanges } from './conversations/search.js';
+export type {
+  HighlightRange,
+  SearchHit,
+  SearchOptions,
+  SearchResults,
+} from './conversations/search.js';
 export type { DecodedEvent } from './conversations/codec.js';
 export type {
   MessageItem,

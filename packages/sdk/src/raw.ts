@@ -16,3 +16,7 @@ export function connectRaw(client: SecureChatClient, options?: ConnectOptions): 
 
 export type { ConnectOptions } from './client.js';
 export type { RealtimeConnection, SendInput, SocketLike } from './transport/realtime.js';
+
+/** The search index the conversations facade keeps, alone (for the search benchmark). */
+export { MessageIndex } from './conversations/search.js';
+export type { MessageItem, TimelineState } from './conversations/timeline.js';

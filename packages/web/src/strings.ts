@@ -232,6 +232,33 @@ export const t = {
     showLess: 'Show less',
     moreActions: 'More actions for this conversation',
     membersTitle: 'Members',
+    search: {
+      button: 'Search',
+      buttonHint: 'Search messages (Ctrl+K or /)',
+      title: 'Search messages',
+      label: 'Search messages',
+      placeholder: 'Words or the start of words',
+      onDevice:
+        'Search runs on this device only, over the messages it has decrypted and kept. Nothing you type here is sent anywhere.',
+      scope: 'Search in',
+      thisRoom: 'This room',
+      allRooms: 'All rooms',
+      preparing: 'Preparing search…',
+      typeToSearch: 'Type a word to search.',
+      none: 'No messages found.',
+      found: (shown: number, total: number) =>
+        total === 1
+          ? '1 message found.'
+          : shown < total
+            ? `${total} messages found; showing the newest ${shown}.`
+            : `${total} messages found.`,
+      results: 'Results',
+      when: (day: string, clock: string) => `${day}, ${clock}`,
+      failed: 'Search failed. Try again.',
+      close: 'Close search',
+      gone: 'That message is no longer in this conversation.',
+      otherRoom: 'A conversation',
+    },
     membersMore: (count: number) => `and ${count} more`,
     presence: { online: 'online', away: 'away', offline: 'offline' },
     role: { owner: 'owner', moderator: 'moderator', member: '' },

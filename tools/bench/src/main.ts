@@ -8,6 +8,8 @@
  * realtime: fan-out, idle connections and catch-up over the WebSocket (see realtime.ts).
  * mls: ts-mls group sizes and costs per ciphersuite, in Node and (BENCH_MLS_BROWSER=1) in
  * Chromium (see mls.ts for its own variables).
+ * search: the sdk's message index over 50,000 messages — build, restore after a restart,
+ * updates and query latency (see search.ts; not in the default list: BENCH_SUITES=search).
  *
  * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime,mls`),
  * BENCH_QUICK=1 (small sizes and short steps), BENCH_OUT (write every figure there as JSON),
@@ -15,7 +17,7 @@
  * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run),
  * BENCH_PAYLOAD_BYTES (bytes per realtime message, default 20; about 340 is an MLS message
  * carrying 200 bytes of text), BENCH_USERS and BENCH_SECONDS (the accounts suite),
- * BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`).
+ * BENCH_SEARCH_MESSAGES (the search suite's size), BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -25,6 +27,7 @@ import { mlsBenchmark, mlsOptionsFromEnv } from './mls.js';
 import { mlsBrowserBenchmark } from './mls-browser.js';
 import type { TreeShape } from './mls-scenario.js';
 import { FULL, QUICK, realtimeBenchmarks } from './realtime.js';
+import { searchBenchmark } from './search.js';
 import { startServer } from './server-process.js';
 import { printTable, summarize } from './stats.js';
 
@@ -152,6 +155,12 @@ if (SUITES.has('mls')) {
       .map((s) => s.trim()) as TreeShape[];
     results.mlsBrowser = await mlsBrowserBenchmark({ ...options, browserSizes, browserShapes });
   }
+}
+if (SUITES.has('search')) {
+  results.search = await searchBenchmark({
+    messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? (QUICK_RUN ? 5_000 : 50_000)),
+    rooms: 40,
+  });
 }
 if (process.env.BENCH_OUT) {
   writeFileSync(process.env.BENCH_OUT, `${JSON.stringify(results, null, 2)}\n`);

@@ -28,6 +28,7 @@ import type { TrustState } from '../mls/trust.js';
 import type { ConversationCrypto, CryptoHooks, Opened, RoomSecurity } from '../mls/types.js';
 import { decodeEvent, encodeContent, wireOf, type DecodedEvent } from './codec.js';
 import type { Content } from './content.js';
+import { MessageIndex, type SearchOptions, type SearchResults } from './search.js';
 import {
   applyEvent,
   applyHistoryPage,
@@ -187,6 +188,9 @@ export class Conversations {
   private readonly readyWaits = new Map<string, (() => void)[]>();
   /** The connection's resume positions (it updates them; rooms new to this device are added). */
   private positions = new Map<string, number>();
+  /** The search index, built from the stored timelines on the first search (null before). */
+  private index: MessageIndex | null = null;
+  private indexing: Promise<MessageIndex> | null = null;
   private closed = false;
 
   /** Use `openConversations`. */
@@ -378,6 +382,15 @@ export class Conversations {
       this.timelines.get(room)?.profile ??
       this.records.get(room)?.profile ?? { name: null, topic: null }
     );
+  }
+
+  /**
+   * Search every message this device has decrypted and kept (or one room's), on this device
+   * only: the first search builds the index from the local store; later ones use it as every
+   * arrival, edit and delete keeps it up to date. Newest first.
+   */
+  search(query: string, options: SearchOptions = {}): Promise<SearchResults> {
+    return this.guard(async () => (await this.searchIndex()).search(query, options));
   }
 
   /** Fetch the page of history just older than what this device has. */
@@ -668,6 +681,35 @@ export class Conversations {
     });
   }
 
+  /**
+   * The search index, built once: each room's timeline is read (from memory, else from the
+   * store) in the room's queue, so no commit of the room runs while it is indexed, and every
+   * later commit updates it (see `commit`).
+   */
+  private searchIndex(): Promise<MessageIndex> {
+    this.indexing ??= (async () => {
+      const index = new MessageIndex();
+      this.index = index;
+      const rooms = new Set([...this.records.keys(), ...this.timelines.keys()]);
+      await Promise.all(
+        [...rooms].map((room) =>
+          this.enqueue(room, async () => {
+            if (index.has(room)) return;
+            const state = this.timelines.get(room) ?? (await this.store.timeline(room));
+            if (state) await index.setRoomInChunks(room, state.items);
+          }),
+        ),
+      );
+      return index;
+    })();
+    // A store that failed to read: the next search tries again from scratch.
+    this.indexing.catch(() => {
+      this.index = null;
+      this.indexing = null;
+    });
+    return this.indexing;
+  }
+
   private record(room: string): RoomRecord {
     return this.records.get(room) ?? emptyRoomRecord(room);
   }
@@ -725,7 +767,10 @@ export class Conversations {
       ...(secrets && secrets.size > 0 ? { secrets } : {}),
     });
     this.records.set(room, record);
-    if (timeline) this.timelines.set(room, timeline);
+    if (timeline) {
+      this.index?.update(room, this.timelines.get(room)?.items ?? [], timeline.items);
+      this.timelines.set(room, timeline);
+    }
     for (const cmid of settled) this.outbox.delete(cmid);
     this.changed(room);
   }
@@ -800,6 +845,7 @@ export class Conversations {
       await this.store.forgetRoom(room);
       this.records.delete(room);
       this.timelines.delete(room);
+      this.index?.removeRoom(room);
       this.positions.delete(room);
       this.changed(room);
     };

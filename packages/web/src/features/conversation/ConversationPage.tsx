@@ -5,6 +5,7 @@ import {
   type MessageItem,
   type RoomProfile,
   type RoomSummary,
+  type SearchHit,
   type TimelineItem,
 } from '@securechat/sdk';
 import {
@@ -16,7 +17,7 @@ import {
   useState,
   useSyncExternalStore,
 } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
@@ -29,10 +30,11 @@ import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
 import { ExportDialog } from './ExportDialog';
 import { MembersPanel } from './MembersPanel';
-import { MessageList, type PendingMessage } from './MessageList';
+import { MessageList, messageDomId, type PendingMessage } from './MessageList';
 import { roomPath } from './paths';
 import { useConversationView, useRealtime, useRealtimeStore } from './RealtimeProvider';
 import { SafetyNumberDialog } from './SafetyNumberDialog';
+import { SearchPanel } from './SearchPanel';
 import { SecurityBadge, SecurityBanner, useTrust } from './security';
 import { roomName } from './store';
 
@@ -53,6 +55,8 @@ function useNetwork(): boolean {
 
 /** Closer than this to the bottom, the list follows new messages. */
 const STICK_PX = 80;
+/** How long a message found by search stays highlighted. */
+const FLASH_MS = 2_500;
 const noItems: readonly TimelineItem[] = [];
 const joining = { state: 'joining', warnings: [] } as const;
 
@@ -95,12 +99,19 @@ export function ConversationPage() {
 
 function Conversation({ room }: { room: RoomSummary }) {
   const store = useRealtimeStore();
-  const { conversations, state, names, me, typing, presence } = useRealtime();
+  const { conversations, state, names, me, typing, presence, rooms } = useRealtime();
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
   const view = useConversationView(room.id);
   const failure = useFailureMessage();
   const [error, setError] = useState<string | null>(null);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
   const [membersOpen, setMembersOpen] = useState(false);
+  const [searchOpen, setSearchOpen] = useState(false);
+  /** The message a search result led to, highlighted for a moment. */
+  const [flash, setFlash] = useState<number | null>(null);
+  const searchButton = useRef<HTMLButtonElement>(null);
+  const searchId = useId();
   const [members, setMembers] = useState<{ list: Member[]; total: number } | null>(null);
   const [deleting, setDeleting] = useState<{ seq: number; code: string } | null>(null);
   const [exporting, setExporting] = useState(false);
@@ -187,6 +198,71 @@ function Conversation({ room }: { room: RoomSummary }) {
       setLoadingEarlier(false);
     }
   }, [conversations, roomId, failure]);
+
+  // Ctrl/Cmd+K, or "/" outside a text field, opens search.
+  useEffect(() => {
+    function onKey(event: globalThis.KeyboardEvent) {
+      const target = event.target as HTMLElement | null;
+      const typing =
+        target?.isContentEditable === true ||
+        ['INPUT', 'TEXTAREA', 'SELECT'].includes(target?.tagName ?? '');
+      if (
+        ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'k') ||
+        (event.key === '/' && !typing && !event.ctrlKey && !event.metaKey && !event.altKey)
+      ) {
+        event.preventDefault();
+        setMembersOpen(false);
+        setSearchOpen(true);
+      }
+    }
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
+  // `?message=<seq>` (a search result): load history until it is there, then show it.
+  const wanted = Number(params.get('message') ?? '') || null;
+  const hasWanted = wanted !== null && items.some((item) => item.seq === wanted);
+  useEffect(() => {
+    if (wanted === null || !loaded) return;
+    // Once this render is on screen (the message's element is there).
+    const timer = setTimeout(() => {
+      if (!hasWanted) {
+        if (more && open && !loadingEarlier) void loadEarlier();
+        else if (!more) {
+          setError(t.conversation.search.gone);
+          setParams({}, { replace: true });
+        }
+        return;
+      }
+      const element = document.getElementById(messageDomId(wanted));
+      stick.current = false;
+      element?.scrollIntoView({ block: 'center' });
+      element?.focus({ preventScroll: true });
+      setFlash(wanted);
+      setParams({}, { replace: true });
+    });
+    return () => clearTimeout(timer);
+  }, [wanted, hasWanted, loaded, more, open, loadingEarlier, loadEarlier, setParams]);
+  useEffect(() => {
+    if (flash === null) return;
+    const timer = setTimeout(() => setFlash(null), FLASH_MS);
+    return () => clearTimeout(timer);
+  }, [flash]);
+
+  function jump(hit: SearchHit) {
+    setSearchOpen(false);
+    void navigate(`${roomPath(hit.room)}?message=${hit.seq}`);
+  }
+
+  function closeSearch() {
+    setSearchOpen(false);
+    searchButton.current?.focus();
+  }
+
+  const labelOf = (id: string): string => {
+    const found = rooms?.find((r) => r.id === id);
+    return found ? roomLabel(found, conversations?.profile(id)) : t.conversation.search.otherRoom;
+  };
 
   function onScroll() {
     const el = scroller.current;
@@ -311,11 +387,30 @@ function Conversation({ room }: { room: RoomSummary }) {
           </button>
         ) : null}
         <button
+          ref={searchButton}
+          type="button"
+          className="button ghost members-toggle"
+          aria-expanded={searchOpen}
+          aria-controls={searchOpen ? searchId : undefined}
+          aria-keyshortcuts="Control+K Meta+K /"
+          title={t.conversation.search.buttonHint}
+          onClick={() => {
+            setMembersOpen(false);
+            setSearchOpen((o) => !o);
+          }}
+        >
+          <Icon name="search" />
+          <span className="members-toggle-text">{t.conversation.search.button}</span>
+        </button>
+        <button
           type="button"
           className="button ghost members-toggle"
           aria-expanded={membersOpen}
           aria-controls={membersOpen ? panelId : undefined}
-          onClick={() => setMembersOpen((o) => !o)}
+          onClick={() => {
+            setSearchOpen(false);
+            setMembersOpen((o) => !o);
+          }}
         >
           <Icon name="users" />
           <span className="members-toggle-text">{t.conversation.membersButton}</span>
@@ -390,6 +485,7 @@ function Conversation({ room }: { room: RoomSummary }) {
                 onReact={react}
                 onRetry={(cmid) => conversations?.retry(cmid)}
                 onDiscard={(cmid) => conversations?.discard(cmid)}
+                highlighted={flash}
               />
             </div>
           </div>
@@ -434,6 +530,17 @@ function Conversation({ room }: { room: RoomSummary }) {
             />
           </div>
         </div>
+        {searchOpen && conversations ? (
+          <SearchPanel
+            id={searchId}
+            conversations={conversations}
+            room={roomId}
+            roomLabel={labelOf}
+            names={names}
+            onJump={jump}
+            onClose={closeSearch}
+          />
+        ) : null}
         {membersOpen ? (
           <MembersPanel
             id={panelId}

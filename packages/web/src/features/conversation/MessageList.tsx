@@ -29,6 +29,9 @@ function profileText(item: Extract<TimelineItem, { type: 'profile' }>, actor: st
   return n.settings(actor);
 }
 
+/** The element id of message `seq` (search results scroll to it). */
+export const messageDomId = (seq: number): string => `message-${seq}`;
+
 /** The one-click reaction offered on every message. */
 const QUICK_REACTION = '👍';
 
@@ -85,6 +88,8 @@ interface ListProps {
   onReact: (seq: number, emoji: string) => void;
   onRetry: (cmid: string) => void;
   onDiscard: (cmid: string) => void;
+  /** A message to highlight for a moment (one a search led to). */
+  highlighted?: number | null;
 }
 
 /** The conversation's messages and notices, oldest first, with day separators. */
@@ -102,6 +107,7 @@ export function MessageList({
   onReact,
   onRetry,
   onDiscard,
+  highlighted = null,
 }: ListProps) {
   const name = (id: string | undefined) =>
     (id === undefined ? undefined : names.get(id)) ?? t.conversation.someone;
@@ -148,6 +154,7 @@ export function MessageList({
                 me={me}
                 own={item.sender === me}
                 grouped={grouped}
+                highlighted={highlighted === item.seq}
                 onEdit={onEdit}
                 onDelete={onDelete}
                 onReply={onReply}
@@ -199,6 +206,7 @@ function Message({
   me,
   own,
   grouped,
+  highlighted,
   onEdit,
   onDelete,
   onReply,
@@ -211,6 +219,7 @@ function Message({
   me: string | null;
   own: boolean;
   grouped: boolean;
+  highlighted: boolean;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
   onReply: (item: MessageItem) => void;
@@ -225,6 +234,7 @@ function Message({
     own ? 'own' : null,
     grouped ? 'grouped' : null,
     item.deleted ? 'deleted' : null,
+    highlighted ? 'found' : null,
   ]
     .filter(Boolean)
     .join(' ');
@@ -254,7 +264,7 @@ function Message({
   }
 
   return (
-    <li className={classes}>
+    <li className={classes} id={messageDomId(item.seq)} tabIndex={-1}>
       <span className="avatar small msg-avatar" aria-hidden="true">
         {author.slice(0, 1).toUpperCase()}
       </span>

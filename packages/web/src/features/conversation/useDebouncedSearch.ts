@@ -6,12 +6,14 @@ const SEARCH_DELAY_MS = 150;
 /**
  * Search as the user types: `search(query)` once typing pauses, answers to an older query
  * ignored. Returns the latest answer with the query it answers (null until the first).
- * Pass `search` as null to search nothing (not connected, or nothing typed).
+ * Pass `search` as null to search nothing (not connected, or nothing typed). A change of
+ * `again` searches again (what is searched changed).
  */
 export function useDebouncedSearch<T>(
   query: string,
   search: ((query: string) => Promise<T>) | null,
   onError: (reason: unknown) => void,
+  again?: unknown,
 ): { query: string; result: T } | null {
   const [found, setFound] = useState<{ query: string; result: T } | null>(null);
   useEffect(() => {
@@ -31,6 +33,6 @@ export function useDebouncedSearch<T>(
       cancelled = true;
       clearTimeout(timer);
     };
-  }, [query, search, onError]);
+  }, [query, search, onError, again]);
   return found;
 }
