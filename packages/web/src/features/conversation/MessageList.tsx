@@ -1,14 +1,18 @@
-import type { MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
+import type { Conversations, MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
 import { Fragment, useId, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
-import { formatClock, formatDay, formatFull, sameDay } from './format';
+import { Icon } from '../../ui/Icon';
+import { FileView } from './FileView';
+import { formatClock, formatDay, formatFull, formatSize, sameDay } from './format';
 import { noticeText } from './notices';
 
 /** A message of this device still on its way (or refused). */
 export interface PendingMessage {
   cmid: string;
   text: string;
+  /** The file it carries (already uploaded). */
+  file: { name: string; size: number } | null;
   at: number;
   error: string | null;
 }
@@ -35,6 +39,9 @@ interface ListProps {
   me: string | null;
   kind: RoomSummary['kind'];
   now: number;
+  /** Opens messages' files. */
+  conversations: Conversations | null;
+  room: string;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
   onReply: (item: MessageItem) => void;
@@ -51,6 +58,8 @@ export function MessageList({
   me,
   kind,
   now,
+  conversations,
+  room,
   onEdit,
   onDelete,
   onReply,
@@ -103,6 +112,7 @@ export function MessageList({
                 me={me}
                 own={item.sender === me}
                 grouped={grouped}
+                files={{ conversations, room }}
                 onEdit={onEdit}
                 onDelete={onDelete}
                 onReply={onReply}
@@ -127,7 +137,13 @@ export function MessageList({
               <span className="msg-author">{name(me ?? undefined)}</span>
               <span className="msg-status">{message.error ?? t.conversation.sending}</span>
             </div>
-            <p className="msg-text">{message.text}</p>
+            {message.text !== '' ? <p className="msg-text">{message.text}</p> : null}
+            {message.file ? (
+              <p className="msg-file-row">
+                <Icon name="file" />
+                {t.conversation.files.attached(message.file.name, formatSize(message.file.size))}
+              </p>
+            ) : null}
             {message.error ? (
               <div className="msg-retry">
                 <Button variant="ghost" className="small" onClick={() => onRetry(message.cmid)}>
@@ -152,12 +168,14 @@ function Message({
   me,
   own,
   grouped,
+  files,
   onEdit,
   onDelete,
   onReply,
   onReact,
 }: {
   item: MessageItem;
+  files: { conversations: Conversations | null; room: string };
   author: string;
   /** The author of the message this one answers, when it is loaded. */
   quoted: string | null;
@@ -256,9 +274,18 @@ function Message({
                     : t.conversation.quote(quoted ?? t.conversation.someone, item.quote.text)}
               </blockquote>
             ) : null}
-            <p className="msg-text" id={textId}>
-              {item.text}
-            </p>
+            {item.text !== '' || !item.file ? (
+              <p className="msg-text" id={textId}>
+                {item.text}
+              </p>
+            ) : (
+              <p className="visually-hidden" id={textId}>
+                {item.file.name}
+              </p>
+            )}
+            {item.file ? (
+              <FileView conversations={files.conversations} room={files.room} file={item.file} />
+            ) : null}
           </>
         ) : (
           <p className="msg-text msg-placeholder">
