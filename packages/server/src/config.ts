@@ -210,6 +210,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   return raw === 'true';
 }
 
+/** Variables that were renamed: refused by name, so a setting is never silently dropped. */
+const RENAMED = { UPLOAD_MAX_BYTES: 'FILE_MAX_BYTES', UPLOAD_ALLOWED_TYPES: 'FILE_TYPES' };
+
 function fileTypes(env: Env): string[] {
   const raw = str(env, 'FILE_TYPES');
   const types = (raw ?? DEFAULT_FILE_TYPES.join(','))
@@ -285,6 +288,9 @@ export function loadConfig(env: Env = process.env): Config {
         }
       : null;
   const defaultOrigin = `${tls ? 'https' : 'http'}://localhost:${port}`;
+  for (const [old, name] of Object.entries(RENAMED))
+    if (str(env, old) !== undefined)
+      throw new ConfigError(old, `renamed: set ${name} instead`, undefined);
   const cookieSecret = str(env, 'COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) {
     throw new ConfigError('COOKIE_SECRET', 'at least 32 characters of random text', '[hidden]');

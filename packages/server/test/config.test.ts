@@ -206,6 +206,12 @@ describe('loadConfig', () => {
       expect(refused({ FILE_TYPES: ' , ' }).variable).toBe('FILE_TYPES');
       expect(refused({ FILE_QUOTA_BYTES: 'lots' }).variable).toBe('FILE_QUOTA_BYTES');
     });
+    it('refuse the old names rather than ignore them', () => {
+      expect(refused({ UPLOAD_MAX_BYTES: '1048576' }).message).toContain(
+        'UPLOAD_MAX_BYTES must be renamed: set FILE_MAX_BYTES instead',
+      );
+      expect(refused({ UPLOAD_ALLOWED_TYPES: 'png' }).variable).toBe('UPLOAD_ALLOWED_TYPES');
+    });
   });
 
   describe('S3_*', () => {

@@ -89,7 +89,7 @@ export async function fileRoutes(
       .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
 
-  const collector = setInterval(files.collectSoon, COLLECT_INTERVAL_MS);
+  const collector = setInterval(() => files.collectSoon(), COLLECT_INTERVAL_MS);
   collector.unref();
   app.addHook('onClose', async () => {
     clearInterval(collector);
