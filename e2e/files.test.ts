@@ -95,6 +95,12 @@ describe.skipIf(!chromiumPath())('files in the browser', () => {
     const a = await newPage(browser);
     const b = await newPage(browser);
     opened.push(a, b);
+    // The previews are object URLs under the page's strict CSP: nothing may be blocked.
+    const blocked: string[] = [];
+    for (const { page } of [a, b])
+      page.on('console', (message) => {
+        if (message.text().includes('Content Security Policy')) blocked.push(message.text());
+      });
     await Promise.all([
       register(a.page, server.origin, alice),
       register(b.page, server.origin, bob),
@@ -168,6 +174,8 @@ describe.skipIf(!chromiumPath())('files in the browser', () => {
     await preview.scrollIntoViewIfNeeded();
     await shot(b.page, 'preview-360');
     await b.page.setViewportSize({ width: 1280, height: 800 });
+
+    expect(blocked).toEqual([]);
 
     const [saved] = await Promise.all([b.page.waitForEvent('download'), download.click()]);
     expect(saved.suggestedFilename()).toBe('plan.pdf');
