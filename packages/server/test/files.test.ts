@@ -5,15 +5,18 @@
  * with the ciphertext in DATA_DIR and in a real S3-compatible server (s3rver).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { filePath, Limits, sealedFileBytes } from '@securechat/protocol';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceId, userId } from '../../../test-support/ids.js';
+import { buildApp } from '../src/app.js';
 import { newId } from '../src/domain/crypto.js';
 import type { Sender } from '../src/domain/delivery.js';
+import { openStorage } from '../src/storage/db.js';
 import { ORIGIN, signedIn, type TestClient } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { csrfFor } from './support/platform.js';
@@ -271,6 +274,50 @@ for (const backend of ['folder', 's3'] as const) {
       await refused(sendWithFile(who.alice, newId())); // none at all
       await sendWithFile(who.alice, id);
       await refused(sendWithFile(who.alice, id)); // already carried by a message
+    });
+
+    it.runIf(backend === 's3' && dialect === 'postgres')(
+      'serves a file uploaded on one node from another sharing the database and the bucket',
+      async () => {
+        const id = await uploaded(alice, randomBytes(2000));
+        // A second node: the same PostgreSQL, the same bucket, secrets, but a DATA_DIR of its own.
+        const dataDir = mkdtempSync(join(tmpdir(), 'securechat-node2-'));
+        const config = { ...t.config, dataDir };
+        const storage = openStorage({ dataDir, databaseUrl: config.databaseUrl });
+        const other = await buildApp({ config, secrets: t.secrets, storage, now: () => clock });
+        try {
+          await other.ready();
+          const got = await other.inject({
+            url: filePath(room, id),
+            headers: { cookie: `__Host-sc_session=${bob.cookie('__Host-sc_session')}` },
+          });
+          expect(got.statusCode).toBe(200);
+          const mine = await download(bob, room, id);
+          expect(Buffer.compare(got.rawPayload, mine.rawPayload)).toBe(0);
+          expect(existsSync(join(dataDir, 'files'))).toBe(false);
+        } finally {
+          await other.close();
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      },
+    );
+
+    it('limits how often one user uploads, with retryAfter, storing nothing past it', async () => {
+      const dave = await signedIn(t.app, `dave${backend}`);
+      const { user } = await session(dave);
+      await t.storage.db
+        .insertInto('room_members')
+        .values({ room_id: room, user_id: user.id, role: 'member', joined_at: Date.now() })
+        .execute();
+      for (let i = 0; i < Limits.FILE_UPLOADS_PER_MINUTE_PER_USER; i++)
+        expect((await upload(dave, room, randomBytes(10))).statusCode).toBe(201);
+      const before = await stored();
+      const limited = await upload(dave, room, randomBytes(10));
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json<{ code: string; retryAfter: number }>()).toMatchObject({
+        code: 'CHAT_ERR_RATE_LIMITED',
+      });
+      expect(await stored()).toEqual(before);
     });
 
     it('collects a file no message names in time, and a deleted room’s files', async () => {
