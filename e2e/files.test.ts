@@ -156,8 +156,19 @@ describe.skipIf(!chromiumPath())('files in the browser', () => {
     await conversation(a.page).getByRole('button', { name: 'Remove huge.pdf' }).focus();
     await a.page.keyboard.press('Enter');
     await expect.poll(() => chips(a.page).getByRole('listitem').count()).toBe(2);
+    // Hold the uploads back a moment, to see the chips' progress while they are sent.
+    const pattern = '**/api/rooms/*/files?type=*';
+    await a.page.route(pattern, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    });
     await conversation(a.page).getByRole('button', { name: 'Send' }).click();
+    await chip(a.page, 'sunset.png')
+      .getByRole('progressbar', { name: 'sunset.png: encrypted upload' })
+      .waitFor();
+    await shot(a.page, 'composer-progress-desktop');
     await expect.poll(() => chips(a.page).count(), { timeout: 30_000 }).toBe(0);
+    await a.page.unroute(pattern);
 
     // Bob sees the image, decrypted in his browser, and the PDF's row.
     const preview = log(b.page).getByRole('img', { name: 'Image sunset.png' });
