@@ -1,6 +1,6 @@
 /**
- * Files in the browser: Alice attaches an image and a PDF to a direct message (with the
- * picker), sees their chips, and sees a disallowed and an oversized file refused with a
+ * Files in the browser: Alice drops and pastes files (chips appear), then attaches an image
+ * and a PDF to a direct message (with the picker), sees their chips, and sees a disallowed and an oversized file refused with a
  * message before anything is sent; Bob sees the image inline (decrypted in his browser) and
  * downloads the PDF with its exact bytes. The server holds only ciphertext. Screenshots of
  * the composer with chips and of the image preview, on a desktop and at 360 px, are kept
@@ -120,6 +120,34 @@ describe.skipIf(!chromiumPath())('files in the browser', () => {
     const marker = `zq${randomBytes(9).toString('hex')}`;
     const image = png(240, 150);
     const pdf = Buffer.from(`%PDF-1.4\n% ${marker}\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n`);
+    // Dropped on the conversation, or pasted into the message box: a chip each.
+    const dropped = await a.page.evaluateHandle(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['meeting notes\n'], 'notes.txt', { type: 'text/plain' }));
+      return data;
+    });
+    await conversation(a.page).locator('.conversation').dispatchEvent('dragover', {
+      dataTransfer: dropped,
+    });
+    await conversation(a.page).getByText('Drop files here to attach them').waitFor();
+    await conversation(a.page).locator('.conversation').dispatchEvent('drop', {
+      dataTransfer: dropped,
+    });
+    await chip(a.page, 'notes.txt').waitFor();
+    await conversation(a.page)
+      .getByRole('textbox', { name: 'Message' })
+      .evaluate((box) => {
+        const data = new DataTransfer();
+        data.items.add(new File(['GIF89a'], 'pasted.gif', { type: 'image/gif' }));
+        box.dispatchEvent(
+          new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+        );
+      });
+    await chip(a.page, 'pasted.gif').waitFor();
+    await conversation(a.page).getByRole('button', { name: 'Remove notes.txt' }).click();
+    await conversation(a.page).getByRole('button', { name: 'Remove pasted.gif' }).click();
+    await expect.poll(() => chips(a.page).count()).toBe(0);
+
     const picker = conversation(a.page).getByTestId('file-picker');
     await picker.setInputFiles([
       { name: 'sunset.png', mimeType: 'image/png', buffer: image },
