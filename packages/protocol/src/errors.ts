@@ -102,6 +102,14 @@ export const ErrorCatalogue = {
     status: 413,
     message: 'You have too much uploaded for now. Try again when older uploads have expired.',
   },
+  CHAT_ERR_FILE_QUOTA: {
+    status: 413,
+    message: 'You have stored too many files. Delete some of your messages with files first.',
+  },
+  CHAT_ERR_FILE_TYPE: {
+    status: 415,
+    message: 'Files of this type cannot be sent here.',
+  },
   CHAT_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'The server is busy. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

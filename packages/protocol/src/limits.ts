@@ -179,6 +179,48 @@ export const Limits = {
   BLOB_UPLOADS_PER_MINUTE_PER_USER: 60,
   /** Seconds a blob is kept; then it is swept. */
   BLOB_TTL_SECONDS: 7 * 24 * 3600,
+
+  // Files (PUT/GET /api/rooms/:room/files): attachments, encrypted by the sender's browser.
+  // The server stores ciphertext only; the key and hash travel inside the MLS message.
+  /** Largest file (its plaintext), in bytes: the default of FILE_MAX_BYTES. */
+  FILE_MAX_BYTES: 5 * 1024 * 1024,
+  /** Bytes of stored files one user may have at once: the default of FILE_QUOTA_BYTES. */
+  FILE_BYTES_PER_USER_MAX: 200 * 1024 * 1024,
+  /** File uploads per minute per user. */
+  FILE_UPLOADS_PER_MINUTE_PER_USER: 30,
+  /** Plaintext bytes per encrypted chunk (the last chunk may be shorter). */
+  FILE_CHUNK_BYTES: 64 * 1024,
+  /** Authentication tag added to each chunk (AES-256-GCM). */
+  FILE_CHUNK_TAG_BYTES: 16,
+  /**
+   * Seconds an uploaded file may wait for a message that names it; then it is collected.
+   * A file a message names is kept until that message is deleted.
+   */
+  FILE_UNREFERENCED_SECONDS: 24 * 3600,
+  /** A file's name as its sender gives it, in UTF-16 code units. */
+  FILE_NAME_MAX_LENGTH: 255,
 } as const;
+
+/** The file types (extensions) allowed by default: the default of FILE_TYPES. */
+export const DEFAULT_FILE_TYPES = [
+  'png',
+  'jpg',
+  'jpeg',
+  'gif',
+  'pdf',
+  'txt',
+  'doc',
+  'docx',
+  'zip',
+] as const;
+
+/**
+ * The size of a file once encrypted: each FILE_CHUNK_BYTES of plaintext (and a last, shorter
+ * or empty chunk) gains a FILE_CHUNK_TAG_BYTES tag. The server measures uploads by this.
+ */
+export function sealedFileBytes(plainBytes: number): number {
+  const chunks = Math.max(1, Math.ceil(plainBytes / Limits.FILE_CHUNK_BYTES));
+  return plainBytes + chunks * Limits.FILE_CHUNK_TAG_BYTES;
+}
 
 export type LimitName = keyof typeof Limits;

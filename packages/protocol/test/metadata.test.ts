@@ -150,6 +150,10 @@ describe('sends: one shape per kind', () => {
   it('each kind with its fields, all required, and no other kind’s', () => {
     exactly(SendFrame, { ...base, kind: 'message' }, { target: 3, groupInfo: BLOB });
     exactly(SendFrame, { ...base, kind: 'edit', target: 3 }, { groupInfo: BLOB });
+    // A message may name the file it carries (an id; the key and hash are in the payload).
+    expect(Value.Check(SendFrame, { ...base, kind: 'message', file: BLOB })).toBe(true);
+    expect(Value.Check(SendFrame, { ...base, kind: 'message', file: bytes })).toBe(false);
+    expect(Value.Check(SendFrame, { ...base, kind: 'edit', target: 3, file: BLOB })).toBe(false);
     exactly(SendFrame, { ...base, kind: 'reaction', target: 3 }, { groupInfo: BLOB });
     // An application message may name the epoch it was encrypted in (a stale one is refused).
     for (const send of [

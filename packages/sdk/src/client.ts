@@ -318,6 +318,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         const session = await http.get(ApiRoutes.session, SessionResponse);
         return openConversations({
           ...conversationOptions,
+          files: blobs,
           connect: (positions) => connect({ positions, userId }),
           encryption: (hooks, connection) =>
             MlsEngine.open({

@@ -36,14 +36,19 @@ export type {
   ConversationTransport,
   ConversationView,
   ConversationsOptions,
+  FileTransport,
+  OpenedFile,
   PendingMessage,
 } from './conversations/conversations.js';
+export type { FileSource } from './files/seal.js';
+export { detectType, safeFileName, type RealType } from './files/types.js';
 export type {
   Content,
   ContentType,
   Decoded,
   DeleteContent,
   EditContent,
+  FileContent,
   ReactionContent,
   ReplyContent,
   RoomProfileContent,
@@ -60,6 +65,7 @@ export type {
 } from './conversations/search.js';
 export type { DecodedEvent } from './conversations/codec.js';
 export type {
+  FileRef,
   MessageItem,
   NoticeItem,
   ProfileItem,

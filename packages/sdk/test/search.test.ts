@@ -164,6 +164,7 @@ describe('search', () => {
       replyTo: null,
       quote: null,
       reactions: [],
+      file: null,
     }));
     index.setRoom(ROOM, items);
     const result = index.search('note', { limit: 10 });

@@ -23,6 +23,7 @@ const EMOJI = ['👍', '🎉'] as const;
 
 type Step =
   | { t: 'text'; sender: number; text: string; replyTo: number | null }
+  | { t: 'file'; sender: number; text: string }
   | { t: 'unreadable'; sender: number }
   | { t: 'edit'; sender: number; target: number; text: string }
   | { t: 'reaction'; sender: number; target: number; emoji: number; on: boolean }
@@ -45,6 +46,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       text: word,
       replyTo: fc.option(target, { nil: null }),
     }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('file' as const), sender: user, text: word }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('unreadable' as const), sender: user }) },
   {
@@ -110,6 +115,17 @@ function toEvent(s: Step, seq: number): DecodedEvent {
           ? { type: 'text', text: s.text }
           : { type: 'reply', text: s.text, replyTo: aim(s.replyTo) },
       );
+    case 'file':
+      return of('message', {
+        type: 'file',
+        blob: `blob${seq}`.padEnd(22, '0'),
+        name: `f${seq}.pdf`,
+        fileType: 'pdf',
+        size: seq,
+        key: 'k'.repeat(43),
+        hash: 'h'.repeat(43),
+        text: s.text,
+      });
     case 'unreadable':
       return of('message', { type: 'unreadable', reason: 'malformed' });
     case 'edit':
@@ -169,7 +185,9 @@ const messages = (state: TimelineState) =>
 function expected(events: readonly DecodedEvent[]) {
   const originals = events.filter(
     (e) =>
-      e.kind === 'message' && e.content && ['text', 'reply', 'unreadable'].includes(e.content.type),
+      e.kind === 'message' &&
+      e.content &&
+      ['text', 'reply', 'file', 'unreadable'].includes(e.content.type),
   );
   return originals.map((original) => {
     const seq = original.seq;
@@ -189,7 +207,9 @@ function expected(events: readonly DecodedEvent[]) {
     );
     const lastEdit = edits.at(-1)?.content;
     const originalText =
-      original.content?.type === 'text' || original.content?.type === 'reply'
+      original.content?.type === 'text' ||
+      original.content?.type === 'reply' ||
+      original.content?.type === 'file'
         ? original.content.text
         : null;
     const text = deleted ? null : lastEdit?.type === 'edit' ? lastEdit.text : originalText;
@@ -262,6 +282,20 @@ describe('the timeline reducer', () => {
         expect(shown).toEqual(expected(events));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('keeps a message’s file until the message is deleted, whatever the order', () => {
+    fc.assert(
+      fc.property(deliveries, ({ events, delivered }) => {
+        const state = applyFrozen(emptyTimeline, delivered);
+        for (const item of messages(state)) {
+          const sent = events.find((e) => e.seq === item.seq)?.content;
+          const file = sent?.type === 'file' && !item.deleted ? sent.blob : null;
+          expect(item.file?.blob ?? null).toBe(file);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

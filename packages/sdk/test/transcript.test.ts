@@ -24,6 +24,7 @@ function message(
     replyTo: null,
     quote: null,
     reactions: [],
+    file: null,
     ...more,
   };
   return item;

@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { Limits } from '@securechat/protocol';
+import { DEFAULT_FILE_TYPES, FILE_TYPE_PATTERN, Limits } from '@securechat/protocol';
 
 export type RegistrationMode = 'open' | 'invite';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -28,7 +28,7 @@ export interface Config {
   trustProxy: string[];
   registration: RegistrationMode;
   logLevel: LogLevel;
-  uploads: { maxBytes: number; allowedTypes: string[] };
+  files: FilesConfig;
   rateLimits: {
     apiPerMinute: number;
     loginPerMinute: number;
@@ -44,6 +44,27 @@ export interface Config {
   };
   /** Secrets given by the environment; missing ones are generated into dataDir. */
   secretsFromEnv: { cookieSecret?: string; opaqueServerSetup?: string };
+}
+
+/** Attachments: their limits, and where their ciphertext is stored. */
+export interface FilesConfig {
+  /** Largest file (plaintext bytes; the upload is this once encrypted). */
+  maxBytes: number;
+  /** Declared types (lower-case extensions) a file may have. */
+  allowedTypes: string[];
+  /** Bytes of stored files one user may have. */
+  quotaBytes: number;
+  /** An S3-compatible object store; null means a folder in dataDir. */
+  s3: S3Config | null;
+}
+
+export interface S3Config {
+  endpoint: string | null;
+  bucket: string;
+  region: string;
+  accessKeyId: string | null;
+  secretAccessKey: string | null;
+  forcePathStyle: boolean;
 }
 
 export class ConfigError extends Error {
@@ -182,7 +203,67 @@ function timeouts(env: Env): Config['timeouts'] {
   return { requestMs, headersMs, keepAliveMs };
 }
 
-const DEFAULT_ALLOWED_TYPES = ['png', 'jpg', 'jpeg', 'gif', 'pdf', 'txt', 'doc', 'docx', 'zip'];
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, 'true or false', raw);
+  return raw === 'true';
+}
+
+/** Variables that were renamed: refused by name, so a setting is never silently dropped. */
+const RENAMED = { UPLOAD_MAX_BYTES: 'FILE_MAX_BYTES', UPLOAD_ALLOWED_TYPES: 'FILE_TYPES' };
+
+function fileTypes(env: Env): string[] {
+  const raw = str(env, 'FILE_TYPES');
+  const types = (raw ?? DEFAULT_FILE_TYPES.join(','))
+    .split(',')
+    .map((t) => t.trim().toLowerCase().replace(/^\./, ''))
+    .filter(Boolean);
+  if (types.length === 0 || types.some((t) => !new RegExp(FILE_TYPE_PATTERN).test(t))) {
+    throw new ConfigError(
+      'FILE_TYPES',
+      'a comma-separated list of file extensions (e.g. png,jpg,pdf)',
+      raw,
+    );
+  }
+  return [...new Set(types)];
+}
+
+/** S3 when S3_BUCKET is set; its credentials both or neither (then the SDK's usual chain). */
+function s3(env: Env): S3Config | null {
+  const bucket = str(env, 'S3_BUCKET');
+  const others = [
+    'S3_ENDPOINT',
+    'S3_REGION',
+    'S3_ACCESS_KEY_ID',
+    'S3_SECRET_ACCESS_KEY',
+    'S3_FORCE_PATH_STYLE',
+  ];
+  if (bucket === undefined) {
+    const stray = others.find((name) => str(env, name) !== undefined);
+    if (stray) throw new ConfigError('S3_BUCKET', `set when ${stray} is`, undefined);
+    return null;
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError('S3_BUCKET', 'an S3 bucket name (3 to 63 of a-z 0-9 . -)', bucket);
+  const accessKeyId = str(env, 'S3_ACCESS_KEY_ID') ?? null;
+  const secretAccessKey = str(env, 'S3_SECRET_ACCESS_KEY') ?? null;
+  if ((accessKeyId === null) !== (secretAccessKey === null)) {
+    throw new ConfigError(
+      accessKeyId === null ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY',
+      'set together with ' + (accessKeyId === null ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'),
+      undefined,
+    );
+  }
+  return {
+    endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:']),
+    bucket,
+    region: str(env, 'S3_REGION') ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+  };
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 3000, 1, 65535);
@@ -207,17 +288,9 @@ export function loadConfig(env: Env = process.env): Config {
         }
       : null;
   const defaultOrigin = `${tls ? 'https' : 'http'}://localhost:${port}`;
-  const allowedTypes = (str(env, 'UPLOAD_ALLOWED_TYPES') ?? DEFAULT_ALLOWED_TYPES.join(','))
-    .split(',')
-    .map((t) => t.trim().toLowerCase().replace(/^\./, ''))
-    .filter(Boolean);
-  if (allowedTypes.some((t) => !/^[a-z0-9]{1,10}$/.test(t))) {
-    throw new ConfigError(
-      'UPLOAD_ALLOWED_TYPES',
-      'a comma-separated list of file extensions (e.g. png,jpg,pdf)',
-      str(env, 'UPLOAD_ALLOWED_TYPES'),
-    );
-  }
+  for (const [old, name] of Object.entries(RENAMED))
+    if (str(env, old) !== undefined)
+      throw new ConfigError(old, `renamed: set ${name} instead`, undefined);
   const cookieSecret = str(env, 'COOKIE_SECRET');
   if (cookieSecret !== undefined && cookieSecret.length < 32) {
     throw new ConfigError('COOKIE_SECRET', 'at least 32 characters of random text', '[hidden]');
@@ -247,9 +320,17 @@ export function loadConfig(env: Env = process.env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
       'info',
     ),
-    uploads: {
-      maxBytes: int(env, 'UPLOAD_MAX_BYTES', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-      allowedTypes,
+    files: {
+      maxBytes: int(env, 'FILE_MAX_BYTES', Limits.FILE_MAX_BYTES, 1024, 1024 * 1024 * 1024),
+      allowedTypes: fileTypes(env),
+      quotaBytes: int(
+        env,
+        'FILE_QUOTA_BYTES',
+        Limits.FILE_BYTES_PER_USER_MAX,
+        1024,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      s3: s3(env),
     },
     rateLimits: {
       apiPerMinute: int(

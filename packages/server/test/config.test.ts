@@ -42,9 +42,11 @@ describe('loadConfig', () => {
       trustProxy: [],
       registration: 'open',
       logLevel: 'info',
-      uploads: {
+      files: {
         maxBytes: 5 * 1024 * 1024,
         allowedTypes: ['png', 'jpg', 'jpeg', 'gif', 'pdf', 'txt', 'doc', 'docx', 'zip'],
+        quotaBytes: 200 * 1024 * 1024,
+        s3: null,
       },
       rateLimits: { apiPerMinute: 600, loginPerMinute: 5, registrationsPerHour: 10 },
       timeouts: { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 },
@@ -183,18 +185,62 @@ describe('loadConfig', () => {
     });
   });
 
-  describe('UPLOAD_MAX_BYTES and UPLOAD_ALLOWED_TYPES', () => {
-    it('take a size and a list of extensions', () => {
+  describe('FILE_MAX_BYTES, FILE_TYPES and FILE_QUOTA_BYTES', () => {
+    it('take a size, a list of extensions and a quota', () => {
       const config = loadConfig({
-        UPLOAD_MAX_BYTES: '1048576',
-        UPLOAD_ALLOWED_TYPES: 'png, .PDF,',
+        FILE_MAX_BYTES: '1048576',
+        FILE_TYPES: 'png, .PDF,,png',
+        FILE_QUOTA_BYTES: '2097152',
       });
-      expect(config.uploads).toEqual({ maxBytes: 1048576, allowedTypes: ['png', 'pdf'] });
+      expect(config.files).toEqual({
+        maxBytes: 1048576,
+        allowedTypes: ['png', 'pdf'],
+        quotaBytes: 2097152,
+        s3: null,
+      });
     });
     it('refuse nonsense', () => {
-      expect(refused({ UPLOAD_MAX_BYTES: '-1' }).variable).toBe('UPLOAD_MAX_BYTES');
-      expect(refused({ UPLOAD_MAX_BYTES: '10' }).variable).toBe('UPLOAD_MAX_BYTES');
-      expect(refused({ UPLOAD_ALLOWED_TYPES: 'png,../exe' }).variable).toBe('UPLOAD_ALLOWED_TYPES');
+      expect(refused({ FILE_MAX_BYTES: '-1' }).variable).toBe('FILE_MAX_BYTES');
+      expect(refused({ FILE_MAX_BYTES: '10' }).variable).toBe('FILE_MAX_BYTES');
+      expect(refused({ FILE_TYPES: 'png,../exe' }).variable).toBe('FILE_TYPES');
+      expect(refused({ FILE_TYPES: ' , ' }).variable).toBe('FILE_TYPES');
+      expect(refused({ FILE_QUOTA_BYTES: 'lots' }).variable).toBe('FILE_QUOTA_BYTES');
+    });
+    it('refuse the old names rather than ignore them', () => {
+      expect(refused({ UPLOAD_MAX_BYTES: '1048576' }).message).toContain(
+        'UPLOAD_MAX_BYTES must be renamed: set FILE_MAX_BYTES instead',
+      );
+      expect(refused({ UPLOAD_ALLOWED_TYPES: 'png' }).variable).toBe('UPLOAD_ALLOWED_TYPES');
+    });
+  });
+
+  describe('S3_*', () => {
+    it('stores files in a bucket when S3_BUCKET is set', () => {
+      const config = loadConfig({
+        S3_BUCKET: 'chat-files',
+        S3_ENDPOINT: 'http://127.0.0.1:9000',
+        S3_ACCESS_KEY_ID: 'id',
+        S3_SECRET_ACCESS_KEY: 'secret',
+        S3_FORCE_PATH_STYLE: 'true',
+      });
+      expect(config.files.s3).toEqual({
+        endpoint: 'http://127.0.0.1:9000',
+        bucket: 'chat-files',
+        region: 'us-east-1',
+        accessKeyId: 'id',
+        secretAccessKey: 'secret',
+        forcePathStyle: true,
+      });
+    });
+    it('refuses half a configuration', () => {
+      expect(refused({ S3_ENDPOINT: 'http://127.0.0.1:9000' }).variable).toBe('S3_BUCKET');
+      expect(refused({ S3_BUCKET: 'b-1', S3_ACCESS_KEY_ID: 'id' }).variable).toBe(
+        'S3_SECRET_ACCESS_KEY',
+      );
+      expect(refused({ S3_BUCKET: 'Bad_Bucket' }).variable).toBe('S3_BUCKET');
+      expect(refused({ S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'yes' }).variable).toBe(
+        'S3_FORCE_PATH_STYLE',
+      );
     });
   });
 

@@ -201,6 +201,29 @@ export const t = {
     tooLong: (max: string) =>
       `This message is too long to send: it can be at most ${max} bytes. Shorten it or split it in two.`,
     deleted: 'Message deleted',
+    files: {
+      attach: 'Attach files',
+      toSend: 'Files to send',
+      remove: (name: string) => `Remove ${name}`,
+      ready: 'Ready to send',
+      uploading: (percent: number) => `Encrypting and uploading… ${percent}%`,
+      progress: (name: string) => `${name}: encrypted upload`,
+      dropHere: 'Drop files here to attach them',
+      tooBig: (name: string, max: string) =>
+        `${name} is too large to send: files may be at most ${max}.`,
+      typeRefused: (name: string, type: string, allowed: string) =>
+        type === ''
+          ? `${name} cannot be sent: it has no file type. Allowed: ${allowed}.`
+          : `${name} cannot be sent: files of type .${type} are not allowed here. Allowed: ${allowed}.`,
+      empty: (name: string) => `${name} is empty: there is nothing to send.`,
+      download: 'Download',
+      downloadLabel: (name: string) => `Download ${name}`,
+      opening: 'Decrypting…',
+      preview: (name: string) => `Image ${name}`,
+      damaged: 'This file could not be opened: it was damaged or tampered with.',
+      gone: 'This file is no longer available.',
+      attached: (name: string, size: string) => `File: ${name} (${size})`,
+    },
     edited: '(edited)',
     edit: 'Edit',
     editLabel: 'Edit message',
@@ -311,6 +334,8 @@ export const t = {
     reply: (name: string, text: string) => `(in reply to ${name}: “${text}”)`,
     replyUnknown: '(in reply to an earlier message)',
     reactions: 'Reactions:',
+    file: (name: string, bytes: number) =>
+      `[file: ${name}, ${bytes < 1024 ? `${bytes} B` : `${Math.ceil(bytes / 1024).toLocaleString('en')} KB`}]`,
     empty: 'No messages in this period.',
   },
   notifications: {

@@ -25,6 +25,7 @@ const entry = (
     unreadable: null,
     replyTo: null,
     reactions: [],
+    file: null,
     ...more,
   }) satisfies TranscriptEntry;
 
@@ -40,6 +41,8 @@ describe('text transcripts', () => {
         }),
         entry(3, 'bob', null, { deleted: true }),
         entry(4, 'carol', null, { unreadable: 'before-join' }),
+        entry(5, 'alice', '', { file: { name: 'plan.pdf', type: 'pdf', size: 12_345 } }),
+        entry(6, 'alice', 'the photo', { file: { name: 'a.png', type: 'png', size: 900 } }),
       ],
       at(2026, 12, 1, 9, 5),
       { from: at(2026, 11, 30, 0, 0), to: at(2026, 12, 1, 0, 0) },
@@ -57,6 +60,8 @@ describe('text transcripts', () => {
       '    Reactions: 👍 2',
       '[2026-11-30 14:03] bob: [deleted]',
       '[2026-11-30 14:04] carol: [not readable on this device]',
+      '[2026-11-30 14:05] alice: [file: plan.pdf, 13 KB]',
+      '[2026-11-30 14:06] alice: [file: a.png, 900 B] the photo',
       '',
     ]);
   });

@@ -80,6 +80,7 @@ function item(seq: number, text: string, at: number, sender: string): MessageIte
     replyTo: null,
     quote: null,
     reactions: [],
+    file: null,
   };
 }
 

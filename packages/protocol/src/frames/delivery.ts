@@ -36,10 +36,21 @@ const sentIn = { epoch: Type.Optional(Epoch) };
  * A client's send, one shape per kind (tombstones come from `delete`, notices from the
  * server): an edit or a reaction names its `target`, a commit its `epoch` (the first commit of
  * an epoch wins) and, optionally, `groupInfo`: the id of a blob this device uploaded into the
- * room beforehand (PUT /api/rooms/:room/blobs) holding the group info of the epoch it starts.
+ * room beforehand (PUT /api/rooms/:room/blobs) holding the group info of the epoch it starts;
+ * a message may name the `file` it carries.
  */
 export const SendFrame = Type.Union([
-  req('send', { ...sendBase, ...sentIn, kind: Type.Literal('message') }),
+  req('send', {
+    ...sendBase,
+    ...sentIn,
+    kind: Type.Literal('message'),
+    /**
+     * A file this device uploaded into the room (PUT /api/rooms/:room/files) that the message
+     * carries: the server keeps it while the message exists, and deletes it with the message.
+     * The server learns only that this message has that file.
+     */
+    file: Type.Optional(BlobId),
+  }),
   req('send', { ...sendBase, ...sentIn, kind: Type.Literal('edit'), target: Seq }),
   req('send', { ...sendBase, ...sentIn, kind: Type.Literal('reaction'), target: Seq }),
   req('send', {

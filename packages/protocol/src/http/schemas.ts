@@ -72,6 +72,9 @@ export const ServerInfo = Type.Object(
       usernameMinLength: Type.Integer(),
       usernameMaxLength: Type.Integer(),
       passwordMinLength: Type.Integer(),
+      /** This server's file policy (FILE_MAX_BYTES, FILE_TYPES): clients refuse early. */
+      fileMaxBytes: Type.Integer(),
+      fileTypes: Type.Array(Type.String()),
     }),
   },
   strict,

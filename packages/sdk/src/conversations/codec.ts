@@ -7,12 +7,14 @@
 import { decode, encode } from '@msgpack/msgpack';
 import {
   ChatError,
+  FILE_TYPE_PATTERN,
+  ID_REGEX_SOURCE,
   Limits,
   type Notice,
   type RoomEvent,
   type SendKind,
 } from '@securechat/protocol';
-import type { Content, Decoded, Unreadable } from './content.js';
+import type { Content, Decoded, FileContent, Unreadable } from './content.js';
 
 /** The version written in every payload; a payload of another version is unreadable. */
 export const CONTENT_VERSION = 1;
@@ -32,6 +34,30 @@ const utf8 = new TextEncoder();
 /** How many bytes `text` takes in a payload (UTF-8), as the composer counts while typing. */
 export function textBytes(text: string): number {
   return utf8.encode(text).byteLength;
+}
+
+const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
+
+/** Whether these are a file's details as a sender may send them and a reader may trust. */
+function fileOk(file: Record<string, unknown>): file is Record<string, unknown> & FileContent {
+  const { blob, name, fileType, size, key, hash, text } = file;
+  return (
+    typeof blob === 'string' &&
+    new RegExp(ID_REGEX_SOURCE).test(blob) &&
+    typeof name === 'string' &&
+    name !== '' &&
+    name.length <= Limits.FILE_NAME_MAX_LENGTH &&
+    typeof fileType === 'string' &&
+    new RegExp(FILE_TYPE_PATTERN).test(fileType) &&
+    typeof size === 'number' &&
+    Number.isSafeInteger(size) &&
+    size >= 0 &&
+    typeof key === 'string' &&
+    BASE64URL_32.test(key) &&
+    typeof hash === 'string' &&
+    BASE64URL_32.test(hash) &&
+    typeof text === 'string'
+  );
 }
 
 const seqOk = (value: unknown): value is number =>
@@ -75,6 +101,22 @@ export function encodeContent(content: Content): Uint8Array {
         ...(content.topic === undefined ? {} : { topic: content.topic }),
       };
       break;
+    case 'file':
+      if (!fileOk({ ...content }))
+        throw new ChatError(
+          'CHAT_ERR_VALIDATION',
+          'This file cannot be sent: its details are invalid.',
+        );
+      fields = {
+        blob: content.blob,
+        name: content.name,
+        fileType: content.fileType,
+        size: content.size,
+        key: content.key,
+        hash: content.hash,
+        text: content.text,
+      };
+      break;
   }
   if ('text' in content && textBytes(content.text) > TEXT_MAX_BYTES) throw tooLong();
   const bytes = encode({ v: CONTENT_VERSION, type: content.type, ...fields });
@@ -98,6 +140,11 @@ export function decodeContent(payload: Uint8Array): Decoded {
   if (map.v !== CONTENT_VERSION)
     return unreadable(typeof map.v === 'number' ? 'version' : 'malformed');
   const { text, target, replyTo, emoji, on, name, topic } = map;
+  if (map.type === 'file') {
+    const { blob, fileType, size, key, hash } = map;
+    const file = { type: 'file' as const, blob, name, fileType, size, key, hash, text };
+    return fileOk(file) ? file : unreadable('malformed');
+  }
   switch (map.type) {
     case 'text':
       return typeof text === 'string' ? { type: 'text', text } : unreadable('malformed');
@@ -133,8 +180,13 @@ export function decodeContent(payload: Uint8Array): Decoded {
 /** How a piece of content travels: the send kind and target the server needs to see. */
 export function wireOf(
   content: Content,
-): { kind: 'message' } | { kind: Extract<SendKind, 'edit' | 'reaction'>; target: number } {
+):
+  | { kind: 'message'; file?: string }
+  | { kind: Extract<SendKind, 'edit' | 'reaction'>; target: number } {
   switch (content.type) {
+    case 'file':
+      // The server keeps the file while this message exists: it learns only that it has one.
+      return { kind: 'message', file: content.blob };
     case 'text':
     case 'reply':
     case 'room-profile':

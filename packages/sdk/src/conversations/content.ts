@@ -56,8 +56,34 @@ export interface RoomProfileContent {
   readonly topic?: string | null;
 }
 
+/**
+ * A file, sealed with its own key (files/seal.ts) and uploaded as ciphertext under `blob`.
+ * Its key and plaintext hash travel only here, inside the encrypted message; `type` is the
+ * extension the sender declared (the receiver trusts only the bytes: files/types.ts).
+ * `text` is an optional caption.
+ */
+export interface FileContent {
+  readonly type: 'file';
+  readonly blob: string;
+  readonly name: string;
+  readonly fileType: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+  /** The file's AES-256-GCM key, base64url. */
+  readonly key: string;
+  /** SHA-256 of the plaintext, base64url. */
+  readonly hash: string;
+  readonly text: string;
+}
+
 export type Content =
-  TextContent | ReplyContent | EditContent | ReactionContent | DeleteContent | RoomProfileContent;
+  | TextContent
+  | ReplyContent
+  | EditContent
+  | ReactionContent
+  | DeleteContent
+  | RoomProfileContent
+  | FileContent;
 
 export type ContentType = Content['type'];
 

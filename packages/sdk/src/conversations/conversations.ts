@@ -8,6 +8,8 @@
  */
 import {
   ChatError,
+  FILE_TYPE_PATTERN,
+  Limits,
   type DirectoryEntry,
   type ErrorCode,
   type Member,
@@ -15,7 +17,17 @@ import {
   type RoomSummary,
   type Visibility,
 } from '@securechat/protocol';
+import { fromBase64url, toBase64url } from '../base64url.js';
 import { asChatError } from '../errors.js';
+import { openFile as openSealedFile, sealFile, type FileSource } from '../files/seal.js';
+import {
+  detectType,
+  extensionOf,
+  isPreviewable,
+  mimeOf,
+  safeFileName,
+  type RealType,
+} from '../files/types.js';
 import {
   emptyRoomRecord,
   type ConversationStore,
@@ -35,6 +47,7 @@ import {
   emptyTimeline,
   hasReacted,
   unreadCount,
+  type FileRef,
   type RoomProfile,
   type TimelineItem,
   type TimelineState,
@@ -141,6 +154,8 @@ export interface PendingMessage {
   readonly cmid: string;
   readonly text: string;
   readonly replyTo: number | null;
+  /** The name and size of the file it carries (already uploaded), or null. */
+  readonly file: { readonly name: string; readonly size: number } | null;
   readonly at: number;
   /** Why it was refused; null while it is on its way. */
   readonly error: { readonly code: ErrorCode; readonly message: string } | null;
@@ -154,6 +169,8 @@ export interface ConversationsOptions {
   connect: (positions: Map<string, number>) => ConversationTransport;
   /** Events per history page (default 50). */
   pageSize?: number;
+  /** Where files' ciphertext is uploaded and downloaded (sendFile, openFile). */
+  files?: FileTransport;
   /** Where failures of the store or of background work are reported (default: ignored). */
   onError?: (error: unknown) => void;
   /** End-to-end encryption: opens the device's MLS engine over the connection. */
@@ -163,10 +180,33 @@ export interface ConversationsOptions {
   ) => Promise<ConversationCrypto>;
 }
 
+/** Files over HTTP, as the facade uses them (transport/blobs.ts). */
+export interface FileTransport {
+  uploadFile(
+    room: string,
+    type: string,
+    ciphertext: Uint8Array,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<{ id: string }>;
+  downloadFile(room: string, id: string): Promise<Uint8Array>;
+}
+
+/** A message's file, decrypted and checked. */
+export interface OpenedFile {
+  readonly bytes: Uint8Array;
+  /** Its real type by its bytes; null when none of the known ones. */
+  readonly type: RealType | null;
+  /** Whether it may be shown inline as an image (png, jpeg, gif). */
+  readonly previewable: boolean;
+  readonly mime: string;
+  /** A safe name to save it under, its extension matching the real type. */
+  readonly name: string;
+}
+
 const shownAsMessage = (
   content: Content,
-): content is Extract<Content, { type: 'text' | 'reply' }> =>
-  content.type === 'text' || content.type === 'reply';
+): content is Extract<Content, { type: 'text' | 'reply' | 'file' }> =>
+  content.type === 'text' || content.type === 'reply' || content.type === 'file';
 
 export class Conversations {
   private readonly records = new Map<string, RoomRecord>();
@@ -199,6 +239,7 @@ export class Conversations {
     private readonly me: string,
     private readonly pageSize: number,
     private readonly report: (error: unknown) => void,
+    private readonly files: FileTransport | null,
   ) {}
 
   /** @internal Loads the store, connects, and re-sends what was pending. */
@@ -208,6 +249,7 @@ export class Conversations {
       options.userId,
       options.pageSize ?? PAGE_SIZE,
       options.onError ?? (() => undefined),
+      options.files ?? null,
     );
     const [records, pending] = await Promise.all([options.store.rooms(), options.store.pending()]);
     const positions = new Map<string, number>();
@@ -331,6 +373,10 @@ export class Conversations {
         cmid: send.cmid,
         text: send.content.text,
         replyTo: send.content.type === 'reply' ? send.content.replyTo : null,
+        file:
+          send.content.type === 'file'
+            ? { name: send.content.name, size: send.content.size }
+            : null,
         at: send.at,
         error: send.error,
       });
@@ -426,6 +472,78 @@ export class Conversations {
         ? { type: 'text', text }
         : { type: 'reply', text, replyTo: options.replyTo };
     return this.submit(room, content);
+  }
+
+  /**
+   * Send a file (with an optional caption): sealed here under a fresh key, uploaded as
+   * ciphertext, then sent as a message carrying its id, key and hash. `onProgress(fraction)`
+   * goes from 0 to 1 over sealing and uploading. The server refuses a declared type off its
+   * list (CHAT_ERR_FILE_TYPE), a file over its size limit (CHAT_ERR_PAYLOAD_TOO_LARGE) or over
+   * the user's quota (CHAT_ERR_FILE_QUOTA); nothing is sent then.
+   */
+  sendFile(
+    room: string,
+    file: { name: string; data: FileSource },
+    options: { text?: string; onProgress?: (fraction: number) => void } = {},
+  ): Promise<void> {
+    return this.guard(async () => {
+      const upload = this.files;
+      if (!upload) throw new ChatError('CHAT_ERR_INTERNAL', 'Files are not available here.');
+      const name = file.name.trim();
+      const fileType = extensionOf(name);
+      if (name === '' || name.length > Limits.FILE_NAME_MAX_LENGTH)
+        throw new ChatError('CHAT_ERR_VALIDATION', 'This file’s name is empty or too long.');
+      if (!new RegExp(FILE_TYPE_PATTERN).test(fileType))
+        throw new ChatError(
+          'CHAT_ERR_FILE_TYPE',
+          'This file has no type the server could allow: its name needs an extension such as .pdf.',
+        );
+      const report = options.onProgress;
+      const sealed = await sealFile(file.data, (done, total) =>
+        report?.(total === 0 ? 0.2 : (0.2 * done) / total),
+      );
+      const stored = await upload.uploadFile(room, fileType, sealed.ciphertext, (sent, total) =>
+        report?.(0.2 + (0.8 * sent) / Math.max(1, total)),
+      );
+      await this.submit(room, {
+        type: 'file',
+        blob: stored.id,
+        name,
+        fileType,
+        size: sealed.size,
+        key: toBase64url(sealed.key),
+        hash: toBase64url(sealed.hash),
+        text: options.text ?? '',
+      });
+    });
+  }
+
+  /**
+   * Download, decrypt and check a message's file: its hash, then its real type by its bytes.
+   * Answers the bytes, the real type (null when it is none of the known ones), whether it may
+   * be previewed inline (png, jpeg, gif only), its MIME type and a sanitized name to save it
+   * under. CHAT_ERR_VALIDATION when it was tampered with; CHAT_ERR_NOT_FOUND once deleted.
+   */
+  openFile(room: string, file: FileRef): Promise<OpenedFile> {
+    return this.guard(async () => {
+      const download = this.files;
+      if (!download) throw new ChatError('CHAT_ERR_INTERNAL', 'Files are not available here.');
+      const ciphertext = await download.downloadFile(room, file.blob);
+      const bytes = await openSealedFile(
+        ciphertext,
+        fromBase64url(file.key),
+        fromBase64url(file.hash),
+        file.size,
+      );
+      const type = detectType(bytes);
+      return {
+        bytes,
+        type,
+        previewable: isPreviewable(type),
+        mime: mimeOf(type),
+        name: safeFileName(file.name, type),
+      };
+    });
   }
 
   /** Change the text of one of your messages. */

@@ -10,7 +10,7 @@
  */
 import type { Notice } from '@securechat/protocol';
 import type { DecodedEvent } from './codec.js';
-import type { Decoded, UnreadableReason } from './content.js';
+import type { Decoded, FileContent, UnreadableReason } from './content.js';
 
 export interface Reaction {
   readonly emoji: string;
@@ -45,6 +45,20 @@ export interface MessageItem {
   readonly replyTo: number | null;
   readonly quote: Quote | null;
   readonly reactions: readonly Reaction[];
+  /** The file it carries (its text is the caption); null when none, or once deleted. */
+  readonly file: FileRef | null;
+}
+
+/** A message's file: what opening it needs (Conversations.openFile). */
+export interface FileRef {
+  readonly blob: string;
+  /** The name its sender gave it (unsanitized: files/types.ts `safeFileName` before use). */
+  readonly name: string;
+  /** The extension its sender declared; the bytes decide what it really is. */
+  readonly fileType: string;
+  readonly size: number;
+  readonly key: string;
+  readonly hash: string;
 }
 
 export interface NoticeItem {
@@ -81,6 +95,8 @@ interface Original {
   readonly text: string | null;
   readonly replyTo: number | null;
   readonly erased: boolean;
+  /** The file it carries (absent in timelines stored before files, and for plain text). */
+  readonly file?: FileRef;
   /** Why its text is null (absent in timelines stored before reasons were kept). */
   readonly reason?: UnreadableReason;
 }
@@ -206,7 +222,13 @@ function messageItem(facts: TimelineFacts, seq: number, original: Original): Mes
     replyTo: original.replyTo,
     quote: original.replyTo === null || deleted ? null : quoteOf(facts, original.replyTo),
     reactions: deleted ? [] : reactionsOf(facts, seq),
+    file: deleted ? null : (original.file ?? null),
   };
+}
+
+function fileRefOf(content: FileContent): FileRef {
+  const { blob, name, fileType, size, key: fileKey, hash } = content;
+  return { blob, name, fileType, size, key: fileKey, hash };
 }
 
 /** Insert or replace items by seq, keeping the list sorted; returns a new array. */
@@ -238,6 +260,7 @@ function foldFacts(
   switch (content.type) {
     case 'text':
     case 'reply':
+    case 'file':
     case 'unreadable': {
       if (event.kind !== 'message') break;
       // First one wins, except that a message this device could not open *yet* gives way to
@@ -254,6 +277,7 @@ function foldFacts(
         replyTo: content.type === 'reply' ? content.replyTo : null,
         erased: content.type === 'unreadable' && content.reason === 'erased',
         ...(content.type === 'unreadable' ? { reason: content.reason } : {}),
+        ...(content.type === 'file' ? { file: fileRefOf(content) } : {}),
       };
       return {
         facts: { ...facts, originals: { ...facts.originals, [key(event.seq)]: original } },

@@ -25,6 +25,8 @@ export interface TranscriptEntry {
     readonly text: string | null;
   } | null;
   readonly reactions: readonly { readonly emoji: string; readonly count: number }[];
+  /** The file it carries: its name, declared type and size (never its key). */
+  readonly file: { readonly name: string; readonly type: string; readonly size: number } | null;
 }
 
 export interface TranscriptRange {
@@ -67,6 +69,10 @@ export function transcriptEntries(
               text: item.quote && !item.quote.deleted ? item.quote.text : null,
             },
       reactions: item.reactions.map((r) => ({ emoji: r.emoji, count: r.users.length })),
+      file:
+        item.file && !item.deleted
+          ? { name: item.file.name, type: item.file.fileType, size: item.file.size }
+          : null,
     }));
 }
 

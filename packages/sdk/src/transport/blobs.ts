@@ -12,6 +12,9 @@ import {
   CSRF_HEADER,
   CsrfResponse,
   ErrorResponse,
+  FILE_CONTENT_TYPE,
+  filePath,
+  FileUploadResponse,
   Limits,
 } from '@securechat/protocol';
 import { Value } from '@sinclair/typebox/value';
@@ -74,6 +77,53 @@ export class BlobTransport {
     return new Uint8Array(await response.arrayBuffer());
   }
 
+  /**
+   * Upload a sealed file (ciphertext) into a room you are in, declaring its type (extension).
+   * `onProgress(sent, total)` reports bytes sent: as they go in browsers (XMLHttpRequest
+   * reports upload progress, fetch does not), at the end elsewhere.
+   */
+  async uploadFile(
+    room: string,
+    type: string,
+    ciphertext: Uint8Array,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<FileUploadResponse> {
+    const url = `${filePath(room)}?type=${encodeURIComponent(type)}`;
+    for (let attempt = 0; ; attempt += 1) {
+      const { token } = await this.http.get(ApiRoutes.csrf, CsrfResponse);
+      const headers = {
+        ...(await this.http.socketHeaders()),
+        accept: 'application/json',
+        'content-type': FILE_CONTENT_TYPE,
+        [CSRF_HEADER]: token,
+      };
+      const body = new Uint8Array(ciphertext);
+      const response =
+        onProgress && this.options.baseUrl === '' && typeof XMLHttpRequest !== 'undefined'
+          ? await xhrPut(url, headers, body, onProgress)
+          : await this.send(url, { method: 'PUT', headers, body });
+      if (response.ok) {
+        const data: unknown = await response.json().catch(() => null);
+        if (!Value.Check(FileUploadResponse, data)) throw notUnderstood();
+        onProgress?.(ciphertext.byteLength, ciphertext.byteLength);
+        return data;
+      }
+      const error = await errorOf(response);
+      if (error.code === 'CHAT_ERR_CSRF' && attempt === 0) continue;
+      throw error;
+    }
+  }
+
+  /** A file's ciphertext, from a room you are in (CHAT_ERR_NOT_FOUND otherwise). */
+  async downloadFile(room: string, id: string): Promise<Uint8Array> {
+    const response = await this.send(filePath(room, id), {
+      method: 'GET',
+      headers: { ...(await this.http.socketHeaders()), accept: FILE_CONTENT_TYPE },
+    });
+    if (!response.ok) throw await errorOf(response);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   private async send(path: string, init: RequestInit): Promise<Response> {
     try {
       return await this.options.fetch(`${this.options.baseUrl}${path}`, {
@@ -88,6 +138,38 @@ export class BlobTransport {
       );
     }
   }
+}
+
+/** A same-origin PUT through XMLHttpRequest, for its upload progress; answers a Response. */
+function xhrPut(
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array<ArrayBuffer>,
+  onProgress: (sent: number, total: number) => void,
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    };
+    xhr.onload = () =>
+      resolve(
+        new Response(xhr.responseText, {
+          status: xhr.status,
+          headers: { 'content-type': xhr.getResponseHeader('content-type') ?? '' },
+        }),
+      );
+    xhr.onerror = () =>
+      reject(
+        new ChatError(
+          'CHAT_ERR_UNAVAILABLE',
+          'The server cannot be reached. Check your connection.',
+        ),
+      );
+    xhr.send(body);
+  });
 }
 
 const notUnderstood = () =>

@@ -37,7 +37,7 @@ export type SendInput = {
 } &
   /** Message, edit, reaction: the MLS epoch the payload was encrypted in (checked). */
   (
-    | { kind: 'message'; epoch?: number | undefined }
+    | { kind: 'message'; epoch?: number | undefined; file?: string | undefined }
     /** Edit and reaction: the seq of the message they are about. */
     | { kind: 'edit' | 'reaction'; target: number; epoch?: number | undefined }
     /** Commit: the epoch it was made in, and the group-info blob of the epoch it starts. */
@@ -79,7 +79,13 @@ export function sendFrame(input: SendInput): SendRequest {
   };
   switch (input.kind) {
     case 'message':
-      return { ...base, t: 'send', kind: 'message', ...epochField(input.epoch) };
+      return {
+        ...base,
+        t: 'send',
+        kind: 'message',
+        ...epochField(input.epoch),
+        ...(input.file === undefined ? {} : { file: input.file }),
+      };
     case 'edit':
     case 'reaction':
       return {

@@ -32,6 +32,8 @@ export const REALTIME_LIMITS = {
   deleteCode: perPeriod(Limits.DELETE_CODES_PER_MINUTE, 60),
   /** Blob uploads over HTTP (http/blobs.ts), per user. */
   blobUploads: perPeriod(Limits.BLOB_UPLOADS_PER_MINUTE_PER_USER, 60),
+  /** File uploads over HTTP (http/files.ts), per user. */
+  fileUploads: perPeriod(Limits.FILE_UPLOADS_PER_MINUTE_PER_USER, 60),
   // Per user, by kind of request (FRAME_BUDGETS below): what any one frame type may cost.
   framePings: perSecond(Limits.PINGS_PER_SECOND_PER_USER, Limits.PINGS_BURST_PER_USER),
   frameTyping: perSecond(Limits.TYPING_PER_SECOND_PER_USER, Limits.TYPING_BURST_PER_USER),

@@ -9,6 +9,7 @@ import { accountRoutes } from './account.js';
 import { adminRoutes } from './admin.js';
 import { authRoutes } from './auth.js';
 import { blobRoutes } from './blobs.js';
+import { fileRoutes } from './files.js';
 
 export async function registerApiRoutes(
   app: FastifyInstance,
@@ -25,6 +26,8 @@ export async function registerApiRoutes(
         usernameMinLength: Limits.USERNAME_MIN_LENGTH,
         usernameMaxLength: Limits.USERNAME_MAX_LENGTH,
         passwordMinLength: Limits.PASSWORD_MIN_LENGTH,
+        fileMaxBytes: opts.config.files.maxBytes,
+        fileTypes: opts.config.files.allowedTypes,
       },
     }),
   );
@@ -38,6 +41,7 @@ export async function registerApiRoutes(
   await app.register(accountRoutes);
   await app.register(adminRoutes);
   await app.register(blobRoutes);
+  await app.register(fileRoutes, { maxBytes: opts.config.files.maxBytes });
 
   // Every other path under /api, however it was spelled, belongs to this scope too: its
   // guards run (a forged POST is refused as such), then the ordinary 404 or 405.

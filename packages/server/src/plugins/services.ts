@@ -12,6 +12,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { createAccounts, type Accounts } from '../domain/accounts.js';
 import { createDelivery, type Delivery } from '../domain/delivery.js';
+import { createFiles, type Files } from '../domain/files.js';
 import { checkDatabase } from '../domain/health.js';
 import { createMls, type Mls } from '../domain/mls.js';
 import { createRooms, type Rooms } from '../domain/rooms.js';
@@ -27,6 +28,7 @@ import {
 } from '../events/redis.js';
 import type { Secrets } from '../secrets.js';
 import type { Storage } from '../storage/db.js';
+import { openObjectStore } from '../storage/objects.js';
 
 export interface Services {
   accounts: Accounts;
@@ -40,6 +42,11 @@ export interface Services {
   presence: Presence;
   /** Realtime token buckets; shared between nodes. */
   limiter: RealtimeLimiter;
+  /** Attachments: their rows here, their ciphertext in the object store. */
+  files: Files & {
+    /** Collect due files now, in the background (failures are logged; the next pass retries). */
+    collectSoon(): void;
+  };
   health: { check(): Promise<void> };
   /** This node's Redis connections when REDIS_URL is set (for other shared limits). */
   redis: RedisNode | null;
@@ -105,6 +112,21 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     log: app.log,
     bus: realtime.bus,
   });
+  const objects = openObjectStore(opts.config.dataDir, opts.config.files.s3);
+  const files = createFiles({
+    db: opts.storage.db,
+    dialect: opts.storage.dialect,
+    objects,
+    now: opts.now,
+    maxBytes: opts.config.files.maxBytes,
+    allowedTypes: opts.config.files.allowedTypes,
+    quotaBytes: opts.config.files.quotaBytes,
+  });
+  const collectSoon = () => {
+    files
+      .collect()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'file collection failed'));
+  };
   app.decorate('storage', opts.storage);
   app.decorate('services', {
     accounts,
@@ -120,6 +142,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
       limiter: realtime.limiter,
     }),
     mls: createMls({ db: opts.storage.db, dialect: opts.storage.dialect, now: opts.now }),
+    files: { ...files, collectSoon },
     ...realtime,
     health: { check: () => checkDatabase(opts.storage.db) },
     redis,
@@ -128,6 +151,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     const { bus, presence, limiter } = app.services;
     await Promise.all([bus.close(), presence.close(), limiter.close()]);
     await redis?.close();
+    objects.close();
     await opts.storage.close();
   });
 }

@@ -42,7 +42,7 @@ type Handler<T extends ClientFrameType> = (
 export type Handlers = { [T in ClientFrameType]: Handler<T> };
 
 export function createHandlers(services: Services) {
-  const { accounts, delivery, rooms, mls, bus, presence, limiter } = services;
+  const { accounts, delivery, rooms, mls, bus, presence, limiter, files } = services;
 
   /** Persisted: fan the events out to everyone they concern, on every node. */
   function fanOut(accepted: readonly Accepted[]): void {
@@ -104,6 +104,7 @@ export function createHandlers(services: Services) {
         target: 'target' in frame ? frame.target : undefined,
         epoch: frame.epoch,
         groupInfo: frame.kind === 'commit' ? frame.groupInfo : undefined,
+        file: frame.kind === 'message' ? frame.file : undefined,
       });
       // Acknowledged after it is stored; a retry is acknowledged again, not re-sent.
       fanOut([accepted]);
@@ -255,6 +256,8 @@ export function createHandlers(services: Services) {
     async delete(frame, { auth }) {
       const accepted = await delivery.delete(senderOf(auth), frame.room, frame.seq, frame.code);
       fanOut([accepted]);
+      // The deleted message's file is due now: remove it without waiting for the next pass.
+      files.collectSoon();
       return {
         t: 'ack',
         room: accepted.event.room,

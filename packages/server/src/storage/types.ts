@@ -196,6 +196,25 @@ export interface BlobsTable {
   data: Uint8Array;
 }
 
+/**
+ * A file's ciphertext lives in the object store (storage/objects.ts) under its id; this row
+ * says whose it is, where it may be read, and how long it is kept (0009).
+ */
+export interface FilesTable {
+  id: string;
+  /** No foreign key: a deleted room's files are collected with their objects. */
+  room_id: string;
+  /** Who uploaded it: their quota it counts against. */
+  user_id: string;
+  /** Bytes of ciphertext. */
+  size: number;
+  created_at: number;
+  /** The message that carries it; null until a send names it (or once it is deleted). */
+  message_seq: number | null;
+  /** When it is collected; null while a message carries it. */
+  expires_at: number | null;
+}
+
 /** A member added to a room whose devices its MLS group may not have yet (0006). */
 export interface PendingAddsTable {
   room_id: string;
@@ -242,4 +261,5 @@ export interface Database {
   pending_adds: PendingAddsTable;
   key_package_claims: KeyPackageClaimsTable;
   blobs: BlobsTable;
+  files: FilesTable;
 }

@@ -1,7 +1,7 @@
 /**
  * The two-step delete: a short-lived, single-use code bound to one user and one message,
- * then the delete itself, which erases the payload of the message and its edits and appends
- * a tombstone.
+ * then the delete itself, which erases the payload of the message and its edits, releases
+ * the file it carries, and appends a tombstone.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { ChatError, Limits } from '@securechat/protocol';
@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { newId } from '../crypto.js';
 import { accessMessage, accessRoom } from '../access.js';
+import { releaseFiles } from '../files.js';
 import { memberIds } from '../membership.js';
 import { appendEvent, EMPTY, type Accepted, type Sender } from './events.js';
 
@@ -111,6 +112,8 @@ export async function deleteMessage(
         eb.or([eb('seq', '=', seq), eb.and([eb('kind', '=', 'edit'), eb('target', '=', seq)])]),
       )
       .execute();
+    // Its file goes with it (collected once this commits: domain/files.ts).
+    await releaseFiles(trx, room, seq, at);
     const event = await appendEvent(trx, at, {
       room,
       kind: 'delete',

@@ -1,7 +1,8 @@
 /**
  * Sends: one event stored per (room, device, cmid), acknowledged after commit. Edits and
  * reactions name an earlier message; commits are ordered per MLS epoch (first one wins) and
- * may name the blob holding the group info of the epoch they start (domain/blobs.ts).
+ * may name the blob holding the group info of the epoch they start (domain/blobs.ts); a
+ * message may name the file it carries (domain/files.ts).
  */
 import { ChatError, type SendKind } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
@@ -9,6 +10,7 @@ import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { accessMessage, accessRoom, type Membership } from '../access.js';
 import { discardGroupInfoBlob, groupInfoBlob } from '../blobs.js';
+import { attachFile } from '../files.js';
 import { blockedBetween, endPendingAdd } from '../membership.js';
 import { appendEvent, toEvent, type Accepted, type Sender } from './events.js';
 
@@ -21,6 +23,8 @@ export interface SendInput {
   epoch?: number | undefined;
   /** A commit's group-info blob: the id of a blob the sender uploaded into the room. */
   groupInfo?: string | undefined;
+  /** A message's file: the id of a file the sender uploaded into the room for it. */
+  file?: string | undefined;
 }
 
 export interface SendDeps {
@@ -35,6 +39,8 @@ async function checkTarget(
   member: Membership,
   input: SendInput,
 ): Promise<void> {
+  if (input.file !== undefined && input.kind !== 'message')
+    throw new ChatError('CHAT_ERR_VALIDATION', `A ${input.kind} carries no file.`);
   if (input.kind === 'message' || input.kind === 'commit') {
     if (input.target !== undefined)
       throw new ChatError('CHAT_ERR_VALIDATION', `A ${input.kind} is not about another event.`);
@@ -151,6 +157,9 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
       target: input.target,
       epoch: input.kind === 'commit' ? input.epoch : undefined,
     });
+    // The file it carries is kept from now on, until this message is deleted.
+    if (input.file !== undefined)
+      await attachFile(trx, input.room, sender.userId, input.file, event.seq, event.at);
     // Someone who writes in the room has been welcomed into its group: no longer pending (when
     // only a new device of theirs is, that device writing says so; their others do not).
     // After the room's row, as every transaction that touches both takes them (PostgreSQL

@@ -12,6 +12,7 @@ import { blobs } from './0005_blobs.js';
 import { roomConstraints } from './0006_room_constraints.js';
 import { metadataApart } from './0007_metadata_apart.js';
 import { identity } from './0008_identity.js';
+import { files } from './0009_files.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -23,5 +24,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0006_room_constraints': roomConstraints(dialect),
     '0007_metadata_apart': metadataApart(dialect),
     '0008_identity': identity(dialect),
+    '0009_files': files(),
   };
 }

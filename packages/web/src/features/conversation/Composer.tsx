@@ -1,8 +1,18 @@
 import { TEXT_MAX_BYTES, textBytes } from '@securechat/sdk';
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { Icon } from '../../ui/Icon';
+import type { Attachment } from './attachments';
+import { formatSize } from './format';
 
 /** While someone keeps typing, "on" is repeated this often; silence this long turns it off. */
 const TYPING_REPEAT_MS = 3_000;
@@ -19,6 +29,8 @@ const formatBytes = (bytes: number): string => bytes.toLocaleString('en');
  * is typing (at most every few seconds) and when they stop. Counts the message's bytes as it
  * is typed: near the limit it shows how many, over it it says so and refuses to send. What is
  * typed and not sent is kept as the room's draft (`loadDraft`/`saveDraft`), across reloads.
+ * Files come from the attach button, a paste, or a drop on the conversation (the page's);
+ * each shows as a chip with its name, size, progress or refusal, removable until it is sent.
  */
 export function Composer({
   roomLabel,
@@ -28,18 +40,27 @@ export function Composer({
   onTyping,
   loadDraft,
   saveDraft,
+  attachments,
+  onAttach,
+  onRemoveAttachment,
 }: {
   /** "#general", "alice": for the placeholder. */
   roomLabel: string;
   /** The message being answered, if any. */
   replying: { author: string; text: string } | null;
   onCancelReply: () => void;
+  /** Sends the text (the caption of the first file, when there are files to send). */
   onSend: (text: string) => void;
   onTyping: (on: boolean) => void;
   /** The room's unsent text, once, when the composer opens. */
   loadDraft: () => Promise<string>;
   saveDraft: (text: string) => void;
+  attachments: { items: readonly Attachment[]; sendable: boolean; busy: boolean };
+  onAttach: (files: File[]) => void;
+  onRemoveAttachment: (id: number) => void;
 }) {
+  const picker = useRef<HTMLInputElement>(null);
+  const chipsId = useId();
   const id = useId();
   const sizeId = useId();
   const replyId = useId();
@@ -127,12 +148,19 @@ export function Composer({
   function send(event?: FormEvent) {
     event?.preventDefault();
     const message = text.trim();
-    if (message === '' || tooLong) return;
+    if ((message === '' && !attachments.sendable) || tooLong) return;
     onSend(message);
     setText('');
     unsaved.current = '';
     flushDraft();
     stopTyping();
+  }
+
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    const files = [...event.clipboardData.files];
+    if (files.length === 0) return;
+    event.preventDefault();
+    onAttach(files);
   }
 
   function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -159,6 +187,64 @@ export function Composer({
           </button>
         </div>
       ) : null}
+      {attachments.items.length > 0 ? (
+        <ul id={chipsId} className="composer-files" aria-label={t.conversation.files.toSend}>
+          {attachments.items.map((a) => (
+            <li key={a.id} className={a.error ? 'file-chip error' : 'file-chip'}>
+              <Icon name="file" />
+              <span className="file-chip-name" title={a.file.name}>
+                {a.file.name}
+              </span>
+              <span className="file-chip-size">{formatSize(a.file.size)}</span>
+              {a.progress !== null ? (
+                <progress
+                  className="file-chip-progress"
+                  max={100}
+                  value={Math.round(a.progress * 100)}
+                  aria-label={t.conversation.files.progress(a.file.name)}
+                >
+                  {t.conversation.files.uploading(Math.round(a.progress * 100))}
+                </progress>
+              ) : null}
+              {a.error ? (
+                <span className="file-chip-error" role="alert">
+                  {a.error}
+                </span>
+              ) : null}
+              <button
+                type="button"
+                className="icon-button small"
+                aria-label={t.conversation.files.remove(a.file.name)}
+                disabled={a.progress !== null}
+                onClick={() => onRemoveAttachment(a.id)}
+              >
+                <Icon name="close" />
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        tabIndex={-1}
+        data-testid="file-picker"
+        onChange={(event) => {
+          onAttach([...(event.target.files ?? [])]);
+          event.target.value = '';
+        }}
+      />
+      <button
+        type="button"
+        className="icon-button composer-attach"
+        title={t.conversation.files.attach}
+        aria-label={t.conversation.files.attach}
+        onClick={() => picker.current?.click()}
+      >
+        <Icon name="attach" />
+      </button>
       <label htmlFor={id} className="visually-hidden">
         {t.conversation.message}
       </label>
@@ -171,10 +257,16 @@ export function Composer({
         placeholder={t.conversation.placeholder(roomLabel)}
         onChange={(event) => change(event.target.value)}
         onKeyDown={onKey}
+        onPaste={onPaste}
         onBlur={stopTyping}
         aria-describedby={
-          [showSize ? sizeId : null, replying ? replyId : null].filter(Boolean).join(' ') ||
-          undefined
+          [
+            showSize ? sizeId : null,
+            replying ? replyId : null,
+            attachments.items.length > 0 ? chipsId : null,
+          ]
+            .filter(Boolean)
+            .join(' ') || undefined
         }
         aria-invalid={tooLong || undefined}
       />
@@ -189,7 +281,8 @@ export function Composer({
         variant="primary"
         type="submit"
         className="composer-send"
-        disabled={text.trim() === '' || tooLong}
+        busy={attachments.busy}
+        disabled={(text.trim() === '' && !attachments.sendable) || tooLong}
       >
         <Icon name="send" />
         <span className="composer-send-text">{t.conversation.send}</span>

@@ -16,6 +16,7 @@ import {
   useRef,
   useState,
   useSyncExternalStore,
+  type DragEvent,
 } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useFailureMessage } from '../../session';
@@ -37,6 +38,7 @@ import { SafetyNumberDialog } from './SafetyNumberDialog';
 import { SearchPanel } from './SearchPanel';
 import { SecurityBadge, SecurityBanner, useTrust } from './security';
 import { roomName } from './store';
+import { useAttachments } from './attachments';
 
 /** Whether the browser says it has a network (the socket may take a while to notice). */
 function useNetwork(): boolean {
@@ -168,6 +170,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const pending: PendingMessage[] = (view?.pending ?? []).map((p) => ({
     cmid: p.cmid,
     text: p.text,
+    file: p.file,
     at: p.at,
     error: p.error ? errorMessage(new ChatError(p.error.code, p.error.message)) : null,
   }));
@@ -272,9 +275,19 @@ function Conversation({ room }: { room: RoomSummary }) {
     if (el.scrollTop < 40 && loaded && more && !loadingEarlier && open) void loadEarlier();
   }
 
+  const attachments = useAttachments(conversations, roomId);
+  const [dropping, setDropping] = useState(false);
+  const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
+
   function send(text: string) {
     if (!conversations) return;
     stick.current = true;
+    if (attachments.sendable) {
+      // The text goes as the first file's caption.
+      setReplyTo(null);
+      void attachments.sendAll(text);
+      return;
+    }
     const options = replyTo ? { replyTo: replyTo.seq } : {};
     setReplyTo(null);
     // A refusal after queueing shows on the pending message itself (with Retry).
@@ -353,7 +366,30 @@ function Conversation({ room }: { room: RoomSummary }) {
     (room.kind === 'group' || room.kind === 'direct' ? view?.profile.topic : null) ?? room.topic;
 
   return (
-    <div className="conversation">
+    <div
+      className={dropping ? 'conversation dropping' : 'conversation'}
+      onDragOver={(event) => {
+        if (!carriesFiles(event)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = 'copy';
+        setDropping(true);
+      }}
+      onDragLeave={(event) => {
+        const to = event.relatedTarget;
+        if (!(to instanceof Node) || !event.currentTarget.contains(to)) setDropping(false);
+      }}
+      onDrop={(event) => {
+        if (!carriesFiles(event)) return;
+        event.preventDefault();
+        setDropping(false);
+        attachments.add([...event.dataTransfer.files]);
+      }}
+    >
+      {dropping ? (
+        <div className="drop-hint" aria-hidden="true">
+          <Icon name="attach" /> {t.conversation.files.dropHere}
+        </div>
+      ) : null}
       <header className="conv-head">
         <div className="conv-title">
           <h1>
@@ -479,6 +515,8 @@ function Conversation({ room }: { room: RoomSummary }) {
                 kind={room.kind}
                 now={now}
                 online={open && network}
+                conversations={conversations}
+                room={roomId}
                 onEdit={edit}
                 onDelete={(seq) => void askDelete(seq)}
                 onReply={setReplyTo}
@@ -522,6 +560,9 @@ function Conversation({ room }: { room: RoomSummary }) {
               }
               onCancelReply={() => setReplyTo(null)}
               onSend={send}
+              attachments={attachments}
+              onAttach={attachments.add}
+              onRemoveAttachment={attachments.remove}
               onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
               loadDraft={() => conversations?.draft(roomId) ?? Promise.resolve('')}
               saveDraft={(text) =>

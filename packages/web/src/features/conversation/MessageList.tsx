@@ -1,4 +1,4 @@
-import type { MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
+import type { Conversations, MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
 import {
   Fragment,
   useId,
@@ -9,13 +9,17 @@ import {
 } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
-import { formatClock, formatDay, formatFull, sameDay } from './format';
+import { Icon } from '../../ui/Icon';
+import { FileView } from './FileView';
+import { formatClock, formatDay, formatFull, formatSize, sameDay } from './format';
 import { noticeText } from './notices';
 
 /** A message of this device still on its way (or refused). */
 export interface PendingMessage {
   cmid: string;
   text: string;
+  /** The file it carries (already uploaded). */
+  file: { name: string; size: number } | null;
   at: number;
   error: string | null;
 }
@@ -82,6 +86,9 @@ interface ListProps {
   now: number;
   /** Whether the connection is up (pending messages say they wait for it otherwise). */
   online: boolean;
+  /** Opens messages' files. */
+  conversations: Conversations | null;
+  room: string;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
   onReply: (item: MessageItem) => void;
@@ -101,6 +108,8 @@ export function MessageList({
   kind,
   now,
   online,
+  conversations,
+  room,
   onEdit,
   onDelete,
   onReply,
@@ -155,6 +164,7 @@ export function MessageList({
                 own={item.sender === me}
                 grouped={grouped}
                 highlighted={highlighted === item.seq}
+                files={{ conversations, room }}
                 onEdit={onEdit}
                 onDelete={onDelete}
                 onReply={onReply}
@@ -181,7 +191,13 @@ export function MessageList({
                 {message.error ?? (online ? t.conversation.sending : t.conversation.waitingToSend)}
               </span>
             </div>
-            <LongText text={message.text} />
+            {message.text !== '' ? <LongText text={message.text} /> : null}
+            {message.file ? (
+              <p className="msg-file-row">
+                <Icon name="file" />
+                {t.conversation.files.attached(message.file.name, formatSize(message.file.size))}
+              </p>
+            ) : null}
             {message.error ? (
               <div className="msg-retry">
                 <Button variant="ghost" className="small" onClick={() => onRetry(message.cmid)}>
@@ -207,12 +223,14 @@ function Message({
   own,
   grouped,
   highlighted,
+  files,
   onEdit,
   onDelete,
   onReply,
   onReact,
 }: {
   item: MessageItem;
+  files: { conversations: Conversations | null; room: string };
   author: string;
   /** The author of the message this one answers, when it is loaded. */
   quoted: string | null;
@@ -313,18 +331,27 @@ function Message({
                     : t.conversation.quote(quoted ?? t.conversation.someone, item.quote.text)}
               </blockquote>
             ) : null}
-            <LongText
-              id={textId}
-              text={item.text}
-              // Grouped under the previous message, its header (and "edited") is hidden.
-              after={
-                grouped && item.edited ? (
-                  <span className="msg-edited" aria-hidden="true">
-                    {t.conversation.edited}
-                  </span>
-                ) : null
-              }
-            />
+            {item.text !== '' || !item.file ? (
+              <LongText
+                id={textId}
+                text={item.text}
+                // Grouped under the previous message, its header (and "edited") is hidden.
+                after={
+                  grouped && item.edited ? (
+                    <span className="msg-edited" aria-hidden="true">
+                      {t.conversation.edited}
+                    </span>
+                  ) : null
+                }
+              />
+            ) : (
+              <p className="visually-hidden" id={textId}>
+                {item.file.name}
+              </p>
+            )}
+            {item.file ? (
+              <FileView conversations={files.conversations} room={files.room} file={item.file} />
+            ) : null}
           </>
         ) : (
           <p className="msg-text msg-placeholder">

@@ -18,3 +18,10 @@ export function formatDay(at: number, now: number): string {
   if (days === 1) return t.conversation.yesterday;
   return date.format(at);
 }
+
+/** A file's size as people read it: "830 bytes", "12 KB", "4.5 MB" (1 KB = 1024 bytes). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, 'KB'] : [bytes / 1024 / 1024, 'MB'];
+  return `${Number.isInteger(value) || value >= 10 ? Math.round(value) : value.toFixed(1)} ${unit}`;
+}

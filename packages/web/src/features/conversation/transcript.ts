@@ -39,11 +39,14 @@ export function transcriptText(
   ];
   if (entries.length === 0) lines.push(w.empty);
   for (const entry of entries) {
+    const file = entry.file ? w.file(entry.file.name, entry.file.size) : null;
+    const text = entry.text === null || (entry.text === '' && file) ? null : indent(entry.text);
     const body = entry.deleted
       ? w.deleted
-      : entry.text === null
+      : text === null && file === null
         ? w.unreadable
-        : indent(entry.text) + (entry.edited ? ` ${w.edited}` : '');
+        : [file, text].filter((part) => part !== null).join(' ') +
+          (entry.edited ? ` ${w.edited}` : '');
     const reply = entry.replyTo
       ? entry.replyTo.name !== null && entry.replyTo.text !== null
         ? ` ${w.reply(entry.replyTo.name, entry.replyTo.text.replace(/\s+/g, ' ').slice(0, 80))}`
