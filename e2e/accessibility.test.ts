@@ -99,6 +99,15 @@ describe.skipIf(!chromiumPath())('accessibility (axe-core)', () => {
         await conversation.getByRole('log').getByText('hello, axe').first().waitFor();
         await check(page, at('conversation'));
 
+        // Search, with a result.
+        await page.keyboard.press('Control+k');
+        const search = page.getByRole('complementary', { name: 'Search messages' });
+        await search.getByRole('combobox', { name: 'Search messages' }).fill('axe');
+        await search.getByText(/^1 message found/).waitFor();
+        await check(page, at('search'));
+        await page.keyboard.press('Escape');
+        await expect.poll(() => search.count()).toBe(0);
+
         // The encryption badge (only an icon on a phone) says what it means when tapped.
         const badge = conversation.getByRole('button', { name: /^Encryption: / });
         await badge.click();
