@@ -6,11 +6,12 @@
  * store's own key). A change is one readwrite transaction over all of them.
  *
  * Encrypted at rest: every value is sealed with AES-256-GCM under a WebCrypto key made
- * non-extractable in this database, so a copy of the profile's files or a script that reads
- * IndexedDB without this origin's key objects gets ciphertext; the key itself can't be
- * exported even by the page. (A compromised browser or device is out of scope: it can use the
- * key.) Keys of the object stores (room ids, cmids) stay readable; they are what the server
- * knows too.
+ * non-extractable in this database, so tools that read the database files, and code that
+ * can't use this origin's key object, get ciphertext; the key itself can't be exported even by
+ * the page. The key object lives in the same browser profile, so a full copy of the profile
+ * run in a browser can use it (docs/threat-model.md: the device's disk encryption is what
+ * protects against that). Keys of the object stores (room ids, cmids) stay readable; they are
+ * what the server knows too.
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
