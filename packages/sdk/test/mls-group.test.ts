@@ -9,6 +9,7 @@ import {
   commitRemove,
   commitUpdate,
   encrypt,
+  joinByExternalCommit,
   joinByWelcome,
   membersOf,
   mlsContext,
@@ -142,6 +143,35 @@ describe.each(['classic', 'hybrid'] as const)('the MLS core (%s suite)', (suite)
     await expect(processIncoming(ctx, state(c), after.message)).rejects.toThrow();
     const bob = await processIncoming(ctx, state(b), after.message);
     expect(bob.kind === 'application' && text.decode(bob.plaintext)).toBe('not for carol');
+  }, 60_000);
+
+  it('lets a device that lost its state join again by external commit, replacing its own leaf', async () => {
+    const ctx = await context(suite);
+    const [a, b, c] = [await member('alice'), await member('bob'), await member('carol')];
+    a.state = await newGroup(ctx, a.signer, 'room2', suite);
+    const first = await commitUpdate(ctx, state(a));
+    a.state = first.state;
+    // Bob joins; the room takes his commit, but he never learns it (nor keeps the state).
+    const joined = await joinByExternalCommit(ctx, b.signer, first.groupInfo, suite);
+    const seen = await processIncoming(ctx, state(a), joined.commit);
+    expect(seen).toMatchObject({ kind: 'commit', accepted: true });
+    a.state = seen.state;
+    const second = await commitUpdate(ctx, state(a));
+    a.state = second.state;
+    // He joins again from the newer group info, which has his leaf: it is replaced, not doubled.
+    const again = await joinByExternalCommit(ctx, b.signer, second.groupInfo, suite);
+    const resynced = await processIncoming(ctx, state(a), again.commit);
+    expect(resynced).toMatchObject({ kind: 'commit', accepted: true });
+    a.state = resynced.state;
+    expect(membersOf(state(a)).map((m) => m.device)).toEqual(['alice-device', 'bob-device']);
+    // And the room stays joinable: a newcomer's check of the whole tree passes.
+    const third = await commitUpdate(ctx, state(a));
+    const carol = await joinByExternalCommit(ctx, c.signer, third.groupInfo, suite);
+    expect(
+      membersOf(carol.state)
+        .map((m) => m.device)
+        .sort(),
+    ).toEqual(['alice-device', 'bob-device', 'carol-device']);
   }, 60_000);
 
   it('refuses a key package whose credential its user’s identity key did not sign', async () => {

@@ -872,6 +872,8 @@ export class MlsEngine implements ConversationCrypto {
       if (welcomeTo.length > 0) this.options.added(room);
       return;
     }
+    // Every attempt lost its epoch to someone else's commit (a busy room): try again later.
+    if (!this.groups.has(room) && !this.closed) this.retryLater(room);
   }
 
   /**

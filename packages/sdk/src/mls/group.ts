@@ -15,6 +15,7 @@ import {
   createGroupInfoWithExternalPubAndRatchetTree,
   decode,
   defaultCredentialTypes,
+  defaultExtensionTypes,
   defaultProposalTypes,
   encode,
   generateKeyPackageWithKey,
@@ -33,6 +34,7 @@ import {
   type CiphersuiteImpl,
   type ClientState,
   type Credential,
+  type GroupInfo,
   type IncomingMessageCallback,
   type KeyPackage,
   type MlsContext,
@@ -333,6 +335,24 @@ export async function readGroupInfo(bytes: Uint8Array) {
   return message.groupInfo;
 }
 
+/**
+ * Whether the group info's ratchet tree holds a leaf with this signature key. ts-mls does not
+ * export its tree decoder, so the encoded tree is searched for the key's 32 bytes (a leaf
+ * encodes its signature key verbatim; a random 32-byte key elsewhere in it is not a concern).
+ */
+function treeHasKey(groupInfo: GroupInfo, key: Uint8Array): boolean {
+  const tree = groupInfo.extensions.find(
+    (ex) => ex.extensionType === defaultExtensionTypes.ratchet_tree,
+  );
+  if (!tree || key.length === 0) return false;
+  const data = tree.extensionData;
+  outer: for (let i = 0; i + key.length <= data.length; i++) {
+    for (let j = 0; j < key.length; j++) if (data[i + j] !== key[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
 /** Join a room's group by an external commit (rooms anyone may join). */
 export async function joinByExternalCommit(
   context: MlsContext,
@@ -350,7 +370,11 @@ export async function joinByExternalCommit(
     groupInfo,
     keyPackage,
     privateKeys,
-    resync: false,
+    // This device may have a leaf already: its earlier join was accepted but it never learnt
+    // so (the connection closed before the answer, or before it stored the state). Joining
+    // again must replace that leaf (RFC 9420 "resync"): two leaves with one signature key
+    // make the tree invalid, and then nobody else could join the room.
+    resync: treeHasKey(groupInfo, signer.signatureKeyPair.publicKey),
   });
   return {
     state: result.newState,
