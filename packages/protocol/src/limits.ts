@@ -90,6 +90,9 @@ export const Limits = {
   TYPING_PER_SECOND_PER_USER: 2,
   TYPING_BURST_PER_USER: 6,
   PRESENCE_CHANGES_PER_MINUTE_PER_USER: 30,
+  /** Receipts fan out to a room's members: clients send at most one per room per second. */
+  RECEIPTS_PER_SECOND_PER_USER: 5,
+  RECEIPTS_BURST_PER_USER: 30,
   /** history, resume, rooms, members, blocked, group-info, inbox-fetch. */
   READS_PER_SECOND_PER_USER: 20,
   READS_BURST_PER_USER: 100,
@@ -128,6 +131,11 @@ export const Limits = {
   DIRECTORY_PAGE_MAX: 100,
   /** Members in one member-list page. */
   MEMBER_PAGE_MAX: 500,
+  /**
+   * Delivery and read receipts are kept and shared only in rooms of at most this many members:
+   * each receipt fans out to every member, and "read by everyone" means little in a crowd.
+   */
+  RECEIPT_ROOM_MEMBERS_MAX: 100,
   /** A delete code: digits, lifetime, and how many a user may ask for per minute. */
   DELETE_CODE_DIGITS: 4,
   DELETE_CODE_TTL_SECONDS: 120,

@@ -57,6 +57,12 @@ export type {
 } from './conversations/content.js';
 export { TEXT_MAX_BYTES, textBytes } from './conversations/codec.js';
 export { highlightRanges } from './conversations/search.js';
+export {
+  deliveryState,
+  type DeliveryState,
+  type MemberReceipt,
+  type RoomReceipts,
+} from './conversations/receipts.js';
 export type {
   HighlightRange,
   SearchHit,

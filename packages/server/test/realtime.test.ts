@@ -184,6 +184,129 @@ describeEachDialect('realtime gateway', (dialect) => {
     }
   });
 
+  it('shares receipts with the room: only forward, never past the newest event, not stored as events', async () => {
+    const a = await Peer.open(url, headersOf(alice));
+    const b = await Peer.open(url, headersOf(bob));
+    try {
+      await b.request({ t: 'ping' });
+      const sent = [];
+      for (const n of [1, 2])
+        sent.push(
+          await a.request<'ack'>({
+            t: 'send',
+            room: GENERAL_ROOM_ID,
+            cmid: `receipt-${n}`,
+            kind: 'message',
+            payload: text(`r${n}`),
+          }),
+        );
+      const [first, second] = sent.map((ack) => (ack.t === 'ack' ? ack.seq : 0));
+      const stored = await t.storage.db.selectFrom('events').select('seq').execute();
+      const receiptsSeen = async (count: number) => {
+        const deadline = Date.now() + 5000;
+        while (a.frames.filter((f) => f.t === 'receipt').length < count && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 10));
+        return a.frames.filter((f) => f.t === 'receipt');
+      };
+      expect(
+        await b.request({ t: 'receipt', room: GENERAL_ROOM_ID, delivered: seq(second!) }),
+      ).toMatchObject({ t: 'ok' });
+      expect((await receiptsSeen(1)).at(-1)).toMatchObject({
+        room: GENERAL_ROOM_ID,
+        receipt: { username: 'bob', delivered: second, read: 0 },
+      });
+      await b.request({ t: 'receipt', room: GENERAL_ROOM_ID, read: seq(first!) });
+      expect((await receiptsSeen(2)).at(-1)).toMatchObject({
+        receipt: { delivered: second, read: first },
+      });
+      // Backwards is ignored (no push); a read past the newest event is clamped to it.
+      await b.request({ t: 'receipt', room: GENERAL_ROOM_ID, delivered: seq(1), read: seq(1) });
+      await b.request({ t: 'receipt', room: GENERAL_ROOM_ID, read: seq(second! + 1_000) });
+      expect((await receiptsSeen(3)).at(-1)).toMatchObject({
+        receipt: { delivered: second, read: second },
+      });
+      expect(a.frames.filter((f) => f.t === 'receipt')).toHaveLength(3);
+      expect(b.frames.some((f) => f.t === 'receipt')).toBe(false);
+      const listed = await a.request<'receipts'>({ t: 'receipts', room: GENERAL_ROOM_ID });
+      expect(listed).toMatchObject({ t: 'receipts', enabled: true });
+      const bobs =
+        listed.t === 'receipts' ? listed.receipts.find((r) => r.username === 'bob') : null;
+      expect(bobs).toMatchObject({ delivered: second, read: second });
+      expect(listed.t === 'receipts' && listed.receipts.some((r) => r.username === 'alice')).toBe(
+        false,
+      );
+      // A room that is not theirs looks like one that does not exist.
+      expect(
+        await b.request({ t: 'receipt', room: roomId('NoSuchRoom000000000000'), read: seq(1) }),
+      ).toMatchObject({ t: 'error', code: 'CHAT_ERR_NOT_FOUND' });
+      expect(await t.storage.db.selectFrom('events').select('seq').execute()).toHaveLength(
+        stored.length,
+      );
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('keeps no receipts in a room over RECEIPT_ROOM_MEMBERS_MAX members', async () => {
+    const now = Date.now();
+    const room = 'BigReceiptRoom00000000';
+    const ids = await t.storage.db.selectFrom('users').select(['id', 'username']).execute();
+    const id = (name: string) => ids.find((u) => u.username === name)?.id ?? '';
+    const fillers = Array.from({ length: Limits.RECEIPT_ROOM_MEMBERS_MAX }, (_, i) => ({
+      id: `filler${String(i).padStart(16, '0')}`,
+      username: `filler${i}`,
+      username_skeleton: `filler${i}`,
+      opaque_record: 'x',
+      role: 'member' as const,
+      created_at: now,
+      password_changed_at: now,
+      suspended_at: null,
+      identity_key: null,
+      identity_backup: null,
+      identity_set_at: null,
+    }));
+    await t.storage.db.insertInto('users').values(fillers).execute();
+    await t.storage.db
+      .insertInto('rooms')
+      .values({ id: room, kind: 'group', name: null, created_at: now, last_seq: 5 })
+      .execute();
+    const member = (user: string) => ({
+      room_id: room,
+      user_id: user,
+      role: 'member' as const,
+      joined_at: now,
+    });
+    await t.storage.db
+      .insertInto('room_members')
+      .values([member(id('alice')), member(id('bob')), ...fillers.map((f) => member(f.id))])
+      .execute();
+    const a = await Peer.open(url, headersOf(alice));
+    const b = await Peer.open(url, headersOf(bob));
+    try {
+      await a.request({ t: 'ping' });
+      expect(
+        await b.request({ t: 'receipt', room: roomId(room), delivered: seq(5), read: seq(5) }),
+      ).toMatchObject({ t: 'ok' });
+      expect(await a.request({ t: 'receipts', room: roomId(room) })).toMatchObject({
+        t: 'receipts',
+        enabled: false,
+        receipts: [],
+      });
+      const row = await t.storage.db
+        .selectFrom('room_members')
+        .select(['delivered_seq', 'read_seq'])
+        .where('room_id', '=', room)
+        .where('user_id', '=', id('bob'))
+        .executeTakeFirstOrThrow();
+      expect([Number(row.delivered_seq), Number(row.read_seq)]).toEqual([0, 0]);
+      expect(a.frames.some((f) => f.t === 'receipt')).toBe(false);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('answers a room you are not in exactly like a room that does not exist', async () => {
     const now = Date.now();
     await t.storage.db
@@ -377,6 +500,9 @@ describeEachDialect('realtime gateway', (dialect) => {
         t: 'error',
         code: 'CHAT_ERR_RATE_LIMITED',
       });
+      const receipts = await flood({ t: 'receipt', room: GENERAL_ROOM_ID, delivered: seq(1) }, 60);
+      expect(receipts.refused).toBeGreaterThan(0);
+      expect(receipts.allowed).toBeLessThanOrEqual(Limits.RECEIPTS_BURST_PER_USER + 6);
       const pings = await flood({ t: 'ping' }, 60);
       expect(pings.refused).toBeGreaterThan(0);
       // Other budgets are untouched: dave still sends and reads, and bob is unaffected.

@@ -81,6 +81,18 @@ export const TypingFrame = req('typing', { room: RoomId, on: Type.Boolean() });
 export const PresenceFrame = req('presence', {
   status: Type.Union([Type.Literal('online'), Type.Literal('away')]),
 });
+/**
+ * Receipts: this user's devices have received (`delivered`) or read (`read`) the room up to a
+ * seq. Positions only move forward and never past the room's newest event. Kept and shared
+ * only in rooms of at most RECEIPT_ROOM_MEMBERS_MAX members; elsewhere accepted and ignored.
+ */
+export const ReceiptFrame = req('receipt', {
+  room: RoomId,
+  delivered: Type.Optional(Seq),
+  read: Type.Optional(Seq),
+});
+/** The other members' receipts in a room (empty where the room is too big for receipts). */
+export const ReceiptsFrame = req('receipts', { room: RoomId });
 export const DeleteCodeFrame = req('delete-code', { room: RoomId, seq: Seq });
 export const DeleteFrame = req('delete', {
   room: RoomId,
@@ -105,6 +117,19 @@ export const CodeReplyFrame = reply('code', {
   code: Type.String(),
   expiresAt: Millis,
 });
+/** One member's receipt positions in a room. */
+export const Receipt = Type.Object(
+  { user: UserId, username: Type.String(), delivered: Seq, read: Seq },
+  strict,
+);
+export type Receipt = Static<typeof Receipt>;
+export const ReceiptsReplyFrame = reply('receipts', {
+  room: RoomId,
+  /** False where the room has more than RECEIPT_ROOM_MEMBERS_MAX members: no receipts kept. */
+  enabled: Type.Boolean(),
+  receipts: Type.Array(Receipt, { maxItems: Limits.RECEIPT_ROOM_MEMBERS_MAX }),
+});
+export const ReceiptEventFrame = push('receipt', { room: RoomId, receipt: Receipt });
 export const EventFrame = push('event', { event: RoomEvent });
 export const TypingEventFrame = push('typing', { room: RoomId, user: UserId, on: Type.Boolean() });
 export const PresenceEventFrame = push('presence', { user: UserId, status: PresenceStatus });

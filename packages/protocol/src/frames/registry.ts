@@ -14,6 +14,10 @@ import {
   PageFrame,
   PresenceEventFrame,
   PresenceFrame,
+  ReceiptEventFrame,
+  ReceiptFrame,
+  ReceiptsFrame,
+  ReceiptsReplyFrame,
   ResumeFrame,
   SendFrame,
   TypingEventFrame,
@@ -66,6 +70,8 @@ export const CLIENT_FRAMES = {
   typing: TypingFrame,
   ping: PingFrame,
   presence: PresenceFrame,
+  receipt: ReceiptFrame,
+  receipts: ReceiptsFrame,
   rooms: RoomsFrame,
   directory: DirectoryFrame,
   create: CreateFrame,
@@ -110,6 +116,7 @@ export const SERVER_FRAMES = {
   members: MembersReplyFrame,
   users: UsersReplyFrame,
   code: CodeReplyFrame,
+  receipts: ReceiptsReplyFrame,
   'group-info': GroupInfoReplyFrame,
   'kp-count': KeyPackageCountFrame,
   'key-packages': KeyPackagesReplyFrame,
@@ -119,6 +126,7 @@ export const SERVER_FRAMES = {
   event: EventFrame,
   typing: TypingEventFrame,
   presence: PresenceEventFrame,
+  receipt: ReceiptEventFrame,
   'inbox-message': InboxEventFrame,
 } as const;
 
@@ -128,5 +136,5 @@ export type ServerFrameType = keyof typeof SERVER_FRAMES;
 /** Pushes: server frames that answer no request. */
 export type PushFrame = Extract<
   ServerFrame,
-  { t: 'event' | 'typing' | 'presence' | 'inbox-message' }
+  { t: 'event' | 'typing' | 'presence' | 'receipt' | 'inbox-message' }
 >;

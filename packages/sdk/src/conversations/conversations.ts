@@ -35,11 +35,17 @@ import {
   type RoomRecord,
 } from '../store/store.js';
 import { newCmid } from '../transport/outbox.js';
-import type { ConnectionState, PresenceEvent, TypingEvent } from '../transport/realtime.js';
+import type {
+  ConnectionState,
+  PresenceEvent,
+  ReceiptEvent,
+  TypingEvent,
+} from '../transport/realtime.js';
 import type { TrustState } from '../mls/trust.js';
 import type { ConversationCrypto, CryptoHooks, Opened, RoomSecurity } from '../mls/types.js';
 import { decodeEvent, encodeContent, wireOf, type DecodedEvent } from './codec.js';
 import type { Content } from './content.js';
+import { Receipts, type RoomReceipts } from './receipts.js';
 import { MessageIndex, type SearchOptions, type SearchResults } from './search.js';
 import {
   applyEvent,
@@ -81,6 +87,7 @@ export interface ConversationTransport {
   onState(listener: (state: ConnectionState) => void): () => void;
   onTyping(listener: (event: TypingEvent) => void): () => void;
   onPresence(listener: (event: PresenceEvent) => void): () => void;
+  onReceipt(listener: (event: ReceiptEvent) => void): () => void;
   /** This user can no longer read the room (left, removed, deleted). */
   onGone(listener: (room: string) => void): () => void;
   send(
@@ -93,6 +100,8 @@ export interface ConversationTransport {
   ): Promise<{ events: RoomEvent[]; more: boolean }>;
   typing(room: string, on: boolean): Promise<unknown>;
   setPresence(status: 'online' | 'away'): Promise<unknown>;
+  receipt(room: string, positions: { delivered?: number; read?: number }): Promise<unknown>;
+  receipts(room: string): Promise<{ enabled: boolean; receipts: ReceiptEvent[] }>;
   rooms(): Promise<RoomSummary[]>;
   directory(query?: string, limit?: number): Promise<DirectoryEntry[]>;
   createChannel(input: {
@@ -143,6 +152,11 @@ export interface ConversationView {
   readonly profile: RoomProfile;
   /** The highest seq this user has read. */
   readonly read: number;
+  /**
+   * How far the other members have received and read (small rooms; null until known).
+   * `deliveryState(view.receipts, seq)` says where one of this user's messages stands.
+   */
+  readonly receipts: RoomReceipts | null;
   /** End-to-end encryption: encrypted, verified, warning (and why) or still joining. */
   readonly security: RoomSecurity;
   /** Messages that arrived before this device was let into the conversation. */
@@ -223,6 +237,7 @@ export class Conversations {
   private unreadSnapshot: ReadonlyMap<string, number> | null = null;
   private readonly teardown: (() => void)[] = [];
   private transport!: ConversationTransport;
+  private receipts!: Receipts;
   private engine!: ConversationCrypto;
   /** Rooms whose group is being waited for by sends (resolved when the group is there). */
   private readonly readyWaits = new Map<string, (() => void)[]>();
@@ -261,6 +276,7 @@ export class Conversations {
     self.positions = positions;
     const transport = options.connect(positions);
     self.transport = transport;
+    self.receipts = new Receipts(transport, (room) => self.changed(room), self.report);
     self.engine = await options.encryption(
       {
         run: (room, task) => self.enqueue(room, task),
@@ -283,10 +299,13 @@ export class Conversations {
     );
     self.teardown.push(
       transport.onEvent((event) => self.receive(event)),
+      transport.onReceipt((event) => self.receipts.received(event.room, event)),
       transport.onState((state) => {
         if (state === 'open' || state === 'stalled')
           for (const room of self.opened) self.fetchFirstPage(room);
         if (state === 'open') {
+          for (const room of self.opened) self.refreshReceipts(room);
+          self.receipts.flush();
           self.engine.online();
           void self.rooms().catch(self.report);
         }
@@ -347,6 +366,7 @@ export class Conversations {
    */
   open(room: string): void {
     this.opened.add(room);
+    if (this.transport.state === 'open') this.refreshReceipts(room);
     void this.load(room).then(() => this.fetchFirstPage(room), this.report);
   }
 
@@ -389,6 +409,7 @@ export class Conversations {
       more: state !== undefined && !state.complete,
       profile: state?.profile ?? this.records.get(room)?.profile ?? { name: null, topic: null },
       read: this.records.get(room)?.read ?? 0,
+      receipts: this.receipts.of(room),
       security: this.engine.security(room),
       waiting: this.engine.waiting(room),
     };
@@ -449,8 +470,9 @@ export class Conversations {
     });
   }
 
-  /** Everything up to `seq` was read. */
+  /** Everything up to `seq` was read (shared with the room's members as a read receipt). */
   markRead(room: string, seq: number): Promise<void> {
+    this.receipts.read(room, seq);
     return this.enqueue(room, async () => {
       const record = this.record(room);
       if (seq <= record.read) return;
@@ -631,6 +653,14 @@ export class Conversations {
     });
   }
 
+  /**
+   * Whether this user tells the members of small rooms how far they have read (on by
+   * default). Delivery receipts are always sent: the server sees deliveries anyway.
+   */
+  setReadReceipts(on: boolean): void {
+    this.receipts.sendRead = on;
+  }
+
   // ---- end-to-end encryption ----------------------------------------------------------
 
   /** How this device sees `user`'s identity key: unverified, verified, changed or unknown. */
@@ -779,6 +809,7 @@ export class Conversations {
     if (this.closed) return;
     this.closed = true;
     for (const undo of this.teardown) undo();
+    this.receipts.close();
     this.engine.close();
     this.transport.close();
     await Promise.allSettled([...this.queues.values()]);
@@ -945,6 +976,7 @@ export class Conversations {
         secrets,
       );
       done();
+      if (next.newest > 0) this.receipts.delivered(room, next.newest);
       for (const event of decoded) {
         const notice = event.notice;
         if (
@@ -964,11 +996,18 @@ export class Conversations {
       this.records.delete(room);
       this.timelines.delete(room);
       this.index?.removeRoom(room);
+      this.receipts.forget(room);
       this.positions.delete(room);
       this.changed(room);
     };
     if (queued) await drop();
     else await this.enqueue(room, drop);
+  }
+
+  private refreshReceipts(room: string): void {
+    this.receipts.refresh(room).catch((error: unknown) => {
+      if (asChatError(error).code !== 'CHAT_ERR_NOT_FOUND') this.report(error);
+    });
   }
 
   private receive(event: RoomEvent): void {

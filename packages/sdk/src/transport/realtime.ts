@@ -100,6 +100,14 @@ export interface TypingEvent {
   user: string;
   on: boolean;
 }
+/** A member's receipt in a room moved: their devices received / read it up to these seqs. */
+export interface ReceiptEvent {
+  room: string;
+  user: string;
+  username: string;
+  delivered: number;
+  read: number;
+}
 export interface PresenceEvent {
   user: string;
   status: PresenceStatus;
@@ -139,6 +147,7 @@ export class RealtimeConnection {
   private readonly eventListeners = new Set<(event: RoomEvent) => void>();
   private readonly typingListeners = new Set<(event: TypingEvent) => void>();
   private readonly presenceListeners = new Set<(event: PresenceEvent) => void>();
+  private readonly receiptListeners = new Set<(event: ReceiptEvent) => void>();
   private readonly inboxListeners = new Set<(message: InboxMessage) => void>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private readonly goneListeners = new Set<(room: string) => void>();
@@ -244,6 +253,11 @@ export class RealtimeConnection {
     return listen(this.presenceListeners, listener);
   }
 
+  /** Another member of a small room received or read further (ephemeral). */
+  onReceipt(listener: (event: ReceiptEvent) => void): () => void {
+    return listen(this.receiptListeners, listener);
+  }
+
   /** A message for this device arrived in its inbox (acknowledge it with `ackInbox`). */
   onInbox(listener: (message: InboxMessage) => void): () => void {
     return listen(this.inboxListeners, listener);
@@ -300,6 +314,25 @@ export class RealtimeConnection {
 
   typing(room: string, on: boolean) {
     return this.request<'ok'>({ t: 'typing', room: roomIdOf(room), on });
+  }
+
+  /** This user's devices received (`delivered`) or read a room up to these seqs. */
+  receipt(room: string, positions: { delivered?: number; read?: number }) {
+    return this.request<'ok'>({
+      t: 'receipt',
+      room: roomIdOf(room),
+      ...(positions.delivered === undefined ? {} : { delivered: seqOf(positions.delivered) }),
+      ...(positions.read === undefined ? {} : { read: seqOf(positions.read) }),
+    });
+  }
+
+  /** The other members' receipts in a room (`enabled` false where the room is too big). */
+  async receipts(room: string): Promise<{ enabled: boolean; receipts: ReceiptEvent[] }> {
+    const reply = await this.request<'receipts'>({ t: 'receipts', room: roomIdOf(room) });
+    return {
+      enabled: reply.enabled,
+      receipts: reply.receipts.map((r) => ({ room, ...r })),
+    };
   }
 
   ping() {
@@ -611,6 +644,8 @@ export class RealtimeConnection {
       emit(this.typingListeners, { room: frame.room, user: frame.user, on: frame.on });
     else if (frame.t === 'presence')
       emit(this.presenceListeners, { user: frame.user, status: frame.status });
+    else if (frame.t === 'receipt')
+      emit(this.receiptListeners, { room: frame.room, ...frame.receipt });
     else if (frame.t === 'inbox-message') emit(this.inboxListeners, frame.message);
     else this.requests.settle(frame);
   }

@@ -23,7 +23,7 @@ export type Request = ClientFrame extends infer F
 /** Every server frame that answers a request. */
 export type Reply = Exclude<
   ServerFrame,
-  { t: 'event' } | { t: 'typing' } | { t: 'presence' } | { t: 'inbox-message' }
+  { t: 'event' } | { t: 'typing' } | { t: 'presence' } | { t: 'receipt' } | { t: 'inbox-message' }
 >;
 export type ReplyOf<T extends Reply['t']> = Extract<Reply, { t: T }>;
 export type ErrorReply = ReplyOf<'error'>;

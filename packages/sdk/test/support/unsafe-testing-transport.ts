@@ -81,6 +81,9 @@ export function unsafeTestingTransport(
     onState: (l) => (stateListeners.add(l), () => stateListeners.delete(l)),
     onTyping: () => () => undefined,
     onPresence: () => () => undefined,
+    onReceipt: () => () => undefined,
+    receipt: () => Promise.resolve(undefined),
+    receipts: () => Promise.resolve({ enabled: false, receipts: [] }),
     onGone: (l) => (goneListeners.add(l), () => goneListeners.delete(l)),
     gone(room) {
       positions.delete(room);

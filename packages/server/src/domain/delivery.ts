@@ -11,7 +11,7 @@
  * first commit of an MLS epoch wins and later ones for that epoch are refused as stale.
  *
  * The pieces live in delivery/: events (the log and appending), send, reading (history and
- * resume), deletes, general (#general), devices (a user's devices changed). This facade wires
+ * resume), receipts, deletes, general (#general), devices (a user's devices changed). This facade wires
  * them to one database.
  */
 import { GENERAL_ROOM_ID, type RoomId } from '@securechat/protocol';
@@ -22,6 +22,7 @@ import { deleteCode, deleteMessage } from './delivery/deletes.js';
 import { type Accepted, type Sender } from './delivery/events.js';
 import { joinGeneral } from './delivery/general.js';
 import { history, resume } from './delivery/reading.js';
+import { receiptsOf, recordReceipt } from './delivery/receipts.js';
 import { send, type SendInput } from './delivery/send.js';
 import { accessRoom } from './access.js';
 import { createMemberCache, memberIds } from './membership.js';
@@ -58,6 +59,12 @@ export function createDelivery(deps: DeliveryDeps) {
 
     resume: (userId: string, positions: { room: RoomId; after: number }[]) =>
       resume(db, userId, positions),
+
+    /** Move this user's receipt positions forward (small rooms only; see delivery/receipts). */
+    receipt: (userId: string, room: string, input: { delivered?: number; read?: number }) =>
+      recordReceipt(db, userId, room, input),
+
+    receipts: (userId: string, room: string) => receiptsOf(db, userId, room),
 
     deleteCode: (actor: Sender, room: string, seq: number) =>
       deleteCode({ db, now }, actor, room, seq),

@@ -37,6 +37,7 @@ export const REALTIME_LIMITS = {
   // Per user, by kind of request (FRAME_BUDGETS below): what any one frame type may cost.
   framePings: perSecond(Limits.PINGS_PER_SECOND_PER_USER, Limits.PINGS_BURST_PER_USER),
   frameTyping: perSecond(Limits.TYPING_PER_SECOND_PER_USER, Limits.TYPING_BURST_PER_USER),
+  frameReceipts: perSecond(Limits.RECEIPTS_PER_SECOND_PER_USER, Limits.RECEIPTS_BURST_PER_USER),
   framePresence: perPeriod(Limits.PRESENCE_CHANGES_PER_MINUTE_PER_USER, 60),
   frameReads: perSecond(Limits.READS_PER_SECOND_PER_USER, Limits.READS_BURST_PER_USER),
   frameLookups: perSecond(Limits.LOOKUPS_PER_SECOND_PER_USER, Limits.LOOKUPS_BURST_PER_USER),
@@ -58,6 +59,8 @@ export const FRAME_BUDGETS = {
   ping: 'framePings',
   typing: 'frameTyping',
   presence: 'framePresence',
+  receipt: 'frameReceipts',
+  receipts: 'frameReads',
   history: 'frameReads',
   resume: 'frameReads',
   rooms: 'frameReads',

@@ -141,6 +141,33 @@ export function createHandlers(services: Services) {
       return { t: 'ok' };
     },
 
+    async receipt(frame, { auth }) {
+      const shared = await delivery.receipt(auth.user.id, frame.room, {
+        delivered: frame.delivered,
+        read: frame.read,
+      });
+      // Ephemeral fan-out like typing: a member offline now asks for receipts when they look.
+      if (shared && shared.audience.length > 0)
+        bus.publish(
+          shared.audience,
+          encodeFrame({
+            v: FRAME_VERSION,
+            t: 'receipt',
+            room: frame.room,
+            receipt: shared.receipt,
+          }),
+        );
+      return { t: 'ok' };
+    },
+
+    async receipts(frame, { auth }) {
+      return {
+        t: 'receipts',
+        room: frame.room,
+        ...(await delivery.receipts(auth.user.id, frame.room)),
+      };
+    },
+
     async presence(frame, { auth, connectionId }) {
       await setPresence(auth, connectionId, frame.status);
       return { t: 'ok' };

@@ -126,6 +126,9 @@ export interface RoomMembersTable {
   muted: Generated<number>;
   /** The room's last seq when this member joined; with `joined` visibility they see after it. */
   joined_seq: Generated<number>;
+  /** Receipts (0010): the seq this member's devices have received, and read, up to. */
+  delivered_seq: Generated<number>;
+  read_seq: Generated<number>;
 }
 
 export interface EventsTable {

@@ -13,6 +13,7 @@ import { roomConstraints } from './0006_room_constraints.js';
 import { metadataApart } from './0007_metadata_apart.js';
 import { identity } from './0008_identity.js';
 import { files } from './0009_files.js';
+import { receipts } from './0010_receipts.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -25,5 +26,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0007_metadata_apart': metadataApart(dialect),
     '0008_identity': identity(dialect),
     '0009_files': files(),
+    '0010_receipts': receipts(),
   };
 }
