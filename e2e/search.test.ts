@@ -44,8 +44,9 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `test-results/search-${name}.png` });
 }
 
-/** Whether the element is inside the conversation's scrolling area as shown now. */
-function inView(page: Page, text: string): Promise<boolean> {
+/** Whether the message is on screen (the list is virtualized: far off, it isn't in the page). */
+async function inView(page: Page, text: string): Promise<boolean> {
+  if ((await messages(page, text).count()) === 0) return false;
   return messages(page, text)
     .first()
     .evaluate((element) => {
@@ -131,8 +132,8 @@ describe.skipIf(!chromiumPath())('search in the browser', () => {
     await field(a.page).press('Enter');
     await panel(a.page).waitFor({ state: 'detached' });
     await expect.poll(() => inView(a.page, word)).toBe(true);
-    const target = messages(a.page, word).first();
-    expect(await target.evaluate((el) => el === document.activeElement)).toBe(true);
+    const target = messages(a.page, word).first().locator('.msg');
+    await expect.poll(() => target.evaluate((el) => el === document.activeElement)).toBe(true);
     expect(await target.getAttribute('class')).toContain('found');
     await shot(a.page, 'jumped');
 

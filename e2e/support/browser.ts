@@ -54,6 +54,13 @@ export async function screenshotOnFailure(
   });
 }
 
+/** Keep a screenshot to look at, as test-results/<name>.png (after a moment to settle). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync('test-results', { recursive: true });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `test-results/${name}.png` });
+}
+
 export const STRONG_PASSWORD = 'violet tractor sings under 7 moons';
 
 let counter = 0;

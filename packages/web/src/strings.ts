@@ -119,6 +119,14 @@ export const t = {
     placeholder: (room: string) => `Message ${room}`,
     send: 'Send',
     sending: 'Sending…',
+    /** Where one of your messages stands with the other members. */
+    state: { sent: 'Sent', delivered: 'Delivered', read: 'Read' },
+    seenBy: (names: readonly string[]) =>
+      names.length <= 3
+        ? `Seen by ${names.join(', ')}`
+        : `Seen by ${names.slice(0, 3).join(', ')} and ${names.length - 3} more`,
+    newMessages: 'New messages',
+    jumpToLatest: 'Jump to the newest messages',
     notSent: 'Not sent.',
     retry: 'Retry',
     discard: 'Discard',
@@ -388,6 +396,13 @@ export const t = {
     wrongCurrent: 'Your current password is not right.',
     appearance: 'Appearance',
     appearanceLead: 'Saved in this browser only.',
+    privacy: {
+      title: 'Privacy',
+      lead: 'In conversations of up to 100 people, members see when their messages reached your devices and when you read them.',
+      readReceipts: 'Send read receipts',
+      readReceiptsHint:
+        'Off: others see that a message was delivered, not that you read it. Delivery is always shared: the server knows it anyway. This choice is kept on this browser.',
+    },
     theme: 'Theme',
     themeHint: 'System follows your device’s light or dark setting.',
     system: 'System',

@@ -10,6 +10,9 @@
  * Chromium (see mls.ts for its own variables).
  * search: the sdk's message index over 50,000 messages — build, restore after a restart,
  * updates and query latency (see search.ts; not in the default list: BENCH_SUITES=search).
+ * scroll: the web app's virtualized message list in Chromium, 100 against 10,000 messages —
+ * time to show, elements in the page, frame times while scrolling (see scroll.ts; not in the
+ * default list: BENCH_SUITES=scroll).
  *
  * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime,mls`),
  * BENCH_QUICK=1 (small sizes and short steps), BENCH_OUT (write every figure there as JSON),
@@ -27,6 +30,7 @@ import { mlsBenchmark, mlsOptionsFromEnv } from './mls.js';
 import { mlsBrowserBenchmark } from './mls-browser.js';
 import type { TreeShape } from './mls-scenario.js';
 import { FULL, QUICK, realtimeBenchmarks } from './realtime.js';
+import { scrollBenchmark } from './scroll.js';
 import { searchBenchmark } from './search.js';
 import { startServer } from './server-process.js';
 import { printTable, summarize } from './stats.js';
@@ -156,6 +160,14 @@ if (SUITES.has('mls')) {
     results.mlsBrowser = await mlsBrowserBenchmark({ ...options, browserSizes, browserShapes });
   }
 }
+if (SUITES.has('scroll')) {
+  results.scroll = await scrollBenchmark({
+    sizes: (process.env.BENCH_SCROLL_SIZES ?? '100,10000').split(',').map(Number),
+    frames: Number(process.env.BENCH_SCROLL_FRAMES ?? 300),
+    step: Number(process.env.BENCH_SCROLL_STEP ?? 120),
+  });
+}
+
 if (SUITES.has('search')) {
   results.search = await searchBenchmark({
     messages: Number(process.env.BENCH_SEARCH_MESSAGES ?? (QUICK_RUN ? 5_000 : 50_000)),

@@ -10,11 +10,9 @@
  * /usr/bin/chromium).
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
+import { chromiumPath, launchChromium, serveFiles } from './browser.js';
 import type { BrowserRunFigures, BrowserRunParams, MlsBrowserApi } from './mls-browser-entry.js';
 import { nodeGzip, type MlsOptions } from './mls.js';
 import {
@@ -25,17 +23,6 @@ import {
   type TreeShape,
 } from './mls-scenario.js';
 import { printTable } from './stats.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** ts-mls imports these only for suites we do not use, and they are not installed. */
 const UNUSED_PEERS = ['@hpke/dhkem-x448', '@hpke/chacha20poly1305'];
@@ -78,7 +65,7 @@ export async function mlsBrowserBenchmark(
   for (const shape of options.browserShapes)
     if (shape !== 'one-add' && shape !== 'committed')
       throw new Error(`BENCH_MLS_BROWSER_SHAPES: unknown shape ${String(shape)}`);
-  const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  const executablePath = chromiumPath();
   if (!existsSync(executablePath)) {
     console.log(`\nMLS in Chromium — skipped: no Chromium at ${executablePath}`);
     return [];
@@ -122,23 +109,13 @@ export async function mlsBrowserBenchmark(
     runs.push({ suite, blobs, joins: 3, messages: options.messages, ...prepared });
   }
 
-  const server = createServer((request, response) => {
-    const file = files.get(new URL(request.url ?? '/', 'http://x').pathname);
-    if (!file) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
-    response.end(file.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  const served = await serveFiles(files);
+  const browser = await launchChromium();
   const figures: BrowserRunFigures[] = [];
   try {
     const page = await browser.newPage();
     page.on('pageerror', (error) => console.error('page error:', error.message));
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${served.origin}/`);
     await page.waitForFunction(() => 'mlsBench' in globalThis);
     for (const params of runs) {
       figures.push(
@@ -150,7 +127,7 @@ export async function mlsBrowserBenchmark(
     }
   } finally {
     await browser.close();
-    server.close();
+    await served.close();
   }
   print(figures);
   return figures;

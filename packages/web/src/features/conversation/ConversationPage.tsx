@@ -12,7 +12,6 @@ import {
   useCallback,
   useEffect,
   useId,
-  useLayoutEffect,
   useRef,
   useState,
   useSyncExternalStore,
@@ -31,7 +30,7 @@ import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
 import { ExportDialog } from './ExportDialog';
 import { MembersPanel } from './MembersPanel';
-import { MessageList, messageDomId, type PendingMessage } from './MessageList';
+import { MessageList, type MessageListHandle, type PendingMessage } from './MessageList';
 import { roomPath } from './paths';
 import { useConversationView, useRealtime, useRealtimeStore } from './RealtimeProvider';
 import { SafetyNumberDialog } from './SafetyNumberDialog';
@@ -55,8 +54,6 @@ function useNetwork(): boolean {
   );
 }
 
-/** Closer than this to the bottom, the list follows new messages. */
-const STICK_PX = 80;
 /** How long a message found by search stays highlighted. */
 const FLASH_MS = 2_500;
 const noItems: readonly TimelineItem[] = [];
@@ -122,10 +119,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const [checking, setChecking] = useState<{ user: string; name: string } | null>(null);
   const [now] = useState(() => Date.now());
   const panelId = useId();
-  const scroller = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
-  const fromBottom = useRef(0);
-  const firstSeq = useRef<number | null>(null);
+  const list = useRef<MessageListHandle>(null);
   const network = useNetwork();
   const open = state === 'open';
   const roomId = room.id;
@@ -140,6 +134,10 @@ function Conversation({ room }: { room: RoomSummary }) {
   // Messages here are read as they arrive; the sidebar counts the other rooms'.
   const newest = items.at(-1)?.seq ?? 0;
   const read = view?.read ?? 0;
+  // Where this visit started reading: the "new messages" line goes after it.
+  const [unreadAfter, setUnreadAfter] = useState<number | null>(null);
+  // Taken on the first render with the room loaded, before this visit marks anything read.
+  if (unreadAfter === null && view?.loaded) setUnreadAfter(read);
   useEffect(() => {
     if (conversations && newest > read)
       void conversations.markRead(roomId, newest).catch(() => undefined);
@@ -175,23 +173,8 @@ function Conversation({ room }: { room: RoomSummary }) {
     error: p.error ? errorMessage(new ChatError(p.error.code, p.error.message)) : null,
   }));
 
-  // Follow new messages at the bottom; keep the view still when older ones load above.
-  const first = items[0]?.seq ?? null;
-  const last = items.at(-1)?.seq ?? null;
-  const count = items.length + pending.length;
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const prepended = firstSeq.current !== null && first !== null && first < firstSeq.current;
-    if (prepended && !stick.current) el.scrollTop = el.scrollHeight - fromBottom.current;
-    else if (stick.current) el.scrollTop = el.scrollHeight;
-    firstSeq.current = first;
-  }, [first, last, count]);
-
   const loadEarlier = useCallback(async () => {
     if (!conversations) return;
-    const el = scroller.current;
-    if (el) fromBottom.current = el.scrollHeight - el.scrollTop;
     setLoadingEarlier(true);
     try {
       await conversations.loadOlder(roomId);
@@ -237,10 +220,7 @@ function Conversation({ room }: { room: RoomSummary }) {
         }
         return;
       }
-      const element = document.getElementById(messageDomId(wanted));
-      stick.current = false;
-      element?.scrollIntoView({ block: 'center' });
-      element?.focus({ preventScroll: true });
+      list.current?.reveal(wanted);
       setFlash(wanted);
       setParams({}, { replace: true });
     });
@@ -267,12 +247,8 @@ function Conversation({ room }: { room: RoomSummary }) {
     return found ? roomLabel(found, conversations?.profile(id)) : t.conversation.search.otherRoom;
   };
 
-  function onScroll() {
-    const el = scroller.current;
-    if (!el) return;
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;
-    fromBottom.current = el.scrollHeight - el.scrollTop;
-    if (el.scrollTop < 40 && loaded && more && !loadingEarlier && open) void loadEarlier();
+  function onTop() {
+    if (loaded && more && !loadingEarlier && open) void loadEarlier();
   }
 
   const attachments = useAttachments(conversations, roomId);
@@ -281,7 +257,8 @@ function Conversation({ room }: { room: RoomSummary }) {
 
   function send(text: string) {
     if (!conversations) return;
-    stick.current = true;
+    // After this render (the pending message is in the list), show it.
+    requestAnimationFrame(() => list.current?.toBottom());
     if (attachments.sendable) {
       // The text goes as the first file's caption.
       setReplyTo(null);
@@ -477,56 +454,55 @@ function Conversation({ room }: { room: RoomSummary }) {
             onCheck={checkSafetyNumber}
             onAcknowledge={acknowledge}
           />
-          <div className="conv-scroll" ref={scroller} onScroll={onScroll}>
-            <div className="conv-top">
-              {!loaded ? (
-                <p className="muted small" role="status">
-                  <span className="spinner" aria-hidden="true" /> {t.conversation.loading}
-                </p>
-              ) : more ? (
-                <Button
-                  variant="ghost"
-                  className="small"
-                  busy={loadingEarlier}
-                  disabled={!open}
-                  onClick={() => void loadEarlier()}
-                >
-                  {loadingEarlier ? t.conversation.loadingEarlier : t.conversation.loadEarlier}
-                </Button>
-              ) : (
-                <p className="conv-beginning">
-                  {room.kind === 'direct'
-                    ? t.conversation.beginningDirect(label)
-                    : t.conversation.beginning(label)}
-                </p>
-              )}
-            </div>
-            <div
-              role="log"
-              aria-live="polite"
-              aria-label={t.conversation.messages}
-              aria-busy={!loaded || undefined}
-            >
-              <MessageList
-                items={items}
-                pending={pending}
-                names={names}
-                me={me}
-                kind={room.kind}
-                now={now}
-                online={open && network}
-                conversations={conversations}
-                room={roomId}
-                onEdit={edit}
-                onDelete={(seq) => void askDelete(seq)}
-                onReply={setReplyTo}
-                onReact={react}
-                onRetry={(cmid) => conversations?.retry(cmid)}
-                onDiscard={(cmid) => conversations?.discard(cmid)}
-                highlighted={flash}
-              />
-            </div>
-          </div>
+          <MessageList
+            handle={list}
+            label={t.conversation.messages}
+            busy={!loaded}
+            header={
+              <>
+                {!loaded ? (
+                  <p className="muted small" role="status">
+                    <span className="spinner" aria-hidden="true" /> {t.conversation.loading}
+                  </p>
+                ) : more ? (
+                  <Button
+                    variant="ghost"
+                    className="small"
+                    busy={loadingEarlier}
+                    disabled={!open}
+                    onClick={() => void loadEarlier()}
+                  >
+                    {loadingEarlier ? t.conversation.loadingEarlier : t.conversation.loadEarlier}
+                  </Button>
+                ) : (
+                  <p className="conv-beginning">
+                    {room.kind === 'direct'
+                      ? t.conversation.beginningDirect(label)
+                      : t.conversation.beginning(label)}
+                  </p>
+                )}
+              </>
+            }
+            onTop={onTop}
+            items={items}
+            pending={pending}
+            names={names}
+            me={me}
+            kind={room.kind}
+            now={now}
+            online={open && network}
+            conversations={conversations}
+            room={roomId}
+            unreadAfter={unreadAfter}
+            receipts={view?.receipts ?? null}
+            onEdit={edit}
+            onDelete={(seq) => void askDelete(seq)}
+            onReply={setReplyTo}
+            onReact={react}
+            onRetry={(cmid) => conversations?.retry(cmid)}
+            onDiscard={(cmid) => conversations?.discard(cmid)}
+            highlighted={flash}
+          />
           <div className="conv-foot">
             <p className="conv-status" role="status">
               {status}

@@ -13,6 +13,7 @@ import type {
   RoomSummary,
 } from '@securechat/sdk';
 import { openConversations, type DeviceOwner } from '../../sdk/client';
+import { onPrivacySettings, privacySettings } from '../settings/privacy';
 import {
   holdDevice,
   openTabChannel,
@@ -222,7 +223,9 @@ export class RealtimeStore {
         conversations.setPresence(document.hidden ? 'away' : 'online').catch(() => undefined);
     };
     document.addEventListener('visibilitychange', onVisibility);
+    conversations.setReadReceipts(privacySettings().readReceipts);
     this.teardown = [
+      onPrivacySettings(() => conversations.setReadReceipts(privacySettings().readReceipts)),
       conversations.onState((state) => {
         this.set({ state });
         if (state === 'open') {

@@ -15,6 +15,7 @@ import {
   setNotificationSettings,
 } from '../notifications/settings';
 import { AppShell } from '../shell/AppShell';
+import { onPrivacySettings, privacySettings, setPrivacySettings } from './privacy';
 
 interface FieldErrors {
   current?: string;
@@ -229,6 +230,34 @@ function Notifications() {
   );
 }
 
+function Privacy() {
+  const w = t.settings.privacy;
+  const settings = useSyncExternalStore(onPrivacySettings, privacySettings);
+  const hintId = useId();
+  return (
+    <section className="card" aria-labelledby="privacy-title">
+      <div className="card-intro">
+        <h2 id="privacy-title">{w.title}</h2>
+        <p className="muted">{w.lead}</p>
+      </div>
+      <div className="checks">
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={settings.readReceipts}
+            aria-describedby={hintId}
+            onChange={(event) => setPrivacySettings({ readReceipts: event.target.checked })}
+          />
+          {w.readReceipts}
+        </label>
+        <p id={hintId} className="field-hint">
+          {w.readReceiptsHint}
+        </p>
+      </div>
+    </section>
+  );
+}
+
 export function SettingsPage() {
   return (
     <AppShell label={t.settings.title} title={t.settings.title}>
@@ -240,6 +269,7 @@ export function SettingsPage() {
         <ChangePassword />
         <Appearance />
         <Notifications />
+        <Privacy />
       </div>
     </AppShell>
   );
