@@ -207,6 +207,13 @@ export const Limits = {
   FILE_UNREFERENCED_SECONDS: 24 * 3600,
   /** A file's name as its sender gives it, in UTF-16 code units. */
   FILE_NAME_MAX_LENGTH: 255,
+  /**
+   * A member's display name and avatar travel end-to-end encrypted (the server can't read
+   * them): every reader ignores a name longer than this or an avatar bigger than this, and the
+   * sdk refuses to send them. The avatar is also a file, under FILE_MAX_BYTES like any other.
+   */
+  DISPLAY_NAME_MAX_LENGTH: 64,
+  AVATAR_MAX_BYTES: 256 * 1024,
 } as const;
 
 /** The file types (extensions) allowed by default: the default of FILE_TYPES. */

@@ -74,6 +74,7 @@ export type {
   FileRef,
   MessageItem,
   NoticeItem,
+  PersonProfile,
   ProfileItem,
   Quote,
   Reaction,

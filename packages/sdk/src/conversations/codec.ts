@@ -14,7 +14,7 @@ import {
   type RoomEvent,
   type SendKind,
 } from '@securechat/protocol';
-import type { Content, Decoded, FileContent, Unreadable } from './content.js';
+import type { AvatarRef, Content, Decoded, FileContent, Unreadable } from './content.js';
 
 /** The version written in every payload; a payload of another version is unreadable. */
 export const CONTENT_VERSION = 1;
@@ -60,6 +60,42 @@ function fileOk(file: Record<string, unknown>): file is Record<string, unknown> 
   );
 }
 
+/** Characters a display name may not contain: controls, and bidi and zero-width tricks. */
+const UNSAFE_NAME = /[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/u;
+
+/**
+ * A display name a reader shows: 1 to DISPLAY_NAME_MAX_LENGTH characters, no surrounding
+ * space, no control, bidi-override or zero-width character (or null: none).
+ */
+export function displayNameOk(name: unknown): name is string | null {
+  return (
+    name === null ||
+    (typeof name === 'string' &&
+      name !== '' &&
+      name === name.trim() &&
+      [...name].length <= Limits.DISPLAY_NAME_MAX_LENGTH &&
+      !UNSAFE_NAME.test(name))
+  );
+}
+
+function avatarOk(avatar: unknown): avatar is AvatarRef {
+  if (typeof avatar !== 'object' || avatar === null) return false;
+  const { blob, fileType, size, key, hash } = avatar as Record<string, unknown>;
+  return (
+    typeof blob === 'string' &&
+    new RegExp(ID_REGEX_SOURCE).test(blob) &&
+    (fileType === 'png' || fileType === 'jpg' || fileType === 'jpeg') &&
+    typeof size === 'number' &&
+    Number.isSafeInteger(size) &&
+    size > 0 &&
+    size <= Limits.AVATAR_MAX_BYTES &&
+    typeof key === 'string' &&
+    BASE64URL_32.test(key) &&
+    typeof hash === 'string' &&
+    BASE64URL_32.test(hash)
+  );
+}
+
 const seqOk = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
 
@@ -101,6 +137,11 @@ export function encodeContent(content: Content): Uint8Array {
         ...(content.topic === undefined ? {} : { topic: content.topic }),
       };
       break;
+    case 'user-profile':
+      if (!displayNameOk(content.name) || !(content.avatar === null || avatarOk(content.avatar)))
+        throw new ChatError('CHAT_ERR_VALIDATION', 'This profile is not valid.');
+      fields = { name: content.name, avatar: content.avatar && { ...content.avatar } };
+      break;
     case 'file':
       if (!fileOk({ ...content }))
         throw new ChatError(
@@ -140,6 +181,22 @@ export function decodeContent(payload: Uint8Array): Decoded {
   if (map.v !== CONTENT_VERSION)
     return unreadable(typeof map.v === 'number' ? 'version' : 'malformed');
   const { text, target, replyTo, emoji, on, name, topic } = map;
+  if (map.type === 'user-profile') {
+    const avatar = map.avatar;
+    if (!displayNameOk(name) || !(avatar === null || avatarOk(avatar)))
+      return unreadable('malformed');
+    return {
+      type: 'user-profile',
+      name,
+      avatar: avatar && {
+        blob: avatar.blob,
+        fileType: avatar.fileType,
+        size: avatar.size,
+        key: avatar.key,
+        hash: avatar.hash,
+      },
+    };
+  }
   if (map.type === 'file') {
     const { blob, fileType, size, key, hash } = map;
     const file = { type: 'file' as const, blob, name, fileType, size, key, hash, text };
@@ -191,6 +248,9 @@ export function wireOf(
     case 'reply':
     case 'room-profile':
       return { kind: 'message' };
+    case 'user-profile':
+      // The avatar's file lives as long as this message.
+      return content.avatar ? { kind: 'message', file: content.avatar.blob } : { kind: 'message' };
     case 'edit':
       return { kind: 'edit', target: content.target };
     case 'reaction':

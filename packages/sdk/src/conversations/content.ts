@@ -76,8 +76,29 @@ export interface FileContent {
   readonly text: string;
 }
 
+/** A small image sealed like a file and uploaded into the room it is shared in. */
+export interface AvatarRef {
+  readonly blob: string;
+  readonly fileType: string;
+  readonly size: number;
+  readonly key: string;
+  readonly hash: string;
+}
+
+/**
+ * The sender's display name and avatar (null: none). Sent into each room they are in when
+ * they change it, and again before their next message once someone new has joined, so every
+ * member who reads them knows who they are. Not shown as a message.
+ */
+export interface UserProfileContent {
+  readonly type: 'user-profile';
+  readonly name: string | null;
+  readonly avatar: AvatarRef | null;
+}
+
 export type Content =
   | TextContent
+  | UserProfileContent
   | ReplyContent
   | EditContent
   | ReactionContent

@@ -6,6 +6,7 @@
  * here (`view`, `subscribe`), never from server pages; the server is asked only for events
  * this device has never seen (a history page below the oldest one it keeps).
  */
+import { decode, encode } from '@msgpack/msgpack';
 import {
   ChatError,
   FILE_TYPE_PATTERN,
@@ -13,6 +14,7 @@ import {
   type DirectoryEntry,
   type ErrorCode,
   type Member,
+  type Notice,
   type RoomEvent,
   type RoomSummary,
   type Visibility,
@@ -43,8 +45,8 @@ import type {
 } from '../transport/realtime.js';
 import type { TrustState } from '../mls/trust.js';
 import type { ConversationCrypto, CryptoHooks, Opened, RoomSecurity } from '../mls/types.js';
-import { decodeEvent, encodeContent, wireOf, type DecodedEvent } from './codec.js';
-import type { Content } from './content.js';
+import { decodeEvent, displayNameOk, encodeContent, wireOf, type DecodedEvent } from './codec.js';
+import type { AvatarRef, Content } from './content.js';
 import { Receipts, type RoomReceipts } from './receipts.js';
 import { MessageIndex, type SearchOptions, type SearchResults } from './search.js';
 import {
@@ -54,6 +56,7 @@ import {
   hasReacted,
   unreadCount,
   type FileRef,
+  type PersonProfile,
   type RoomProfile,
   type TimelineItem,
   type TimelineState,
@@ -217,6 +220,34 @@ export interface OpenedFile {
   readonly name: string;
 }
 
+/** The store key of this user's own profile (a secret: sealed like the rest). */
+const MY_PROFILE = 'profile:me';
+
+/** This user's display name and avatar as this device keeps them, to share again. */
+interface MyProfile {
+  readonly name: string | null;
+  readonly avatar: { readonly bytes: Uint8Array; readonly fileType: 'png' | 'jpg' } | null;
+}
+
+/** A notice that someone, or some device, can now read the room and has not seen profiles. */
+function newcomer(notice: Notice | undefined): boolean {
+  switch (notice?.type) {
+    case 'create':
+    case 'join':
+    case 'invite':
+      return true;
+    case 'devices':
+      return notice.change === 'added';
+    case 'kick':
+    case 'leave':
+    case 'role':
+    case 'settings':
+    case 'transfer':
+    case undefined:
+      return false;
+  }
+}
+
 const shownAsMessage = (
   content: Content,
 ): content is Extract<Content, { type: 'text' | 'reply' | 'file' }> =>
@@ -238,6 +269,12 @@ export class Conversations {
   private readonly teardown: (() => void)[] = [];
   private transport!: ConversationTransport;
   private receipts!: Receipts;
+  /** Each member's newest profile seen in any loaded room, and the room it was shared in. */
+  private readonly people = new Map<string, { room: string; profile: PersonProfile }>();
+  /** Rooms where someone (or some device) is new since this device last shared the profile. */
+  private readonly profileOwed = new Set<string>();
+  /** This user's own profile as this device keeps it (undefined: not read from the store yet). */
+  private mine: MyProfile | null | undefined;
   private engine!: ConversationCrypto;
   /** Rooms whose group is being waited for by sends (resolved when the group is there). */
   private readonly readyWaits = new Map<string, (() => void)[]>();
@@ -661,6 +698,107 @@ export class Conversations {
     this.receipts.sendRead = on;
   }
 
+  // ---- profiles -----------------------------------------------------------------------
+
+  /**
+   * A member's display name and avatar as they last shared them in a room this device has
+   * loaded, and that room (their avatar is opened there, with `openFile`); null when unknown.
+   */
+  person(user: string): { readonly room: string; readonly profile: PersonProfile } | null {
+    return this.people.get(user) ?? null;
+  }
+
+  /**
+   * Change this user's display name and avatar (`undefined` keeps one as it is, `null` removes
+   * it) and share them, end-to-end encrypted, in every room they are in; later in each room
+   * before their next message once someone new has joined. The avatar is a PNG or JPEG of at
+   * most AVATAR_MAX_BYTES, sealed and uploaded like a file into each room.
+   */
+  setMyProfile(change: {
+    name?: string | null;
+    avatar?: { bytes: Uint8Array; fileType: 'png' | 'jpg' } | null;
+  }): Promise<void> {
+    return this.guard(async () => {
+      const current = (await this.myProfile()) ?? { name: null, avatar: null };
+      const name = change.name === undefined ? current.name : change.name?.trim() || null;
+      if (!displayNameOk(name))
+        throw new ChatError(
+          'CHAT_ERR_VALIDATION',
+          `A display name can have at most ${Limits.DISPLAY_NAME_MAX_LENGTH} characters, and no control or invisible characters.`,
+          { field: 'name' },
+        );
+      const avatar = change.avatar === undefined ? current.avatar : change.avatar;
+      if (avatar) {
+        const type = detectType(avatar.bytes);
+        if (
+          avatar.bytes.byteLength > Limits.AVATAR_MAX_BYTES ||
+          (type !== 'png' && type !== 'jpeg')
+        )
+          throw new ChatError(
+            'CHAT_ERR_VALIDATION',
+            `An avatar must be a PNG or JPEG image of at most ${Limits.AVATAR_MAX_BYTES / 1024} KB.`,
+            { field: 'avatar' },
+          );
+      }
+      const mine: MyProfile = { name, avatar };
+      await this.store.putSecrets(new Map([[MY_PROFILE, encode(mine)]]));
+      this.mine = mine;
+      const rooms = await this.transport.rooms();
+      for (const room of rooms) {
+        this.profileOwed.delete(room.id);
+        await this.shareMyProfile(room.id, true).catch(this.report);
+      }
+    });
+  }
+
+  /** This user's own profile (from this device's store, else as shared from another device). */
+  private async myProfile(): Promise<MyProfile | null> {
+    if (this.mine !== undefined) return this.mine;
+    const stored = await this.store.secret(MY_PROFILE);
+    if (stored) {
+      this.mine = decode(stored) as MyProfile;
+      return this.mine;
+    }
+    const shared = this.people.get(this.me);
+    if (!shared) return null; // not known here yet: nothing is shared until it is
+    let avatar: MyProfile['avatar'] = null;
+    if (shared.profile.avatar) {
+      const opened = await this.openFile(shared.room, shared.profile.avatar);
+      avatar = { bytes: opened.bytes, fileType: opened.type === 'png' ? 'png' : 'jpg' };
+    }
+    this.mine = { name: shared.profile.name, avatar };
+    return this.mine;
+  }
+
+  /** Send this user's profile into `room` (its avatar uploaded there). */
+  private async shareMyProfile(room: string, evenIfEmpty = false): Promise<void> {
+    const mine = await this.myProfile();
+    if (!mine || (!evenIfEmpty && mine.name === null && mine.avatar === null)) return;
+    let avatar: AvatarRef | null = null;
+    if (mine.avatar) {
+      if (!this.files) throw new ChatError('CHAT_ERR_INTERNAL', 'Files are not available here.');
+      const sealed = await sealFile(mine.avatar.bytes);
+      const stored = await this.files.uploadFile(room, mine.avatar.fileType, sealed.ciphertext);
+      avatar = {
+        blob: stored.id,
+        fileType: mine.avatar.fileType,
+        size: sealed.size,
+        key: toBase64url(sealed.key),
+        hash: toBase64url(sealed.hash),
+      };
+    }
+    await this.submit(room, { type: 'user-profile', name: mine.name, avatar });
+  }
+
+  private learnPeople(room: string, timeline: TimelineState): void {
+    for (const [user, newest] of Object.entries(timeline.facts.people ?? {})) {
+      const known = this.people.get(user);
+      if (known?.profile === newest.value) continue;
+      if (!known || known.profile.at <= newest.value.at)
+        this.people.set(user, { room, profile: newest.value });
+    }
+  }
+
   // ---- end-to-end encryption ----------------------------------------------------------
 
   /** How this device sees `user`'s identity key: unverified, verified, changed or unknown. */
@@ -892,6 +1030,7 @@ export class Conversations {
       loading = this.store.timeline(room).then((stored) => {
         const state = this.timelines.get(room) ?? stored ?? emptyTimeline;
         this.timelines.set(room, state);
+        this.learnPeople(room, state);
         this.loads.delete(room);
         this.changed(room);
         return state;
@@ -919,6 +1058,7 @@ export class Conversations {
     if (timeline) {
       this.index?.update(room, this.timelines.get(room)?.items ?? [], timeline.items);
       this.timelines.set(room, timeline);
+      this.learnPeople(room, timeline);
     }
     for (const cmid of settled) this.outbox.delete(cmid);
     this.changed(room);
@@ -977,6 +1117,7 @@ export class Conversations {
       );
       done();
       if (next.newest > 0) this.receipts.delivered(room, next.newest);
+      if (!page && decoded.some((event) => newcomer(event.notice))) this.profileOwed.add(room);
       for (const event of decoded) {
         const notice = event.notice;
         if (
@@ -1040,6 +1181,10 @@ export class Conversations {
   private submit(room: string, content: Content): Promise<void> {
     return this.guard(async () => {
       encodeContent(content); // refuse what can't be sent before queueing it
+      // Someone new is here since this user's profile was last shared: share it first, so
+      // they know who is speaking. A failure only costs the name; the message still goes.
+      if (shownAsMessage(content) && this.profileOwed.delete(room))
+        await this.shareMyProfile(room).catch(this.report);
       const send: PendingSend = { cmid: newCmid(), room, content, at: Date.now(), error: null };
       this.outbox.set(send.cmid, send);
       if (shownAsMessage(content)) this.changed(room);

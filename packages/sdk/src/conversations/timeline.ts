@@ -81,6 +81,15 @@ export interface ProfileItem {
 
 export type TimelineItem = MessageItem | NoticeItem | ProfileItem;
 
+/** A member's display name and avatar as they last shared them (null: none). */
+export interface PersonProfile {
+  readonly name: string | null;
+  /** Their avatar, opened like a message's file (Conversations.openFile) in its room. */
+  readonly avatar: FileRef | null;
+  /** When they shared it: across rooms, the newest wins. */
+  readonly at: number;
+}
+
 /** A room's name and topic as its members set them in content (null: never set). */
 export interface RoomProfile {
   readonly name: string | null;
@@ -119,6 +128,8 @@ export interface TimelineFacts {
   readonly deleteRequests: Table<Table<true>>;
   readonly name: Newest<string> | null;
   readonly topic: Newest<string | null> | null;
+  /** user → their newest profile here (absent in timelines stored before profiles). */
+  readonly people?: Table<Newest<PersonProfile>>;
 }
 
 export interface TimelineState {
@@ -321,6 +332,23 @@ function foldFacts(
           deleteRequests: setIn(facts.deleteRequests, target, event.sender, true as const),
         },
         touched: [content.target],
+      };
+    }
+    case 'user-profile': {
+      if (event.kind !== 'message') break;
+      const avatar = content.avatar && {
+        ...content.avatar,
+        name: `avatar.${content.avatar.fileType}`,
+      };
+      const next = newer(facts.people?.[event.sender], event.seq, {
+        name: content.name,
+        avatar,
+        at: event.at,
+      });
+      if (!next) break;
+      return {
+        facts: { ...facts, people: { ...facts.people, [event.sender]: next } },
+        touched: [],
       };
     }
     case 'room-profile': {
