@@ -14,6 +14,7 @@ import {
   onNotificationSettings,
   setNotificationSettings,
 } from '../notifications/settings';
+import { BlockedPeople } from '../rooms/BlockedPeople';
 import { AppShell } from '../shell/AppShell';
 
 interface FieldErrors {
@@ -240,6 +241,7 @@ export function SettingsPage() {
         <ChangePassword />
         <Appearance />
         <Notifications />
+        <BlockedPeople />
       </div>
     </AppShell>
   );
