@@ -213,6 +213,7 @@ export const t = {
     title: (name: string) => `Profile of ${name}`,
     open: (name: string) => `Profile of ${name}`,
     role: 'Role in this room',
+    roles: { owner: 'Owner', moderator: 'Moderator', member: 'Member' },
     presence: 'Status',
     you: 'This is you.',
     message: 'Message',

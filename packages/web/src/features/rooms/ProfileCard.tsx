@@ -94,7 +94,7 @@ export function ProfileCard({
 
   const trustText =
     trust === 'verified' ? p.verified : trust === 'changed' ? p.changed : p.unverified;
-  const roleText = role ? t.conversation.roleName[role] : null;
+  const roleText = role ? p.roles[role] : null;
   return (
     <Dialog title={username} onClose={onClose}>
       <div className="profile">

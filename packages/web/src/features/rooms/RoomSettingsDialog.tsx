@@ -423,6 +423,7 @@ function MembersTab({
   }
 
   const mine = room.role;
+  const manager = managed(room) && atLeast(mine, 'moderator');
   const actionsFor = (member: Member): MenuItem[] => {
     if (!conversations || !managed(room) || member.user === me) return [];
     const items: MenuItem[] = [];
@@ -495,6 +496,9 @@ function MembersTab({
                     trigger={<Icon name="more" />}
                     items={items}
                   />
+                ) : manager ? (
+                  // Keeps the role badges in one column.
+                  <span className="member-menu-space" aria-hidden="true" />
                 ) : null}
               </li>
             );
