@@ -2,7 +2,8 @@
  * Rooms as people run them, in real browsers: a private group made with the people picker
  * (its end-to-end name seen by everyone invited), renamed from its settings; a moderator
  * named, who deletes someone else's message for everyone; a member removed, who loses the
- * room; leaving, and an owner told to hand the room on first. A protected channel joined from
+ * room; an owner told to hand the room on before leaving, who does; the last one out told
+ * the room goes with them. A protected channel joined from
  * a link, with a wrong then the right password; a public channel's link offers Join; a
  * channel's new name and topic reach its members. A profile card opens a direct message, and
  * Block stops that person's messages until Unblock (Settings › Blocked people). axe-core finds
@@ -121,7 +122,7 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
     return made;
   }
 
-  it('makes a private group with invited people, renames it, names a moderator who deletes a message, removes a member, and leaves', async () => {
+  it('makes a private group with invited people, renames it, names a moderator who deletes a message, removes a member, hands ownership on, and leaves', async () => {
     const [alice, bob, carol] = await people('alice', 'bob', 'carol');
     if (!alice || !bob || !carol) throw new Error('three people');
     const group = `Plans ${alice.name}`;
@@ -239,19 +240,37 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
     expect(await ownerBlocked.getByRole('button', { name: 'Leave', exact: true }).count()).toBe(0);
     await ownerBlocked.getByRole('button', { name: 'Close' }).last().click();
 
-    // Bob leaves (after confirming).
-    await moreActions(bob.page, 'Leave room…');
-    const leave = bob.page.getByRole('dialog', { name: `Leave ${renamed}?` });
+    // She makes Bob the owner (after confirming), becoming a moderator; then she can leave.
+    await moreActions(alice.page, 'Room settings…');
+    const handOn = alice.page.getByRole('dialog', { name: `Settings of ${renamed}` });
+    await handOn.getByRole('tab', { name: /Members/ }).click();
+    await handOn.getByRole('button', { name: `Actions for ${bob.name}` }).click();
+    await alice.page.getByRole('menuitem', { name: 'Make owner…' }).click();
+    const transfer = alice.page.getByRole('dialog', { name: `Make ${bob.name} the owner?` });
+    await transfer.getByRole('button', { name: 'Make owner' }).click();
+    await handOn
+      .getByRole('listitem')
+      .filter({ hasText: alice.name })
+      .getByText('moderator', { exact: true })
+      .waitFor();
+    await handOn.getByRole('button', { name: 'Close' }).first().click();
+    await sees(bob.page, `${alice.name} made ${bob.name} the owner`);
+
+    await moreActions(alice.page, 'Leave room…');
+    const leave = alice.page.getByRole('dialog', { name: `Leave ${renamed}?` });
+    await leave.getByText(/This device forgets the conversation/).waitFor();
     await leave.getByRole('button', { name: 'Leave', exact: true }).click();
+    await heading(alice.page, 'general').waitFor();
+    expect(await rooms(alice.page).getByRole('link', { name: renamed }).count()).toBe(0);
+    await sees(bob.page, `${alice.name} left`);
+
+    // Alone now, Bob is told that leaving deletes the room.
+    await moreActions(bob.page, 'Leave room…');
+    const lastOut = bob.page.getByRole('dialog', { name: `Leave ${renamed}?` });
+    await lastOut.getByText(/You are the last member: leaving deletes the room/).waitFor();
+    await lastOut.getByRole('button', { name: 'Leave', exact: true }).click();
     await heading(bob.page, 'general').waitFor();
     expect(await rooms(bob.page).getByRole('link', { name: renamed }).count()).toBe(0);
-    await sees(alice.page, `${bob.name} left`);
-
-    // Alone now, Alice is told that leaving deletes the room.
-    await moreActions(alice.page, 'Leave room…');
-    const ownerLeave = alice.page.getByRole('dialog', { name: `Leave ${renamed}?` });
-    await ownerLeave.getByText(/You are the last member: leaving deletes the room/).waitFor();
-    await ownerLeave.getByRole('button', { name: 'Cancel' }).click();
   });
 
   it('joins a protected channel from a link with a wrong then the right password, offers Join on a public channel’s link, and shows a channel’s new name and topic', async () => {

@@ -92,9 +92,6 @@ export const t = {
     topic: 'Topic',
     topicHint: 'Optional. What the channel is about.',
     createPassword: 'Room password',
-    createPasswordHint: (min: number) =>
-      `Optional. Anyone joining must enter it. At least ${min} characters.`,
-    passwordTooShort: (min: number) => `Use at least ${min} characters, or leave it empty.`,
     create: 'Create channel',
     creating: 'Creating…',
     browse: 'Browse channels',
@@ -112,8 +109,7 @@ export const t = {
     roomPasswordHint: 'This channel is protected. Ask a member for its password.',
     cancel: 'Cancel',
     close: 'Close',
-    // The "new conversation" dialog: one flow for every kind of room.
-    newConversation: 'New conversation',
+    // The new-conversation dialog: one flow for every kind of room.
     kind: 'Kind of conversation',
     kindChannel: 'Channel',
     kindGroup: 'Private group',
@@ -136,7 +132,6 @@ export const t = {
     accessProtectedHint: 'Listed in the directory; joining asks for the password.',
     passwordMissing: (min: number) => `Choose a password of at least ${min} characters.`,
     // The people picker.
-    people: 'People',
     peopleHint: 'Type the first letters of a username.',
     peopleInvite: 'Invite people',
     peopleInviteHint: 'Optional. Type the first letters of a username; you can add more later.',
@@ -151,7 +146,6 @@ export const t = {
     channelLead: (members: number) =>
       `A public channel with ${members} member${members === 1 ? '' : 's'}. Join it to read and write.`,
     joinChannel: 'Join channel',
-    joinThis: 'Join',
     joining: 'Joining…',
   },
   roomSettings: {
@@ -210,8 +204,6 @@ export const t = {
     loadingMembers: 'Loading members…',
   },
   profile: {
-    title: (name: string) => `Profile of ${name}`,
-    open: (name: string) => `Profile of ${name}`,
     role: 'Role in this room',
     roles: { owner: 'Owner', moderator: 'Moderator', member: 'Member' },
     presence: 'Status',
