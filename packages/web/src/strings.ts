@@ -160,9 +160,10 @@ export const t = {
     topic: 'Topic',
     topicHint: 'Optional.',
     history: 'History for new members',
-    historyShared: 'New members can read earlier messages',
-    historySharedHint: 'The keys to earlier messages are handed over end-to-end.',
-    historyJoined: 'New members read only what is sent after they join',
+    historyShared: 'New members see earlier messages',
+    historySharedHint:
+      'For now their devices can decrypt only what is sent after they join: earlier messages show as sent before they joined.',
+    historyJoined: 'New members see only what is sent after they join',
     access: 'Who can join',
     keepPassword: 'Leave it empty to keep the current password',
     newPassword: 'New room password',
