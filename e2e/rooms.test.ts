@@ -181,6 +181,10 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
     // Alice makes Bob a moderator.
     await settings.getByRole('tab', { name: /Members/ }).click();
     await settings.getByRole('button', { name: `Actions for ${bob.name}` }).click();
+    await alice.page.screenshot({
+      path: 'test-results/rooms-settings-member-menu-1280.png',
+      animations: 'disabled',
+    });
     await alice.page.getByRole('menuitem', { name: 'Make moderator' }).click();
     await settings
       .getByRole('listitem')

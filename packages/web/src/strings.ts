@@ -122,7 +122,7 @@ export const t = {
     groupTopicHint: 'Optional. What the group is about.',
     groupNameMissing: 'Give the group a name.',
     createGroupButton: 'Create group',
-    inviting: (done: number, total: number) => `Inviting people… ${done} of ${total}`,
+    inviting: (n: number, total: number) => `Inviting people… ${n} of ${total}`,
     inviteFailed: (names: string) =>
       `The group was created, but these people could not be invited: ${names}. Invite them again from the room settings.`,
     access: 'Who can join',

@@ -240,7 +240,7 @@ function GroupForm({ focus, onClose }: { focus: boolean; onClose: () => void }) 
       store.upsertRoom(room);
       const refused: string[] = [];
       for (const [index, user] of picked.entries()) {
-        setProgress(t.rooms.inviting(index, picked.length));
+        setProgress(t.rooms.inviting(index + 1, picked.length));
         try {
           store.upsertRoom(await conversations.invite(room.id, user.username));
         } catch {
