@@ -299,6 +299,13 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
     await bob.page.goto(vaultUrl);
     const main = conversation(bob.page);
     await main.getByRole('heading', { name: `#${vault}` }).waitFor();
+    await bob.page.setViewportSize({ width: 390, height: 844 });
+    await bob.page.waitForTimeout(400);
+    await bob.page.screenshot({
+      path: 'test-results/rooms-join-protected-390.png',
+      animations: 'disabled',
+    });
+    await bob.page.setViewportSize({ width: 1280, height: 800 });
     await main.getByLabel('Room password').fill('not the password');
     await main.getByRole('button', { name: 'Join channel' }).click();
     await expect.poll(() => main.getByText('Wrong room password.').count()).toBe(1);

@@ -114,6 +114,9 @@ export function JoinRoom({ roomId }: { roomId: string }) {
           <Button variant="primary" type="submit" busy={busy} wide>
             {busy ? t.rooms.joining : t.rooms.joinChannel}
           </Button>
+          <Link to={roomPath(GENERAL_ROOM_ID)} className="button ghost wide join-back">
+            {t.conversation.backToGeneral}
+          </Link>
         </form>
       ) : (
         <div className="join-actions">
