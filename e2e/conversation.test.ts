@@ -314,6 +314,7 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
     const create = a.page.getByRole('dialog', { name: 'Create a channel' });
     await create.getByRole('textbox', { name: 'Name' }).fill(channel);
     await create.getByRole('textbox', { name: 'Topic' }).fill('Plans nobody else should read');
+    await create.getByRole('radio', { name: /Only with a password/ }).check();
     await create.getByLabel('Room password').fill(password);
     await create.getByRole('button', { name: 'Create channel' }).click();
     await conversation(a.page).getByRole('heading', { name: channel }).waitFor();

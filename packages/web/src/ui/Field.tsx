@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
 
 interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'children'> {
   label: string;
@@ -8,6 +8,8 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 
   invalid?: boolean;
   /** Shown under the input, before the hint: a strength meter, for instance. */
   children?: ReactNode;
+  /** The input element (React 19 passes `ref` as a prop). */
+  ref?: Ref<HTMLInputElement>;
 }
 
 /** A labelled input with an optional hint and error, wired for screen readers. */

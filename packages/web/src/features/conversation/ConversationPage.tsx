@@ -17,14 +17,19 @@ import {
   useSyncExternalStore,
   type DragEvent,
 } from 'react';
-import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
-import { useFailureMessage } from '../../session';
+import { useNavigate, useParams, useSearchParams } from 'react-router';
+import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { Icon } from '../../ui/Icon';
 import { Menu } from '../../ui/Menu';
+import { JoinRoom } from '../rooms/JoinRoom';
+import { LeaveRoomDialog } from '../rooms/LeaveRoomDialog';
+import { ProfileCard, type Profile } from '../rooms/ProfileCard';
+import { mayModerate } from '../rooms/roles';
+import { RoomSettingsDialog } from '../rooms/RoomSettingsDialog';
 import { AppShell } from '../shell/AppShell';
 import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
@@ -59,9 +64,11 @@ const FLASH_MS = 2_500;
 const noItems: readonly TimelineItem[] = [];
 const joining = { state: 'joining', warnings: [] } as const;
 
-/** "#general" for rooms, the person's name for direct messages. */
+/** "#general" for channels; a group's name; the person's name for direct messages. */
 const roomLabel = (room: RoomSummary, profile?: RoomProfile): string =>
-  room.kind === 'direct' ? roomName(room, profile) : `#${roomName(room, profile)}`;
+  room.kind === 'direct' || room.kind === 'group'
+    ? roomName(room, profile)
+    : `#${roomName(room, profile)}`;
 
 /** `/rooms/:roomId`, and #general at `/`. */
 export function ConversationPage() {
@@ -81,16 +88,9 @@ export function ConversationPage() {
       ) : room ? (
         <Conversation key={room.id} room={room} />
       ) : (
-        <div className="empty center">
-          <div className="empty-art" aria-hidden="true">
-            <Icon name="chat" />
-          </div>
-          <h1 className="empty-title">{t.conversation.unknownRoom}</h1>
-          <p>{t.conversation.unknownRoomLead}</p>
-          <Link to={roomPath(GENERAL_ROOM_ID)} className="button">
-            {t.conversation.backToGeneral}
-          </Link>
-        </div>
+        // Not one of this user's rooms: a public channel offers Join, anything else is "not
+        // available".
+        <JoinRoom key={roomId} roomId={roomId} />
       )}
     </AppShell>
   );
@@ -112,7 +112,18 @@ function Conversation({ room }: { room: RoomSummary }) {
   const searchButton = useRef<HTMLButtonElement>(null);
   const searchId = useId();
   const [members, setMembers] = useState<{ list: Member[]; total: number } | null>(null);
-  const [deleting, setDeleting] = useState<{ seq: number; code: string } | null>(null);
+  const [deleting, setDeleting] = useState<{
+    seq: number;
+    code: string;
+    /** Whose message it is, when not this user's (a moderator deleting it). */
+    of: string | null;
+  } | null>(null);
+  const { session } = useSession();
+  const admin = session?.user.role === 'admin';
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  /** The person whose profile card is open. */
+  const [profileOf, setProfileOf] = useState<Profile | null>(null);
   const [exporting, setExporting] = useState(false);
   const [replyTo, setReplyTo] = useState<MessageItem | null>(null);
   /** Whose safety number the dialog shows. */
@@ -295,9 +306,11 @@ function Conversation({ room }: { room: RoomSummary }) {
   async function askDelete(seq: number) {
     if (!conversations) return;
     setError(null);
+    const sender = items.find((item) => item.seq === seq)?.sender;
+    const of = sender && sender !== me ? (names.get(sender) ?? t.conversation.someone) : null;
     try {
       const { code } = await conversations.requestDelete(roomId, seq);
-      setDeleting({ seq, code });
+      setDeleting({ seq, code, of });
     } catch (reason) {
       setError(failure(reason));
     }
@@ -335,6 +348,16 @@ function Conversation({ room }: { room: RoomSummary }) {
   const checkSafetyNumber = (user: string) =>
     setChecking({ user, name: names.get(user) ?? t.conversation.someone });
 
+  /** A person's card: their role here comes from the members list, when it has them. */
+  const openProfile = (user: string) => {
+    const member = members?.list.find((m) => m.user === user);
+    setProfileOf({
+      user,
+      username: member?.username ?? names.get(user) ?? t.conversation.someone,
+      role: member?.role ?? null,
+    });
+  };
+
   function acknowledge(user: string) {
     conversations?.acknowledgeKeyChange(user).catch((reason: unknown) => setError(failure(reason)));
   }
@@ -370,7 +393,7 @@ function Conversation({ room }: { room: RoomSummary }) {
       <header className="conv-head">
         <div className="conv-title">
           <h1>
-            {room.kind === 'direct' ? null : (
+            {room.kind === 'direct' || room.kind === 'group' ? null : (
               <span className="conv-hash" aria-hidden="true">
                 #
               </span>
@@ -443,6 +466,12 @@ function Conversation({ room }: { room: RoomSummary }) {
                   .catch((reason: unknown) => setError(failure(reason))),
             },
             { label: t.transcript.button, onSelect: () => setExporting(true) },
+            ...(room.kind === 'direct'
+              ? []
+              : [{ label: t.roomSettings.open, onSelect: () => setSettingsOpen(true) }]),
+            ...(room.kind === 'general'
+              ? []
+              : [{ label: t.roomSettings.leave, danger: true, onSelect: () => setLeaving(true) }]),
           ]}
         />
       </header>
@@ -497,6 +526,8 @@ function Conversation({ room }: { room: RoomSummary }) {
             receipts={view?.receipts ?? null}
             onEdit={edit}
             onDelete={(seq) => void askDelete(seq)}
+            moderator={mayModerate(room, admin)}
+            onOpenProfile={openProfile}
             onReply={setReplyTo}
             onReact={react}
             onRetry={(cmid) => conversations?.retry(cmid)}
@@ -568,6 +599,9 @@ function Conversation({ room }: { room: RoomSummary }) {
             me={me}
             trust={trust}
             onSafetyNumber={(member) => setChecking({ user: member.user, name: member.username })}
+            onOpen={(member) =>
+              setProfileOf({ user: member.user, username: member.username, role: member.role })
+            }
             onClose={() => setMembersOpen(false)}
           />
         ) : null}
@@ -591,10 +625,38 @@ function Conversation({ room }: { room: RoomSummary }) {
           onClose={() => setExporting(false)}
         />
       ) : null}
+      {settingsOpen ? (
+        <RoomSettingsDialog
+          room={room}
+          label={label}
+          profile={view?.profile ?? { name: null, topic: null }}
+          admin={admin}
+          onLeave={() => {
+            setSettingsOpen(false);
+            setLeaving(true);
+          }}
+          onClose={() => setSettingsOpen(false)}
+        />
+      ) : null}
+      {leaving ? (
+        <LeaveRoomDialog room={room} label={label} onClose={() => setLeaving(false)} />
+      ) : null}
+      {profileOf ? (
+        <ProfileCard
+          key={profileOf.user}
+          profile={profileOf}
+          onVerify={(user, name) => {
+            setProfileOf(null);
+            setChecking({ user, name });
+          }}
+          onClose={() => setProfileOf(null)}
+        />
+      ) : null}
       {deleting ? (
         <DeleteDialog
           key={deleting.seq}
           code={deleting.code}
+          lead={deleting.of === null ? undefined : t.conversation.deleteOtherLead(deleting.of)}
           onConfirm={confirmDelete}
           onClose={() => setDeleting(null)}
         />

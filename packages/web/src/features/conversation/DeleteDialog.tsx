@@ -12,10 +12,13 @@ import { Field } from '../../ui/Field';
  */
 export function DeleteDialog({
   code,
+  lead = t.conversation.deleteLead,
   onConfirm,
   onClose,
 }: {
   code: string;
+  /** What deleting it does (a moderator deleting someone else's message is told so). */
+  lead?: string;
   onConfirm: (typed: string) => Promise<string | null>;
   onClose: () => void;
 }) {
@@ -34,7 +37,7 @@ export function DeleteDialog({
   }
 
   return (
-    <Dialog title={t.conversation.deleteTitle} lead={t.conversation.deleteLead} onClose={onClose}>
+    <Dialog title={t.conversation.deleteTitle} lead={lead} onClose={onClose}>
       <p className="delete-code">
         {t.conversation.deleteCodeIs} <strong className="code">{code}</strong>
       </p>

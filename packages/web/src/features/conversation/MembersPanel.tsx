@@ -18,6 +18,7 @@ export function MembersPanel({
   me,
   trust,
   onSafetyNumber,
+  onOpen,
   onClose,
 }: {
   id: string;
@@ -29,6 +30,8 @@ export function MembersPanel({
   me: string | null;
   trust: ReadonlyMap<string, TrustState>;
   onSafetyNumber: (member: Member) => void;
+  /** Open the member's profile card. */
+  onOpen: (member: Member) => void;
   onClose: () => void;
 }) {
   const status = (m: Member): PresenceStatus => presence.get(m.user) ?? m.presence;
@@ -65,10 +68,17 @@ export function MembersPanel({
                   {member.username.slice(0, 1).toUpperCase()}
                   <span className={`presence-dot ${stale ? 'unknown' : s}`} />
                 </span>
-                <span className="member-name">{member.username}</span>
-                <span className="visually-hidden">
-                  , {stale ? t.conversation.presenceUnknown : t.conversation.presence[s]}
-                </span>
+                <button
+                  type="button"
+                  className="member-name member-open"
+                  aria-haspopup="dialog"
+                  onClick={() => onOpen(member)}
+                >
+                  {member.username}
+                  <span className="visually-hidden">
+                    , {stale ? t.conversation.presenceUnknown : t.conversation.presence[s]}
+                  </span>
+                </button>
                 {state === 'verified' ? (
                   <span className="trust-mark verified" title={t.conversation.trust.verified}>
                     <Icon name="shield" />

@@ -211,6 +211,10 @@ interface ListProps {
   room: string;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
+  /** This user may delete others' messages too (a moderator, the owner, an administrator). */
+  moderator?: boolean;
+  /** Open a sender's profile card. */
+  onOpenProfile?: (user: string) => void;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
   onRetry: (cmid: string) => void;
@@ -270,6 +274,8 @@ export function MessageList({
   room,
   onEdit,
   onDelete,
+  moderator = false,
+  onOpenProfile,
   onReply,
   onReact,
   onRetry,
@@ -376,6 +382,8 @@ export function MessageList({
               newestOwn={own && item.seq === newestOwn}
               onEdit={onEdit}
               onDelete={onDelete}
+              moderator={moderator}
+              onOpenProfile={onOpenProfile}
               onReply={onReply}
               onReact={onReact}
             />
@@ -505,6 +513,8 @@ function Message({
   newestOwn,
   onEdit,
   onDelete,
+  moderator,
+  onOpenProfile,
   onReply,
   onReact,
 }: {
@@ -523,6 +533,8 @@ function Message({
   highlighted: boolean;
   onEdit: (seq: number, text: string) => Promise<boolean>;
   onDelete: (seq: number) => void;
+  moderator: boolean;
+  onOpenProfile: ((user: string) => void) | undefined;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
 }) {
@@ -571,7 +583,18 @@ function Message({
       </span>
       <div className="msg-main">
         <div className="msg-meta">
-          <span className="msg-author">{author}</span>
+          {onOpenProfile ? (
+            <button
+              type="button"
+              className="msg-author msg-author-button"
+              aria-haspopup="dialog"
+              onClick={() => onOpenProfile(item.sender)}
+            >
+              {author}
+            </button>
+          ) : (
+            <span className="msg-author">{author}</span>
+          )}
           <time dateTime={new Date(item.at).toISOString()} title={formatFull(item.at)}>
             {formatClock(item.at)}
           </time>
@@ -698,6 +721,15 @@ function Message({
                 {t.conversation.delete}
               </Button>
             </>
+          ) : moderator ? (
+            <Button
+              variant="ghost"
+              className="small danger-text"
+              aria-describedby={textId}
+              onClick={() => onDelete(item.seq)}
+            >
+              {t.conversation.delete}
+            </Button>
           ) : null}
         </div>
       ) : null}

@@ -3,14 +3,13 @@ import { useId, useState, type ReactNode } from 'react';
 import { Link, useLocation } from 'react-router';
 import { t } from '../../strings';
 import { Icon } from '../../ui/Icon';
+import { NewConversationDialog, type NewKind } from '../rooms/NewConversationDialog';
 import { BrowseChannelsDialog } from './BrowseChannelsDialog';
-import { CreateChannelDialog } from './CreateChannelDialog';
-import { DirectDialog } from './DirectDialog';
 import { roomIdFromPath, roomPath } from './paths';
 import { useRealtime } from './RealtimeProvider';
 import { roomName } from './store';
 
-type Open = 'direct' | 'channel' | 'browse' | null;
+type Open = NewKind | 'browse' | null;
 
 /** The sidebar's content: the user's rooms by kind, and the doors to new ones. */
 export function RoomList() {
@@ -56,16 +55,22 @@ export function RoomList() {
         <Icon name="search" />
         {t.rooms.browse}
       </button>
-      {groups.length > 0 ? <Section title={t.rooms.groups}>{groups.map(row)}</Section> : null}
+      <Section
+        title={t.rooms.groups}
+        action={{ label: t.rooms.createGroup, onClick: () => setOpen('group') }}
+      >
+        {groups.map(row)}
+      </Section>
       <Section
         title={t.rooms.direct}
         action={{ label: t.rooms.newDirect, onClick: () => setOpen('direct') }}
       >
         {direct.map(row)}
       </Section>
-      {open === 'direct' ? <DirectDialog onClose={close} /> : null}
-      {open === 'channel' ? <CreateChannelDialog onClose={close} /> : null}
       {open === 'browse' ? <BrowseChannelsDialog onClose={close} /> : null}
+      {open !== null && open !== 'browse' ? (
+        <NewConversationDialog kind={open} onClose={close} />
+      ) : null}
     </>
   );
 }

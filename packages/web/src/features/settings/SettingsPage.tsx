@@ -14,6 +14,7 @@ import {
   onNotificationSettings,
   setNotificationSettings,
 } from '../notifications/settings';
+import { BlockedPeople } from '../rooms/BlockedPeople';
 import { AppShell } from '../shell/AppShell';
 import { onPrivacySettings, privacySettings, setPrivacySettings } from './privacy';
 
@@ -270,6 +271,7 @@ export function SettingsPage() {
         <Appearance />
         <Notifications />
         <Privacy />
+        <BlockedPeople />
       </div>
     </AppShell>
   );
