@@ -465,6 +465,20 @@ export const t = {
       `[file: ${name}, ${bytes < 1024 ? `${bytes} B` : `${Math.ceil(bytes / 1024).toLocaleString('en')} KB`}]`,
     empty: 'No messages in this period.',
   },
+  profileSettings: {
+    title: 'Profile',
+    lead: 'The name and picture people see next to your messages. They are end-to-end encrypted into the conversations you are in: the server never has them. Your username always shows beside your name.',
+    name: 'Display name',
+    nameHint: (username: string) => `Optional. Empty: people see your username, ${username}.`,
+    nameInvalid: (max: number) =>
+      `A display name can have at most ${max} characters, and no control or invisible characters.`,
+    addPicture: 'Add a picture',
+    changePicture: 'Change picture',
+    removePicture: 'Remove picture',
+    pictureUnreadable: 'That picture could not be read. Try a PNG or JPEG image.',
+    save: 'Save profile',
+    saved: 'Saved. People in your conversations see it now.',
+  },
   notifications: {
     from: (sender: string, count: number) =>
       count === 1 ? `New message from ${sender}` : `${count} new messages, the last from ${sender}`,

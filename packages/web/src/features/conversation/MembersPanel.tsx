@@ -1,6 +1,8 @@
 import type { Member, PresenceStatus } from '@securechat/sdk';
 import { t } from '../../strings';
 import { Icon } from '../../ui/Icon';
+import { Avatar } from '../profile/Avatar';
+import { useRealtime } from './RealtimeProvider';
 import type { TrustState } from './security';
 
 const RANK: Record<PresenceStatus, number> = { online: 0, away: 1, offline: 2 };
@@ -34,6 +36,7 @@ export function MembersPanel({
   onOpen: (member: Member) => void;
   onClose: () => void;
 }) {
+  const { conversations } = useRealtime();
   const status = (m: Member): PresenceStatus => presence.get(m.user) ?? m.presence;
   const sorted = members
     ? [...members].sort(
@@ -62,19 +65,25 @@ export function MembersPanel({
             const s = status(member);
             const role = t.conversation.role[member.role];
             const state = trust.get(member.user);
+            const shown = conversations?.person(member.user)?.profile.name ?? null;
             return (
               <li key={member.user} className="member">
-                <span className="avatar tiny" aria-hidden="true">
-                  {member.username.slice(0, 1).toUpperCase()}
+                <Avatar
+                  conversations={conversations}
+                  user={member.user}
+                  name={shown ?? member.username}
+                  className="tiny"
+                >
                   <span className={`presence-dot ${stale ? 'unknown' : s}`} />
-                </span>
+                </Avatar>
                 <button
                   type="button"
                   className="member-name member-open"
                   aria-haspopup="dialog"
                   onClick={() => onOpen(member)}
                 >
-                  {member.username}
+                  {shown ?? member.username}
+                  {shown ? <span className="msg-handle"> {member.username}</span> : null}
                   <span className="visually-hidden">
                     , {stale ? t.conversation.presenceUnknown : t.conversation.presence[s]}
                   </span>

@@ -24,6 +24,8 @@ import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { Icon } from '../../ui/Icon';
+import { Avatar } from '../profile/Avatar';
+import { usePerson } from '../profile/avatars';
 import { FileView } from './FileView';
 import { formatClock, formatDay, formatFull, formatSize, sameDay } from './format';
 import { noticeText } from './notices';
@@ -539,6 +541,8 @@ function Message({
   onReact: (seq: number, emoji: string) => void;
 }) {
   const [editing, setEditing] = useState<string | null>(null);
+  const person = usePerson(files.conversations, item.sender);
+  const shown = person.name ?? author;
   const [busy, setBusy] = useState(false);
   const editId = useId();
   const textId = useId();
@@ -578,9 +582,12 @@ function Message({
 
   return (
     <div className={classes} id={messageDomId(item.seq)} tabIndex={-1}>
-      <span className="avatar small msg-avatar" aria-hidden="true">
-        {author.slice(0, 1).toUpperCase()}
-      </span>
+      <Avatar
+        conversations={files.conversations}
+        user={item.sender}
+        name={shown}
+        className="small msg-avatar"
+      />
       <div className="msg-main">
         <div className="msg-meta">
           {onOpenProfile ? (
@@ -590,11 +597,13 @@ function Message({
               aria-haspopup="dialog"
               onClick={() => onOpenProfile(item.sender)}
             >
-              {author}
+              {shown}
             </button>
           ) : (
-            <span className="msg-author">{author}</span>
+            <span className="msg-author">{shown}</span>
           )}
+          {/* A display name is anyone's to choose: the username beside it says who it is. */}
+          {person.name ? <span className="msg-handle">{author}</span> : null}
           <time dateTime={new Date(item.at).toISOString()} title={formatFull(item.at)}>
             {formatClock(item.at)}
           </time>

@@ -3,6 +3,8 @@ import { useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
+import { Avatar } from '../profile/Avatar';
+import { usePerson } from '../profile/avatars';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { Dialog } from '../../ui/Dialog';
@@ -39,6 +41,7 @@ export function ProfileCard({
   const p = t.profile;
   const { user, username, role } = profile;
   const self = user === me;
+  const person = usePerson(conversations, user);
   /** null until the blocked list arrives. */
   const [blocked, setBlocked] = useState<boolean | null>(null);
   const [busy, setBusy] = useState<'message' | 'block' | null>(null);
@@ -96,12 +99,16 @@ export function ProfileCard({
     trust === 'verified' ? p.verified : trust === 'changed' ? p.changed : p.unverified;
   const roleText = role ? p.roles[role] : null;
   return (
-    <Dialog title={username} onClose={onClose}>
+    <Dialog title={person.name ? `${person.name} (${username})` : username} onClose={onClose}>
       <div className="profile">
-        <span className="avatar large" aria-hidden="true">
-          {username.slice(0, 1).toUpperCase()}
+        <Avatar
+          conversations={conversations}
+          user={user}
+          name={person.name ?? username}
+          className="large"
+        >
           {status ? <span className={`presence-dot ${status}`} /> : null}
-        </span>
+        </Avatar>
         <dl className="facts profile-facts">
           {status ? (
             <>

@@ -14,6 +14,7 @@ import {
   onNotificationSettings,
   setNotificationSettings,
 } from '../notifications/settings';
+import { ProfileSettings } from '../profile/ProfileSettings';
 import { BlockedPeople } from '../rooms/BlockedPeople';
 import { AppShell } from '../shell/AppShell';
 import { onPrivacySettings, privacySettings, setPrivacySettings } from './privacy';
@@ -267,6 +268,7 @@ export function SettingsPage() {
           <h1>{t.settings.title}</h1>
           <p className="lead">{t.settings.lead}</p>
         </header>
+        <ProfileSettings />
         <ChangePassword />
         <Appearance />
         <Notifications />
