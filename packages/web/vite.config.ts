@@ -1,11 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../${pkg}/src/index.ts`, import.meta.url));
 
+/** The Emojibase files the emoji picker and shortcode completion read (features/conversation/emoji.tsx). */
+const EMOJI_FILES = ['en/data.json', 'en/messages.json', 'en/shortcodes/github.json'];
+
+/**
+ * Serves Emojibase's data from our own origin, under /emoji/: copied into the build, and
+ * answered by the dev server. The page never fetches it from a CDN (its CSP forbids that too).
+ */
+function emojiData(): Plugin {
+  const require = createRequire(import.meta.url);
+  const read = (file: string) => readFileSync(require.resolve(`emojibase-data/${file}`));
+  return {
+    name: 'securechat-emoji-data',
+    configureServer(server) {
+      server.middlewares.use('/emoji/', (request, response, next) => {
+        const file = (request.url ?? '').split('?', 1)[0]?.replace(/^\//, '') ?? '';
+        if (!EMOJI_FILES.includes(file)) return next();
+        response.setHeader('content-type', 'application/json');
+        response.end(read(file));
+      });
+    },
+    generateBundle() {
+      for (const file of EMOJI_FILES)
+        this.emitFile({ type: 'asset', fileName: `emoji/${file}`, source: read(file) });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), emojiData()],
   resolve: {
     alias: {
       '@securechat/protocol': src('protocol'),

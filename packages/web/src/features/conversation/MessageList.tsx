@@ -1,23 +1,25 @@
-import type { Conversations, MessageItem, RoomSummary, TimelineItem } from '@securechat/sdk';
-import {
-  Fragment,
-  useId,
-  useState,
-  type FormEvent,
-  type KeyboardEvent,
-  type ReactNode,
-} from 'react';
+import type {
+  Conversations,
+  MessageItem,
+  RichDocument,
+  RoomSummary,
+  TimelineItem,
+} from '@securechat/sdk';
+import { Fragment, useId, useState, type ReactNode } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { Icon } from '../../ui/Icon';
 import { FileView } from './FileView';
 import { formatClock, formatDay, formatFull, formatSize, sameDay } from './format';
+import { MessageEditor } from './MessageEditor';
 import { noticeText } from './notices';
+import { RichText } from './RichText';
 
 /** A message of this device still on its way (or refused). */
 export interface PendingMessage {
   cmid: string;
   text: string;
+  rich: RichDocument | null;
   /** The file it carries (already uploaded). */
   file: { name: string; size: number } | null;
   at: number;
@@ -43,24 +45,40 @@ const QUICK_REACTION = '👍';
 const LONG_CHARS = 1_200;
 const LONG_LINES = 12;
 
-/** A message's text; a long one folded to a few lines until the reader unfolds it. */
-function LongText({ text, id, after }: { text: string; id?: string; after?: ReactNode }) {
+/**
+ * A message's text (formatted by `rich` when it has formatting); a long one folded to a few
+ * lines until the reader unfolds it.
+ */
+function LongText({
+  text,
+  rich = null,
+  id,
+  after,
+}: {
+  text: string;
+  rich?: RichDocument | null;
+  id?: string;
+  after?: ReactNode;
+}) {
   const [open, setOpen] = useState(false);
   const long = text.length > LONG_CHARS || text.split('\n').length > LONG_LINES;
   const bodyId = useId();
+  const Body = rich ? 'div' : 'p';
+  const body = rich ? <RichText doc={rich} /> : text;
+  const rendered = rich ? 'msg-text msg-rich' : 'msg-text';
   if (!long)
     return (
-      <p className="msg-text" id={id}>
-        {text}
+      <Body className={rendered} id={id}>
+        {body}
         {after}
-      </p>
+      </Body>
     );
   return (
     <>
-      <p className={open ? 'msg-text' : 'msg-text folded'} id={id ?? bodyId}>
-        {text}
+      <Body className={open ? rendered : `${rendered} folded`} id={id ?? bodyId}>
+        {body}
         {after}
-      </p>
+      </Body>
       <button
         type="button"
         className="button ghost small msg-fold"
@@ -89,7 +107,7 @@ interface ListProps {
   /** Opens messages' files. */
   conversations: Conversations | null;
   room: string;
-  onEdit: (seq: number, text: string) => Promise<boolean>;
+  onEdit: (seq: number, text: string, rich: RichDocument | null) => Promise<boolean>;
   onDelete: (seq: number) => void;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
@@ -191,7 +209,7 @@ export function MessageList({
                 {message.error ?? (online ? t.conversation.sending : t.conversation.waitingToSend)}
               </span>
             </div>
-            {message.text !== '' ? <LongText text={message.text} /> : null}
+            {message.text !== '' ? <LongText text={message.text} rich={message.rich} /> : null}
             {message.file ? (
               <p className="msg-file-row">
                 <Icon name="file" />
@@ -238,14 +256,12 @@ function Message({
   own: boolean;
   grouped: boolean;
   highlighted: boolean;
-  onEdit: (seq: number, text: string) => Promise<boolean>;
+  onEdit: (seq: number, text: string, rich: RichDocument | null) => Promise<boolean>;
   onDelete: (seq: number) => void;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
 }) {
   const [editing, setEditing] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const editId = useId();
   const textId = useId();
   const classes = [
     'msg',
@@ -256,30 +272,6 @@ function Message({
   ]
     .filter(Boolean)
     .join(' ');
-
-  async function save(event?: FormEvent) {
-    event?.preventDefault();
-    if (editing === null) return;
-    const text = editing.trim();
-    if (text === '' || text === item.text) {
-      setEditing(null);
-      return;
-    }
-    setBusy(true);
-    const saved = await onEdit(item.seq, text);
-    setBusy(false);
-    if (saved) setEditing(null);
-  }
-
-  function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      setEditing(null);
-    } else if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
-      event.preventDefault();
-      void save();
-    }
-  }
 
   return (
     <li className={classes} id={messageDomId(item.seq)} tabIndex={-1}>
@@ -297,27 +289,12 @@ function Message({
           ) : null}
         </div>
         {editing !== null ? (
-          <form className="msg-edit" onSubmit={(event) => void save(event)}>
-            <label htmlFor={editId} className="visually-hidden">
-              {t.conversation.editLabel}
-            </label>
-            <textarea
-              id={editId}
-              value={editing}
-              autoFocus
-              rows={2}
-              onChange={(event) => setEditing(event.target.value)}
-              onKeyDown={onKey}
-            />
-            <div className="msg-edit-actions">
-              <Button variant="ghost" className="small" onClick={() => setEditing(null)}>
-                {t.conversation.cancel}
-              </Button>
-              <Button variant="primary" className="small" type="submit" busy={busy}>
-                {t.conversation.save}
-              </Button>
-            </div>
-          </form>
+          <MessageEditor
+            text={editing}
+            rich={item.rich}
+            onSave={(text, rich) => onEdit(item.seq, text, rich)}
+            onDone={() => setEditing(null)}
+          />
         ) : item.deleted ? (
           <p className="msg-text msg-placeholder">{t.conversation.deleted}</p>
         ) : item.text !== null ? (
@@ -335,6 +312,7 @@ function Message({
               <LongText
                 id={textId}
                 text={item.text}
+                rich={item.rich}
                 // Grouped under the previous message, its header (and "edited") is hidden.
                 after={
                   grouped && item.edited ? (
