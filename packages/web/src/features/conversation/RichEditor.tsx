@@ -139,6 +139,14 @@ function activeOf(editor: Editor): Active {
   };
 }
 
+/**
+ * A button's face, drawn by CSS from `data-glyph`: "H1" or "x²" are pictures here, and the
+ * button's name (its label) says what it does.
+ */
+const glyph = (text: string, kind = '') => (
+  <span className={`toolbar-glyph ${kind}`} data-glyph={text} aria-hidden="true" />
+);
+
 type Popover = 'colour' | 'highlight' | 'link' | 'emoji' | null;
 
 /**
@@ -201,7 +209,7 @@ export function FormatToolbar({
       onFocus={() => setCurrent(buttons().findIndex((b) => b === document.activeElement))}
       onClick={action}
     >
-      <span aria-hidden="true">{glyph}</span>
+      {glyph}
     </button>
   );
   const opener = (which: Exclude<Popover, null>, label: string, glyph: ReactNode, on?: boolean) => (
@@ -219,7 +227,7 @@ export function FormatToolbar({
       onFocus={() => setCurrent(buttons().findIndex((b) => b === document.activeElement))}
       onClick={() => setPopover((open) => (open === which ? null : which))}
     >
-      <span aria-hidden="true">{glyph}</span>
+      {glyph}
     </button>
   );
 
@@ -249,44 +257,48 @@ export function FormatToolbar({
       }}
     >
       <div className="toolbar-buttons" role="toolbar" aria-label={r.toolbar} onKeyDown={onKeyDown}>
-        {toggle(r.bold, active.bold, <b>B</b>, () => run((c) => c.toggleBold()))}
-        {toggle(r.italic, active.italic, <i>I</i>, () => run((c) => c.toggleItalic()))}
-        {toggle(r.underline, active.underline, <u>U</u>, () => run((c) => c.toggleUnderline()))}
-        {toggle(r.strike, active.strike, <s>S</s>, () => run((c) => c.toggleStrike()))}
+        {toggle(r.bold, active.bold, glyph('B', 'bold'), () => run((c) => c.toggleBold()))}
+        {toggle(r.italic, active.italic, glyph('I', 'italic'), () => run((c) => c.toggleItalic()))}
+        {toggle(r.underline, active.underline, glyph('U', 'underline'), () =>
+          run((c) => c.toggleUnderline()),
+        )}
+        {toggle(r.strike, active.strike, glyph('S', 'strike'), () => run((c) => c.toggleStrike()))}
         {([1, 2, 3] as const).map((level) => (
           <Fragment key={level}>
-            {toggle(r.heading(level), active[`h${level}`], `H${level}`, () =>
+            {toggle(r.heading(level), active[`h${level}`], glyph(`H${level}`), () =>
               run((c) => c.toggleHeading({ level })),
             )}
           </Fragment>
         ))}
-        {toggle(r.superscript, active.superscript, <>x²</>, () =>
+        {toggle(r.superscript, active.superscript, glyph('x²'), () =>
           run((c) => c.toggleSuperscript()),
         )}
-        {toggle(r.subscript, active.subscript, <>x₂</>, () => run((c) => c.toggleSubscript()))}
-        {toggle(r.bulletList, active.bulletList, '•≡', () => run((c) => c.toggleBulletList()))}
-        {toggle(r.orderedList, active.orderedList, '1≡', () => run((c) => c.toggleOrderedList()))}
-        {toggle(r.code, active.code, <code>{'</>'}</code>, () => run((c) => c.toggleCode()))}
-        {toggle(r.codeBlock, active.codeBlock, <code>{'{ }'}</code>, () =>
+        {toggle(r.subscript, active.subscript, glyph('x₂'), () => run((c) => c.toggleSubscript()))}
+        {toggle(r.bulletList, active.bulletList, glyph('•≡'), () =>
+          run((c) => c.toggleBulletList()),
+        )}
+        {toggle(r.orderedList, active.orderedList, glyph('1≡'), () =>
+          run((c) => c.toggleOrderedList()),
+        )}
+        {toggle(r.code, active.code, glyph('</>', 'mono'), () => run((c) => c.toggleCode()))}
+        {toggle(r.codeBlock, active.codeBlock, glyph('{ }', 'mono'), () =>
           run((c) => c.toggleCodeBlock()),
         )}
-        {toggle(r.quote, active.blockquote, '❝', () => run((c) => c.toggleBlockquote()))}
+        {toggle(r.quote, active.blockquote, glyph('❝'), () => run((c) => c.toggleBlockquote()))}
         {opener('link', r.link, <Icon name="link" />, active.link)}
         {opener(
           'colour',
           r.colour,
-          <span className={`toolbar-colour rich-colour-${active.colour ?? 'none'}`}>A</span>,
+          glyph('A', `colour rich-colour-${active.colour ?? 'none'}`),
           active.colour !== null,
         )}
         {opener(
           'highlight',
           r.highlight,
-          <mark className={`toolbar-colour rich-highlight-${active.highlight ?? 'yellow'}`}>
-            A
-          </mark>,
+          glyph('A', `colour rich-highlight-${active.highlight ?? 'yellow'}`),
           active.highlight !== null,
         )}
-        {opener('emoji', t.conversation.emoji.open, '☺')}
+        {opener('emoji', t.conversation.emoji.open, glyph('☺', 'emoji'))}
       </div>
       {popover === 'emoji' ? (
         <div className="toolbar-popover emoji-popover">
@@ -363,12 +375,11 @@ function Palette({
         <button
           key={colour}
           type="button"
-          className={`palette-swatch rich-${kind}-${colour}`}
+          className="palette-swatch"
           aria-pressed={current === colour}
-          title={r.colours[colour]}
           onClick={() => onPick(colour)}
         >
-          <span className="palette-chip" aria-hidden="true" />
+          <span className={`palette-chip rich-${kind}-${colour}`} aria-hidden="true" />
           {r.colours[colour]}
         </button>
       ))}

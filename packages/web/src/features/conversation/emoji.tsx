@@ -217,6 +217,15 @@ export function ShortcodeList({ state }: { state: ShortcodeState | null }) {
 
 // ---- the picker --------------------------------------------------------------------------
 
+/** frimousse counts grid rows and columns from 0; ARIA counts them from 1. */
+function fromOne(props: { 'aria-rowindex'?: unknown; 'aria-colindex'?: unknown }) {
+  const shift = (value: unknown) => (typeof value === 'number' ? value + 1 : undefined);
+  return {
+    'aria-rowindex': shift(props['aria-rowindex']),
+    'aria-colindex': shift(props['aria-colindex']),
+  };
+}
+
 /**
  * An emoji picker: search, then arrow keys and Enter (or a click); the recently used ones
  * above. `onPick` gets the emoji.
@@ -265,18 +274,19 @@ export function EmojiPanel({ onPick, id }: { onPick: (emoji: string) => void; id
             className="emoji-list"
             components={{
               CategoryHeader: ({ category, ...props }) => (
-                <div {...props} className="emoji-category">
+                <div {...props} {...fromOne(props)} className="emoji-category">
                   {category.label}
                 </div>
               ),
               Row: ({ children, ...props }) => (
-                <div {...props} className="emoji-row">
+                <div {...props} {...fromOne(props)} className="emoji-row">
                   {children}
                 </div>
               ),
               Emoji: ({ emoji, ...props }) => (
                 <button
                   {...props}
+                  {...fromOne(props)}
                   type="button"
                   className="emoji-cell"
                   aria-label={emoji.label}
