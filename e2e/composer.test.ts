@@ -207,7 +207,10 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
     const picker = a.page.getByRole('dialog', { name: 'Emoji picker' });
     const search = picker.getByRole('searchbox', { name: 'Search emoji' });
     await search.fill('rocket');
-    await picker.getByRole('gridcell', { name: /rocket/i }).first().waitFor();
+    await picker
+      .getByRole('gridcell', { name: /rocket/i })
+      .first()
+      .waitFor();
     await search.press('Enter');
     await expect.poll(() => picker.count()).toBe(0);
     await expect.poll(() => box.textContent()).toContain('🚀');
