@@ -195,6 +195,7 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
     await expect.poll(() => message(b.page, 'slanted').textContent()).toContain('(edited)');
     expect(await message(b.page, 'slanted').locator('em').textContent()).toBe('slanted');
     expect(await message(b.page, 'slanted').locator('ul > li').count()).toBe(2);
+    await b.page.screenshot({ path: 'test-results/composer-reader.png' });
   });
 
   it('offers emoji from a picker with search and recents, and by :shortcode:', async () => {
