@@ -203,6 +203,17 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
     const box = composer(a.page);
     await box.click();
 
+    // An unsent formatted draft comes back, formatted, after a reload.
+    await box.pressSequentially('**kept** for later');
+    await a.page.waitForTimeout(600);
+    await a.page.reload();
+    await expect.poll(() => box.locator('strong').textContent()).toBe('kept');
+    expect(await box.textContent()).toBe('kept for later');
+    await box.click();
+    await a.page.keyboard.press('Control+a');
+    await a.page.keyboard.press('Delete');
+    await expect.poll(() => box.textContent()).toBe('');
+
     // The picker: search, then Enter picks the first match; it is remembered as recent.
     await tool(a.page, 'Emoji').click();
     const picker = a.page.getByRole('dialog', { name: 'Emoji picker' });

@@ -326,6 +326,10 @@ describe.skipIf(!chromiumPath())('hostile input', () => {
     await conversation(v.page)
       .getByRole('heading', { name: /img src=x/ })
       .waitFor();
+    await expect.poll(() => conversation(v.page).textContent()).toContain(`<script>${RUN}`);
+    await rooms(v.page).getByRole('link', { name: channel.name }).click();
+    await conversation(v.page).getByRole('heading', { name: channel.name }).waitFor();
+    await expect.poll(() => conversation(v.page).textContent()).toContain(`<svg onload=${RUN}>`);
     await v.page.waitForTimeout(500);
 
     // Nothing ran, nothing opened, nothing was fetched from anywhere else.
