@@ -274,8 +274,9 @@ describe.skipIf(!chromiumPath())('hostile input', () => {
       topic: `<script>${RUN}</script> javascript:${RUN}`,
     });
     await m.invite(group.id, victim);
+    const channelName = uniqueName('hostile');
     const channel = await m.createChannel({
-      name: uniqueName('hostile'),
+      name: channelName,
       topic: `<svg onload=${RUN}></svg>\u202E${'W'.repeat(300)}`,
     });
     await m.invite(channel.id, victim).catch(() => undefined);
@@ -327,8 +328,8 @@ describe.skipIf(!chromiumPath())('hostile input', () => {
       .getByRole('heading', { name: /img src=x/ })
       .waitFor();
     await expect.poll(() => conversation(v.page).textContent()).toContain(`<script>${RUN}`);
-    await rooms(v.page).getByRole('link', { name: channel.name }).click();
-    await conversation(v.page).getByRole('heading', { name: channel.name }).waitFor();
+    await rooms(v.page).getByRole('link', { name: channelName }).click();
+    await conversation(v.page).getByRole('heading', { name: channelName }).waitFor();
     await expect.poll(() => conversation(v.page).textContent()).toContain(`<svg onload=${RUN}>`);
     await v.page.waitForTimeout(500);
 

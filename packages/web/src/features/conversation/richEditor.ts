@@ -196,9 +196,15 @@ function marksOf(marks: JSONContent['marks']): RichMarks | undefined {
 function inlineOf(nodes: JSONContent[] | undefined): RichText[] {
   const runs: RichText[] = [];
   for (const node of nodes ?? []) {
-    const marks = node.type === 'text' ? marksOf(node.marks) : undefined;
-    const text = node.type === 'text' ? (node.text ?? '') : node.type === 'hardBreak' ? '\n' : '';
-    if (text !== '') runs.push(marks ? { text, marks } : { text });
+    const last = runs[runs.length - 1];
+    if (node.type === 'hardBreak') {
+      // A line break belongs to the run before it, so a formatted run keeps its lines.
+      if (last) runs[runs.length - 1] = { ...last, text: `${last.text}\n` };
+      else runs.push({ text: '\n' });
+    } else if (node.type === 'text' && node.text) {
+      const marks = marksOf(node.marks);
+      runs.push(marks ? { text: node.text, marks } : { text: node.text });
+    }
   }
   return runs;
 }
