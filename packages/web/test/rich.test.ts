@@ -13,7 +13,7 @@ import {
   draftOf,
   editorJsonOf,
   plainTextOf,
-} from '../src/features/conversation/richEditor';
+} from '../src/features/conversation/editorSchema';
 import { RichText } from '../src/features/conversation/RichText';
 
 const doc: RichDocument = {

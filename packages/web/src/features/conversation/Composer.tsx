@@ -21,7 +21,7 @@ import {
   draftOf,
   editorExtensions,
   plainTextOf,
-} from './richEditor';
+} from './editorSchema';
 
 /** While someone keeps typing, "on" is repeated this often; silence this long turns it off. */
 const TYPING_REPEAT_MS = 3_000;

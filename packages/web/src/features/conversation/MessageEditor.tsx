@@ -3,7 +3,13 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { EditorContent, FormatToolbar, useRichEditor } from './RichEditor';
-import { EditorKeys, documentOf, editorExtensions, editorJsonOf, plainTextOf } from './richEditor';
+import {
+  EditorKeys,
+  documentOf,
+  editorExtensions,
+  editorJsonOf,
+  plainTextOf,
+} from './editorSchema';
 
 /**
  * The form that edits one of the user's messages, in the composer's editor with its

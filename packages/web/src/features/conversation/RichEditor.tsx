@@ -3,7 +3,7 @@
  * composer and the edit form. Formatting comes from the toolbar, Tiptap's shortcuts (Ctrl+B,
  * Ctrl+I, Ctrl+U, Ctrl+Shift+S, Ctrl+E, Ctrl+Alt+1…3, Ctrl+Shift+7/8, Ctrl+Alt+C, Ctrl+. and
  * Ctrl+,) and markdown-style typing (`**bold**`, `# `, `- `, `1. `, backticks). What the editor
- * holds leaves it only as a `RichDocument` (./richEditor.ts).
+ * holds leaves it only as a `RichDocument` (./editorSchema.ts).
  */
 import { RICH_COLOURS, safeHref, type RichColour } from '@securechat/sdk';
 import type { Editor, Extensions, JSONContent } from '@tiptap/core';
