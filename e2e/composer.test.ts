@@ -201,6 +201,15 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
   it('offers emoji from a picker with search and recents, and by :shortcode:', async () => {
     const a = await person();
     const box = composer(a.page);
+    // The emoji data comes from the app's own origin, never from a CDN.
+    const elsewhere: string[] = [];
+    const emojiData: string[] = [];
+    a.page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.protocol === 'data:' || url.protocol === 'blob:') return;
+      if (url.origin !== server.origin) elsewhere.push(url.href);
+      else if (url.pathname.startsWith('/emoji/')) emojiData.push(url.pathname);
+    });
     await box.click();
 
     // An unsent formatted draft comes back, formatted, after a reload.
@@ -247,6 +256,9 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
     await box.press('Enter');
     await message(a.page, '🎉').waitFor();
     expect(await message(a.page, '🎉').textContent()).toContain('🚀');
+    expect(elsewhere).toEqual([]);
+    expect(emojiData).toContain('/emoji/en/data.json');
+    expect(emojiData).toContain('/emoji/en/shortcodes/github.json');
   });
 
   it('passes axe with the toolbar and the picker open, and fits a phone', async () => {
