@@ -253,6 +253,10 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
     await box.press('Escape');
     await expect.poll(() => list.count()).toBe(0);
     expect(await box.textContent()).toContain(':smil');
+    // A whole shortcode typed out becomes its emoji.
+    await box.pressSequentially(' :heart:');
+    await expect.poll(() => box.textContent()).toContain('❤');
+    await box.press('Escape');
     await box.press('Enter');
     await message(a.page, '🎉').waitFor();
     expect(await message(a.page, '🎉').textContent()).toContain('🚀');

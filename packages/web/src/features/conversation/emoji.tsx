@@ -1,10 +1,11 @@
 /**
  * Emoji in the composer: a picker (frimousse) with search and the recently used ones, opened
- * from the toolbar; and `:shortcode:` completion while typing (Tiptap's suggestion utility).
+ * from the toolbar; and `:shortcode:` completion while typing (Tiptap's suggestion utility),
+ * a whole `:shortcode:` typed out becoming its emoji.
  * Both read Emojibase's data, which the build copies to our own origin (/emoji/, see
  * vite.config.ts): nothing is fetched from anywhere else.
  */
-import { Extension } from '@tiptap/core';
+import { Extension, InputRule } from '@tiptap/core';
 import Suggestion, { type SuggestionKeyDownProps, type SuggestionProps } from '@tiptap/suggestion';
 import { EmojiPicker } from 'frimousse';
 import { useId, useMemo, useState, useSyncExternalStore } from 'react';
@@ -50,6 +51,8 @@ interface Shortcode {
 }
 
 let shortcodes: Promise<Shortcode[]> | null = null;
+/** Each shortcode's emoji, once loaded (a typed `:code:` becomes its emoji). */
+const byCode = new Map<string, string>();
 
 /** Every shortcode (GitHub's names, as Emojibase lists them) with its emoji, loaded once. */
 function loadShortcodes(): Promise<Shortcode[]> {
@@ -70,6 +73,7 @@ function loadShortcodes(): Promise<Shortcode[]> {
         for (const code of Array.isArray(names) ? names : [names])
           if (typeof code === 'string') list.push({ code, emoji });
       }
+      for (const { code, emoji } of list) if (!byCode.has(code)) byCode.set(code, emoji);
       return list.sort((a, b) => a.code.length - b.code.length || (a.code < b.code ? -1 : 1));
     })
     .catch(() => {
@@ -81,8 +85,9 @@ function loadShortcodes(): Promise<Shortcode[]> {
 
 async function completions(query: string): Promise<Shortcode[]> {
   const q = query.toLowerCase();
+  const loading = loadShortcodes();
   if (q.length < 2 || !/^[a-z0-9_+-]+$/.test(q)) return [];
-  const all = await loadShortcodes();
+  const all = await loading;
   const starts = all.filter((s) => s.code.startsWith(q));
   const contains = all.filter((s) => !s.code.startsWith(q) && s.code.includes(q));
   return [...starts, ...contains].slice(0, SUGGESTIONS_MAX);
@@ -166,6 +171,21 @@ export function emojiExtensions(bridge: ShortcodeBridge) {
       name: 'emojiShortcodes',
       // Before the composer's Enter-sends: a completion on offer takes Enter first.
       priority: 1000,
+      addInputRules() {
+        return [
+          // A whole `:code:` typed out becomes its emoji.
+          new InputRule({
+            find: /(?:^|\s)(:([a-z0-9_+-]+):)$/,
+            handler: ({ match, range, chain }) => {
+              const emoji = byCode.get(match[2] ?? '');
+              const typed = match[1];
+              if (!emoji || !typed) return null;
+              const from = range.from + match[0].indexOf(typed);
+              chain().insertContentAt({ from, to: range.to }, emoji).run();
+            },
+          }),
+        ];
+      },
       addProseMirrorPlugins() {
         return [
           Suggestion<Shortcode, Shortcode>({
