@@ -56,6 +56,19 @@ export type {
   Unreadable,
 } from './conversations/content.js';
 export { TEXT_MAX_BYTES, textBytes } from './conversations/codec.js';
+export {
+  RICH_COLOURS,
+  isPlainRich,
+  normalizeRich,
+  richBytes,
+  richToText,
+  safeHref,
+  type RichBlock,
+  type RichColour,
+  type RichDocument,
+  type RichMarks,
+  type RichText,
+} from './conversations/rich.js';
 export { highlightRanges } from './conversations/search.js';
 export {
   deliveryState,

@@ -157,6 +157,7 @@ describe('search', () => {
       cmid: `c${i}`,
       at: 1000 + i,
       text: `note number ${i}`,
+      rich: null,
       unreadable: false,
       unreadableReason: null,
       deleted: false,

@@ -17,6 +17,7 @@ function message(
     cmid: `c${seq}`,
     at: at('2026-11-30T10:00:00Z') + seq * 60_000,
     text,
+    rich: null,
     unreadable: false,
     unreadableReason: null,
     deleted: false,

@@ -43,6 +43,7 @@ function history(count: number): TimelineItem[] {
       quote: null,
       reactions: seq % 17 === 0 ? [{ emoji: '👍', users: ['user-1'] }] : [],
       file: null,
+      rich: null,
     });
   }
   return items;

@@ -73,6 +73,7 @@ function item(seq: number, text: string, at: number, sender: string): MessageIte
     cmid: `c${seq}x${at}`,
     at,
     text,
+    rich: null,
     unreadable: false,
     unreadableReason: null,
     deleted: false,

@@ -15,6 +15,7 @@ import {
   type SendKind,
 } from '@securechat/protocol';
 import type { AvatarRef, Content, Decoded, FileContent, Unreadable } from './content.js';
+import { normalizeRich, richBytes, type RichDocument } from './rich.js';
 
 /** The version written in every payload; a payload of another version is unreadable. */
 export const CONTENT_VERSION = 1;
@@ -113,16 +114,21 @@ function tooLong(): ChatError {
  */
 export function encodeContent(content: Content): Uint8Array {
   let fields: Record<string, unknown>;
+  let extra = 0;
   switch (content.type) {
     case 'text':
-      fields = { text: content.text };
-      break;
     case 'reply':
-      fields = { text: content.text, replyTo: content.replyTo };
+    case 'edit': {
+      const rich = richField(content.rich);
+      extra = rich.rich ? richBytes(rich.rich) : 0;
+      fields =
+        content.type === 'text'
+          ? { text: content.text, ...rich }
+          : content.type === 'reply'
+            ? { text: content.text, ...rich, replyTo: content.replyTo }
+            : { target: content.target, text: content.text, ...rich };
       break;
-    case 'edit':
-      fields = { target: content.target, text: content.text };
-      break;
+    }
     case 'reaction':
       if (content.emoji === '' || textBytes(content.emoji) > EMOJI_MAX_BYTES)
         throw new ChatError('CHAT_ERR_VALIDATION', 'That reaction is not an emoji.');
@@ -159,10 +165,20 @@ export function encodeContent(content: Content): Uint8Array {
       };
       break;
   }
-  if ('text' in content && textBytes(content.text) > TEXT_MAX_BYTES) throw tooLong();
+  if ('text' in content && textBytes(content.text) + extra > TEXT_MAX_BYTES) throw tooLong();
   const bytes = encode({ v: CONTENT_VERSION, type: content.type, ...fields });
   if (bytes.byteLength > Limits.PAYLOAD_MAX_BYTES) throw tooLong();
   return bytes;
+}
+
+/**
+ * The `rich` field of a payload: the document as a reader will see it (normalized), absent
+ * when there is none or nothing of it is allowed.
+ */
+function richField(value: unknown): { rich?: RichDocument } {
+  if (value === undefined) return {};
+  const rich = normalizeRich(value);
+  return rich ? { rich } : {};
 }
 
 const unreadable = (reason: Unreadable['reason']): Unreadable => ({ type: 'unreadable', reason });
@@ -197,6 +213,8 @@ export function decodeContent(payload: Uint8Array): Decoded {
       },
     };
   }
+  // A document that is not one is dropped, not the message: its text is still there.
+  const rich = richField(Object.prototype.hasOwnProperty.call(map, 'rich') ? map.rich : undefined);
   if (map.type === 'file') {
     const { blob, fileType, size, key, hash } = map;
     const file = { type: 'file' as const, blob, name, fileType, size, key, hash, text };
@@ -204,14 +222,14 @@ export function decodeContent(payload: Uint8Array): Decoded {
   }
   switch (map.type) {
     case 'text':
-      return typeof text === 'string' ? { type: 'text', text } : unreadable('malformed');
+      return typeof text === 'string' ? { type: 'text', text, ...rich } : unreadable('malformed');
     case 'reply':
       return typeof text === 'string' && seqOk(replyTo)
-        ? { type: 'reply', text, replyTo }
+        ? { type: 'reply', text, ...rich, replyTo }
         : unreadable('malformed');
     case 'edit':
       return typeof text === 'string' && seqOk(target)
-        ? { type: 'edit', target, text }
+        ? { type: 'edit', target, text, ...rich }
         : unreadable('malformed');
     case 'reaction':
       return typeof emoji === 'string' && emoji !== '' && typeof on === 'boolean' && seqOk(target)

@@ -3,17 +3,22 @@
  * or shows is one of these; the codec (./codec.ts) is the only place that turns them into the
  * payload bytes the server stores, and back. End-to-end encryption wraps exactly that codec.
  */
+import type { RichDocument } from './rich.js';
 
 /** A message. */
 export interface TextContent {
   readonly type: 'text';
+  /** The plain text, always: what search, notifications and older clients use. */
   readonly text: string;
+  /** How to show it, when it has formatting (./rich.ts). */
+  readonly rich?: RichDocument;
 }
 
 /** A message that answers an earlier one (`replyTo` is that message's seq). */
 export interface ReplyContent {
   readonly type: 'reply';
   readonly text: string;
+  readonly rich?: RichDocument;
   readonly replyTo: number;
 }
 
@@ -22,6 +27,7 @@ export interface EditContent {
   readonly type: 'edit';
   readonly target: number;
   readonly text: string;
+  readonly rich?: RichDocument;
 }
 
 /**

@@ -48,6 +48,7 @@ import type { ConversationCrypto, CryptoHooks, Opened, RoomSecurity } from '../m
 import { decodeEvent, displayNameOk, encodeContent, wireOf, type DecodedEvent } from './codec.js';
 import type { AvatarRef, Content } from './content.js';
 import { Receipts, type RoomReceipts } from './receipts.js';
+import type { RichDocument } from './rich.js';
 import { MessageIndex, type SearchOptions, type SearchResults } from './search.js';
 import {
   applyEvent,
@@ -170,6 +171,8 @@ export interface ConversationView {
 export interface PendingMessage {
   readonly cmid: string;
   readonly text: string;
+  /** Its formatting, when it has any. */
+  readonly rich: RichDocument | null;
   readonly replyTo: number | null;
   /** The name and size of the file it carries (already uploaded), or null. */
   readonly file: { readonly name: string; readonly size: number } | null;
@@ -429,6 +432,7 @@ export class Conversations {
       pending.push({
         cmid: send.cmid,
         text: send.content.text,
+        rich: send.content.type === 'file' ? null : (send.content.rich ?? null),
         replyTo: send.content.type === 'reply' ? send.content.replyTo : null,
         file:
           send.content.type === 'file'
@@ -521,15 +525,21 @@ export class Conversations {
   // ---- writing ----------------------------------------------------------------------
 
   /**
-   * Send a message (a reply with `replyTo`). It shows as pending at once and goes out as soon
-   * as the connection allows, surviving reconnects and restarts. Refuses text over
+   * Send a message (a reply with `replyTo`), formatted by `rich` when given (`text` is then
+   * its plain rendition: rich.ts `richToText`). It shows as pending at once and goes out as
+   * soon as the connection allows, surviving reconnects and restarts. Refuses text over
    * TEXT_MAX_BYTES before queueing anything (CHAT_ERR_TOO_LARGE).
    */
-  sendText(room: string, text: string, options: { replyTo?: number } = {}): Promise<void> {
+  sendText(
+    room: string,
+    text: string,
+    options: { replyTo?: number; rich?: RichDocument } = {},
+  ): Promise<void> {
+    const rich = options.rich ? { rich: options.rich } : {};
     const content: Content =
       options.replyTo === undefined
-        ? { type: 'text', text }
-        : { type: 'reply', text, replyTo: options.replyTo };
+        ? { type: 'text', text, ...rich }
+        : { type: 'reply', text, ...rich, replyTo: options.replyTo };
     return this.submit(room, content);
   }
 
@@ -605,9 +615,9 @@ export class Conversations {
     });
   }
 
-  /** Change the text of one of your messages. */
-  edit(room: string, seq: number, text: string): Promise<void> {
-    return this.submit(room, { type: 'edit', target: seq, text });
+  /** Change the text (and formatting, with `rich`) of one of your messages. */
+  edit(room: string, seq: number, text: string, rich?: RichDocument): Promise<void> {
+    return this.submit(room, { type: 'edit', target: seq, text, ...(rich ? { rich } : {}) });
   }
 
   /** Toggle your reaction `emoji` on message `seq`. */

@@ -11,6 +11,7 @@
 import type { Notice } from '@securechat/protocol';
 import type { DecodedEvent } from './codec.js';
 import type { Decoded, FileContent, UnreadableReason } from './content.js';
+import type { RichDocument } from './rich.js';
 
 export interface Reaction {
   readonly emoji: string;
@@ -37,6 +38,8 @@ export interface MessageItem {
   readonly at: number;
   /** The current text; null when deleted or unreadable. */
   readonly text: string | null;
+  /** How to show the current text, when it has formatting (null: show `text` as it is). */
+  readonly rich: RichDocument | null;
   readonly unreadable: boolean;
   /** Why it is unreadable (null when it is not). */
   readonly unreadableReason: UnreadableReason | null;
@@ -102,6 +105,8 @@ interface Original {
   readonly cmid: string;
   readonly at: number;
   readonly text: string | null;
+  /** Its formatting (absent for plain text, and in timelines stored before rich text). */
+  readonly rich?: RichDocument;
   readonly replyTo: number | null;
   readonly erased: boolean;
   /** The file it carries (absent in timelines stored before files, and for plain text). */
@@ -109,6 +114,9 @@ interface Original {
   /** Why its text is null (absent in timelines stored before reasons were kept). */
   readonly reason?: UnreadableReason;
 }
+/** An edit's new text: a bare string in timelines stored before rich text, and for plain text. */
+type EditValue = string | { readonly text: string; readonly rich: RichDocument };
+
 interface Newest<T> {
   readonly seq: number;
   readonly value: T;
@@ -119,7 +127,7 @@ type Table<T> = Readonly<Record<string, T>>;
 export interface TimelineFacts {
   readonly originals: Table<Original>;
   /** target → sender → their newest edit. */
-  readonly edits: Table<Table<Newest<string>>>;
+  readonly edits: Table<Table<Newest<EditValue>>>;
   /** target → `user\nemoji` → the newest reaction event. */
   readonly reactions: Table<Table<Newest<boolean>>>;
   /** Targets the server erased (its tombstones). */
@@ -186,13 +194,16 @@ function currentText(
   facts: TimelineFacts,
   seq: number,
   original: Original,
-): { text: string | null; edited: boolean; deleted: boolean } {
-  if (isDeleted(facts, seq, original)) return { text: null, edited: false, deleted: true };
+): { text: string | null; rich: RichDocument | null; edited: boolean; deleted: boolean } {
+  if (isDeleted(facts, seq, original))
+    return { text: null, rich: null, edited: false, deleted: true };
   // Only the original sender's edits apply.
   const edit = facts.edits[key(seq)]?.[original.sender];
-  return edit
-    ? { text: edit.value, edited: true, deleted: false }
-    : { text: original.text, edited: false, deleted: false };
+  if (!edit)
+    return { text: original.text, rich: original.rich ?? null, edited: false, deleted: false };
+  return typeof edit.value === 'string'
+    ? { text: edit.value, rich: null, edited: true, deleted: false }
+    : { text: edit.value.text, rich: edit.value.rich, edited: true, deleted: false };
 }
 
 function reactionsOf(facts: TimelineFacts, seq: number): Reaction[] {
@@ -217,7 +228,7 @@ function quoteOf(facts: TimelineFacts, replyTo: number): Quote {
 }
 
 function messageItem(facts: TimelineFacts, seq: number, original: Original): MessageItem {
-  const { text, edited, deleted } = currentText(facts, seq, original);
+  const { text, rich, edited, deleted } = currentText(facts, seq, original);
   return {
     type: 'message',
     seq,
@@ -226,6 +237,7 @@ function messageItem(facts: TimelineFacts, seq: number, original: Original): Mes
     cmid: original.cmid,
     at: original.at,
     text,
+    rich,
     unreadable: !deleted && original.text === null,
     unreadableReason: !deleted && original.text === null ? (original.reason ?? 'malformed') : null,
     deleted,
@@ -285,6 +297,9 @@ function foldFacts(
         cmid: event.cmid,
         at: event.at,
         text: content.type === 'unreadable' ? null : content.text,
+        ...(content.type !== 'unreadable' && content.type !== 'file' && content.rich
+          ? { rich: content.rich }
+          : {}),
         replyTo: content.type === 'reply' ? content.replyTo : null,
         erased: content.type === 'unreadable' && content.reason === 'erased',
         ...(content.type === 'unreadable' ? { reason: content.reason } : {}),
@@ -297,7 +312,10 @@ function foldFacts(
     }
     case 'edit': {
       const current = facts.edits[key(content.target)]?.[event.sender];
-      const next = newer(current, event.seq, content.text);
+      const value: EditValue = content.rich
+        ? { text: content.text, rich: content.rich }
+        : content.text;
+      const next = newer(current, event.seq, value);
       if (!next) break;
       return {
         facts: { ...facts, edits: setIn(facts.edits, key(content.target), event.sender, next) },

@@ -1,18 +1,27 @@
-import { TEXT_MAX_BYTES, textBytes } from '@securechat/sdk';
 import {
-  useEffect,
-  useId,
-  useRef,
-  useState,
-  type ClipboardEvent,
-  type FormEvent,
-  type KeyboardEvent,
-} from 'react';
+  TEXT_MAX_BYTES,
+  isPlainRich,
+  richBytes,
+  textBytes,
+  type RichDocument,
+} from '@securechat/sdk';
+import type { Editor } from '@tiptap/core';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { t } from '../../strings';
 import { Button } from '../../ui/Button';
 import { Icon } from '../../ui/Icon';
 import type { Attachment } from './attachments';
+import { emojiExtensions, ShortcodeList, useShortcodes } from './emoji';
 import { formatSize } from './format';
+import { EditorContent, FormatToolbar, useRichEditor } from './RichEditor';
+import {
+  EditorKeys,
+  documentOf,
+  draftJson,
+  draftOf,
+  editorExtensions,
+  plainTextOf,
+} from './editorSchema';
 
 /** While someone keeps typing, "on" is repeated this often; silence this long turns it off. */
 const TYPING_REPEAT_MS = 3_000;
@@ -24,8 +33,24 @@ const SHOW_SIZE_FROM = 0.8;
 
 const formatBytes = (bytes: number): string => bytes.toLocaleString('en');
 
+/** What the editor holds: its document and plain text, and what would be sent of it. */
+interface Typed {
+  doc: RichDocument | null;
+  text: string;
+  /** The document when it has formatting (else the text alone is sent). */
+  rich: RichDocument | null;
+}
+const nothing: Typed = { doc: null, text: '', rich: null };
+
+function typedOf(editor: Editor): Typed {
+  const doc = documentOf(editor.getJSON());
+  const text = plainTextOf(doc);
+  return { doc, text, rich: doc && !isPlainRich(doc) ? doc : null };
+}
+
 /**
- * The message box: Enter sends, Shift+Enter makes a new line. Tells the room when this user
+ * The message box, a rich text editor (./RichEditor.tsx) with a formatting toolbar and emoji:
+ * Enter sends, Shift+Enter makes a new line. Tells the room when this user
  * is typing (at most every few seconds) and when they stop. Counts the message's bytes as it
  * is typed: near the limit it shows how many, over it it says so and refuses to send. What is
  * typed and not sent is kept as the room's draft (`loadDraft`/`saveDraft`), across reloads.
@@ -49,8 +74,11 @@ export function Composer({
   /** The message being answered, if any. */
   replying: { author: string; text: string } | null;
   onCancelReply: () => void;
-  /** Sends the text (the caption of the first file, when there are files to send). */
-  onSend: (text: string) => void;
+  /**
+   * Sends the text, with its formatting when it has any (the text alone is the caption of the
+   * first file, when there are files to send).
+   */
+  onSend: (text: string, rich: RichDocument | null) => void;
   onTyping: (on: boolean) => void;
   /** The room's unsent text, once, when the composer opens. */
   loadDraft: () => Promise<string>;
@@ -64,12 +92,46 @@ export function Composer({
   const id = useId();
   const sizeId = useId();
   const replyId = useId();
-  const input = useRef<HTMLTextAreaElement>(null);
+  const [typed, setTyped] = useState<Typed>(nothing);
+  const text = typed.text;
+  const shortcodes = useShortcodes();
+  const [keys] = useState(() => new EditorKeys());
+  // The editor is made once; the placeholder is the room's when it opens.
+  const [extensions] = useState(() => [
+    ...editorExtensions({ placeholder: t.conversation.placeholder(roomLabel), keys }),
+    ...emojiExtensions(shortcodes.bridge),
+  ]);
+  const bytes = textBytes(typed.text) + (typed.rich ? richBytes(typed.rich) : 0);
+  const tooLong = bytes > TEXT_MAX_BYTES;
+  const showSize = bytes >= TEXT_MAX_BYTES * SHOW_SIZE_FROM;
+  const describedBy = [
+    showSize ? sizeId : null,
+    replying ? replyId : null,
+    attachments.items.length > 0 ? chipsId : null,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const editor = useRichEditor({
+    extensions,
+    content: { type: 'doc', content: [{ type: 'paragraph' }] },
+    attributes: {
+      id,
+      class: 'composer-input',
+      role: 'textbox',
+      'aria-multiline': 'true',
+      'aria-label': t.conversation.message,
+      'aria-placeholder': t.conversation.placeholder(roomLabel),
+      ...(describedBy === '' ? {} : { 'aria-describedby': describedBy }),
+      ...(tooLong ? { 'aria-invalid': 'true' } : {}),
+    },
+    onChange: (e) => change(typedOf(e)),
+    onBlur: () => stopTyping(),
+    onPasteFiles: (files) => onAttach(files),
+  });
   // Choosing a message to answer puts the cursor here.
   useEffect(() => {
-    if (replying) input.current?.focus();
-  }, [replying]);
-  const [text, setText] = useState('');
+    if (replying) editor.commands.focus('end');
+  }, [replying, editor]);
   // The room's draft comes back unless something was typed meanwhile.
   const loadRef = useRef(loadDraft);
   useEffect(() => {
@@ -77,13 +139,15 @@ export function Composer({
     loadRef
       .current()
       .then((draft) => {
-        if (live && draft !== '') setText((current) => (current === '' ? draft : current));
+        if (!live || draft === '' || !editor.isEmpty) return;
+        editor.commands.setContent(draftJson(draft), { emitUpdate: false });
+        setTyped(typedOf(editor));
       })
       .catch(() => undefined);
     return () => {
       live = false;
     };
-  }, []);
+  }, [editor]);
   const saveRef = useRef(saveDraft);
   useEffect(() => {
     saveRef.current = saveDraft;
@@ -107,9 +171,6 @@ export function Composer({
     flushRef.current = flushDraft;
   });
   useEffect(() => () => flushRef.current(), []);
-  const bytes = textBytes(text.trim());
-  const tooLong = bytes > TEXT_MAX_BYTES;
-  const showSize = bytes >= TEXT_MAX_BYTES * SHOW_SIZE_FROM;
   const typingSince = useRef(0);
   const idle = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -129,10 +190,10 @@ export function Composer({
   });
   useEffect(() => () => stopRef.current(), []);
 
-  function change(value: string) {
-    setText(value);
-    keepDraft(value);
-    if (value.trim() === '') {
+  function change(value: Typed) {
+    setTyped(value);
+    keepDraft(draftOf(value.doc));
+    if (value.text === '') {
       stopTyping();
       return;
     }
@@ -147,28 +208,24 @@ export function Composer({
 
   function send(event?: FormEvent) {
     event?.preventDefault();
-    const message = text.trim();
-    if ((message === '' && !attachments.sendable) || tooLong) return;
-    onSend(message);
-    setText('');
+    const current = typedOf(editor);
+    const size = textBytes(current.text) + (current.rich ? richBytes(current.rich) : 0);
+    if ((current.text === '' && !attachments.sendable) || size > TEXT_MAX_BYTES) return;
+    onSend(current.text, current.rich);
+    editor.commands.clearContent(false);
+    setTyped(nothing);
     unsaved.current = '';
     flushDraft();
     stopTyping();
   }
-
-  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
-    const files = [...event.clipboardData.files];
-    if (files.length === 0) return;
-    event.preventDefault();
-    onAttach(files);
-  }
-
-  function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
-      event.preventDefault();
-      send();
-    }
-  }
+  useEffect(() => {
+    keys.set({
+      enter: () => {
+        send();
+        return true;
+      },
+    });
+  });
 
   return (
     <form className="composer" onSubmit={send}>
@@ -224,6 +281,7 @@ export function Composer({
           ))}
         </ul>
       ) : null}
+      <FormatToolbar editor={editor} />
       <input
         ref={picker}
         type="file"
@@ -245,31 +303,10 @@ export function Composer({
       >
         <Icon name="attach" />
       </button>
-      <label htmlFor={id} className="visually-hidden">
-        {t.conversation.message}
-      </label>
-      <textarea
-        ref={input}
-        id={id}
-        className="composer-input"
-        rows={1}
-        value={text}
-        placeholder={t.conversation.placeholder(roomLabel)}
-        onChange={(event) => change(event.target.value)}
-        onKeyDown={onKey}
-        onPaste={onPaste}
-        onBlur={stopTyping}
-        aria-describedby={
-          [
-            showSize ? sizeId : null,
-            replying ? replyId : null,
-            attachments.items.length > 0 ? chipsId : null,
-          ]
-            .filter(Boolean)
-            .join(' ') || undefined
-        }
-        aria-invalid={tooLong || undefined}
-      />
+      <div className="composer-editor">
+        <EditorContent editor={editor} />
+        <ShortcodeList state={shortcodes.state} />
+      </div>
       {showSize ? (
         <p id={sizeId} className={tooLong ? 'composer-size error' : 'composer-size'}>
           {tooLong

@@ -3,6 +3,7 @@ import {
   GENERAL_ROOM_ID,
   type Member,
   type MessageItem,
+  type RichDocument,
   type RoomProfile,
   type RoomSummary,
   type SearchHit,
@@ -179,6 +180,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const pending: PendingMessage[] = (view?.pending ?? []).map((p) => ({
     cmid: p.cmid,
     text: p.text,
+    rich: p.rich,
     file: p.file,
     at: p.at,
     error: p.error ? errorMessage(new ChatError(p.error.code, p.error.message)) : null,
@@ -266,7 +268,7 @@ function Conversation({ room }: { room: RoomSummary }) {
   const [dropping, setDropping] = useState(false);
   const carriesFiles = (event: DragEvent) => event.dataTransfer.types.includes('Files');
 
-  function send(text: string) {
+  function send(text: string, rich: RichDocument | null) {
     if (!conversations) return;
     // After this render (the pending message is in the list), show it.
     requestAnimationFrame(() => list.current?.toBottom());
@@ -276,7 +278,7 @@ function Conversation({ room }: { room: RoomSummary }) {
       void attachments.sendAll(text);
       return;
     }
-    const options = replyTo ? { replyTo: replyTo.seq } : {};
+    const options = { ...(replyTo ? { replyTo: replyTo.seq } : {}), ...(rich ? { rich } : {}) };
     setReplyTo(null);
     // A refusal after queueing shows on the pending message itself (with Retry).
     conversations.sendText(roomId, text, options).catch((reason: unknown) => {
@@ -288,10 +290,10 @@ function Conversation({ room }: { room: RoomSummary }) {
     });
   }
 
-  async function edit(seq: number, text: string): Promise<boolean> {
+  async function edit(seq: number, text: string, rich: RichDocument | null): Promise<boolean> {
     if (!conversations) return false;
     try {
-      await conversations.edit(roomId, seq, text);
+      await conversations.edit(roomId, seq, text, rich ?? undefined);
       return true;
     } catch (reason) {
       setError(failure(reason));

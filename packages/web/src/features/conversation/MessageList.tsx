@@ -3,6 +3,7 @@ import {
   type Conversations,
   type DeliveryState,
   type MessageItem,
+  type RichDocument,
   type RoomReceipts,
   type RoomSummary,
   type TimelineItem,
@@ -15,8 +16,6 @@ import {
   useRef,
   useState,
   type ComponentPropsWithoutRef,
-  type FormEvent,
-  type KeyboardEvent,
   type ReactNode,
   type Ref,
 } from 'react';
@@ -28,12 +27,15 @@ import { Avatar } from '../profile/Avatar';
 import { usePerson } from '../profile/avatars';
 import { FileView } from './FileView';
 import { formatClock, formatDay, formatFull, formatSize, sameDay } from './format';
+import { MessageEditor } from './MessageEditor';
 import { noticeText } from './notices';
+import { RichText } from './RichText';
 
 /** A message of this device still on its way (or refused). */
 export interface PendingMessage {
   cmid: string;
   text: string;
+  rich: RichDocument | null;
   /** The file it carries (already uploaded). */
   file: { name: string; size: number } | null;
   at: number;
@@ -59,24 +61,40 @@ const QUICK_REACTION = '👍';
 const LONG_CHARS = 1_200;
 const LONG_LINES = 12;
 
-/** A message's text; a long one folded to a few lines until the reader unfolds it. */
-function LongText({ text, id, after }: { text: string; id?: string; after?: ReactNode }) {
+/**
+ * A message's text (formatted by `rich` when it has formatting); a long one folded to a few
+ * lines until the reader unfolds it.
+ */
+function LongText({
+  text,
+  rich = null,
+  id,
+  after,
+}: {
+  text: string;
+  rich?: RichDocument | null;
+  id?: string;
+  after?: ReactNode;
+}) {
   const [open, setOpen] = useState(false);
   const long = text.length > LONG_CHARS || text.split('\n').length > LONG_LINES;
   const bodyId = useId();
+  const Body = rich ? 'div' : 'p';
+  const body = rich ? <RichText doc={rich} /> : text;
+  const rendered = rich ? 'msg-text msg-rich' : 'msg-text';
   if (!long)
     return (
-      <p className="msg-text" id={id}>
-        {text}
+      <Body className={rendered} id={id}>
+        {body}
         {after}
-      </p>
+      </Body>
     );
   return (
     <>
-      <p className={open ? 'msg-text' : 'msg-text folded'} id={id ?? bodyId}>
-        {text}
+      <Body className={open ? rendered : `${rendered} folded`} id={id ?? bodyId}>
+        {body}
         {after}
-      </p>
+      </Body>
       <button
         type="button"
         className="button ghost small msg-fold"
@@ -211,7 +229,7 @@ interface ListProps {
   /** Opens messages' files. */
   conversations: Conversations | null;
   room: string;
-  onEdit: (seq: number, text: string) => Promise<boolean>;
+  onEdit: (seq: number, text: string, rich: RichDocument | null) => Promise<boolean>;
   onDelete: (seq: number) => void;
   /** This user may delete others' messages too (a moderator, the owner, an administrator). */
   moderator?: boolean;
@@ -465,7 +483,7 @@ function PendingRow({
             {message.error ?? (online ? t.conversation.sending : t.conversation.waitingToSend)}
           </span>
         </div>
-        {message.text !== '' ? <LongText text={message.text} /> : null}
+        {message.text !== '' ? <LongText text={message.text} rich={message.rich} /> : null}
         {message.file ? (
           <p className="msg-file-row">
             <Icon name="file" />
@@ -533,7 +551,7 @@ function Message({
   own: boolean;
   grouped: boolean;
   highlighted: boolean;
-  onEdit: (seq: number, text: string) => Promise<boolean>;
+  onEdit: (seq: number, text: string, rich: RichDocument | null) => Promise<boolean>;
   onDelete: (seq: number) => void;
   moderator: boolean;
   onOpenProfile: ((user: string) => void) | undefined;
@@ -543,8 +561,6 @@ function Message({
   const [editing, setEditing] = useState<string | null>(null);
   const person = usePerson(files.conversations, item.sender);
   const shown = person.name ?? author;
-  const [busy, setBusy] = useState(false);
-  const editId = useId();
   const textId = useId();
   const classes = [
     'msg',
@@ -555,30 +571,6 @@ function Message({
   ]
     .filter(Boolean)
     .join(' ');
-
-  async function save(event?: FormEvent) {
-    event?.preventDefault();
-    if (editing === null) return;
-    const text = editing.trim();
-    if (text === '' || text === item.text) {
-      setEditing(null);
-      return;
-    }
-    setBusy(true);
-    const saved = await onEdit(item.seq, text);
-    setBusy(false);
-    if (saved) setEditing(null);
-  }
-
-  function onKey(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      setEditing(null);
-    } else if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
-      event.preventDefault();
-      void save();
-    }
-  }
 
   return (
     <div className={classes} id={messageDomId(item.seq)} tabIndex={-1}>
@@ -612,27 +604,12 @@ function Message({
           ) : null}
         </div>
         {editing !== null ? (
-          <form className="msg-edit" onSubmit={(event) => void save(event)}>
-            <label htmlFor={editId} className="visually-hidden">
-              {t.conversation.editLabel}
-            </label>
-            <textarea
-              id={editId}
-              value={editing}
-              autoFocus
-              rows={2}
-              onChange={(event) => setEditing(event.target.value)}
-              onKeyDown={onKey}
-            />
-            <div className="msg-edit-actions">
-              <Button variant="ghost" className="small" onClick={() => setEditing(null)}>
-                {t.conversation.cancel}
-              </Button>
-              <Button variant="primary" className="small" type="submit" busy={busy}>
-                {t.conversation.save}
-              </Button>
-            </div>
-          </form>
+          <MessageEditor
+            text={editing}
+            rich={item.rich}
+            onSave={(text, rich) => onEdit(item.seq, text, rich)}
+            onDone={() => setEditing(null)}
+          />
         ) : item.deleted ? (
           <p className="msg-text msg-placeholder">{t.conversation.deleted}</p>
         ) : item.text !== null ? (
@@ -650,6 +627,7 @@ function Message({
               <LongText
                 id={textId}
                 text={item.text}
+                rich={item.rich}
                 // Grouped under the previous message, its header (and "edited") is hidden.
                 after={
                   grouped && item.edited ? (
