@@ -6,22 +6,11 @@
  * the toolbar and the picker open, and screenshots at desktop and phone width, light and dark,
  * are kept under test-results/ to look at.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  axeSerious,
-  chromiumPath,
-  launch,
-  newPage,
-  register,
-  screenshotOnFailure,
-  uniqueName,
-} from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { axeSerious, browserSuite, chromiumPath, register, uniqueName } from './support/browser.js';
+import { composer, conversation, log } from './support/chat.js';
 
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
 const toolbar = (page: Page) => conversation(page).getByRole('toolbar', { name: 'Formatting' });
 const tool = (page: Page, name: string) => toolbar(page).getByRole('button', { name, exact: true });
 /** The newest message whose text contains `text`. */
@@ -29,35 +18,15 @@ const message = (page: Page, text: string) =>
   log(page).getByRole('listitem').filter({ hasText: text }).last();
 
 describe.skipIf(!chromiumPath())('the rich text composer', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({
-      RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-      RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
-    });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
+  const suite = browserSuite({
+    RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+    RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
   });
 
   async function person(width = 1280, height = 800) {
-    const p = await newPage(browser, { width, height });
-    opened.push(p);
+    const p = await suite.open({ width, height });
     const name = uniqueName('rich');
-    await register(p.page, server.origin, name);
+    await register(p.page, suite.server.origin, name);
     await conversation(p.page).getByRole('heading', { name: 'general' }).waitFor();
     return { ...p, name };
   }
@@ -207,7 +176,7 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
     a.page.on('request', (request) => {
       const url = new URL(request.url());
       if (url.protocol === 'data:' || url.protocol === 'blob:') return;
-      if (url.origin !== server.origin) elsewhere.push(url.href);
+      if (url.origin !== suite.server.origin) elsewhere.push(url.href);
       else if (url.pathname.startsWith('/emoji/')) emojiData.push(url.pathname);
     });
     await box.click();
@@ -293,7 +262,6 @@ describe.skipIf(!chromiumPath())('the rich text composer', () => {
         if (theme === 'light') expect(await axeSerious(a.page)).toEqual([]);
         await a.page.screenshot({ path: `test-results/composer-palette-${theme}-${width}.png` });
         await a.context.close();
-        opened.length = 0;
       }
     }
     // A 360 px phone.

@@ -8,68 +8,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { decodeClientFrame } from '@securechat/protocol';
-import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  alertText,
-  chromiumPath,
-  launch,
-  newPage,
-  register,
-  screenshotOnFailure,
-  uniqueName,
-} from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { alertText, browserSuite, chromiumPath, register, uniqueName } from './support/browser.js';
+import { composer, conversation, log, messages, rooms, sees, send } from './support/chat.js';
 
-const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-/** The messages of the log that contain `text`. */
-const messages = (page: Page, text: string) =>
-  log(page).getByRole('listitem').filter({ hasText: text });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
 /** What the composer holds, one line per paragraph (it is a rich text editor, not a textarea). */
 const typed = (page: Page) =>
   composer(page).evaluate((box) =>
     Array.from(box.querySelectorAll('p'), (line) => line.textContent).join('\n'),
   );
 
-async function send(page: Page, text: string): Promise<void> {
-  await composer(page).fill(text);
-  await conversation(page).getByRole('button', { name: 'Send' }).click();
-}
-
-/** Wait until exactly one message with `text` is shown. */
-async function sees(page: Page, text: string): Promise<void> {
-  await expect.poll(() => messages(page, text).count()).toBe(1);
-}
-
 describe.skipIf(!chromiumPath())('conversations in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
-  });
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
   it('reopens a room after a reload from the local store, fetching no history it already has', async () => {
     const carol = uniqueName('carol');
-    const c = await newPage(browser);
-    opened.push(c);
+    const c = await suite.open();
     // Watch what the page asks over its socket: the type of every request frame.
     const asked: string[] = [];
     await c.context.routeWebSocket(/\/api\/ws$/, (ws) => {
@@ -82,7 +37,7 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
         upstream.send(message);
       });
     });
-    await register(c.page, server.origin, carol);
+    await register(c.page, suite.server.origin, carol);
     await conversation(c.page).getByRole('heading', { name: 'general' }).waitFor();
     const said = [1, 2, 3].map((n) => `kept on this device ${n} ${carol}`);
     for (const text of said) {
@@ -166,9 +121,8 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
 
   it('folds a long message, marks an edit under a grouped header, and says when it is offline', async () => {
     const dana = uniqueName('dana');
-    const d = await newPage(browser, { width: 390, height: 800 });
-    opened.push(d);
-    await register(d.page, server.origin, dana);
+    const d = await suite.open({ width: 390, height: 800 });
+    await register(d.page, suite.server.origin, dana);
     await expect
       .poll(() =>
         conversation(d.page)
@@ -240,9 +194,8 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
   it('delivers messages both ways in #general, a direct message and a protected channel, and after a lost connection', async () => {
     const alice = uniqueName('alice');
     const bob = uniqueName('bob');
-    const a = await newPage(browser);
-    const b = await newPage(browser);
-    opened.push(a, b);
+    const a = await suite.open();
+    const b = await suite.open();
 
     // Bob's socket runs through a route the test can cut, as a network drop would.
     let bobOffline = false;
@@ -257,8 +210,8 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
     });
 
     await Promise.all([
-      register(a.page, server.origin, alice),
-      register(b.page, server.origin, bob),
+      register(a.page, suite.server.origin, alice),
+      register(b.page, suite.server.origin, bob),
     ]);
 
     // Both are in #general, which `/` opens.

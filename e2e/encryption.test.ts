@@ -10,49 +10,10 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumPath,
-  launch,
-  newPage,
-  register,
-  screenshotOnFailure,
-  uniqueName,
-} from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
-
-const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const messages = (page: Page, text: string) =>
-  log(page).getByRole('listitem').filter({ hasText: text });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
-const encryption = (page: Page) =>
-  conversation(page).getByRole('status', { name: /^Encryption: / });
-
-async function send(page: Page, text: string): Promise<void> {
-  await composer(page).fill(text);
-  await conversation(page).getByRole('button', { name: 'Send' }).click();
-}
-
-async function sees(page: Page, text: string): Promise<void> {
-  await expect.poll(() => messages(page, text).count(), { timeout: 20_000 }).toBe(1);
-}
-
-async function encrypted(page: Page, state = 'End-to-end encrypted'): Promise<void> {
-  await expect
-    .poll(
-      () =>
-        encryption(page)
-          .textContent({ timeout: 1_000 })
-          .catch(() => null),
-      {
-        timeout: 20_000,
-      },
-    )
-    .toBe(state);
-}
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { browserSuite, chromiumPath, register, uniqueName } from './support/browser.js';
+import { conversation, encrypted, rooms, sees, send } from './support/chat.js';
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -70,26 +31,9 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 describe.skipIf(!chromiumPath())('end-to-end encryption in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
   const consoleErrors: string[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
+  afterEach(({ task }) => {
     if (task.result?.state === 'fail' && consoleErrors.length > 0)
       console.error(`Browser console errors:\n${consoleErrors.join('\n')}`);
   });
@@ -97,9 +41,8 @@ describe.skipIf(!chromiumPath())('end-to-end encryption in the browser', () => {
   it('keeps every message off the server, survives a reload, and warns when a key changes', async () => {
     const alice = uniqueName('alice');
     const bob = uniqueName('bob');
-    const a = await newPage(browser);
-    const b = await newPage(browser);
-    opened.push(a, b);
+    const a = await suite.open();
+    const b = await suite.open();
     for (const [who, { page }] of [
       ['alice', a],
       ['bob', b],
@@ -111,8 +54,8 @@ describe.skipIf(!chromiumPath())('end-to-end encryption in the browser', () => {
     const said = { general: [marker(), marker()], direct: [marker(), marker()] };
 
     await Promise.all([
-      register(a.page, server.origin, alice),
-      register(b.page, server.origin, bob),
+      register(a.page, suite.server.origin, alice),
+      register(b.page, suite.server.origin, bob),
     ]);
     for (const { page } of [a, b]) {
       await conversation(page).getByRole('heading', { name: 'general' }).waitFor();
@@ -145,13 +88,13 @@ describe.skipIf(!chromiumPath())('end-to-end encryption in the browser', () => {
 
     // Nothing either of them wrote is on the server: not in its data folder, not in its log.
     const everything = [...said.general, ...said.direct];
-    const files = filesUnder(server.dataDir);
+    const files = filesUnder(suite.server.dataDir);
     expect(files.some((file) => file.endsWith('securechat.db'))).toBe(true);
     for (const file of files) {
       const bytes = readFileSync(file);
       for (const text of everything) expect(bytes.includes(text), `${text} in ${file}`).toBe(false);
     }
-    const serverLog = `${server.stdout.join('\n')}\n${server.stderr()}`;
+    const serverLog = `${suite.server.stdout.join('\n')}\n${suite.server.stderr()}`;
     for (const text of everything) expect(serverLog).not.toContain(text);
 
     // The safety number: the same 12 groups of 5 digits on both sides, and a QR code.
@@ -199,7 +142,7 @@ describe.skipIf(!chromiumPath())('end-to-end encryption in the browser', () => {
 
     // The server hands out another identity key for Bob (as a malicious operator could):
     // Alice's direct room with him warns her once her device looks his key up again.
-    const db = new Database(join(server.dataDir, 'securechat.db'));
+    const db = new Database(join(suite.server.dataDir, 'securechat.db'));
     try {
       db.prepare('UPDATE users SET identity_key = ? WHERE username = ?').run(randomBytes(32), bob);
     } finally {

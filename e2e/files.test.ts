@@ -10,21 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumPath,
-  launch,
-  newPage,
-  register,
-  screenshotOnFailure,
-  uniqueName,
-} from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSuite, chromiumPath, register, uniqueName } from './support/browser.js';
+import { conversation, log, rooms } from './support/chat.js';
 
-const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
 const chips = (page: Page) => conversation(page).getByRole('list', { name: 'Files to send' });
 const chip = (page: Page, name: string) =>
   chips(page).getByRole('listitem').filter({ hasText: name });
@@ -68,33 +58,13 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 describe.skipIf(!chromiumPath())('files in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
-  });
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
   it('sends an image and a PDF encrypted; the other side previews one and downloads the other', async () => {
     const alice = uniqueName('alice');
     const bob = uniqueName('bob');
-    const a = await newPage(browser);
-    const b = await newPage(browser);
-    opened.push(a, b);
+    const a = await suite.open();
+    const b = await suite.open();
     // The previews are object URLs under the page's strict CSP: nothing may be blocked.
     const blocked: string[] = [];
     for (const { page } of [a, b])
@@ -102,8 +72,8 @@ describe.skipIf(!chromiumPath())('files in the browser', () => {
         if (message.text().includes('Content Security Policy')) blocked.push(message.text());
       });
     await Promise.all([
-      register(a.page, server.origin, alice),
-      register(b.page, server.origin, bob),
+      register(a.page, suite.server.origin, alice),
+      register(b.page, suite.server.origin, bob),
     ]);
     await conversation(a.page).getByRole('heading', { name: 'general' }).waitFor();
     await conversation(b.page).getByRole('heading', { name: 'general' }).waitFor();
@@ -222,7 +192,7 @@ describe.skipIf(!chromiumPath())('files in the browser', () => {
     expect(Buffer.compare(readFileSync(path), pdf)).toBe(0);
 
     // The server has two objects, neither readable: only ciphertext.
-    const folder = join(server.dataDir, 'files');
+    const folder = join(suite.server.dataDir, 'files');
     const objects = readdirSync(folder);
     expect(objects).toHaveLength(2);
     for (const name of objects) {

@@ -15,19 +15,17 @@ import {
   type Conversations,
   type RichDocument,
 } from '@securechat/sdk';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
-  STRONG_PASSWORD,
+  browserSuite,
   chromiumPath,
-  launch,
-  newPage,
   register,
-  screenshotOnFailure,
+  STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { composer, conversation, log, rooms } from './support/chat.js';
 import { until } from '../test-support/until.js';
 
 /** Sets the canary: any payload that runs sets `window.__pwned`. */
@@ -151,11 +149,6 @@ const DOCS: { name: string; doc: unknown }[] = [
   { name: 'wide', doc: { blocks: [para('Z'.repeat(4000), { bold: true })] } },
 ];
 
-const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
-
 /** Everything in `root` that could run, load or navigate, as a list of findings. */
 async function dangerous(page: Page, selector: string): Promise<string[]> {
   return page.evaluate((sel) => {
@@ -191,54 +184,36 @@ async function dangerous(page: Page, selector: string): Promise<string[]> {
 }
 
 describe.skipIf(!chromiumPath())('hostile input', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let mallory: Conversations | undefined;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({
-      RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-      RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
-    });
-    browser = await launch();
+  const suite = browserSuite({
+    RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+    RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
   });
+  let mallory: Conversations | undefined;
   afterAll(async () => {
     await mallory?.close();
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
   });
 
   it('runs nothing, loads nothing from elsewhere and keeps its layout', async () => {
     // The reader, in a browser that records every request, dialog and the canary.
     const victim = uniqueName('vic');
-    const v = await newPage(browser);
-    opened.push(v);
+    const v = await suite.open();
     const foreign: string[] = [];
     const dialogs: string[] = [];
     v.page.on('request', (request) => {
       const url = request.url();
       if (url.startsWith('data:') || url.startsWith('blob:')) return;
-      if (new URL(url).origin !== server.origin) foreign.push(url);
+      if (new URL(url).origin !== suite.server.origin) foreign.push(url);
     });
     v.page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });
-    await register(v.page, server.origin, victim);
+    await register(v.page, suite.server.origin, victim);
     await conversation(v.page).getByRole('heading', { name: 'general' }).waitFor();
 
     // The sender: a client in Node, as any program speaking the protocol could be.
     const name = uniqueName('mal');
-    const client = createClient({ baseUrl: server.origin, WebSocket });
+    const client = createClient({ baseUrl: suite.server.origin, WebSocket });
     const me = await client.register({ username: name, password: STRONG_PASSWORD });
     mallory = await client.conversations({ store: openMemoryStore(), userId: me.user.id });
     const m = mallory;

@@ -3,30 +3,10 @@
  * is hidden raises a desktop notification naming the room and the sender (not the text), and
  * the tab's title counts the unread messages; a muted room does neither.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumPath,
-  launch,
-  newPage,
-  register,
-  screenshotOnFailure,
-  uniqueName,
-} from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
-
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-
-async function encrypted(page: Page): Promise<void> {
-  await expect
-    .poll(() =>
-      conversation(page)
-        .getByRole('status', { name: /^Encryption: / })
-        .textContent({ timeout: 1_000 })
-        .catch(() => null),
-    )
-    .toMatch(/End-to-end encrypted|Verified/);
-}
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSuite, chromiumPath, register, uniqueName } from './support/browser.js';
+import { conversation, encrypted } from './support/chat.js';
 
 async function send(page: Page, text: string): Promise<void> {
   await conversation(page).getByRole('textbox', { name: 'Message' }).fill(text);
@@ -35,33 +15,14 @@ async function send(page: Page, text: string): Promise<void> {
 }
 
 describe.skipIf(!chromiumPath())('notifications', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const { context, page } of opened) {
-      if (task.result?.state === 'fail') await screenshotOnFailure(page, task);
-      await context.close();
-    }
-    opened.length = 0;
-  });
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
   it('notifies of a message while the tab is hidden, counts it in the title, and not when muted', async () => {
     const alice = uniqueName('alice');
     const bob = uniqueName('bob');
-    const a = await newPage(browser);
-    const b = await newPage(browser);
-    opened.push(a, b);
-    await b.context.grantPermissions(['notifications'], { origin: server.origin });
+    const a = await suite.open();
+    const b = await suite.open();
+    await b.context.grantPermissions(['notifications'], { origin: suite.server.origin });
     // Record each notification the page shows (through the real API), and let the test say
     // when the tab is hidden.
     await b.context.addInitScript(() => {
@@ -87,8 +48,8 @@ describe.skipIf(!chromiumPath())('notifications', () => {
       }, on);
 
     await Promise.all([
-      register(a.page, server.origin, alice),
-      register(b.page, server.origin, bob),
+      register(a.page, suite.server.origin, alice),
+      register(b.page, suite.server.origin, bob),
     ]);
     await Promise.all([encrypted(a.page), encrypted(b.page)]);
 

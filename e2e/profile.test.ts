@@ -4,25 +4,16 @@
  * beside the sender's messages (the username always next to the chosen name), in the members
  * panel and on the profile card. A name with invisible characters is refused.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   axeSerious,
+  browserSuite,
   chromiumPath,
-  launch,
-  newPage,
   register,
   screenshot,
-  screenshotOnFailure,
   uniqueName,
 } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
-
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const messages = (page: Page, text: string) =>
-  log(page).getByRole('listitem').filter({ hasText: text });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
+import { composer, conversation, messages } from './support/chat.js';
 
 /** A 2×1 PNG (one red, one blue pixel). */
 const PNG = Buffer.from(
@@ -31,35 +22,15 @@ const PNG = Buffer.from(
 );
 
 describe.skipIf(!chromiumPath())('profiles in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
-  });
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
   it('shows the display name and picture to another member, beside the username', async () => {
     const ada = uniqueName('ada');
     const ben = uniqueName('ben');
-    const a = await newPage(browser);
-    const b = await newPage(browser);
-    opened.push(a, b);
-    await register(a.page, server.origin, ada);
-    await register(b.page, server.origin, ben);
+    const a = await suite.open();
+    const b = await suite.open();
+    await register(a.page, suite.server.origin, ada);
+    await register(b.page, suite.server.origin, ben);
     for (const page of [a.page, b.page])
       await conversation(page).getByRole('heading', { name: 'general' }).waitFor();
 

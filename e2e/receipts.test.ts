@@ -8,28 +8,19 @@
  */
 import { GENERAL_ROOM_ID } from '@securechat/protocol';
 import { createClient, openMemoryStore, type Conversations } from '@securechat/sdk';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
+  browserSuite,
   chromiumPath,
-  launch,
-  newPage,
   register,
   screenshot,
-  screenshotOnFailure,
   STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { composer, conversation, log, messages, rooms } from './support/chat.js';
 import { until } from '../test-support/until.js';
-
-const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const messages = (page: Page, text: string) =>
-  log(page).getByRole('listitem').filter({ hasText: text });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
 
 async function send(page: Page, text: string): Promise<void> {
   await composer(page).fill(text);
@@ -45,36 +36,18 @@ const stateOf = (page: Page, text: string) =>
     .catch(() => null);
 
 describe.skipIf(!chromiumPath())('receipts and long histories in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-  const clients: Conversations[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({
-      RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-      RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
-    });
-    browser = await launch();
+  const suite = browserSuite({
+    RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
+    RATE_LIMIT_REGISTRATIONS_PER_HOUR: '1000',
   });
+  const clients: Conversations[] = [];
   afterAll(async () => {
     for (const client of clients) await client.close();
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
   });
 
   async function person(name: string) {
-    const opening = await newPage(browser);
-    opened.push(opening);
-    await register(opening.page, server.origin, name);
+    const opening = await suite.open();
+    await register(opening.page, suite.server.origin, name);
     await conversation(opening.page).getByRole('heading', { name: 'general' }).waitFor();
     return opening.page;
   }
@@ -181,7 +154,7 @@ describe.skipIf(!chromiumPath())('receipts and long histories in the browser', (
     const page = await person(carol);
     // A Node client fills #general (Carol is already in it, so her device can read it all).
     const writer = uniqueName('writer');
-    const client = createClient({ baseUrl: server.origin, WebSocket });
+    const client = createClient({ baseUrl: suite.server.origin, WebSocket });
     const me = await client.register({ username: writer, password: STRONG_PASSWORD });
     const c = await client.conversations({ store: openMemoryStore(), userId: me.user.id });
     clients.push(c);

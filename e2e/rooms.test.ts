@@ -10,51 +10,20 @@
  * nothing serious in the new dialogs; screenshots at desktop and phone widths are kept under
  * test-results/.
  */
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   alertText,
   axeSerious,
+  browserSuite,
   chromiumPath,
-  launch,
-  newPage,
   register,
-  screenshotOnFailure,
   uniqueName,
 } from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import { conversation, encrypted, messages, rooms, sees, send } from './support/chat.js';
 
-const rooms = (page: Page) => page.getByRole('navigation', { name: 'Rooms' });
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const messages = (page: Page, text: string) =>
-  log(page).getByRole('listitem').filter({ hasText: text });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
 const heading = (page: Page, name: string) =>
   conversation(page).getByRole('heading', { level: 1, name, exact: true });
-
-async function send(page: Page, text: string): Promise<void> {
-  await composer(page).fill(text);
-  await conversation(page).getByRole('button', { name: 'Send' }).click();
-}
-
-async function sees(page: Page, text: string): Promise<void> {
-  await expect.poll(() => messages(page, text).count(), { timeout: 20_000 }).toBe(1);
-}
-
-/** Wait until the conversation on screen has its encryption set up. */
-async function encrypted(page: Page): Promise<void> {
-  await expect
-    .poll(
-      () =>
-        conversation(page)
-          .getByRole('status', { name: /^Encryption: / })
-          .textContent({ timeout: 1_000 })
-          .catch(() => null),
-      { timeout: 30_000 },
-    )
-    .toMatch(/End-to-end encrypted|Verified/);
-}
 
 async function moreActions(page: Page, item: string): Promise<void> {
   await conversation(page)
@@ -87,34 +56,14 @@ async function pick(scope: Locator, field: string, username: string, button: str
 }
 
 describe.skipIf(!chromiumPath())('rooms in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
-  });
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
   async function people(...prefixes: string[]) {
     const made = await Promise.all(
       prefixes.map(async (prefix) => {
         const name = uniqueName(prefix);
-        const tab = await newPage(browser);
-        opened.push(tab);
-        await register(tab.page, server.origin, name);
+        const tab = await suite.open();
+        await register(tab.page, suite.server.origin, name);
         await heading(tab.page, 'general').waitFor();
         return { name, ...tab };
       }),
@@ -146,7 +95,7 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
       await link.waitFor({ timeout: 30_000 });
       await link.click();
       await heading(page, group).waitFor();
-      await encrypted(page);
+      await encrypted(page, /End-to-end encrypted|Verified/);
     }
     await send(bob.page, `hello group from ${bob.name}`);
     await sees(alice.page, `hello group from ${bob.name}`);
@@ -330,7 +279,7 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
     expect(await axeSerious(bob.page)).toEqual([]);
     await main.getByRole('button', { name: 'Join channel' }).click();
     await heading(bob.page, lobby).waitFor();
-    await encrypted(bob.page);
+    await encrypted(bob.page, /End-to-end encrypted|Verified/);
 
     // Alice renames it and changes its topic: Bob sees both.
     const renamed = uniqueName('hall');
@@ -356,7 +305,7 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
   it('opens a direct message from a profile card, and Block stops that person’s messages until Unblock', async () => {
     const [alice, bob] = await people('alice', 'bob');
     if (!alice || !bob) throw new Error('two people');
-    for (const { page } of [alice, bob]) await encrypted(page);
+    for (const { page } of [alice, bob]) await encrypted(page, /End-to-end encrypted|Verified/);
     await send(alice.page, `morning from ${alice.name}`);
     await sees(bob.page, `morning from ${alice.name}`);
 
@@ -397,7 +346,7 @@ describe.skipIf(!chromiumPath())('rooms in the browser', () => {
     expect(await messages(alice.page, `are you there ${bob.name}`).count()).toBe(0);
 
     // Settings › Blocked people lists him, with Unblock.
-    await alice.page.goto(`${server.origin}/settings`);
+    await alice.page.goto(`${suite.server.origin}/settings`);
     const blocked = alice.page.getByRole('region', { name: 'Blocked people' });
     await blocked.getByText(bob.name, { exact: true }).waitFor();
     await alice.page.screenshot({ path: 'test-results/rooms-blocked-1280.png', fullPage: true });

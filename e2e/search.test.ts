@@ -8,35 +8,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumPath,
-  launch,
-  newPage,
-  register,
-  screenshotOnFailure,
-  uniqueName,
-} from './support/browser.js';
-import { startServer, type RunningServer } from './support/server.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSuite, chromiumPath, register, uniqueName } from './support/browser.js';
+import { composer, conversation, log, messages, sees, send } from './support/chat.js';
 
-const conversation = (page: Page) => page.getByRole('main', { name: 'Conversation' });
-const log = (page: Page) => conversation(page).getByRole('log', { name: 'Messages' });
-const messages = (page: Page, text: string) =>
-  log(page).getByRole('listitem').filter({ hasText: text });
-const composer = (page: Page) => conversation(page).getByRole('textbox', { name: 'Message' });
 const panel = (page: Page) => page.getByRole('complementary', { name: 'Search messages' });
 const field = (page: Page) => panel(page).getByRole('combobox', { name: 'Search messages' });
 const results = (page: Page) => panel(page).getByRole('listbox', { name: 'Results' });
-
-async function send(page: Page, text: string): Promise<void> {
-  await composer(page).fill(text);
-  await conversation(page).getByRole('button', { name: 'Send' }).click();
-}
-
-async function sees(page: Page, text: string): Promise<void> {
-  await expect.poll(() => messages(page, text).count(), { timeout: 20_000 }).toBe(1);
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync('test-results', { recursive: true });
@@ -57,40 +36,20 @@ async function inView(page: Page, text: string): Promise<boolean> {
 }
 
 describe.skipIf(!chromiumPath())('search in the browser', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  const opened: { context: BrowserContext; page: Page }[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-  afterEach(async ({ task }) => {
-    for (const [index, { context, page }] of opened.entries()) {
-      if (task.result?.state === 'fail')
-        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
-      await context.close();
-    }
-    opened.length = 0;
-  });
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
   it('finds a message from another user in an encrypted room and takes the user to it', async () => {
     const alice = uniqueName('alice');
     const bob = uniqueName('bob');
-    const a = await newPage(browser);
-    const b = await newPage(browser);
-    opened.push(a, b);
+    const a = await suite.open();
+    const b = await suite.open();
     // A word no other test writes, so all-rooms results are only this test's.
     const word = `Zephyr${randomBytes(4).toString('hex')}`;
     const said = `the Blueprint for the ${word} launch is ready`;
 
     await Promise.all([
-      register(a.page, server.origin, alice),
-      register(b.page, server.origin, bob),
+      register(a.page, suite.server.origin, alice),
+      register(b.page, suite.server.origin, bob),
     ]);
     for (const { page } of [a, b])
       await conversation(page).getByRole('heading', { name: 'general' }).waitFor();

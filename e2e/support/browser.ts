@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
+import { startServer, type RunningServer } from './server.js';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -38,6 +39,59 @@ export async function newPage(
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   return { context, page };
+}
+
+/** A server and a browser shared by one test file, and the pages its tests open. */
+export interface BrowserSuite {
+  readonly server: RunningServer;
+  readonly browser: Browser;
+  /** A new context and page, closed after the test (and screenshotted if the test failed). */
+  open(options?: { width?: number; height?: number }): Promise<{
+    context: BrowserContext;
+    page: Page;
+  }>;
+}
+
+/**
+ * Start a server (with `env`) and Chromium for the test file, stop them after it, and close
+ * every page a test opened after that test, keeping a screenshot of each when it failed.
+ */
+export function browserSuite(env: Record<string, string> = {}): BrowserSuite {
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  const opened: { context: BrowserContext; page: Page }[] = [];
+  beforeAll(async () => {
+    server = await startServer(env);
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  afterEach(async ({ task }) => {
+    for (const [index, { context, page }] of opened.entries()) {
+      if (task.result?.state === 'fail')
+        await screenshotOnFailure(page, { ...task, name: `${task.name} (browser ${index + 1})` });
+      await context.close();
+    }
+    opened.length = 0;
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('the server is not started yet');
+      return server;
+    },
+    get browser() {
+      if (!browser) throw new Error('the browser is not launched yet');
+      return browser;
+    },
+    async open(options) {
+      if (!browser) throw new Error('the browser is not launched yet');
+      const opening = await newPage(browser, options);
+      opened.push(opening);
+      return opening;
+    },
+  };
 }
 
 /** Keep a screenshot of a page when a test fails, under test-results/e2e-<file>-<test>.png. */

@@ -8,20 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Limits, sealedFileBytes } from '@securechat/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { freePort } from '../../../test-support/net.js';
+import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/until.js';
-import {
-  createTestApp,
-  describeEachDialect,
-  type TestApp,
-} from '../../server/test/support/harness.js';
+import { describeEachDialect } from '../../server/test/support/harness.js';
 import { decodeContent, encodeContent } from '../src/conversations/codec.js';
 import type { FileContent } from '../src/conversations/content.js';
 import { openFile, sealFile } from '../src/files/seal.js';
 import { detectType, safeFileName } from '../src/files/types.js';
-import { createClient, openMemoryStore, type Conversations, type FileRef } from '../src/index.js';
+import type { FileRef } from '../src/index.js';
+import { liveServer } from './support/live.js';
 
 const CHUNK = Limits.FILE_CHUNK_BYTES;
 const TAG = Limits.FILE_CHUNK_TAG_BYTES;
@@ -160,37 +155,8 @@ describe('file content', () => {
 });
 
 describeEachDialect('files end to end', (dialect) => {
-  let t: TestApp;
-  let origin: string;
-  const open: Conversations[] = [];
-
-  beforeAll(async () => {
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    t = await createTestApp(dialect, {
-      env: {
-        PUBLIC_ORIGIN: origin,
-        RATE_LIMIT_LOGIN_PER_MINUTE: '100',
-        RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100',
-      },
-    });
-    await t.app.listen({ port, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    for (const c of open) await c.close();
-    await t.close();
-  });
-
-  async function person(name: string): Promise<Conversations> {
-    const client = createClient({ baseUrl: origin, WebSocket });
-    const me = await client.register({
-      username: name,
-      password: 'violet tractor sings under 7 moons',
-    });
-    const c = await client.conversations({ store: openMemoryStore(), userId: me.user.id });
-    open.push(c);
-    return c;
-  }
+  const live = liveServer(dialect);
+  const person = async (name: string) => (await live.person(name)).c;
 
   it('sends a file encrypted; the other member opens it; the server holds only ciphertext', async () => {
     const alice = await person('alice');
@@ -223,14 +189,14 @@ describeEachDialect('files end to end', (dialect) => {
     expect(opened.bytes).toEqual(pdf);
 
     // Neither the words, the name nor the key are anywhere in the server's data.
-    const folder = join(t.config.dataDir, 'files');
+    const folder = join(live.app.config.dataDir, 'files');
     const stored = await Promise.all(
       (await readdir(folder)).map((name) => readFile(join(folder, name))),
     );
     expect(stored).toHaveLength(1);
     const haystack = Buffer.concat(stored).toString('latin1');
     expect(haystack).not.toContain(marker);
-    const events = await t.storage.db.selectFrom('events').select('payload').execute();
+    const events = await live.app.storage.db.selectFrom('events').select('payload').execute();
     const payloads = Buffer.concat(events.map((e) => Buffer.from(e.payload ?? []))).toString(
       'latin1',
     );

@@ -4,13 +4,11 @@
  * ignore hostile names; the sdk refuses to send them. Against the real server (SQLite).
  */
 import { GENERAL_ROOM_ID, Limits } from '@securechat/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { freePort } from '../../../test-support/net.js';
+import { describe, expect, it } from 'vitest';
 import { until } from '../../../test-support/until.js';
-import { createTestApp, type TestApp } from '../../server/test/support/harness.js';
 import { decodeContent, encodeContent } from '../src/conversations/codec.js';
-import { createClient, openMemoryStore, type Conversations } from '../src/index.js';
+import type { Conversations } from '../src/index.js';
+import { liveServer } from './support/live.js';
 
 /** The smallest valid PNG: 1×1, transparent. */
 const PNG = Uint8Array.from(
@@ -44,38 +42,7 @@ describe('profile content', () => {
 });
 
 describe('profiles end to end', () => {
-  let t: TestApp;
-  let origin: string;
-  const open: Conversations[] = [];
-
-  beforeAll(async () => {
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    t = await createTestApp('sqlite', {
-      env: {
-        PUBLIC_ORIGIN: origin,
-        RATE_LIMIT_LOGIN_PER_MINUTE: '100',
-        RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100',
-      },
-    });
-    await t.app.listen({ port, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    for (const c of open) await c.close();
-    await t.close();
-  });
-
-  async function person(name: string) {
-    const client = createClient({ baseUrl: origin, WebSocket });
-    const me = await client.register({
-      username: name,
-      password: 'violet tractor sings under 7 moons',
-    });
-    const c = await client.conversations({ store: openMemoryStore(), userId: me.user.id });
-    open.push(c);
-    await until(() => c.state === 'open', `${name} to connect`);
-    return { c, id: me.user.id };
-  }
+  const { person } = liveServer('sqlite');
 
   it('shares a name and an avatar with everyone in a room, and with who joins later once they speak', async () => {
     const ada = await person('ada');
