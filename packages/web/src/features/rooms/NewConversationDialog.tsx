@@ -7,6 +7,8 @@ import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { Dialog } from '../../ui/Dialog';
 import { Field } from '../../ui/Field';
+import { ACCESS_OPTIONS } from './roles';
+import { OptionGroup } from '../../ui/OptionGroup';
 import { Icon, type IconName } from '../../ui/Icon';
 import { roomPath } from '../conversation/paths';
 import { useRealtime, useRealtimeStore } from '../conversation/RealtimeProvider';
@@ -93,7 +95,6 @@ function ChannelForm({ focus, onClose }: { focus: boolean; onClose: () => void }
   const { conversations } = useRealtime();
   const navigate = useNavigate();
   const failure = useFailureMessage();
-  const accessName = useId();
   const [name, setName] = useState('');
   const [topic, setTopic] = useState('');
   const [guarded, setGuarded] = useState(false);
@@ -152,33 +153,12 @@ function ChannelForm({ focus, onClose }: { focus: boolean; onClose: () => void }
         onChange={(event) => setTopic(event.target.value)}
         hint={t.rooms.topicHint}
       />
-      <fieldset className="option-group">
-        <legend>{t.rooms.access}</legend>
-        <label className="option">
-          <input
-            type="radio"
-            name={accessName}
-            checked={!guarded}
-            onChange={() => setGuarded(false)}
-          />
-          <span>
-            <span className="option-label">{t.rooms.accessPublic}</span>
-            <span className="option-hint">{t.rooms.accessPublicHint}</span>
-          </span>
-        </label>
-        <label className="option">
-          <input
-            type="radio"
-            name={accessName}
-            checked={guarded}
-            onChange={() => setGuarded(true)}
-          />
-          <span>
-            <span className="option-label">{t.rooms.accessProtected}</span>
-            <span className="option-hint">{t.rooms.accessProtectedHint}</span>
-          </span>
-        </label>
-      </fieldset>
+      <OptionGroup
+        legend={t.rooms.access}
+        options={ACCESS_OPTIONS}
+        value={guarded ? 'protected' : 'public'}
+        onChange={(choice) => setGuarded(choice === 'protected')}
+      />
       {guarded ? (
         <Field
           label={t.rooms.createPassword}

@@ -7,6 +7,8 @@ import { Button } from '../../ui/Button';
 import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { Dialog } from '../../ui/Dialog';
 import { Field } from '../../ui/Field';
+import { ACCESS_OPTIONS } from './roles';
+import { OptionGroup } from '../../ui/OptionGroup';
 import { Icon } from '../../ui/Icon';
 import { Menu, type MenuItem } from '../../ui/Menu';
 import { useRealtime, useRealtimeStore } from '../conversation/RealtimeProvider';
@@ -181,8 +183,6 @@ function AboutTab({
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const historyName = useId();
-  const accessName = useId();
   const min = Limits.ROOM_PASSWORD_MIN_LENGTH;
 
   async function save(event: FormEvent) {
@@ -280,61 +280,23 @@ function AboutTab({
         onChange={(event) => setTopic(event.target.value)}
         hint={s.topicHint}
       />
-      <fieldset className="option-group">
-        <legend>{s.history}</legend>
-        <label className="option">
-          <input
-            type="radio"
-            name={historyName}
-            checked={visibility === 'shared'}
-            onChange={() => setVisibility('shared')}
-          />
-          <span>
-            <span className="option-label">{s.historyShared}</span>
-            <span className="option-hint">{s.historySharedHint}</span>
-          </span>
-        </label>
-        <label className="option">
-          <input
-            type="radio"
-            name={historyName}
-            checked={visibility === 'joined'}
-            onChange={() => setVisibility('joined')}
-          />
-          <span>
-            <span className="option-label">{s.historyJoined}</span>
-          </span>
-        </label>
-      </fieldset>
+      <OptionGroup
+        legend={s.history}
+        options={[
+          { value: 'shared', label: s.historyShared, hint: s.historySharedHint },
+          { value: 'joined', label: s.historyJoined },
+        ]}
+        value={visibility}
+        onChange={setVisibility}
+      />
       {channel ? (
         <>
-          <fieldset className="option-group">
-            <legend>{s.access}</legend>
-            <label className="option">
-              <input
-                type="radio"
-                name={accessName}
-                checked={!guarded}
-                onChange={() => setGuarded(false)}
-              />
-              <span>
-                <span className="option-label">{t.rooms.accessPublic}</span>
-                <span className="option-hint">{t.rooms.accessPublicHint}</span>
-              </span>
-            </label>
-            <label className="option">
-              <input
-                type="radio"
-                name={accessName}
-                checked={guarded}
-                onChange={() => setGuarded(true)}
-              />
-              <span>
-                <span className="option-label">{t.rooms.accessProtected}</span>
-                <span className="option-hint">{t.rooms.accessProtectedHint}</span>
-              </span>
-            </label>
-          </fieldset>
+          <OptionGroup
+            legend={s.access}
+            options={ACCESS_OPTIONS}
+            value={guarded ? 'protected' : 'public'}
+            onChange={(choice) => setGuarded(choice === 'protected')}
+          />
           {guarded ? (
             <Field
               label={s.newPassword}

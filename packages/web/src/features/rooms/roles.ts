@@ -1,5 +1,6 @@
 /** Who may do what in a room, as the server decides it (packages/server/src/domain/access.ts). */
 import type { Member, RoomSummary } from '@securechat/sdk';
+import { t } from '../../strings';
 
 type Role = Member['role'];
 
@@ -34,3 +35,9 @@ export const managed = (room: RoomSummary): boolean =>
 /** Whether this user may delete other people's messages: moderators, owners, administrators. */
 export const mayModerate = (room: RoomSummary, admin: boolean): boolean =>
   admin || atLeast(room.role, 'moderator');
+
+/** Who may join a channel: anyone, or those who know its password. */
+export const ACCESS_OPTIONS = [
+  { value: 'public', label: t.rooms.accessPublic, hint: t.rooms.accessPublicHint },
+  { value: 'protected', label: t.rooms.accessProtected, hint: t.rooms.accessProtectedHint },
+] as const;
