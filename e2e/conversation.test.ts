@@ -54,6 +54,28 @@ describe.skipIf(!chromiumPath())('conversations in the browser', () => {
     await first.hover();
     await first.getByRole('button', { name: 'React with 👍' }).click();
     await first.getByRole('button', { name: /👍: 1 person/ }).waitFor();
+    // Any emoji, from the picker.
+    await first.hover();
+    await first.getByRole('button', { name: 'Add a reaction' }).click();
+    const picker = c.page.getByRole('dialog', { name: 'Add a reaction' });
+    await picker.getByRole('searchbox', { name: 'Search emoji' }).fill('rocket');
+    await picker
+      .getByRole('gridcell', { name: /rocket/i })
+      .first()
+      .click();
+    await expect.poll(() => picker.count()).toBe(0);
+    await first.getByRole('button', { name: /🚀: 1 person/ }).waitFor();
+    // The reply's quote goes to the original: shown, focused and marked for a moment.
+    await messages(c.page, `a reply ${carol}`)
+      .getByRole('button', { name: /Go to the original message/ })
+      .click();
+    await expect
+      .poll(() =>
+        first
+          .locator('.msg')
+          .evaluate((el) => el === document.activeElement && el.classList.contains('found')),
+      )
+      .toBe(true);
 
     asked.length = 0;
     await c.page.reload();

@@ -82,6 +82,8 @@ flushSync(() =>
         onDelete={() => undefined}
         onReply={() => undefined}
         onReact={() => undefined}
+        onPickReaction={() => undefined}
+        onJump={() => undefined}
         onRetry={() => undefined}
         onDiscard={() => undefined}
       />

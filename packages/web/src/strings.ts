@@ -361,6 +361,8 @@ export const t = {
     reactionLabel: (emoji: string, count: number) =>
       `${emoji}: ${count} ${count === 1 ? 'person' : 'people'}; press to add or take back yours`,
     react: (emoji: string) => `React with ${emoji}`,
+    addReaction: 'Add a reaction',
+    quoteJump: 'Go to the original message',
     reply: 'Reply',
     replyingTo: (who: string) => `Replying to ${who}`,
     cancelReply: 'Cancel reply',

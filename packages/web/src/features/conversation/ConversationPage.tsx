@@ -23,6 +23,7 @@ import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
+import { Dialog } from '../../ui/Dialog';
 import { errorMessage } from '../../ui/errors';
 import { Icon } from '../../ui/Icon';
 import { Menu } from '../../ui/Menu';
@@ -34,6 +35,7 @@ import { RoomSettingsDialog } from '../rooms/RoomSettingsDialog';
 import { AppShell } from '../shell/AppShell';
 import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
+import { EmojiPanel } from './emoji';
 import { ExportDialog } from './ExportDialog';
 import { MembersPanel } from './MembersPanel';
 import { MessageList, type MessageListHandle, type PendingMessage } from './MessageList';
@@ -126,6 +128,8 @@ function Conversation({ room }: { room: RoomSummary }) {
   /** The person whose profile card is open. */
   const [profileOf, setProfileOf] = useState<Profile | null>(null);
   const [exporting, setExporting] = useState(false);
+  /** The message whose reaction is being picked. */
+  const [reacting, setReacting] = useState<number | null>(null);
   const [replyTo, setReplyTo] = useState<MessageItem | null>(null);
   /** Whose safety number the dialog shows. */
   const [checking, setChecking] = useState<{ user: string; name: string } | null>(null);
@@ -532,6 +536,9 @@ function Conversation({ room }: { room: RoomSummary }) {
             onOpenProfile={openProfile}
             onReply={setReplyTo}
             onReact={react}
+            onPickReaction={setReacting}
+            // The same path as a search result: loads older history until it is there.
+            onJump={(seq) => setParams({ message: String(seq) }, { replace: true })}
             onRetry={(cmid) => conversations?.retry(cmid)}
             onDiscard={(cmid) => conversations?.discard(cmid)}
             highlighted={flash}
@@ -616,6 +623,17 @@ function Conversation({ room }: { room: RoomSummary }) {
           name={checking.name}
           onClose={() => setChecking(null)}
         />
+      ) : null}
+      {reacting !== null ? (
+        <Dialog title={t.conversation.addReaction} onClose={() => setReacting(null)}>
+          <EmojiPanel
+            bare
+            onPick={(emoji) => {
+              react(reacting, emoji);
+              setReacting(null);
+            }}
+          />
+        </Dialog>
       ) : null}
       {exporting && conversations ? (
         <ExportDialog

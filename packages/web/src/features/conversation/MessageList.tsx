@@ -237,6 +237,10 @@ interface ListProps {
   onOpenProfile?: (user: string) => void;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
+  /** Open the emoji picker to react to message `seq` with any emoji. */
+  onPickReaction: (seq: number) => void;
+  /** Show message `seq` (a reply's original). */
+  onJump: (seq: number) => void;
   onRetry: (cmid: string) => void;
   onDiscard: (cmid: string) => void;
   /** A message to highlight for a moment (one a search led to). */
@@ -298,6 +302,8 @@ export function MessageList({
   onOpenProfile,
   onReply,
   onReact,
+  onPickReaction,
+  onJump,
   onRetry,
   onDiscard,
   highlighted = null,
@@ -406,6 +412,8 @@ export function MessageList({
               onOpenProfile={onOpenProfile}
               onReply={onReply}
               onReact={onReact}
+              onPickReaction={onPickReaction}
+              onJump={onJump}
             />
             {row.seenBy.length > 0 && kind !== 'direct' ? (
               <p className="seen-by">{t.conversation.seenBy(row.seenBy)}</p>
@@ -537,6 +545,8 @@ function Message({
   onOpenProfile,
   onReply,
   onReact,
+  onPickReaction,
+  onJump,
 }: {
   item: MessageItem;
   /** Where this user's own message stands with the others (null: someone else's). */
@@ -557,6 +567,10 @@ function Message({
   onOpenProfile: ((user: string) => void) | undefined;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
+  /** Open the emoji picker to react to message `seq` with any emoji. */
+  onPickReaction: (seq: number) => void;
+  /** Show message `seq` (a reply's original). */
+  onJump: (seq: number) => void;
 }) {
   const [editing, setEditing] = useState<string | null>(null);
   const person = usePerson(files.conversations, item.sender);
@@ -616,11 +630,21 @@ function Message({
           <>
             {item.quote ? (
               <blockquote className="msg-quote">
-                {item.quote.deleted
-                  ? t.conversation.quoteDeleted
-                  : item.quote.text === null
-                    ? t.conversation.quoteMissing
-                    : t.conversation.quote(quoted ?? t.conversation.someone, item.quote.text)}
+                {item.quote.deleted ? (
+                  t.conversation.quoteDeleted
+                ) : item.quote.text === null ? (
+                  t.conversation.quoteMissing
+                ) : (
+                  <button
+                    type="button"
+                    className="msg-quote-jump"
+                    title={t.conversation.quoteJump}
+                    onClick={() => item.replyTo !== null && onJump(item.replyTo)}
+                  >
+                    {t.conversation.quote(quoted ?? t.conversation.someone, item.quote.text)}
+                    <span className="visually-hidden">, {t.conversation.quoteJump}</span>
+                  </button>
+                )}
               </blockquote>
             ) : null}
             {item.text !== '' || !item.file ? (
@@ -688,6 +712,16 @@ function Message({
             onClick={() => onReact(item.seq, QUICK_REACTION)}
           >
             {QUICK_REACTION}
+          </Button>
+          <Button
+            variant="ghost"
+            className="small"
+            aria-describedby={textId}
+            aria-label={t.conversation.addReaction}
+            title={t.conversation.addReaction}
+            onClick={() => onPickReaction(item.seq)}
+          >
+            <span aria-hidden="true">☺+</span>
           </Button>
           {own ? (
             <>

@@ -250,7 +250,16 @@ function fromOne(props: { 'aria-rowindex'?: unknown; 'aria-colindex'?: unknown }
  * An emoji picker: search, then arrow keys and Enter (or a click); the recently used ones
  * above. `onPick` gets the emoji.
  */
-export function EmojiPanel({ onPick, id }: { onPick: (emoji: string) => void; id?: string }) {
+export function EmojiPanel({
+  onPick,
+  id,
+  bare = false,
+}: {
+  onPick: (emoji: string) => void;
+  id?: string;
+  /** Inside a dialog of its own: not a dialog itself. */
+  bare?: boolean;
+}) {
   const [recent] = useState(readRecent);
   const recentId = useId();
   const pick = (emoji: string) => {
@@ -258,7 +267,12 @@ export function EmojiPanel({ onPick, id }: { onPick: (emoji: string) => void; id
     onPick(emoji);
   };
   return (
-    <div id={id} className="emoji-panel" role="dialog" aria-label={e.picker}>
+    <div
+      id={id}
+      className="emoji-panel"
+      role={bare ? undefined : 'dialog'}
+      aria-label={bare ? undefined : e.picker}
+    >
       {recent.length > 0 ? (
         <div className="emoji-recent">
           <p id={recentId} className="emoji-recent-title">
