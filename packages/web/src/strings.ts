@@ -617,7 +617,9 @@ export const t = {
     lead: 'SecureChat is a self-hosted chat for teams, families and communities. Messages are end-to-end encrypted: they are readable on the devices of the people in a conversation, not on the server.',
     protectedNow: 'What is protected',
     protections: [
-      'What you write. Messages, edits, reactions, replies and the names and topics of private rooms are end-to-end encrypted with MLS (RFC 9420). The server stores and relays only ciphertext.',
+      'What you write. Messages and their formatting, edits, reactions, replies, and the names and topics of private rooms are end-to-end encrypted with MLS (RFC 9420). The server stores and relays only ciphertext.',
+      'What you share. Files are encrypted in your browser, each under its own key, before they are uploaded; your display name and picture travel end-to-end encrypted to the people in your conversations.',
+      'What you search. Search runs on this device, over what it has decrypted; nothing you search for is sent anywhere.',
       'Direct messages, private groups and password-protected rooms use the post-quantum hybrid X-Wing suite, which also resists a future quantum computer; #general and public channels use the classic X25519 suite.',
       'Who you talk to. Each person has an identity key; compare your safety number with them to be sure no one is in the middle. The app warns you when someone’s safety number changes.',
       'Your password. Sign-in uses OPAQUE: the password never leaves your browser, not even as a hash, and the record the server keeps is useless for testing guesses without the server’s own OPAQUE key.',
@@ -628,12 +630,13 @@ export const t = {
       'Who joins rooms anyone can join. In #general and public channels the server decides who joins, so encryption there protects against theft of the server’s data, not against a malicious operator.',
       'The names and topics of channels, which are listed in the directory.',
       'Usernames, who is in which room, when and how much people write, and from how many devices.',
+      'The size of each file, its declared type, and which message carries it (never its name or content).',
+      'In conversations of up to 100 people, how far each member has received and read (read receipts can be turned off in Settings).',
       'The address you connect from and which browser you use: it names your devices after the browser and keeps the address of each sign-in in its security log.',
     ],
     limits: 'Not there yet',
     limitsList: [
       'A new device reads messages from when it was added. Older history is not copied to a new device yet: it stays on your other devices.',
-      'Attachments and search are not built yet.',
     ],
     outOfScope:
       'No app can protect a compromised device: keep your browser and computer up to date. Signing out keeps this device’s keys in this browser; on a shared computer, choose “Sign out and remove this device”.',
