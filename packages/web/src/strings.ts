@@ -71,6 +71,7 @@ export const t = {
     waiting: 'Waiting for the other tab to hand over…',
   },
   rooms: {
+    unnamedGroup: 'Private group',
     channels: 'Channels',
     groups: 'Groups',
     direct: 'Direct messages',

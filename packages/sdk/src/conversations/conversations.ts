@@ -274,6 +274,8 @@ export class Conversations {
   private receipts!: Receipts;
   /** Each member's newest profile seen in any loaded room, and the room it was shared in. */
   private readonly people = new Map<string, { room: string; profile: PersonProfile }>();
+  /** The room profiles this device set this session (shared again with members it adds). */
+  private readonly sentRoomProfiles = new Map<string, { name?: string; topic?: string | null }>();
   /** Rooms where someone (or some device) is new since this device last shared the profile. */
   private readonly profileOwed = new Set<string>();
   /** This user's own profile as this device keeps it (undefined: not read from the store yet). */
@@ -649,8 +651,12 @@ export class Conversations {
    * Set the name and/or topic of a private group or direct room (`topic: null` clears it).
    * They travel as content, not as server settings.
    */
-  setRoomProfile(room: string, profile: { name?: string; topic?: string | null }): Promise<void> {
-    return this.submit(room, { type: 'room-profile', ...profile });
+  async setRoomProfile(
+    room: string,
+    profile: { name?: string; topic?: string | null },
+  ): Promise<void> {
+    await this.submit(room, { type: 'room-profile', ...profile });
+    this.sentRoomProfiles.set(room, { ...this.sentRoomProfiles.get(room), ...profile });
   }
 
   /**
@@ -659,7 +665,11 @@ export class Conversations {
    */
   private async shareProfile(room: string): Promise<void> {
     const state = await this.load(room);
-    const { name, topic } = state.profile;
+    // What this device set may not be back in its own timeline yet (a group named and then
+    // joined at once): the timeline's is newer when it has one.
+    const sent = this.sentRoomProfiles.get(room);
+    const name = state.profile.name ?? sent?.name ?? null;
+    const topic = state.profile.topic ?? sent?.topic ?? null;
     if (name === null && topic === null) return;
     await this.submit(room, {
       type: 'room-profile',

@@ -13,6 +13,7 @@ import type {
   RoomSummary,
 } from '@securechat/sdk';
 import { openConversations, type DeviceOwner } from '../../sdk/client';
+import { t } from '../../strings';
 import { onPrivacySettings, privacySettings } from '../settings/privacy';
 import {
   holdDevice,
@@ -91,7 +92,8 @@ const ORDER: Record<RoomSummary['kind'], number> = { general: 0, channel: 1, gro
 export function roomName(room: RoomSummary, profile?: RoomProfile): string {
   if (room.kind !== 'channel' && room.kind !== 'general' && profile?.name) return profile.name;
   if (room.kind === 'direct') return room.peer.username;
-  return room.name ?? '';
+  // A private group's name is end-to-end content: until this device can read it, say what it is.
+  return room.name ?? t.rooms.unnamedGroup;
 }
 
 function sortRooms(rooms: readonly RoomSummary[]): RoomSummary[] {
