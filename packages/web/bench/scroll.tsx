@@ -9,6 +9,7 @@ import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import { MessageList, type MessageListHandle } from '../src/features/conversation/MessageList';
 import '../src/styles/index.css';
+import type { ScrollFigures } from '../../../tools/bench/src/scroll-figures';
 
 const WORDS =
   'the plan for today is to review the release notes then ship the fix and grab coffee with the team later this week maybe tomorrow if the build is green'.split(
@@ -100,19 +101,6 @@ const scroller = () => {
 
 async function settled(): Promise<void> {
   for (let i = 0; i < 3; i += 1) await frame();
-}
-
-/** What the bench reads back. */
-export interface ScrollFigures {
-  count: number;
-  mountMs: number;
-  domNodes: number;
-  rows: number;
-  heapMb: number | null;
-  /** Frame-to-frame times while scrolling up by `step` px a frame. */
-  frames: number[];
-  jumpTopMs: number;
-  jumpBottomMs: number;
 }
 
 declare global {

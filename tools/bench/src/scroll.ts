@@ -13,19 +13,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromiumPath, launchChromium, serveFiles, type ServedFile } from './browser.js';
+import type { ScrollFigures } from './scroll-figures.js';
 import { printTable, summarize } from './stats.js';
-
-/** What the page returns (packages/web/bench/scroll.tsx `ScrollFigures`). */
-interface ScrollFigures {
-  count: number;
-  mountMs: number;
-  domNodes: number;
-  rows: number;
-  heapMb: number | null;
-  frames: number[];
-  jumpTopMs: number;
-  jumpBottomMs: number;
-}
 
 async function bundle(): Promise<Map<string, ServedFile>> {
   const entry = fileURLToPath(new URL('../../../packages/web/bench/scroll.tsx', import.meta.url));
