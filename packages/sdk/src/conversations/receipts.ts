@@ -6,6 +6,8 @@
  * anyway (it delivers the events); they never carry content.
  */
 
+import { asChatError } from '../errors.js';
+
 /** How far one other member has received and read a room. */
 export interface MemberReceipt {
   readonly user: string;
@@ -114,7 +116,7 @@ export class Receipts {
           ...(read === undefined ? {} : { read }),
         })
         .catch((error: unknown) => {
-          const code = (error as { code?: unknown } | null)?.code;
+          const { code } = asChatError(error);
           if (code === 'CHAT_ERR_NOT_FOUND') return; // no longer this user's room
           // Not sent: forget that it was, so the next change or reconnect sends it again.
           if (this.reported.get(room) === next) this.reported.set(room, sent);
