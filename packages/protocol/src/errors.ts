@@ -38,6 +38,14 @@ export const ErrorCatalogue = {
     status: 403,
     message: 'That invitation is not valid: it may have been used or expired.',
   },
+  CHAT_ERR_SELF_SUSPEND: {
+    status: 409,
+    message: 'You can’t suspend your own account.',
+  },
+  CHAT_ERR_RESET_LINK_INVALID: {
+    status: 403,
+    message: 'That password-reset link is not valid: it may have been used, replaced or expired.',
+  },
   CHAT_ERR_SETUP_TOKEN_INVALID: {
     status: 403,
     message: 'That setup link is not valid: it may have been used already.',

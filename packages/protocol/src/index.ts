@@ -7,6 +7,8 @@ export * from './http/routes.js';
 export * from './http/schemas.js';
 export * from './http/blobs.js';
 export * from './http/files.js';
+export * from './http/activity.js';
+export * from './http/admin.js';
 export { FRAME_VERSION, PresenceStatus, type UserRef } from './frames/common.js';
 export * from './frames/connection.js';
 export * from './frames/events.js';

@@ -47,6 +47,18 @@ export const Limits = {
   /** Invites admins create: default and longest lifetime. */
   INVITE_DEFAULT_TTL_SECONDS: 7 * 24 * 3600,
   INVITE_MAX_TTL_SECONDS: 90 * 24 * 3600,
+  /** Password-reset links admins make: default and longest lifetime. */
+  RESET_LINK_DEFAULT_TTL_SECONDS: 24 * 3600,
+  RESET_LINK_MAX_TTL_SECONDS: 7 * 24 * 3600,
+  /** Account activity: entries on one page, and audit rows read to build it (bursts fold). */
+  ACTIVITY_PAGE_MAX: 50,
+  ACTIVITY_SCAN_MAX: 500,
+  /** The admin audit log: entries on one page. */
+  AUDIT_PAGE_MAX: 100,
+  /** Days audit events are kept (AUDIT_RETENTION_DAYS): default and bounds. */
+  AUDIT_RETENTION_DEFAULT_DAYS: 365,
+  AUDIT_RETENTION_MIN_DAYS: 1,
+  AUDIT_RETENTION_MAX_DAYS: 3650,
   /** Devices one account may have at once. */
   DEVICES_PER_USER_MAX: 50,
   /**

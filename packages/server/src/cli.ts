@@ -5,6 +5,12 @@
  *   securechat admin create              print a one-time link that registers an administrator
  *   securechat admin promote <username>  make a user an administrator
  *   securechat admin demote <username>   make an administrator a member (never the last one)
+ *   securechat admin users               list accounts with their state
+ *   securechat admin suspend|unsuspend <username>
+ *                                         suspend an account (its sessions end) or restore it
+ *   securechat admin stats               the server at a glance
+ *   securechat admin reset-link <username>
+ *                                         print a one-time password-reset link for a user
  *   securechat cert [--out DIR] [--host NAME ...]
  *                                         write a self-signed development certificate and key
  *   securechat secrets opaque            print a new OPAQUE server setup (OPAQUE_SERVER_SETUP)
@@ -21,6 +27,7 @@ import { config as loadDotEnv } from 'dotenv';
 import selfsigned from 'selfsigned';
 import { ConfigError, loadConfig } from './config.js';
 import { createAccounts, type Accounts } from './domain/accounts.js';
+import { passThroughVault } from './domain/vault.js';
 import { createLogger } from './logger.js';
 import { loadSecrets } from './secrets.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
@@ -31,6 +38,14 @@ Commands:
   admin create               Print a one-time link (valid 24 hours) that registers an administrator.
   admin promote <username>   Make a user an administrator.
   admin demote <username>    Make an administrator a member. The last administrator stays.
+  admin users                List every account: role, state, devices, last seen.
+  admin suspend <username>   Suspend an account: every session ends, sign-in is refused.
+  admin unsuspend <username> Restore a suspended account.
+  admin stats                Users, rooms, messages in the last minute and day, storage used.
+  admin reset-link <username>
+                             Print a one-time link (valid 24 hours) that sets a new password for
+                             the user: it signs them out everywhere and starts a new encryption
+                             identity. A newer link replaces an unused older one.
   cert [--out DIR] [--host NAME ...]
                              Write a self-signed development certificate (cert.pem) and key
                              (key.pem, mode 0600) to DIR (default ./data/tls) for TLS_CERT/TLS_KEY.
@@ -66,6 +81,8 @@ async function withAccounts<T>(
       registration: config.registration,
       publicOrigin: config.publicOrigin,
       log: createLogger('silent'),
+      vault: passThroughVault(),
+      dialect: storage.dialect,
     });
     return await work(accounts);
   } finally {
@@ -141,6 +158,50 @@ export async function runCli(
         a.setRole(username, sub === 'promote' ? 'admin' : 'member'),
       );
       io.out(`${user.username} is now ${user.role === 'admin' ? 'an administrator' : 'a member'}.`);
+      return 0;
+    }
+    if (command === 'admin' && sub === 'users' && rest.length === 0) {
+      const users = await withAccounts(env, (a) => a.adminUsers(null));
+      for (const user of users) {
+        const state = user.suspendedAt ? `suspended ${user.suspendedAt}` : 'active';
+        io.out(
+          `${user.username}\t${user.role}\t${state}\tdevices ${user.devices}\tlast seen ${user.lastSeenAt ?? 'never'}`,
+        );
+      }
+      return 0;
+    }
+    if (command === 'admin' && (sub === 'suspend' || sub === 'unsuspend') && rest.length === 1) {
+      const username = rest[0] ?? '';
+      const user = await withAccounts(env, async (a) =>
+        a.setSuspended(null, (await a.accountNamed(username)).id, sub === 'suspend', null),
+      );
+      io.out(
+        user.suspendedAt
+          ? `${user.username} is suspended: their sessions ended and they can't sign in.`
+          : `${user.username} can sign in again.`,
+      );
+      return 0;
+    }
+    if (command === 'admin' && sub === 'stats' && rest.length === 0) {
+      const stats = await withAccounts(env, (a) => a.serverStats(null, 0));
+      io.out(`users ${stats.users} (suspended ${stats.suspendedUsers})`);
+      io.out(`rooms ${stats.rooms}`);
+      io.out(
+        `messages: last minute ${stats.messagesLastMinute}, last day ${stats.messagesLastDay}`,
+      );
+      io.out(
+        `storage: database ${stats.storage.databaseBytes ?? 'unknown'} bytes, files ${stats.storage.filesBytes} bytes, blobs ${stats.storage.blobsBytes} bytes`,
+      );
+      return 0;
+    }
+    if (command === 'admin' && sub === 'reset-link' && rest.length === 1) {
+      const username = rest[0] ?? '';
+      const link = await withAccounts(env, (a) => a.createResetLinkFor(username));
+      io.out(`Give this one-time link to ${link.username} (valid until ${link.expiresAt}):`);
+      io.out(link.url);
+      io.out(
+        'Using it signs them out everywhere, removes their devices and starts a new encryption identity: messages from before the reset cannot be read on their devices afterwards.',
+      );
       return 0;
     }
     if (command === 'cert') {

@@ -42,6 +42,8 @@ export interface Config {
     /** An idle keep-alive connection is closed after this. */
     keepAliveMs: number;
   };
+  /** Audit events older than this many days are deleted (AUDIT_RETENTION_DAYS). */
+  auditRetentionDays: number;
   /** Secrets given by the environment; missing ones are generated into dataDir. */
   secretsFromEnv: { cookieSecret?: string; opaqueServerSetup?: string };
 }
@@ -356,6 +358,13 @@ export function loadConfig(env: Env = process.env): Config {
       ),
     },
     timeouts: timeouts(env),
+    auditRetentionDays: int(
+      env,
+      'AUDIT_RETENTION_DAYS',
+      Limits.AUDIT_RETENTION_DEFAULT_DAYS,
+      Limits.AUDIT_RETENTION_MIN_DAYS,
+      Limits.AUDIT_RETENTION_MAX_DAYS,
+    ),
     secretsFromEnv: {
       ...(cookieSecret === undefined ? {} : { cookieSecret }),
       ...(opaqueServerSetup === undefined ? {} : { opaqueServerSetup }),

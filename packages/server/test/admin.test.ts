@@ -5,6 +5,7 @@
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAccounts } from '../src/domain/accounts.js';
+import { passThroughVault } from '../src/domain/vault.js';
 import { PASSWORD, TestClient } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 
@@ -31,6 +32,7 @@ describeEachDialect('open registration and the first administrator', (dialect) =
       registration: 'open',
       publicOrigin: 'https://chat.example.org',
       log: { warn: (line) => lines.push(line) },
+      vault: passThroughVault(),
     });
     const older = await accounts.announceFirstRunSetup();
     const newer = await accounts.announceFirstRunSetup();

@@ -3,7 +3,7 @@
  * a configured trusted proxy. A forged X-Forwarded-For buys nothing.
  */
 import { ApiRoutes, ChatError, Limits } from '@securechat/protocol';
-import { addressKey } from '../src/plugins/address-key.js';
+import { addressKey } from '../src/domain/address.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlatformApp, type PlatformApp } from './support/platform.js';
 

@@ -26,6 +26,24 @@ export const ApiRoutes = {
   adminUsers: '/api/admin/users',
   adminInvites: '/api/admin/invites',
   adminInvite: '/api/admin/invites/:inviteId',
+  /** POST: a single-use password-reset link for this user (older unused ones stop working). */
+  adminResetLink: '/api/admin/users/:userId/reset-link',
+  /** POST `{suspended}`: suspend (every session ends) or restore an account. */
+  adminSuspend: '/api/admin/users/:userId/suspend',
+  /** POST `{role}`: make an account an administrator or a member (never the last admin). */
+  adminRole: '/api/admin/users/:userId/role',
+  /** GET: users, rooms, connections, messages per minute, storage. */
+  adminStats: '/api/admin/stats',
+  /** GET: the server-wide audit log, filtered and paged. */
+  adminAudit: '/api/admin/audit',
+  /** The reset link's three steps: what it is for, then OPAQUE re-registration. */
+  resetCheck: '/api/auth/reset/check',
+  resetStart: '/api/auth/reset/start',
+  resetFinish: '/api/auth/reset/finish',
+  /** POST: end every session of the signed-in user except this one. */
+  signOutOthers: '/api/account/sessions/sign-out-others',
+  /** GET: the signed-in user's own security events, newest first. */
+  activity: '/api/account/activity',
   /** The realtime WebSocket (GET upgrade). */
   socket: '/api/ws',
 } as const;
@@ -34,4 +52,6 @@ export const ApiRoutes = {
 export const WebPaths = {
   setup: '/setup',
   invite: '/invite',
+  /** A password-reset link: `/reset#token=…` (a fragment, never in an access log). */
+  reset: '/reset',
 } as const;

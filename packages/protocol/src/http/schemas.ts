@@ -253,9 +253,6 @@ export type InvitesResponse = Static<typeof InvitesResponse>;
 export const InviteParams = Type.Object({ inviteId: Id }, strict);
 export type InviteParams = Static<typeof InviteParams>;
 
-export const UsersResponse = Type.Object({ users: Type.Array(PublicUser) }, strict);
-export type UsersResponse = Static<typeof UsersResponse>;
-
 export const HealthResponse = Type.Object(
   { status: Type.Literal('ok'), database: Type.Literal('ok') },
   strict,

@@ -14,12 +14,12 @@ import {
   normalizeUsername,
   usernameSkeleton,
   type DeviceCredential,
-  type PublicUser,
 } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../storage/errors.js';
 import type { Database } from '../storage/types.js';
-import { accessAdmin } from './access.js';
+import { createActivity } from './activity.js';
+import { createAdministration } from './administration.js';
 import { audit } from './audit.js';
 import type { AccountsDeps, AuthContext, RequestContext } from './context.js';
 import { newId } from './crypto.js';
@@ -32,7 +32,8 @@ import {
 } from './identity.js';
 import { consumeInvite, createInvites, usableInvite } from './invites.js';
 import { createOpaque, type LoginVerdict } from './opaque.js';
-import { createSessions, toPublicUser } from './sessions.js';
+import { createResets } from './resets.js';
+import { createSessions } from './sessions.js';
 import { consumeSetupToken, createSetup, usableSetupToken } from './setup.js';
 
 export type { AccountsDeps, AuthContext, RequestContext } from './context.js';
@@ -154,6 +155,9 @@ export function createAccounts(deps: AccountsDeps) {
     ...sessions,
     ...createIdentity(deps),
     ...createInvites(deps),
+    ...createResets(deps),
+    ...createActivity(deps),
+    ...createAdministration(deps),
     sweepUnfinishedLogins,
     ...createSetup(deps),
 
@@ -385,17 +389,6 @@ export function createAccounts(deps: AccountsDeps) {
         { userId: auth.user.id, ip: context.ip },
         { endedSessions: ended, identityBackup: backup !== null },
       );
-    },
-
-    /** Every account, for administrators. */
-    async listUsers(auth: AuthContext): Promise<PublicUser[]> {
-      accessAdmin(auth);
-      const rows = await db
-        .selectFrom('users')
-        .select(['id', 'username', 'role', 'created_at'])
-        .orderBy('username')
-        .execute();
-      return rows.map(toPublicUser);
     },
   };
 }

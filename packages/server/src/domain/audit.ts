@@ -7,13 +7,18 @@ export type AuditEvent =
   | 'account.login_failed'
   | 'account.logout'
   | 'account.password_change'
+  | 'account.password_reset'
+  | 'account.sign_out_others'
+  | 'account.suspend'
+  | 'account.unsuspend'
   | 'account.role_change'
   | 'device.revoke'
   | 'identity.set'
   | 'invite.create'
   | 'invite.revoke'
   | 'setup.link_created'
-  | 'setup.link_used';
+  | 'setup.link_used'
+  | 'reset.link_created';
 
 /** Record a security event. `detail` is small and never holds secrets. */
 export async function audit(

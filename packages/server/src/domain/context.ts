@@ -6,7 +6,9 @@ import type { DeviceInfo, PublicUser } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { RegistrationMode } from '../config.js';
 import type { EventBus } from '../events/bus.js';
+import type { Dialect } from '../storage/dialect.js';
 import type { Database } from '../storage/types.js';
+import type { Vault } from './vault.js';
 
 export interface AccountsDeps {
   db: Kysely<Database>;
@@ -24,6 +26,10 @@ export interface AccountsDeps {
    * notices are stored all the same and reach members when they next resume).
    */
   bus?: Pick<EventBus, 'publish'> | undefined;
+  /** Which database (for the few figures read differently on each); absent in some tests. */
+  dialect?: Dialect | undefined;
+  /** Encryption at rest of the values the server keeps but should not show a thief. */
+  vault: Vault;
 }
 
 /** Who is asking, as far as the transport knows. */

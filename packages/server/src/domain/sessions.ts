@@ -72,6 +72,31 @@ async function revokeDevices(
 }
 
 /**
+ * Revoke every live device of a user and end all their sessions, in the caller's transaction
+ * (a password reset): each device is the actor of its own `revoked` notice. Returns the
+ * notices to fan out after commit, and how many devices and sessions ended.
+ */
+export async function revokeAllDevices(
+  trx: Transaction<Database>,
+  userId: string,
+  at: number,
+): Promise<{ notices: Accepted[]; devices: number; sessions: number }> {
+  const live = await trx
+    .selectFrom('devices')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  const ended = await trx.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+  const notices: Accepted[] = [];
+  for (const { id } of live) {
+    const actor = { userId: userIdOf(userId), deviceId: deviceIdOf(id) };
+    notices.push(...(await revokeDevices(trx, actor, userId, [id], at)));
+  }
+  return { notices, devices: live.length, sessions: Number(ended.numDeletedRows) };
+}
+
+/**
  * The live device of this user that `credential` names, when its secret matches; else
  * undefined — a wrong id, someone else's or a revoked device, a wrong secret all alike.
  */
@@ -371,6 +396,28 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         { userId: auth.user.id, ip: context.ip },
         { device: deviceId },
       );
+    },
+
+    /**
+     * Sign out everywhere else: every other session of the caller ends (their sockets close at
+     * the next session check). Devices stay: signing in there again reuses them.
+     */
+    async signOutOthers(auth: AuthContext, context: RequestContext): Promise<number> {
+      const at = now();
+      const deleted = await db
+        .deleteFrom('sessions')
+        .where('user_id', '=', auth.user.id)
+        .where('id', '!=', auth.sessionId)
+        .executeTakeFirst();
+      const ended = Number(deleted.numDeletedRows);
+      await audit(
+        db,
+        at,
+        'account.sign_out_others',
+        { userId: auth.user.id, ip: context.ip },
+        { device: auth.device.id, endedSessions: ended },
+      );
+      return ended;
     },
 
     /** Record that this session just confirmed the password. */

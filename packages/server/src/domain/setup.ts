@@ -18,7 +18,7 @@ const FIRST_RUN_TTL_MS = 7 * 24 * 3600 * 1000;
 const CLI_TTL_MS = 24 * 3600 * 1000;
 
 /** Administrators who can act (not suspended). */
-async function adminCount(db: Kysely<Database>): Promise<number> {
+export async function adminCount(db: Kysely<Database>): Promise<number> {
   const row = await db
     .selectFrom('users')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))

@@ -4,6 +4,8 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  ActivityQuery,
+  ActivityResponse,
   ApiRoutes,
   DeviceParams,
   DevicesResponse,
@@ -15,6 +17,7 @@ import {
   ReauthFinishRequest,
   ReauthStartRequest,
   RegisterStartResponse,
+  SignOutOthersResponse,
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
@@ -86,4 +89,21 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
     if (request.params.deviceId === auth.device.id) app.clearSessionCookie(reply);
     return reply.code(204).send();
   });
+
+  app.post(
+    ApiRoutes.signOutOthers,
+    { schema: { response: { 200: SignOutOthersResponse } } },
+    async (request) => {
+      const ended = await accounts.signOutOthers(authOf(request), requestContext(request));
+      // This node closes the other sessions' sockets now; other nodes at their next check.
+      app.recheckSessions();
+      return { ended };
+    },
+  );
+
+  app.get(
+    ApiRoutes.activity,
+    { schema: { querystring: ActivityQuery, response: { 200: ActivityResponse } } },
+    async (request) => accounts.activity(authOf(request), request.query.before),
+  );
 }

@@ -1,12 +1,22 @@
 /** Administration. Every route here sits behind the one `requireAdmin` check. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  AdminUser,
+  AdminUserParams,
+  AdminUsersResponse,
   ApiRoutes,
+  AuditQuery,
+  AuditResponse,
   InviteCreateRequest,
   InviteCreateResponse,
   InviteParams,
   InvitesResponse,
-  UsersResponse,
+  ResetLinkParams,
+  ResetLinkRequest,
+  ResetLinkResponse,
+  RoleRequest,
+  ServerStats,
+  SuspendRequest,
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
@@ -19,8 +29,8 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.adminUsers,
-    { schema: { response: { 200: UsersResponse } } },
-    async (request) => ({ users: await accounts.listUsers(authOf(request)) }),
+    { schema: { response: { 200: AdminUsersResponse } } },
+    async (request) => ({ users: await accounts.adminUsers(authOf(request)) }),
   );
 
   app.get(
@@ -53,5 +63,67 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
       );
       return reply.code(204).send();
     },
+  );
+
+  app.post(
+    ApiRoutes.adminResetLink,
+    {
+      schema: {
+        params: ResetLinkParams,
+        body: ResetLinkRequest,
+        response: { 201: ResetLinkResponse },
+      },
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const link = await accounts.createResetLink(
+        authOf(request),
+        request.params.userId,
+        request.body.ttlSeconds,
+        requestContext(request),
+      );
+      return reply.code(201).send(link);
+    },
+  );
+
+  app.get(
+    ApiRoutes.adminAudit,
+    { schema: { querystring: AuditQuery, response: { 200: AuditResponse } } },
+    async (request) => accounts.auditLog(authOf(request), request.query),
+  );
+
+  // Suspending ends every session of the account; this node closes their sockets now, the
+  // other nodes at their next session check.
+  app.post(
+    ApiRoutes.adminSuspend,
+    { schema: { params: AdminUserParams, body: SuspendRequest, response: { 200: AdminUser } } },
+    async (request) => {
+      const user = await accounts.setSuspended(
+        authOf(request),
+        request.params.userId,
+        request.body.suspended,
+        requestContext(request),
+      );
+      if (request.body.suspended) app.recheckSessions();
+      return user;
+    },
+  );
+
+  app.post(
+    ApiRoutes.adminRole,
+    { schema: { params: AdminUserParams, body: RoleRequest, response: { 200: AdminUser } } },
+    async (request) =>
+      accounts.changeRole(
+        authOf(request),
+        request.params.userId,
+        request.body.role,
+        requestContext(request),
+      ),
+  );
+
+  app.get(ApiRoutes.adminStats, { schema: { response: { 200: ServerStats } } }, async (request) =>
+    accounts.serverStats(authOf(request), app.openConnections()),
   );
 }

@@ -15,6 +15,10 @@ import {
   SessionResponse,
   RegisterStartRequest,
   RegisterStartResponse,
+  ResetCheckRequest,
+  ResetCheckResponse,
+  ResetFinishRequest,
+  ResetStartRequest,
 } from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { SignedIn } from '../domain/accounts.js';
@@ -83,6 +87,37 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       const signedIn = await accounts.loginFinish(request.body, requestContext(request));
       app.setSessionCookie(reply, signedIn.token);
       return sessionAnswer(signedIn);
+    },
+  );
+
+  // A password-reset link: what it is for, then the OPAQUE re-registration. The token is the
+  // authority (256 random bits); the OPAQUE step counts like a registration from the address.
+  app.post(
+    ApiRoutes.resetCheck,
+    { schema: { body: ResetCheckRequest, response: { 200: ResetCheckResponse } } },
+    async (request) => accounts.resetCheck(request.body.token),
+  );
+
+  app.post(
+    ApiRoutes.resetStart,
+    { schema: { body: ResetStartRequest, response: { 200: RegisterStartResponse } } },
+    async (request) => {
+      await app.limits.registration(request.ip);
+      return accounts.resetStart(request.body.token, request.body.registrationRequest);
+    },
+  );
+
+  app.post(
+    ApiRoutes.resetFinish,
+    { schema: { body: ResetFinishRequest } },
+    async (request, reply) => {
+      await accounts.resetFinish(
+        request.body.token,
+        request.body.registrationRecord,
+        requestContext(request),
+      );
+      app.recheckSessions();
+      return reply.code(204).send();
     },
   );
 

@@ -24,7 +24,7 @@ import {
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
-import { addressKey } from './address-key.js';
+import { addressKey } from '../domain/address.js';
 
 export interface Limiters {
   /**

@@ -16,6 +16,7 @@ import { createFiles, type Files } from '../domain/files.js';
 import { checkDatabase } from '../domain/health.js';
 import { createMls, type Mls } from '../domain/mls.js';
 import { createRooms, type Rooms } from '../domain/rooms.js';
+import { passThroughVault } from '../domain/vault.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
 import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
@@ -58,6 +59,9 @@ declare module 'fastify' {
     storage: Storage;
   }
 }
+
+/** How often audit events past AUDIT_RETENTION_DAYS are looked for. */
+const AUDIT_PRUNE_INTERVAL_MS = 3_600_000;
 
 interface ServicesOptions {
   config: Config;
@@ -111,6 +115,8 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     publicOrigin: opts.config.publicOrigin,
     log: app.log,
     bus: realtime.bus,
+    vault: passThroughVault(),
+    dialect: opts.storage.dialect,
   });
   const objects = openObjectStore(opts.config.dataDir, opts.config.files.s3);
   const files = createFiles({
@@ -147,7 +153,21 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     health: { check: () => checkDatabase(opts.storage.db) },
     redis,
   });
+  // Audit events past their retention are deleted: at start, then hourly (on every node: a
+  // delete of what another node already deleted deletes nothing).
+  const pruneAudit = () => {
+    accounts.pruneAudit(opts.config.auditRetentionDays).then(
+      (count) => {
+        if (count > 0) app.log.info({ count }, 'audit events past their retention deleted');
+      },
+      (error: unknown) => app.log.warn({ err: error }, 'pruning the audit log failed'),
+    );
+  };
+  app.addHook('onReady', async () => pruneAudit());
+  const pruner = setInterval(pruneAudit, AUDIT_PRUNE_INTERVAL_MS);
+  pruner.unref();
   app.addHook('onClose', async () => {
+    clearInterval(pruner);
     const { bus, presence, limiter } = app.services;
     await Promise.all([bus.close(), presence.close(), limiter.close()]);
     await redis?.close();

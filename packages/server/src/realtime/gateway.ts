@@ -67,6 +67,15 @@ interface Connection {
   unsubscribe: () => void;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Close, now, the sockets of sessions that ended (other nodes do at their next check). */
+    recheckSessions(): void;
+    /** Open WebSocket connections on this node. */
+    openConnections(): number;
+  }
+}
+
 export interface GatewayOptions {
   config: Config;
   heartbeatMs?: number;
@@ -315,10 +324,15 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
   }, opts.heartbeatMs ?? HEARTBEAT_MS);
 
   // Sessions that ended (logout, revoked device, password change, suspension) lose their
-  // sockets: every open socket's session is re-checked in a few batched queries.
+  // sockets: every open socket's session is re-checked in a few batched queries, on a timer
+  // and at once when an action on this node ended sessions (`app.recheckSessions`).
   let checking = false;
-  const sessionCheck = setInterval(() => {
-    if (checking) return;
+  let again = false;
+  const checkSessions = () => {
+    if (checking) {
+      again = true;
+      return;
+    }
     checking = true;
     const open = [...connections.values()].flatMap((set) => [...set]);
     accounts
@@ -330,8 +344,19 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       .catch((error: unknown) => app.log.warn({ err: error }, 'session re-check failed'))
       .finally(() => {
         checking = false;
+        if (again) {
+          again = false;
+          checkSessions();
+        }
       });
-  }, opts.sessionCheckMs ?? SESSION_CHECK_MS);
+  };
+  const sessionCheck = setInterval(checkSessions, opts.sessionCheckMs ?? SESSION_CHECK_MS);
+  app.decorate('recheckSessions', checkSessions);
+  app.decorate('openConnections', () => {
+    let open = 0;
+    for (const set of connections.values()) open += set.size;
+    return open;
+  });
 
   app.addHook('onClose', async () => {
     offMissed();

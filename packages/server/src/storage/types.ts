@@ -72,6 +72,17 @@ export interface InvitesTable {
   used_by: string | null;
 }
 
+/** A password-reset link (0011): single use, expiring; a newer one for the user replaces it. */
+export interface ResetLinksTable {
+  token_hash: string;
+  user_id: string;
+  /** The administrator who made it; null when made by `securechat admin reset-link`. */
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface SetupTokensTable {
   token_hash: string;
   /** 'first-run': logged at start while there is no admin; 'cli': made by `securechat admin create`. */
@@ -253,6 +264,7 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   invites: InvitesTable;
   setup_tokens: SetupTokensTable;
+  reset_links: ResetLinksTable;
   audit_log: AuditLogTable;
   rooms: RoomsTable;
   room_members: RoomMembersTable;

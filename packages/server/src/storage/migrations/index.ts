@@ -14,6 +14,7 @@ import { metadataApart } from './0007_metadata_apart.js';
 import { identity } from './0008_identity.js';
 import { files } from './0009_files.js';
 import { receipts } from './0010_receipts.js';
+import { resetLinks } from './0011_reset_links.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -27,5 +28,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008_identity': identity(dialect),
     '0009_files': files(),
     '0010_receipts': receipts(),
+    '0011_reset_links': resetLinks(),
   };
 }

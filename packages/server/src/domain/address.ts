@@ -49,3 +49,14 @@ export function addressKey(ip: string): string {
     .map((g) => g.toString(16))
     .join(':')}::/64`;
 }
+
+/**
+ * The network an address belongs to, shortened for showing a person where a sign-in came
+ * from without the exact address: an IPv4 /24 or an IPv6 /48. Null for anything else.
+ */
+export function networkOf(ip: string): string | null {
+  const key = addressKey(ip);
+  if (isIPv4(key)) return `${key.split('.').slice(0, 3).join('.')}.0/24`;
+  if (!key.endsWith('::/64')) return null;
+  return `${key.split(':').slice(0, 3).join(':')}::/48`;
+}
