@@ -4,7 +4,9 @@
  * Every method rejects with a ChatError (see ./errors.ts).
  */
 import {
+  ActivityResponse,
   ApiRoutes,
+  AuditResponse,
   canonicalUsername,
   ChatError,
   DevicesResponse,
@@ -15,11 +17,16 @@ import {
   normalizeUsername,
   SessionResponse,
   RegisterStartResponse,
+  ResetCheckResponse,
+  ResetLinkResponse,
   ServerInfo,
-  UsersResponse,
+  SignOutOthersResponse,
+  AdminUser,
+  AdminUsersResponse,
+  ServerStats,
+  type AuditQuery,
   type DeviceInfo,
   type InviteInfo,
-  type PublicUser,
 } from '@securechat/protocol';
 import { fromBase64url, toBase64url } from './base64url.js';
 import { opaqueLogin, opaqueRegistration } from './accounts/opaque.js';
@@ -148,13 +155,39 @@ export interface SecureChatClient {
    * CHAT_ERR_LOGIN_FAILED, a weak new one with CHAT_ERR_VALIDATION and field `newPassword`.
    */
   changePassword(input: { currentPassword: string; newPassword: string }): Promise<void>;
+  /**
+   * Ends every other session of this account (other browsers sign in again; their devices
+   * stay). Resolves to how many ended.
+   */
+  signOutOthers(): Promise<number>;
+  /** This account's security events, newest first; `before` is a previous page's `next`. */
+  activity(before?: number): Promise<ActivityResponse>;
+  /** Whose password a reset link resets; CHAT_ERR_RESET_LINK_INVALID when it can't. */
+  checkResetLink(token: string): Promise<ResetCheckResponse>;
+  /**
+   * Sets a new password with a reset link (OPAQUE re-registration). Signs nobody in: every
+   * session and device of the account ends, and its encryption identity starts anew at the
+   * next sign-in. A weak password rejects with CHAT_ERR_VALIDATION and field `newPassword`.
+   */
+  resetPassword(input: { token: string; newPassword: string }): Promise<void>;
   /** Administration; every call rejects with CHAT_ERR_FORBIDDEN for non-admins. */
   admin: {
-    users(): Promise<PublicUser[]>;
+    /** Every account with its state: suspended, devices, last seen. */
+    users(): Promise<AdminUser[]>;
+    /** Suspend (every session ends at once, sign-in refused) or restore an account. */
+    setSuspended(userId: string, suspended: boolean): Promise<AdminUser>;
+    /** Make an account an administrator or a member; the last administrator stays one. */
+    setRole(userId: string, role: 'admin' | 'member'): Promise<AdminUser>;
+    /** Users, rooms, connections on this node, messages per minute and day, storage used. */
+    stats(): Promise<ServerStats>;
     invites(): Promise<InviteInfo[]>;
     /** A new single-use invitation; its token and url are shown once, never again. */
     createInvite(input?: { ttlSeconds?: number }): Promise<InviteCreateResponse>;
     revokeInvite(inviteId: string): Promise<void>;
+    /** A single-use password-reset link for a user, shown once; it replaces an unused one. */
+    createResetLink(userId: string, input?: { ttlSeconds?: number }): Promise<ResetLinkResponse>;
+    /** The audit log, newest first, filtered; pass `next` as `before` for older entries. */
+    audit(query?: AuditQuery): Promise<AuditResponse>;
   };
 }
 
@@ -453,8 +486,53 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         });
       }),
 
+    signOutOthers: () =>
+      guarded(
+        async () => (await http.post(ApiRoutes.signOutOthers, {}, SignOutOthersResponse)).ended,
+      ),
+
+    activity: (before) =>
+      guarded(() =>
+        http.get(
+          before === undefined ? ApiRoutes.activity : `${ApiRoutes.activity}?before=${before}`,
+          ActivityResponse,
+        ),
+      ),
+
+    checkResetLink: (token) =>
+      guarded(() => http.post(ApiRoutes.resetCheck, { token }, ResetCheckResponse)),
+
+    resetPassword: ({ token, newPassword }) =>
+      guarded(async () => {
+        const { username } = await http.post(ApiRoutes.resetCheck, { token }, ResetCheckResponse);
+        await requireStrongPassword(newPassword, username, 'newPassword');
+        const { registrationRecord } = await opaqueRegistration(
+          newPassword,
+          async (registrationRequest) =>
+            (
+              await http.post(
+                ApiRoutes.resetStart,
+                { token, registrationRequest },
+                RegisterStartResponse,
+              )
+            ).registrationResponse,
+        );
+        await http.post(ApiRoutes.resetFinish, { token, registrationRecord });
+        unlocked = null;
+      }),
+
     admin: {
-      users: () => guarded(async () => (await http.get(ApiRoutes.adminUsers, UsersResponse)).users),
+      users: () =>
+        guarded(async () => (await http.get(ApiRoutes.adminUsers, AdminUsersResponse)).users),
+      setSuspended: (userId, suspended) =>
+        guarded(() =>
+          http.post(withParam(ApiRoutes.adminSuspend, 'userId', userId), { suspended }, AdminUser),
+        ),
+      setRole: (userId, role) =>
+        guarded(() =>
+          http.post(withParam(ApiRoutes.adminRole, 'userId', userId), { role }, AdminUser),
+        ),
+      stats: () => guarded(() => http.get(ApiRoutes.adminStats, ServerStats)),
       invites: () =>
         guarded(async () => (await http.get(ApiRoutes.adminInvites, InvitesResponse)).invites),
       createInvite: (input = {}) =>
@@ -467,6 +545,24 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         ),
       revokeInvite: (inviteId) =>
         guarded(() => http.delete(withParam(ApiRoutes.adminInvite, 'inviteId', inviteId))),
+      createResetLink: (userId, input = {}) =>
+        guarded(() =>
+          http.post(
+            withParam(ApiRoutes.adminResetLink, 'userId', userId),
+            input.ttlSeconds === undefined ? {} : { ttlSeconds: input.ttlSeconds },
+            ResetLinkResponse,
+          ),
+        ),
+      audit: (query = {}) =>
+        guarded(() => {
+          const search = new URLSearchParams(
+            Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+          ).toString();
+          return http.get(
+            search === '' ? ApiRoutes.adminAudit : `${ApiRoutes.adminAudit}?${search}`,
+            AuditResponse,
+          );
+        }),
     },
   };
   rawConnections.set(client, connect);

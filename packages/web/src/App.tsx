@@ -3,11 +3,13 @@ import { Navigate, Route, Routes } from 'react-router';
 import { useSession } from './session';
 import { t } from './strings';
 import { AboutPage } from './features/about/AboutPage';
+import { ActivityPage } from './features/activity/ActivityPage';
 import { AdminPage } from './features/admin/AdminPage';
 import { ConversationPage } from './features/conversation/ConversationPage';
 import { RealtimeProvider, useRealtime } from './features/conversation/RealtimeProvider';
 import { LoginPage } from './features/auth/LoginPage';
 import { RegisterPage } from './features/auth/RegisterPage';
+import { ResetPage } from './features/auth/ResetPage';
 import { DevicesPage } from './features/devices/DevicesPage';
 import { NotFoundPage } from './features/errors/ErrorPages';
 import { SettingsPage } from './features/settings/SettingsPage';
@@ -74,6 +76,14 @@ export function App() {
           }
         />
         <Route
+          path="/activity"
+          element={
+            <SignedIn>
+              <ActivityPage />
+            </SignedIn>
+          }
+        />
+        <Route
           path="/settings"
           element={
             <SignedIn>
@@ -122,6 +132,8 @@ export function App() {
             </SignedOut>
           }
         />
+        {/* Signed in or not: an administrator may open a link made for someone else. */}
+        <Route path="/reset" element={<ResetPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Routes>
     </RealtimeProvider>

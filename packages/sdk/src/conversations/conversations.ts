@@ -574,8 +574,9 @@ export class Conversations {
         report?.(total === 0 ? 0.2 : (0.2 * done) / total),
       );
       const stored = await upload.uploadFile(room, fileType, sealed.ciphertext, (sent, total) =>
-        report?.(0.2 + (0.8 * sent) / Math.max(1, total)),
+        report?.(Math.min(0.2 + 0.8 * (sent / Math.max(1, total)), 1)),
       );
+      report?.(1);
       await this.submit(room, {
         type: 'file',
         blob: stored.id,

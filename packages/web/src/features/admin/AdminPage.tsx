@@ -1,4 +1,4 @@
-import type { InviteInfo, PublicUser } from '@securechat/sdk';
+import type { InviteInfo } from '@securechat/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { client } from '../../sdk/client';
 import { useFailureMessage, useSession } from '../../session';
@@ -6,8 +6,12 @@ import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { Icon } from '../../ui/Icon';
-import { formatDay, formatRelative, formatTime } from '../../ui/time';
+import { formatRelative, formatTime } from '../../ui/time';
 import { AppShell } from '../shell/AppShell';
+import { AuditLog } from './AuditLog';
+import { OneTimeLink } from './OneTimeLink';
+import { ServerCard } from './ServerCard';
+import { UsersCard } from './UsersCard';
 
 type InviteState = 'active' | 'used' | 'expired';
 
@@ -16,44 +20,9 @@ function inviteState(invite: InviteInfo, now: number): InviteState {
   return new Date(invite.expiresAt).getTime() <= now ? 'expired' : 'active';
 }
 
-/** The link of a new invitation, once: the server keeps only a hash of its token. */
-function NewInvite({ url }: { url: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <div className="invite-link">
-      <p className="invite-link-title">
-        <Icon name="link" /> {t.admin.newInvite}
-      </p>
-      <div className="copy-row">
-        <input
-          readOnly
-          value={url}
-          aria-label={t.admin.inviteLink}
-          onFocus={(e) => e.target.select()}
-        />
-        <Button
-          variant="primary"
-          onClick={() => {
-            void navigator.clipboard?.writeText(url).then(
-              () => setCopied(true),
-              () => setCopied(false),
-            );
-          }}
-        >
-          {t.admin.copy}
-        </Button>
-      </div>
-      <p className="field-hint" role="status">
-        {copied ? t.admin.copied : t.admin.newInviteHint}
-      </p>
-    </div>
-  );
-}
-
 export function AdminPage() {
   const { session } = useSession();
   const errorMessage = useFailureMessage();
-  const [users, setUsers] = useState<PublicUser[] | null>(null);
   const [invites, setInvites] = useState<InviteInfo[] | null>(null);
   const [link, setLink] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
@@ -62,9 +31,8 @@ export function AdminPage() {
 
   const load = useCallback(
     () =>
-      Promise.all([client.admin.users(), client.admin.invites()]).then(
-        ([u, i]) => {
-          setUsers(u);
+      client.admin.invites().then(
+        (i) => {
           setInvites([...i].sort((a, b) => b.createdAt.localeCompare(a.createdAt)));
           setNow(Date.now());
         },
@@ -118,7 +86,14 @@ export function AdminPage() {
               {t.admin.createInvite}
             </Button>
           </div>
-          {link ? <NewInvite url={link} /> : null}
+          {link ? (
+            <OneTimeLink
+              title={t.admin.newInvite}
+              label={t.admin.inviteLink}
+              hint={t.admin.newInviteHint}
+              url={link}
+            />
+          ) : null}
           {invites && invites.length === 0 ? (
             <p className="empty-line">{t.admin.noInvites}</p>
           ) : null}
@@ -173,38 +148,9 @@ export function AdminPage() {
             })}
           </ul>
         </section>
-        <section className="card" aria-labelledby="users-title">
-          <div className="card-intro">
-            <h2 id="users-title">{t.admin.users}</h2>
-            <p className="muted">{t.admin.usersLead(users?.length ?? 0)}</p>
-          </div>
-          <ul className="list">
-            {users?.map((user) => (
-              <li key={user.id} className="list-row">
-                <span className="avatar" aria-hidden="true">
-                  {user.username.slice(0, 1).toUpperCase()}
-                </span>
-                <div className="list-main">
-                  <div className="list-title">
-                    {user.username}
-                    {user.id === session?.user.id ? (
-                      <span className="muted small">{t.admin.you}</span>
-                    ) : null}
-                  </div>
-                  <div className="list-meta">
-                    {t.admin.joined}{' '}
-                    <time dateTime={user.createdAt} title={formatTime(user.createdAt)}>
-                      {formatDay(user.createdAt)}
-                    </time>
-                  </div>
-                </div>
-                <span className={user.role === 'admin' ? 'badge' : 'badge badge-muted'}>
-                  {t.admin.role[user.role]}
-                </span>
-              </li>
-            ))}
-          </ul>
-        </section>
+        <ServerCard />
+        <UsersCard me={session?.user.id ?? null} />
+        <AuditLog />
       </div>
     </AppShell>
   );

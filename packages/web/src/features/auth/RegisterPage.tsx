@@ -9,17 +9,13 @@ import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { Field } from '../../ui/Field';
-import { StrengthMeter, usePasswordCheck } from '../../ui/Meter';
+import { usePasswordCheck } from '../../ui/Meter';
 import { usePageTitle } from '../../ui/usePageTitle';
 import { AuthLayout } from './AuthLayout';
+import { NewPasswordFields } from './NewPasswordFields';
+import { tokenFromHash } from './token';
 
 export type RegisterMode = 'register' | 'setup' | 'invite';
-
-/** The token of a setup or invitation link; it travels in the fragment, never to the server's logs. */
-function tokenFromHash(hash: string): string | null {
-  const value = new URLSearchParams(hash.replace(/^#/, '')).get('token');
-  return value && /^[A-Za-z0-9_-]{16,128}$/.test(value) ? value : null;
-}
 
 const copy = {
   register: { title: t.auth.registerTitle, lead: t.auth.registerLead },
@@ -138,29 +134,14 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
             value={username}
             onChange={(e) => setUsername(e.target.value)}
           />
-          <Field
+          <NewPasswordFields
             label={t.auth.password}
-            name="new-password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={Limits.PASSWORD_MIN_LENGTH}
-            error={fieldErrors.password || null}
-            invalid={fieldErrors.password !== undefined}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          >
-            <StrengthMeter check={check} />
-          </Field>
-          <Field
-            label={t.auth.confirmPassword}
-            name="confirm-password"
-            type="password"
-            autoComplete="new-password"
-            required
-            error={fieldErrors.confirm ?? null}
-            value={confirm}
-            onChange={(e) => setConfirm(e.target.value)}
+            password={password}
+            confirm={confirm}
+            check={check}
+            errors={fieldErrors}
+            onPassword={setPassword}
+            onConfirm={setConfirm}
           />
           <Button variant="primary" type="submit" wide busy={busy}>
             {busy ? t.auth.creating : t.auth.createAccount}

@@ -7,6 +7,7 @@ import { useFailureMessage, useSession } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
+import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { Dialog } from '../../ui/Dialog';
 import { Icon } from '../../ui/Icon';
 import { formatRelative, formatTime } from '../../ui/time';
@@ -42,6 +43,8 @@ export function DevicesPage() {
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<DeviceInfo | null>(null);
+  const [endingOthers, setEndingOthers] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
   const labels = labelsOf(devices ?? []);
   const labelOf = (device: DeviceInfo) => labels.get(device.id) ?? device.name;
 
@@ -82,6 +85,7 @@ export function DevicesPage() {
           <p className="lead">{t.devices.lead}</p>
         </header>
         {error ? <Alert>{error}</Alert> : null}
+        {notice ? <Alert kind="success">{notice}</Alert> : null}
         {devices === null ? (
           error ? null : (
             <p className="muted" role="status">
@@ -128,7 +132,41 @@ export function DevicesPage() {
             ))}
           </ul>
         )}
+        <section className="card" aria-labelledby="others-title">
+          <div className="card-head">
+            <div className="card-intro">
+              <h2 id="others-title">{t.devices.othersTitle}</h2>
+              <p className="muted">{t.devices.othersLead}</p>
+            </div>
+            <Button
+              variant="danger"
+              onClick={() => {
+                setNotice(null);
+                setEndingOthers(true);
+              }}
+            >
+              {t.devices.signOutOthers}
+            </Button>
+          </div>
+        </section>
       </div>
+      {endingOthers ? (
+        <ConfirmDialog
+          title={t.devices.confirmOthersTitle}
+          lead={t.devices.confirmOthers}
+          confirm={t.devices.signOutOthers}
+          busyLabel={t.devices.signingOutOthers}
+          onConfirm={async () => {
+            try {
+              setNotice(t.devices.othersEnded(await client.signOutOthers()));
+              return null;
+            } catch (failure) {
+              return errorMessage(failure);
+            }
+          }}
+          onClose={() => setEndingOthers(false)}
+        />
+      ) : null}
       {confirming ? (
         <Dialog
           title={t.devices.confirmTitle(labelOf(confirming))}

@@ -29,6 +29,7 @@ export function UserMenu() {
 
   const items: MenuItem[] = [
     { label: t.shell.devices, onSelect: go('/devices') },
+    { label: t.shell.activity, onSelect: go('/activity') },
     { label: t.shell.settings, onSelect: go('/settings') },
     ...(session?.user.role === 'admin' ? [{ label: t.shell.admin, onSelect: go('/admin') }] : []),
     { label: t.shell.about, onSelect: go('/about') },
