@@ -132,6 +132,7 @@ describe.skipIf(!chromiumPath())('accessibility (axe-core)', () => {
 
         for (const [path, heading] of [
           ['/devices', 'Devices'],
+          ['/activity', 'Account activity'],
           ['/settings', 'Settings'],
           ['/admin', 'Administration'],
           ['/about', null],

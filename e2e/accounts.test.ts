@@ -84,6 +84,7 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     const items = await page.getByRole('menu').getByRole('menuitem').allTextContents();
     expect(items.map((s) => s.trim())).toEqual([
       'Devices',
+      'Account activity',
       'Settings',
       'About',
       'Sign out',
@@ -298,6 +299,7 @@ describe.skipIf(!chromiumPath())('accounts in the browser', () => {
     await page.getByRole('main', { name: 'Conversation' }).waitFor();
     for (const [item, heading, at] of [
       ['Devices', 'Devices', '/devices'],
+      ['Account activity', 'Account activity', '/activity'],
       ['Settings', 'Settings', '/settings'],
       ['About', 'About SecureChat', '/about'],
     ] as const) {
