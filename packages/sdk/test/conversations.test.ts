@@ -156,6 +156,32 @@ describe('conversations', () => {
     expect(await readdir(directory)).toEqual([expect.stringMatching(/^securechat-M+-D1\.json$/)]);
   });
 
+  it('keeps what the connection delivers while the encryption engine is still loading', async () => {
+    // A reload resumes at once; the engine takes longer to load. What the resume brings in
+    // that time (here a message and a "gone") must not be dropped: the connection's positions
+    // have already moved past it, so it would never come again.
+    const store = openMemoryStore();
+    const OTHER_ROOM = roomId('O'.repeat(22));
+    const connected: { transport?: UnsafeTestingTransport } = {};
+    const conversations = await openConversations({
+      store,
+      userId: ME,
+      connect: (positions) => (connected.transport = unsafeTestingTransport(ME, positions)),
+      encryption: async (hooks) => {
+        connected.transport?.deliver(fromBob(ROOM, 'while loading'));
+        connected.transport?.deliver(fromBob(OTHER_ROOM, 'soon gone'));
+        connected.transport?.gone(OTHER_ROOM);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return unsafeTestingPlaintextCrypto(hooks);
+      },
+    });
+    cleanup.push(() => conversations.close());
+    await until(() => texts(conversations).includes('while loading'));
+    expect(connected.transport?.positions.get(ROOM)).toBe(1);
+    await until(() => conversations.view(OTHER_ROOM).items.length === 0);
+    expect((await store.rooms()).map((r) => r.room)).toEqual([ROOM]);
+  });
+
   it('re-sends what was pending at shutdown with the same cmid, once', async () => {
     const store = openMemoryStore();
     await store.putPending({

@@ -319,6 +319,17 @@ export class Conversations {
     const transport = options.connect(positions);
     self.transport = transport;
     self.receipts = new Receipts(transport, (room) => self.changed(room), self.report);
+    // The connection may resume while the engine loads: its events advance the positions at
+    // once, so they are listened to from now on and held until the engine can open them.
+    // (Dropped, they would be lost for good: a commit among them would leave this device a
+    // step behind its group, unable to read anything sent after it.)
+    let early: (() => void)[] | null = [];
+    const whenReady = (work: () => void) => (early ? early.push(work) : work());
+    self.teardown.push(
+      transport.onEvent((event) => whenReady(() => self.receive(event))),
+      transport.onReceipt((event) => self.receipts.received(event.room, event)),
+      transport.onGone((room) => whenReady(() => void self.forget(room).catch(self.report))),
+    );
     self.engine = await options.encryption(
       {
         run: (room, task) => self.enqueue(room, task),
@@ -340,8 +351,6 @@ export class Conversations {
       }),
     );
     self.teardown.push(
-      transport.onEvent((event) => self.receive(event)),
-      transport.onReceipt((event) => self.receipts.received(event.room, event)),
       transport.onState((state) => {
         if (state === 'open' || state === 'stalled')
           for (const room of self.opened) self.fetchFirstPage(room);
@@ -353,8 +362,10 @@ export class Conversations {
         }
         self.emit();
       }),
-      transport.onGone((room) => void self.forget(room).catch(self.report)),
     );
+    const held = early;
+    early = null;
+    for (const work of held) work();
     self.engine.start();
     // The connection may have opened while the engine was loading.
     if (transport.state === 'open') {
