@@ -46,12 +46,15 @@ describeEachDialect('end-to-end encryption', (dialect) => {
   const people: Person[] = [];
   const errors: string[] = [];
 
-  async function person(name: string, existing = false): Promise<Person> {
+  async function person(
+    name: string,
+    existing = false,
+    store: ConversationStore = openMemoryStore(),
+  ): Promise<Person> {
     const client = createClient({ baseUrl: origin, WebSocket });
     const me = existing
       ? await client.login({ username: name, password: PASSWORD })
       : await client.register({ username: name, password: PASSWORD });
-    const store = openMemoryStore();
     const c = await client.conversations({
       store,
       userId: me.user.id,
@@ -104,6 +107,41 @@ describeEachDialect('end-to-end encryption', (dialect) => {
     const haystack = stored.map((r) => Buffer.from(r.payload ?? []).toString('latin1')).join('');
     expect(haystack).not.toContain(marker);
     expect(haystack).not.toContain('hi alice');
+  }, 90_000);
+
+  it('adopts its own accepted commit after stopping before it stored the new keys', async () => {
+    // The device stops (a closed tab) after the server accepted its commit but before it
+    // wrote the new group state: the write of the group state fails, as if never made.
+    const kept = openMemoryStore();
+    let stopBeforeStoring = false;
+    const store: ConversationStore = Object.assign(Object.create(kept) as ConversationStore, {
+      putSecrets: (changes: Parameters<ConversationStore['putSecrets']>[0]) => {
+        if (stopBeforeStoring && [...changes.keys()].some((key) => key.startsWith('group:')))
+          return Promise.reject(new Error('the tab was closed'));
+        return kept.putSecrets(changes);
+      },
+    });
+    const abe = await person('abe', false, store);
+    const bea = await person('bea');
+    const room = await abe.c.direct('bea');
+    await Promise.all([abe.c.rooms(), bea.c.rooms()]);
+    abe.c.open(room.id);
+    bea.c.open(room.id);
+    await abe.c.sendText(room.id, 'before');
+    await until(() => texts(bea, room.id).includes('before'), 'bea to read abe');
+    stopBeforeStoring = true;
+    await expect(abe.c.rotateKeys(room.id)).rejects.toThrow();
+    await abe.c.close();
+    people.splice(people.indexOf(abe), 1);
+
+    // The same device opens again over what it stored: the commit comes back from the log.
+    const again = await abe.client.conversations({ store: kept, userId: abe.id });
+    people.push({ ...abe, c: again, store: kept });
+    again.open(room.id);
+    await bea.c.sendText(room.id, 'after the new keys');
+    await until(() => texts({ c: again }, room.id).includes('after the new keys'), 'abe to read');
+    await again.sendText(room.id, 'and back');
+    await until(() => texts(bea, room.id).includes('and back'), 'bea to read abe again');
   }, 90_000);
 
   it('a three-user private group: an invited member reads from then on; a removed one reads nothing after', async () => {

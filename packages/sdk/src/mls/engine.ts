@@ -142,7 +142,20 @@ interface StoredGroup {
   refused: string | null;
 }
 
+/**
+ * The state an own commit leads to, kept from before it is sent until it is adopted: if this
+ * device stops after the server accepted the commit but before it stored the new state, the
+ * commit comes back from the log and is adopted from here (a sender can't process its own
+ * commit; without this it would stay an epoch behind for good).
+ */
+interface PendingCommit {
+  /** The epoch the commit was made in. */
+  epoch: number;
+  state: Uint8Array;
+}
+
 const GROUP = 'group:';
+const PENDING = 'pending:';
 const HELD = 'held:';
 const KP = 'kp:';
 const SENT = 'sent:';
@@ -172,6 +185,7 @@ export class MlsEngine implements ConversationCrypto {
   private readonly groups = new Map<string, RoomGroup>();
   private readonly rooms = new Map<string, RoomSummary>();
   private readonly held = new Map<string, RoomEvent[]>();
+  private readonly pending = new Map<string, PendingCommit>();
   private readonly ownPackages = new Map<string, StoredKeyPackage>();
   private readonly sent = new Map<string, Uint8Array>();
   private readonly listeners = new Set<() => void>();
@@ -263,6 +277,8 @@ export class MlsEngine implements ConversationCrypto {
       const group = decode(value) as StoredGroup;
       this.groups.set(key.slice(GROUP.length), { ...group, state: decodeState(group.state) });
     }
+    for (const [key, value] of await store.secrets(PENDING))
+      this.pending.set(key.slice(PENDING.length), decode(value) as PendingCommit);
     for (const [key, value] of await store.secrets(HELD))
       this.held.set(key.slice(HELD.length), decode(value) as RoomEvent[]);
     for (const [key, value] of await store.secrets(KP)) {
@@ -413,10 +429,12 @@ export class MlsEngine implements ConversationCrypto {
   async forget(room: string): Promise<void> {
     this.groups.delete(room);
     this.held.delete(room);
+    this.pending.delete(room);
     this.rooms.delete(room);
     await this.options.store.putSecrets(
       new Map([
         [GROUP + room, null],
+        [PENDING + room, null],
         [HELD + room, null],
       ]),
     );
@@ -440,6 +458,8 @@ export class MlsEngine implements ConversationCrypto {
     let group = before;
     let held = this.held.get(room) ?? [];
     const heldBefore = held;
+    const pending = this.pending.get(room);
+    let pendingDone = false;
     let reconcile = false;
     const sentUsed: string[] = [];
     for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
@@ -475,10 +495,24 @@ export class MlsEngine implements ConversationCrypto {
       // This device's own messages: it knows their plaintext (MLS does not let a sender
       // decrypt its own), and its own commits were applied when the server accepted them.
       if (event.device === this.options.device) {
-        if (event.kind === 'commit') continue;
-        const mine = this.sent.get(event.cmid);
-        if (mine) sentUsed.push(event.cmid);
-        opened.push({ event, payload: mine ?? null, failure: mine ? null : 'undecryptable' });
+        if (event.kind !== 'commit') {
+          const mine = this.sent.get(event.cmid);
+          if (mine) sentUsed.push(event.cmid);
+          opened.push({ event, payload: mine ?? null, failure: mine ? null : 'undecryptable' });
+          continue;
+        }
+        // Applied when the server accepted it — unless this device stopped before storing
+        // the state it led to: then that state is adopted now.
+        if (
+          group &&
+          pending &&
+          !pendingDone &&
+          event.epoch === pending.epoch &&
+          event.epoch === Number(group.state.groupContext.epoch)
+        ) {
+          group = { ...group, state: decodeState(pending.state), updatedAt: this.now() };
+          pendingDone = true;
+        }
         continue;
       }
       if (!group) {
@@ -497,6 +531,7 @@ export class MlsEngine implements ConversationCrypto {
       }
       const context = await this.context(group.suite);
       if (event.kind === 'commit') {
+        if (pending && event.epoch >= pending.epoch) pendingDone = true; // another won it
         if (event.epoch < Number(group.state.groupContext.epoch)) continue; // applied already
         const result = await this.applyCommit(room, context, group.state, event);
         if (result.refused !== null) {
@@ -526,6 +561,7 @@ export class MlsEngine implements ConversationCrypto {
       secrets.set(key, value);
     }
     if (held !== heldBefore) secrets.set(HELD + room, encode(held));
+    if (pendingDone) secrets.set(PENDING + room, null);
     for (const cmid of sentUsed) secrets.set(SENT + cmid, null);
     const final = group;
     return {
@@ -534,6 +570,7 @@ export class MlsEngine implements ConversationCrypto {
       done: () => {
         if (final) this.groups.set(room, final);
         if (held !== heldBefore) this.held.set(room, held);
+        if (pendingDone && this.pending.get(room) === pending) this.pending.delete(room);
         for (const cmid of sentUsed) this.sent.delete(cmid);
         if (final?.refused && !before?.refused) this.emit();
         if (reconcile) this.schedule(room);
@@ -769,16 +806,36 @@ export class MlsEngine implements ConversationCrypto {
   ): Promise<boolean> {
     const group = this.groups.get(room);
     if (!group) return false;
+    const unresolved = this.pending.get(room);
+    if (unresolved && unresolved.epoch === Number(group.state.groupContext.epoch)) {
+      // An earlier commit of this epoch failed without an answer. If the server moved on,
+      // one was accepted (that one or another's): wait for it from the log before any other.
+      const { epoch } = await this.options.transport.groupInfo(room);
+      if (epoch > unresolved.epoch) {
+        this.schedule(room, 500);
+        return false;
+      }
+    }
     const context = await this.context(group.suite);
     const own = await make(context, group.state);
+    const pending: PendingCommit = { epoch: own.epoch, state: encodeState(own.state) };
+    await this.options.store.putSecrets(new Map([[PENDING + room, encode(pending)]]));
+    this.pending.set(room, pending);
+    // A failure other than a refusal keeps the pending state: the server may have accepted
+    // the commit, and then it comes back from the log.
     const accepted = await this.publish(room, own);
     if (accepted === null) {
+      await this.options.store.putSecrets(new Map([[PENDING + room, null]]));
+      if (this.pending.get(room) === pending) this.pending.delete(room);
       this.schedule(room, 500);
       return false;
     }
     const next: RoomGroup = { ...group, state: own.state, updatedAt: this.now() };
-    await this.options.store.putSecrets(new Map([this.groupSecret(room, next)]));
+    await this.options.store.putSecrets(
+      new Map([this.groupSecret(room, next), [PENDING + room, null]]),
+    );
     this.groups.set(room, next);
+    if (this.pending.get(room) === pending) this.pending.delete(room);
     if (own.welcome) await this.sendWelcomes(room, accepted, own.welcome, welcomeTo);
     this.emit();
     return true;
