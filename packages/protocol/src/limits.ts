@@ -55,6 +55,9 @@ export const Limits = {
   ACTIVITY_SCAN_MAX: 500,
   /** The admin audit log: entries on one page. */
   AUDIT_PAGE_MAX: 100,
+  /** The admin console's room list: rooms on one page, and the longest name filter. */
+  ADMIN_ROOMS_PAGE_MAX: 100,
+  ADMIN_ROOMS_FILTER_MAX_CHARS: 64,
   /** Days audit events are kept (AUDIT_RETENTION_DAYS): default and bounds. */
   AUDIT_RETENTION_DEFAULT_DAYS: 365,
   AUDIT_RETENTION_MIN_DAYS: 1,

@@ -21,7 +21,7 @@ import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ChatError } from '@securechat/protocol';
+import { ChatError, Limits } from '@securechat/protocol';
 import * as opaque from '@serenity-kit/opaque';
 import { config as loadDotEnv } from 'dotenv';
 import selfsigned from 'selfsigned';
@@ -42,6 +42,11 @@ Commands:
   admin suspend <username>   Suspend an account: every session ends, sign-in is refused.
   admin unsuspend <username> Restore a suspended account.
   admin stats                Users, rooms, messages in the last minute and day, storage used.
+  admin rooms                List rooms, most recently active first: id, kind, channel name,
+                             members, events, last activity.
+  admin delete-room <room-id>
+                             Delete a room, its history and files for everyone (never #general).
+                             Members' open apps drop it when they next reconnect.
   admin reset-link <username>
                              Print a one-time link (valid 24 hours) that sets a new password for
                              the user: it signs them out everywhere and starts a new encryption
@@ -191,6 +196,27 @@ export async function runCli(
       );
       io.out(
         `storage: database ${stats.storage.databaseBytes ?? 'unknown'} bytes, files ${stats.storage.filesBytes} bytes, blobs ${stats.storage.blobsBytes} bytes`,
+      );
+      return 0;
+    }
+    if (command === 'admin' && sub === 'rooms' && rest.length === 0) {
+      const { rooms, total } = await withAccounts(env, (a) =>
+        a.adminRooms(null, { limit: String(Limits.ADMIN_ROOMS_PAGE_MAX) }),
+      );
+      for (const room of rooms) {
+        const name = room.name === null ? '(encrypted name)' : `#${room.name}`;
+        io.out(
+          `${room.id}\t${room.kind}\t${name}\tmembers ${room.members}\tevents ${room.events}\tlast activity ${room.lastActivityAt ?? 'never'}`,
+        );
+      }
+      if (total > rooms.length) io.out(`… and ${total - rooms.length} more.`);
+      return 0;
+    }
+    if (command === 'admin' && sub === 'delete-room' && rest.length === 1) {
+      const roomId = rest[0] ?? '';
+      const deleted = await withAccounts(env, (a) => a.deleteRoom(null, roomId, null));
+      io.out(
+        `Deleted room ${roomId}: ${deleted.events} events, and ${deleted.members} members no longer have it.`,
       );
       return 0;
     }

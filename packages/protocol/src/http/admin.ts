@@ -3,6 +3,8 @@
  * server's figures. Every route is for administrators only.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { RoomKind } from '../frames/rooms.js';
+import { Limits } from '../limits.js';
 import { Id, Role, Timestamp } from './schemas.js';
 
 const strict = { additionalProperties: false } as const;
@@ -62,3 +64,63 @@ export const ServerStats = Type.Object(
   strict,
 );
 export type ServerStats = Static<typeof ServerStats>;
+
+/**
+ * A room as administrators see it: what the server knows. The names and topics of groups and
+ * direct rooms are end-to-end encrypted, so only public channels (and #general) have a name.
+ */
+export const AdminRoom = Type.Object(
+  {
+    id: Id,
+    kind: RoomKind,
+    /** Channels and #general only; null for groups and direct rooms. */
+    name: Type.Union([Type.String(), Type.Null()]),
+    /** A protected channel needs a password to join. */
+    protected: Type.Boolean(),
+    members: Type.Integer({ minimum: 0 }),
+    /** Events in its log (messages, edits, reactions, notices, commits). */
+    events: Type.Integer({ minimum: 0 }),
+    createdAt: Timestamp,
+    /** When its last event was stored; null for a room with none. */
+    lastActivityAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  strict,
+);
+export type AdminRoom = Static<typeof AdminRoom>;
+
+/** Filters of the room list, and the page (`offset` rooms skipped). */
+export const AdminRoomsQuery = Type.Object(
+  {
+    kind: Type.Optional(RoomKind),
+    /** Part of a channel's name (case-insensitive). */
+    name: Type.Optional(
+      Type.String({ minLength: 1, maxLength: Limits.ADMIN_ROOMS_FILTER_MAX_CHARS }),
+    ),
+    /** Rooms on the page: 1 to ADMIN_ROOMS_PAGE_MAX (decimal digits, as in any query). */
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+    /** Rooms skipped: the rooms already shown. */
+    offset: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,6})$' })),
+  },
+  strict,
+);
+export type AdminRoomsQuery = Static<typeof AdminRoomsQuery>;
+
+export const AdminRoomsResponse = Type.Object(
+  {
+    rooms: Type.Array(AdminRoom),
+    /** Every room matching the filters, on all pages. */
+    total: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+);
+export type AdminRoomsResponse = Static<typeof AdminRoomsResponse>;
+
+export const AdminRoomParams = Type.Object({ roomId: Id }, strict);
+export type AdminRoomParams = Static<typeof AdminRoomParams>;
+
+/** What deleting a room ended. */
+export const AdminRoomDeleted = Type.Object(
+  { members: Type.Integer({ minimum: 0 }), events: Type.Integer({ minimum: 0 }) },
+  strict,
+);
+export type AdminRoomDeleted = Static<typeof AdminRoomDeleted>;

@@ -36,6 +36,10 @@ export const ApiRoutes = {
   adminStats: '/api/admin/stats',
   /** GET: the server-wide audit log, filtered and paged. */
   adminAudit: '/api/admin/audit',
+  /** GET: rooms with their member counts and last activity, most recently active first. */
+  adminRooms: '/api/admin/rooms',
+  /** DELETE: a room, its history and its files, for everyone in it (never #general). */
+  adminRoom: '/api/admin/rooms/:roomId',
   /** The reset link's three steps: what it is for, then OPAQUE re-registration. */
   resetCheck: '/api/auth/reset/check',
   resetStart: '/api/auth/reset/start',

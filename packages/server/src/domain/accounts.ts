@@ -33,6 +33,7 @@ import {
 import { consumeInvite, createInvites, usableInvite } from './invites.js';
 import { createOpaque, type LoginVerdict } from './opaque.js';
 import { createResets } from './resets.js';
+import { createRoomAdministration } from './room-administration.js';
 import { createSessions } from './sessions.js';
 import { consumeSetupToken, createSetup, usableSetupToken } from './setup.js';
 
@@ -156,6 +157,7 @@ export function createAccounts(deps: AccountsDeps) {
     ...createIdentity(deps),
     ...createInvites(deps),
     ...createResets(deps),
+    ...createRoomAdministration(deps),
     ...createActivity(deps),
     ...createAdministration(deps),
     sweepUnfinishedLogins,

@@ -18,7 +18,8 @@ export type AuditEvent =
   | 'invite.revoke'
   | 'setup.link_created'
   | 'setup.link_used'
-  | 'reset.link_created';
+  | 'reset.link_created'
+  | 'admin.room_deleted';
 
 /** Record a security event. `detail` is small and never holds secrets. */
 export async function audit(

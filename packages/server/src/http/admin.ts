@@ -1,6 +1,10 @@
 /** Administration. Every route here sits behind the one `requireAdmin` check. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  AdminRoomDeleted,
+  AdminRoomParams,
+  AdminRoomsQuery,
+  AdminRoomsResponse,
   AdminUser,
   AdminUserParams,
   AdminUsersResponse,
@@ -121,6 +125,19 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
         request.body.role,
         requestContext(request),
       ),
+  );
+
+  app.get(
+    ApiRoutes.adminRooms,
+    { schema: { querystring: AdminRoomsQuery, response: { 200: AdminRoomsResponse } } },
+    async (request) => accounts.adminRooms(authOf(request), request.query),
+  );
+
+  app.delete(
+    ApiRoutes.adminRoom,
+    { schema: { params: AdminRoomParams, response: { 200: AdminRoomDeleted } } },
+    async (request) =>
+      accounts.deleteRoom(authOf(request), request.params.roomId, requestContext(request)),
   );
 
   app.get(ApiRoutes.adminStats, { schema: { response: { 200: ServerStats } } }, async (request) =>

@@ -1,0 +1,161 @@
+/**
+ * The admin console's rooms: every room with what the server knows of it (kind, the name of a
+ * public channel, member count, size of its log, last activity), and deleting one. Names and
+ * topics of groups and direct rooms are end-to-end encrypted: the console never has them.
+ *
+ * Deleting a room removes it, its log and (through the file collector) its encrypted files
+ * for everyone. Each member is sent a notice that they were removed, so open apps drop the
+ * room at once; apps that were away learn it when they resume. #general can't be deleted.
+ */
+import {
+  ChatError,
+  Limits,
+  type AdminRoom,
+  type AdminRoomDeleted,
+  type AdminRoomsQuery,
+  type AdminRoomsResponse,
+} from '@securechat/protocol';
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/types.js';
+import { accessAdmin } from './access.js';
+import { audit } from './audit.js';
+import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
+import { publishEvents, senderOf, type Accepted } from './delivery/events.js';
+import { userIdOf } from './ids.js';
+import { memberIds, membersChanged } from './membership.js';
+import { notify } from './rooms/kit.js';
+
+/** Every room matching `kind`, with its figures (names are matched afterwards). */
+async function roomRows(db: Kysely<Database>, kind: AdminRoomsQuery['kind']) {
+  let query = db
+    .selectFrom('rooms as r')
+    .select((eb) => [
+      'r.id',
+      'r.kind',
+      'r.name',
+      'r.password_hash',
+      'r.created_at',
+      'r.last_seq',
+      eb
+        .selectFrom('room_members as m')
+        .select(eb.fn.countAll<number | string>().as('n'))
+        .whereRef('m.room_id', '=', 'r.id')
+        .as('members'),
+      eb
+        .selectFrom('events as e')
+        .select('e.at')
+        .whereRef('e.room_id', '=', 'r.id')
+        .orderBy('e.seq', 'desc')
+        .limit(1)
+        .as('last_at'),
+    ]);
+  if (kind !== undefined) query = query.where('r.kind', '=', kind);
+  return query.execute();
+}
+
+export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
+  const { db, now } = deps;
+  return {
+    /**
+     * Rooms, most recently active first (then newest), `limit` from `offset`. A name filter
+     * matches public channels and #general only: other rooms have no name on the server.
+     */
+    async adminRooms(
+      auth: AuthContext | null,
+      query: AdminRoomsQuery,
+    ): Promise<AdminRoomsResponse> {
+      if (auth) accessAdmin(auth);
+      const offset = Number(query.offset ?? 0);
+      const limit = Number(query.limit ?? Limits.ADMIN_ROOMS_PAGE_MAX);
+      if (limit > Limits.ADMIN_ROOMS_PAGE_MAX)
+        throw new ChatError(
+          'CHAT_ERR_VALIDATION',
+          `A page holds at most ${Limits.ADMIN_ROOMS_PAGE_MAX} rooms.`,
+        );
+      const needle = query.name?.trim().toLowerCase();
+      const rows = (await roomRows(db, query.kind)).filter(
+        (row) => !needle || (row.name ?? '').toLowerCase().includes(needle),
+      );
+      const rooms = rows
+        .map((row): AdminRoom => ({
+          id: row.id,
+          kind: row.kind,
+          name: row.kind === 'channel' || row.kind === 'general' ? row.name : null,
+          protected: row.password_hash !== null,
+          members: Number(row.members ?? 0),
+          events: Number(row.last_seq),
+          createdAt: iso(row.created_at),
+          lastActivityAt: row.last_at === null ? null : iso(Number(row.last_at)),
+        }))
+        .sort(
+          (a, b) =>
+            (b.lastActivityAt ?? '').localeCompare(a.lastActivityAt ?? '') ||
+            b.createdAt.localeCompare(a.createdAt) ||
+            a.id.localeCompare(b.id),
+        );
+      return { rooms: rooms.slice(offset, offset + limit), total: rooms.length };
+    },
+
+    /**
+     * Delete a room for everyone. From the console (`auth` given) each member's open apps are
+     * told at once; from the command line, which has no connection to them, at their next
+     * resume.
+     */
+    async deleteRoom(
+      auth: AuthContext | null,
+      roomId: string,
+      context: RequestContext | null,
+    ): Promise<AdminRoomDeleted> {
+      if (auth) accessAdmin(auth);
+      const at = now();
+      const outcome = await db.transaction().execute(async (trx) => {
+        const room = await trx
+          .selectFrom('rooms')
+          .select(['kind', 'last_seq'])
+          .where('id', '=', roomId)
+          .executeTakeFirst();
+        if (!room) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such room.');
+        if (room.kind === 'general')
+          throw new ChatError(
+            'CHAT_ERR_FORBIDDEN',
+            'Everyone is in #general: it can’t be deleted.',
+          );
+        const members = await memberIds(trx, roomId);
+        const notices: Accepted[] = [];
+        if (auth) {
+          // Told one by one, each only about themselves: "you were removed".
+          await trx.deleteFrom('room_members').where('room_id', '=', roomId).execute();
+          for (const user of members)
+            notices.push(
+              await notify(
+                trx,
+                now,
+                roomId,
+                senderOf(auth),
+                { type: 'kick', user: userIdOf(user) },
+                [user],
+              ),
+            );
+        }
+        await membersChanged(trx, roomId);
+        await trx.deleteFrom('rooms').where('id', '=', roomId).execute();
+        return { kind: room.kind, members: members.length, events: Number(room.last_seq), notices };
+      });
+      if (deps.bus) publishEvents(deps.bus, outcome.notices);
+      await audit(
+        db,
+        at,
+        'admin.room_deleted',
+        { userId: auth?.user.id ?? null, ip: context?.ip ?? null },
+        {
+          room: roomId,
+          kind: outcome.kind,
+          members: outcome.members,
+          events: outcome.events,
+          by: auth?.user.id ?? 'cli',
+        },
+      );
+      return { members: outcome.members, events: outcome.events };
+    },
+  };
+}
