@@ -133,7 +133,10 @@ function sqliteMigration(file: SQLite.Database): string | null {
  * step: one read transaction, so the copy is one consistent moment even while the server
  * writes (WAL: it does not block the server's writer). Then check the copy's integrity.
  */
-async function copySqlite(dataDir: string, target: string): Promise<string | null> {
+async function copySqlite(
+  dataDir: string,
+  target: string,
+): Promise<{ migration: string | null; fileIds: Set<string> }> {
   const source = join(dataDir, 'securechat.db');
   if (!(await exists(source))) {
     throw new BackupError(
@@ -154,7 +157,12 @@ async function copySqlite(dataDir: string, target: string): Promise<string | nul
       throw new BackupError(`the database copy failed its check: ${String(check)}`);
     // One self-contained file: no -wal beside it in the archive.
     copy.pragma('journal_mode = DELETE');
-    return sqliteMigration(copy);
+    const migration = sqliteMigration(copy);
+    const hasFiles = copy
+      .prepare("select name from sqlite_master where type = 'table' and name = 'files'")
+      .get();
+    const ids = hasFiles ? (copy.prepare('select id from files').pluck().all() as string[]) : [];
+    return { migration, fileIds: new Set(ids) };
   } finally {
     copy.close();
   }
@@ -200,12 +208,14 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   await mkdir(staging, { mode: 0o700 });
   const notes: string[] = [];
   try {
-    // The database first: a file uploaded after this moment is in the archive but no row of
-    // the copy names it (the restored server collects it); the other order would lose files.
+    // The database first, then the files its rows name: the other order would miss files
+    // uploaded in between.
     let migration: string | null;
+    // SQLite: the stored files the copy has a row for (null: every file, for PostgreSQL).
+    let fileIds: Set<string> | null = null;
     if (config.databaseUrl === null) {
       await mkdir(join(staging, 'database'), { mode: 0o700 });
-      migration = await copySqlite(config.dataDir, join(staging, DATABASE_ENTRY));
+      ({ migration, fileIds } = await copySqlite(config.dataDir, join(staging, DATABASE_ENTRY)));
     } else {
       migration = await postgresMigration(config.databaseUrl);
       notes.push(
@@ -251,6 +261,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       if (await exists(folder)) {
         for (const name of await listFiles(folder)) {
           if (name.endsWith('.partial')) continue; // an upload still being written
+          // Uploaded after the database copy: no row of the copy names it, nothing would.
+          if (fileIds !== null && !fileIds.has(name)) continue;
           await linkOrCopy(join(folder, name), join(staging, 'files', name));
           fileCount += 1;
         }

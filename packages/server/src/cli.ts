@@ -159,7 +159,9 @@ function describeBackup(result: BackupResult, io: CliIo): void {
       ? `the SQLite database (migration ${manifest.database.migration ?? 'none'})`
       : null,
     manifest.secrets.included ? 'the secrets' : null,
-    manifest.files.included ? `${manifest.files.count} stored files` : null,
+    manifest.files.included
+      ? `${manifest.files.count} stored file${manifest.files.count === 1 ? '' : 's'}`
+      : null,
   ].filter((p): p is string => p !== null);
   io.out(`  holds ${parts.length > 0 ? parts.join(', ') : 'nothing but its manifest'}`);
   for (const note of result.notes) io.out(`  ${note}`);

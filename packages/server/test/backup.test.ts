@@ -382,6 +382,27 @@ describe('backup and restore [sqlite]', () => {
     expect(await runCli(['backup', file, '--with-everything'], env, wrong.io)).toBe(64);
   });
 
+  it('leaves out stored files no row of the database copy names, and partial uploads', async () => {
+    const folder = join(before.t.config.dataDir, 'files');
+    writeFileSync(join(folder, 'uploaded-after-the-copy'), 'x');
+    writeFileSync(join(folder, `${before.file.id}.abc123.partial`), 'x');
+    try {
+      const file = join(tempDir(), 'files.tar.gz');
+      const { io, out } = capture();
+      expect(await runCli(['backup', file], { DATA_DIR: before.t.config.dataDir }, io)).toBe(0);
+      expect(out.join('\n')).toContain('holds the SQLite database (migration');
+      expect(out.join('\n')).toContain(', the secrets, 1 stored file');
+      const listed: string[] = [];
+      await tar.list({ file, onReadEntry: (e) => listed.push(e.path) });
+      expect(listed.filter((p) => p.startsWith('files/') && !p.endsWith('/'))).toEqual([
+        `files/${before.file.id}`,
+      ]);
+    } finally {
+      rmSync(join(folder, 'uploaded-after-the-copy'));
+      rmSync(join(folder, `${before.file.id}.abc123.partial`));
+    }
+  });
+
   it('includes a MASTER_KEY_FILE kept outside DATA_DIR and puts it back there', async () => {
     const keyDir = tempDir();
     const keyFile = join(keyDir, 'master.key');
