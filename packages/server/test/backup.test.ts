@@ -327,7 +327,8 @@ describe('backup and restore [sqlite]', () => {
   it('refuses a damaged archive and one whose contents do not match the manifest', async () => {
     const damaged = join(tempDir(), 'damaged.tar.gz');
     const bytes = readFileSync(archive);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const middle = Math.floor(bytes.length / 2);
+    bytes.writeUInt8((bytes.readUInt8(middle) ^ 0xff) & 0xff, middle);
     writeFileSync(damaged, bytes);
 
     // Unpack, change the stored file, pack again with the original manifest.
@@ -335,7 +336,7 @@ describe('backup and restore [sqlite]', () => {
     await tar.extract({ file: archive, cwd: unpacked });
     const stored = join(unpacked, 'files', before.file.id);
     const changed = readFileSync(stored);
-    changed[0] ^= 0x01;
+    changed.writeUInt8(changed.readUInt8(0) ^ 0x01, 0);
     writeFileSync(stored, changed);
     const tampered = join(tempDir(), 'tampered.tar.gz');
     await tar.create({ gzip: true, cwd: unpacked, file: tampered }, readdirSync(unpacked));
