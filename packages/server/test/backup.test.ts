@@ -347,6 +347,16 @@ describe('backup and restore [sqlite]', () => {
     const padded = join(tempDir(), 'padded.tar.gz');
     await tar.create({ gzip: true, cwd: unpacked, file: padded }, readdirSync(unpacked));
 
+    // A schema this version does not know (a backup made by a newer SecureChat).
+    rmSync(join(unpacked, 'secrets', 'planted'));
+    const manifest = JSON.parse(
+      readFileSync(join(unpacked, 'manifest.json'), 'utf8'),
+    ) as BackupManifest;
+    manifest.database.migration = '9999_from_the_future';
+    writeFileSync(join(unpacked, 'manifest.json'), JSON.stringify(manifest));
+    const newer = join(tempDir(), 'newer.tar.gz');
+    await tar.create({ gzip: true, cwd: unpacked, file: newer }, readdirSync(unpacked));
+
     const junk = join(tempDir(), 'junk.tar.gz');
     writeFileSync(junk, randomBytes(4096));
 
@@ -355,6 +365,7 @@ describe('backup and restore [sqlite]', () => {
       [tampered, new RegExp(`files/${before.file.id} does not match its checksum`)],
       [padded, /holds secrets\/planted, which its manifest does not list/],
       [junk, /is not a readable backup/],
+      [newer, /migration 9999_from_the_future, newer than this SecureChat/],
     ] as const) {
       const dataDir = join(tempDir(), 'target');
       mkdirSync(dataDir);
