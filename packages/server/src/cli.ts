@@ -14,6 +14,9 @@
  *   securechat cert [--out DIR] [--host NAME ...]
  *                                         write a self-signed development certificate and key
  *   securechat secrets opaque            print a new OPAQUE server setup (OPAQUE_SERVER_SETUP)
+ *   securechat backup <file> [--without-secrets]
+ *                                         back up the data (and secrets) while the server runs
+ *   securechat restore <file>            restore a backup into an empty DATA_DIR
  *
  * Configuration comes from the environment and .env, exactly as for the server.
  */
@@ -26,6 +29,7 @@ import * as opaque from '@serenity-kit/opaque';
 import { config as loadDotEnv } from 'dotenv';
 import selfsigned from 'selfsigned';
 import { ConfigError, loadConfig } from './config.js';
+import { BackupError, createBackup, restoreBackup, type BackupResult } from './backup.js';
 import { createAccounts, type Accounts } from './domain/accounts.js';
 import { passThroughVault } from './domain/vault.js';
 import { createLogger } from './logger.js';
@@ -55,6 +59,14 @@ Commands:
                              Write a self-signed development certificate (cert.pem) and key
                              (key.pem, mode 0600) to DIR (default ./data/tls) for TLS_CERT/TLS_KEY.
   secrets opaque             Print a new OPAQUE server setup for OPAQUE_SERVER_SETUP (several nodes).
+  backup <file> [--without-secrets]
+                             Write a backup of DATA_DIR to <file> (a new .tar.gz), while the server
+                             runs: the SQLite database (with PostgreSQL: dump it with pg_dump, see
+                             docs/operations.md), DATA_DIR/secrets and MASTER_KEY_FILE (the file
+                             then holds the server's secrets: keep it as safe as they are), and
+                             the stored files (not with S3).
+  restore <file>             Restore a backup into DATA_DIR, which must be empty. Every file is
+                             checked against the backup's checksums first.
   --help                     Show this help.
 
 Configuration is read from the environment and .env, as for the server (docs/configuration.md).`;
@@ -137,6 +149,76 @@ function writeCertificate(args: string[], io: CliIo): void {
   io.out(`  TLS_CERT=${certFile}`);
   io.out(`  TLS_KEY=${keyFile}`);
   io.out('For development only: browsers will warn about it.');
+}
+
+/** MASTER_KEY_FILE when set: a key outside DATA_DIR/secrets goes into backups too. */
+function masterKeyFile(env: Record<string, string | undefined>): string | null {
+  const value = env.MASTER_KEY_FILE?.trim();
+  return value === undefined || value === '' ? null : value;
+}
+
+function describeBackup(result: BackupResult, io: CliIo): void {
+  const { manifest } = result;
+  const parts = [
+    manifest.database.included
+      ? `the SQLite database (migration ${manifest.database.migration ?? 'none'})`
+      : null,
+    manifest.secrets.included ? 'the secrets' : null,
+    manifest.files.included
+      ? `${manifest.files.count} stored file${manifest.files.count === 1 ? '' : 's'}`
+      : null,
+  ].filter((p): p is string => p !== null);
+  io.out(`  holds ${parts.length > 0 ? parts.join(', ') : 'nothing but its manifest'}`);
+  for (const note of result.notes) io.out(`  ${note}`);
+}
+
+async function backupCommand(
+  args: string[],
+  env: Record<string, string | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const file = args.find((a) => !a.startsWith('--'));
+  const flags = args.filter((a) => a.startsWith('--'));
+  if (file === undefined || args.length - flags.length !== 1) {
+    throw new UsageError('backup needs one file name');
+  }
+  if (flags.some((f) => f !== '--without-secrets')) {
+    throw new UsageError(`backup: unexpected argument "${flags.join(' ')}"`);
+  }
+  const config = loadConfig(env);
+  const result = await createBackup({
+    config,
+    file,
+    withSecrets: !flags.includes('--without-secrets'),
+    masterKeyFile: masterKeyFile(env),
+  });
+  io.out(`Backed up to ${resolve(file)} (${result.manifest.createdAt}):`);
+  describeBackup(result, io);
+  if (!result.manifest.database.included) {
+    io.out('  Keep with it the database dump made just BEFORE it (docs/operations.md):');
+    io.out(`    pg_dump --format=custom --file=${resolve(file)}.pgdump "$DATABASE_URL"`);
+    io.out('  If you made none, make it now and then this backup again, in that order.');
+  }
+  return 0;
+}
+
+async function restoreCommand(
+  args: string[],
+  env: Record<string, string | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const [file, ...extra] = args;
+  if (file === undefined || extra.length > 0 || file.startsWith('--')) {
+    throw new UsageError('restore needs one file name');
+  }
+  const config = loadConfig(env);
+  const result = await restoreBackup({ config, file, masterKeyFile: masterKeyFile(env) });
+  io.out(
+    `Restored ${resolve(file)} (made ${result.manifest.createdAt} by SecureChat ${result.manifest.appVersion}) into ${config.dataDir}:`,
+  );
+  describeBackup(result, io);
+  io.out('  Every file matched its checksum. Start the server with the same configuration.');
+  return 0;
 }
 
 /** Run one command; returns the process exit code. */
@@ -242,6 +324,20 @@ export async function runCli(
       io.out(opaque.server.createSetup());
       return 0;
     }
+    if (command === 'backup') {
+      return await backupCommand(
+        [sub, ...rest].filter((a): a is string => a !== undefined),
+        env,
+        io,
+      );
+    }
+    if (command === 'restore') {
+      return await restoreCommand(
+        [sub, ...rest].filter((a): a is string => a !== undefined),
+        env,
+        io,
+      );
+    }
     throw new UsageError(`unknown command "${argv.join(' ')}"`);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -252,7 +348,7 @@ export async function runCli(
       io.err(`securechat: ${error.message}`);
       return 78; // EX_CONFIG
     }
-    if (error instanceof ChatError) {
+    if (error instanceof ChatError || error instanceof BackupError) {
       io.err(`securechat: ${error.message}`);
       return 1;
     }
