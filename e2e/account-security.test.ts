@@ -15,7 +15,7 @@ import {
   STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
-import { conversation, encrypted, send, sees } from './support/chat.js';
+import { conversation, encrypted, rooms, send, sees } from './support/chat.js';
 
 const NEW_PASSWORD = 'orange kettle hums beside 9 lanterns';
 
@@ -145,6 +145,39 @@ describe.skipIf(!chromiumPath())('account security', () => {
     // ...and this one is not.
     await first.goto(`${suite.server.origin}/`);
     await conversation(first).waitFor();
+  });
+
+  it('deletes a room from the console: it leaves its members’ apps at once', async () => {
+    const name = uniqueName('lantern');
+    const owner = await member(uniqueName('founder'));
+    await rooms(owner).getByRole('button', { name: 'Create a channel' }).click();
+    const create = owner.getByRole('dialog', { name: 'Create a channel' });
+    await create.getByRole('textbox', { name: 'Name' }).fill(name);
+    await create.getByRole('button', { name: 'Create channel' }).click();
+    await conversation(owner).getByRole('heading', { name }).waitFor();
+    await encrypted(owner, /End-to-end encrypted|Verified/);
+    await send(owner, 'soon gone');
+
+    const boss = await adminPage();
+    await boss.goto(`${suite.server.origin}/admin`);
+    const card = boss.getByRole('region', { name: 'Rooms' });
+    await card.getByLabel('Channel name').fill(name);
+    await card.getByRole('button', { name: 'Apply filters' }).click();
+    const row = card.getByRole('list', { name: 'Rooms' }).getByRole('listitem');
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByText(`#${name}`).waitFor();
+    await row.getByText('1 member', { exact: false }).waitFor();
+    await screenshot(boss, 'admin-rooms-desktop');
+    expect(await axeSerious(boss)).toEqual([]);
+    await row.getByRole('button', { name: `Delete #${name}` }).click();
+    const dialog = boss.getByRole('dialog', { name: `Delete #${name}?` });
+    await dialog.getByText(/can’t be undone/).waitFor();
+    await dialog.getByRole('button', { name: 'Delete room' }).click();
+    await card.getByRole('status').getByText(`#${name} was deleted.`).waitFor();
+    await expect.poll(() => row.count()).toBe(0);
+
+    // The owner's open app drops it without a reload.
+    await expect.poll(() => rooms(owner).getByRole('link', { name }).count()).toBe(0);
   });
 
   it('filters the audit log by person and by kind of event', async () => {

@@ -21,6 +21,8 @@ import {
   ResetLinkResponse,
   ServerInfo,
   SignOutOthersResponse,
+  AdminRoomsResponse,
+  type AdminRoomsQuery,
   AdminUser,
   AdminUsersResponse,
   ServerStats,
@@ -188,6 +190,10 @@ export interface SecureChatClient {
     createResetLink(userId: string, input?: { ttlSeconds?: number }): Promise<ResetLinkResponse>;
     /** The audit log, newest first, filtered; pass `next` as `before` for older entries. */
     audit(query?: AuditQuery): Promise<AuditResponse>;
+    /** Rooms with their member counts and last activity, most recently active first. */
+    rooms(query?: AdminRoomsQuery): Promise<AdminRoomsResponse>;
+    /** Delete a room, its history and its files for everyone in it (never #general). */
+    deleteRoom(roomId: string): Promise<void>;
   };
 }
 
@@ -553,6 +559,18 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
             ResetLinkResponse,
           ),
         ),
+      rooms: (query = {}) =>
+        guarded(() => {
+          const search = new URLSearchParams(
+            Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+          ).toString();
+          return http.get(
+            search === '' ? ApiRoutes.adminRooms : `${ApiRoutes.adminRooms}?${search}`,
+            AdminRoomsResponse,
+          );
+        }),
+      deleteRoom: (roomId) =>
+        guarded(() => http.delete(withParam(ApiRoutes.adminRoom, 'roomId', roomId))),
       audit: (query = {}) =>
         guarded(() => {
           const search = new URLSearchParams(

@@ -20,6 +20,7 @@ export {
   Limits,
   normalizeUsername,
   type ActivityEntry,
+  type AdminRoom,
   type AdminUser,
   type ServerStats,
   type AuditEntry,

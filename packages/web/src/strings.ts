@@ -624,6 +624,7 @@ export const t = {
       'passkey.remove': 'Passkey removed',
       'passkey.rename': 'Passkey renamed',
       'admin.second_factor_removed': 'Two-factor sign-in removed',
+      'admin.room_deleted': 'Room deleted',
     } as Record<string, string>,
     other: 'Security event',
     failedBurst: (n: number) => `${n} failed sign-ins in a row`,
@@ -659,7 +660,7 @@ export const t = {
   },
   admin: {
     title: 'Administration',
-    lead: 'People on this server, and the links that let new people join.',
+    lead: 'People and rooms on this server, the links that let new people join, and the audit log.',
     users: 'Users',
     usersLead: (count: number) =>
       `${count} ${count === 1 ? 'account' : 'accounts'} on this server.`,
@@ -705,6 +706,41 @@ export const t = {
         : 'They lose access to the admin console. The last administrator can’t be made a member.',
     roleConfirm: 'Change role',
     roleChanging: 'Changing…',
+    rooms: {
+      title: 'Rooms',
+      lead: (count: number) =>
+        `${count} ${count === 1 ? 'room' : 'rooms'}, most recently active first. Only public channels have a name here: the names of groups and direct conversations are end-to-end encrypted.`,
+      filters: 'Room filters',
+      kindFilter: 'Kind',
+      anyKind: 'Any kind',
+      kinds: {
+        general: '#general',
+        channel: 'Channel',
+        group: 'Group',
+        direct: 'Direct',
+      },
+      unnamed: {
+        general: '#general',
+        channel: 'Channel',
+        group: 'Private group',
+        direct: 'Direct conversation',
+      },
+      nameFilter: 'Channel name',
+      none: 'No rooms match.',
+      members: (n: number) => `${n} ${n === 1 ? 'member' : 'members'}`,
+      events: (n: number) => `${n} ${n === 1 ? 'event' : 'events'}`,
+      lastActivity: 'last activity',
+      noActivity: 'no activity',
+      more: 'Show more rooms',
+      delete: 'Delete',
+      deleteNamed: (title: string) => `Delete ${title}`,
+      deleteTitle: (title: string) => `Delete ${title}?`,
+      deleteLead: (members: number) =>
+        `The room, its whole history and its files are deleted from the server for everyone, now. Its ${members} ${members === 1 ? 'member' : 'members'} are told they were removed and the room disappears from their apps; copies of messages already on their devices are removed with it. This can’t be undone.`,
+      deleteConfirm: 'Delete room',
+      deleting: 'Deleting…',
+      deleted: (title: string) => `${title} was deleted.`,
+    },
     server: 'Server',
     serverLead: 'The server at a glance. Connections are counted on the node that answered.',
     stats: {

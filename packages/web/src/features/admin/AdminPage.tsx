@@ -10,6 +10,7 @@ import { formatRelative, formatTime } from '../../ui/time';
 import { AppShell } from '../shell/AppShell';
 import { AuditLog } from './AuditLog';
 import { OneTimeLink } from './OneTimeLink';
+import { RoomsCard } from './RoomsCard';
 import { ServerCard } from './ServerCard';
 import { UsersCard } from './UsersCard';
 
@@ -150,6 +151,7 @@ export function AdminPage() {
         </section>
         <ServerCard />
         <UsersCard me={session?.user.id ?? null} />
+        <RoomsCard />
         <AuditLog />
       </div>
     </AppShell>
