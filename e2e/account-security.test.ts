@@ -185,6 +185,11 @@ describe.skipIf(!chromiumPath())('account security', () => {
     const name = uniqueName('audited');
     await member(name);
     await boss.goto(`${suite.server.origin}/admin`);
+    const accounts = boss.getByRole('list', { name: 'Users' }).getByRole('listitem');
+    await expect.poll(() => accounts.count()).toBeGreaterThan(1);
+    await boss.getByLabel('Search accounts').fill(name.toUpperCase());
+    await expect.poll(() => accounts.count()).toBe(1);
+    await accounts.getByText(name).waitFor();
     const audit = boss.getByRole('region', { name: 'Audit log' });
     await audit.getByLabel('Username').fill(name);
     await audit.getByRole('button', { name: 'Apply filters' }).click();

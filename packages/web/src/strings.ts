@@ -665,6 +665,8 @@ export const t = {
     usersLead: (count: number) =>
       `${count} ${count === 1 ? 'account' : 'accounts'} on this server.`,
     you: '(you)',
+    searchUsers: 'Search accounts',
+    noUsers: 'No account matches.',
     joined: 'Joined',
     invites: 'Invitations',
     invitesLead: 'Each link creates one account and expires after seven days.',

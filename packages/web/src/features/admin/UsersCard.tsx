@@ -5,6 +5,7 @@ import { useFailureMessage } from '../../session';
 import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { ConfirmDialog } from '../../ui/ConfirmDialog';
+import { Field } from '../../ui/Field';
 import { Icon } from '../../ui/Icon';
 import { Menu, type MenuItem } from '../../ui/Menu';
 import { formatDay, formatRelative, formatTime } from '../../ui/time';
@@ -27,6 +28,9 @@ export function UsersCard({ me }: { me: string | null }) {
   const [pending, setPending] = useState<Pending | null>(null);
   const [resetLink, setResetLink] = useState<{ username: string; url: string } | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  const [search, setSearch] = useState('');
+  const needle = search.trim().toLowerCase();
+  const shown = users?.filter((user) => !needle || user.username.includes(needle)) ?? null;
 
   useEffect(() => {
     let live = true;
@@ -135,8 +139,18 @@ export function UsersCard({ me }: { me: string | null }) {
           url={resetLink.url}
         />
       ) : null}
+      <Field
+        label={t.admin.searchUsers}
+        name="users-search"
+        type="search"
+        autoCapitalize="none"
+        spellCheck={false}
+        value={search}
+        onChange={(e) => setSearch(e.target.value)}
+      />
+      {shown && shown.length === 0 ? <p className="empty-line">{t.admin.noUsers}</p> : null}
       <ul className="list" aria-label={t.admin.users}>
-        {users?.map((user) => (
+        {shown?.map((user) => (
           <li key={user.id} className="list-row">
             <span className="avatar" aria-hidden="true">
               {user.username.slice(0, 1).toUpperCase()}
