@@ -210,5 +210,14 @@ describe.skipIf(!chromiumPath())('account security', () => {
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await axeSerious(boss)).toEqual([]);
     await screenshot(boss, 'admin-audit-desktop');
+
+    // Deleting the account: asked first, then shown as deleted with nothing left to do to it.
+    await boss.getByRole('button', { name: `Actions for ${name}` }).click();
+    await boss.getByRole('menuitem', { name: 'Delete account…' }).click();
+    const dialog = boss.getByRole('dialog', { name: `Delete ${name}’s account?` });
+    await dialog.getByText(/Its messages stay in their conversations/).waitFor();
+    await dialog.getByRole('button', { name: 'Delete account' }).click();
+    await accounts.getByText('Deleted', { exact: true }).waitFor();
+    expect(await boss.getByRole('button', { name: `Actions for ${name}` }).count()).toBe(0);
   });
 });

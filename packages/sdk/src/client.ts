@@ -190,6 +190,11 @@ export interface SecureChatClient {
     createResetLink(userId: string, input?: { ttlSeconds?: number }): Promise<ResetLinkResponse>;
     /** The audit log, newest first, filtered; pass `next` as `before` for older entries. */
     audit(query?: AuditQuery): Promise<AuditResponse>;
+    /**
+     * Delete an account: its sessions, devices, room memberships and keys go; its messages
+     * stay under its name, which stays taken. Never one's own or the last administrator.
+     */
+    deleteUser(userId: string): Promise<void>;
     /** Rooms with their member counts and last activity, most recently active first. */
     rooms(query?: AdminRoomsQuery): Promise<AdminRoomsResponse>;
     /** Delete a room, its history and its files for everyone in it (never #general). */
@@ -569,6 +574,8 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
             AdminRoomsResponse,
           );
         }),
+      deleteUser: (userId) =>
+        guarded(() => http.delete(withParam(ApiRoutes.adminUser, 'userId', userId))),
       deleteRoom: (roomId) =>
         guarded(() => http.delete(withParam(ApiRoutes.adminRoom, 'roomId', roomId))),
       audit: (query = {}) =>

@@ -46,6 +46,9 @@ Commands:
   admin suspend <username>   Suspend an account: every session ends, sign-in is refused.
   admin unsuspend <username> Restore a suspended account.
   admin stats                Users, rooms, messages in the last minute and day, storage used.
+  admin delete <username>    Delete an account: its sessions, devices, room memberships and keys
+                             go; its messages stay in their conversations under its name, and
+                             the name stays taken. Rooms it was alone in are deleted.
   admin rooms                List rooms, most recently active first: id, kind, channel name,
                              members, events, last activity.
   admin delete-room <room-id>
@@ -250,7 +253,11 @@ export async function runCli(
     if (command === 'admin' && sub === 'users' && rest.length === 0) {
       const users = await withAccounts(env, (a) => a.adminUsers(null));
       for (const user of users) {
-        const state = user.suspendedAt ? `suspended ${user.suspendedAt}` : 'active';
+        const state = user.deletedAt
+          ? `deleted ${user.deletedAt}`
+          : user.suspendedAt
+            ? `suspended ${user.suspendedAt}`
+            : 'active';
         io.out(
           `${user.username}\t${user.role}\t${state}\tdevices ${user.devices}\tlast seen ${user.lastSeenAt ?? 'never'}`,
         );
@@ -278,6 +285,16 @@ export async function runCli(
       );
       io.out(
         `storage: database ${stats.storage.databaseBytes ?? 'unknown'} bytes, files ${stats.storage.filesBytes} bytes, blobs ${stats.storage.blobsBytes} bytes`,
+      );
+      return 0;
+    }
+    if (command === 'admin' && sub === 'delete' && rest.length === 1) {
+      const username = rest[0] ?? '';
+      const deleted = await withAccounts(env, async (a) =>
+        a.deleteAccount(null, (await a.accountNamed(username)).id, null),
+      );
+      io.out(
+        `Deleted ${deleted.username}: ${deleted.devices} devices removed, out of ${deleted.rooms} rooms. Their messages stay; the name stays taken.`,
       );
       return 0;
     }

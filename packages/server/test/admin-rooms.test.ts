@@ -2,7 +2,8 @@
  * The admin console's rooms through the real HTTP API, WebSockets and CLI, on SQLite and
  * PostgreSQL: the list shows what the server knows (never a group's name), deleting a room
  * removes it and its log for everyone and tells its members' open sockets at once, #general
- * stays, and every route is for administrators only.
+ * stays, and every route is for administrators only. Deleting an account takes it out of
+ * every room (handing on what it owned), ends its sessions and keeps its name taken.
  */
 import type { RoomEvent, ServerFrame } from '@securechat/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ interface Listed {
   total: number;
 }
 
-describeEachDialect('admin console: rooms', (dialect) => {
+describeEachDialect('admin console: rooms and account deletion', (dialect) => {
   let t: TestApp;
   let url: string;
   let admin: TestClient;
@@ -166,5 +167,93 @@ describeEachDialect('admin console: rooms', (dialect) => {
     } finally {
       a.close();
     }
+  });
+
+  it('deletes an account: out of every room, ownership handed on, signed out, name kept', async () => {
+    const leaver = await signedIn(t.app, 'leaver');
+    const heir = await signedIn(t.app, 'heir');
+    const a = await Peer.open(url, headersOf(leaver));
+    const b = await Peer.open(url, headersOf(heir));
+    try {
+      const group = await a.request<'room'>({ t: 'create', kind: 'group' });
+      const solo = await a.request<'room'>({ t: 'create', kind: 'channel', name: 'solo-cove' });
+      if (group.t !== 'room' || solo.t !== 'room') throw new Error('rooms not created');
+      await a.request({ t: 'invite', room: group.room.id, username: 'heir' });
+      const users = (await admin.get('/api/admin/users')).json<{
+        users: { id: string; username: string }[];
+      }>().users;
+      const leaverId = users.find((u) => u.username === 'leaver')?.id ?? '';
+      const heirId = users.find((u) => u.username === 'heir')?.id ?? '';
+
+      const deleted = await admin.send('DELETE', `/api/admin/users/${leaverId}`);
+      expect(deleted.statusCode, deleted.body).toBe(200);
+      expect(deleted.json()).toMatchObject({ username: 'leaver', devices: 1 });
+
+      // The other member hears that they left and that the group is now theirs.
+      const noticesOf = (peer: Peer) =>
+        peer.frames
+          .filter((f): f is Extract<ServerFrame, { t: 'event' }> => f.t === 'event')
+          .map((f) => f.event)
+          .filter((e) => e.room === group.room.id && e.kind === 'notice')
+          .map((e) => (e.kind === 'notice' ? e.notice : null));
+      await expect
+        .poll(() => noticesOf(b).map((n) => `${n?.type}:${n && 'user' in n ? n.user : ''}`))
+        .toEqual(expect.arrayContaining([`leave:${leaverId}`, `transfer:${heirId}`]));
+      const owners = await t.storage.db
+        .selectFrom('room_members')
+        .select(['user_id', 'role'])
+        .where('room_id', '=', group.room.id)
+        .execute();
+      expect(owners).toEqual([{ user_id: heirId, role: 'owner' }]);
+      // The channel they were alone in is gone; their session ended and their socket closed.
+      const rooms = await t.storage.db
+        .selectFrom('rooms')
+        .select('id')
+        .where('id', '=', solo.room.id)
+        .execute();
+      expect(rooms).toEqual([]);
+      expect((await leaver.get('/api/auth/session')).statusCode).toBe(401);
+      await expect.poll(() => a.socket.readyState).toBe(a.socket.CLOSED);
+
+      // Nobody signs in as them or takes their name; restoring or deleting again is refused.
+      const refused = await new TestClient(t.app).login('leaver');
+      expect(refused.stage === 'finish' ? refused.response.statusCode : 401).toBe(401);
+      expect((await new TestClient(t.app).register('leaver')).statusCode).toBe(409);
+      const listed = (await admin.get('/api/admin/users')).json<{
+        users: { username: string; deletedAt: string | null }[];
+      }>().users;
+      expect(listed.find((u) => u.username === 'leaver')?.deletedAt).toEqual(expect.any(String));
+      const restore = await admin.send('POST', `/api/admin/users/${leaverId}/suspend`, {
+        suspended: false,
+      });
+      expect(restore.statusCode).toBe(403);
+      expect((await admin.send('DELETE', `/api/admin/users/${leaverId}`)).statusCode).toBe(404);
+      const audit = await admin.get('/api/admin/audit?event=account.delete');
+      expect(audit.json<{ entries: { username: string | null }[] }>().entries[0]).toMatchObject({
+        username: 'leaver',
+      });
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('refuses to delete oneself, is for administrators only, and works from the command line', async () => {
+    const me = (await admin.get('/api/auth/session')).json<{ user: { id: string } }>().user.id;
+    expect((await admin.send('DELETE', `/api/admin/users/${me}`)).statusCode).toBe(403);
+    const member = await signedIn(t.app, 'meddler');
+    expect((await member.send('DELETE', `/api/admin/users/${me}`)).statusCode).toBe(403);
+    await signedIn(t.app, 'scriptgone');
+    const out: string[] = [];
+    const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line) };
+    const env = {
+      DATA_DIR: t.database.dataDir,
+      LOG_LEVEL: 'silent',
+      ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
+    };
+    expect(await runCli(['admin', 'delete', 'scriptgone'], env, io)).toBe(0);
+    expect(out.at(-1)).toMatch(/^Deleted scriptgone: 1 devices removed/);
+    expect(await runCli(['admin', 'users'], env, io)).toBe(0);
+    expect(out.find((line) => line.startsWith('scriptgone\t'))).toContain('deleted');
   });
 });

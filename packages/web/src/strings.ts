@@ -699,6 +699,13 @@ export const t = {
     suspendLead:
       'Every session of this account ends now and signing in is refused until you restore it. Their devices, messages and rooms stay as they are.',
     suspendConfirm: 'Suspend',
+    deleteUser: 'Delete account…',
+    deleted: 'Deleted',
+    deleteTitle: (username: string) => `Delete ${username}’s account?`,
+    deleteLead:
+      'Every session and device of this account ends now, it leaves every room (rooms it owned pass to their next moderator or member; rooms it was alone in are deleted) and its encryption keys are removed. Its messages stay in their conversations under its name, and the name stays taken so nobody can pose as them. This can’t be undone.',
+    deleteConfirm: 'Delete account',
+    deleting: 'Deleting…',
     suspending: 'Suspending…',
     roleTitle: (username: string, role: 'admin' | 'member') =>
       role === 'admin' ? `Make ${username} an administrator?` : `Make ${username} a member?`,

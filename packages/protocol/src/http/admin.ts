@@ -18,6 +18,8 @@ export const AdminUser = Type.Object(
     createdAt: Timestamp,
     /** Suspended accounts can't sign in; their sessions ended when they were suspended. */
     suspendedAt: Type.Union([Timestamp, Type.Null()]),
+    /** Deleted accounts (also suspended) keep only their name: nothing else is left. */
+    deletedAt: Type.Union([Timestamp, Type.Null()]),
     /** When any of their devices was last active; null for none. */
     lastSeenAt: Type.Union([Timestamp, Type.Null()]),
     /** Devices not removed. */
@@ -124,3 +126,15 @@ export const AdminRoomDeleted = Type.Object(
   strict,
 );
 export type AdminRoomDeleted = Static<typeof AdminRoomDeleted>;
+
+/** What deleting an account ended. */
+export const AdminUserDeleted = Type.Object(
+  {
+    username: Type.String(),
+    /** Rooms they were taken out of (those they were alone in are deleted). */
+    rooms: Type.Integer({ minimum: 0 }),
+    devices: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+);
+export type AdminUserDeleted = Static<typeof AdminUserDeleted>;

@@ -32,6 +32,8 @@ export const ApiRoutes = {
   adminSuspend: '/api/admin/users/:userId/suspend',
   /** POST `{role}`: make an account an administrator or a member (never the last admin). */
   adminRole: '/api/admin/users/:userId/role',
+  /** DELETE: an account — sessions, devices, memberships, keys; the name stays taken. */
+  adminUser: '/api/admin/users/:userId',
   /** GET: users, rooms, connections, messages per minute, storage. */
   adminStats: '/api/admin/stats',
   /** GET: the server-wide audit log, filtered and paged. */

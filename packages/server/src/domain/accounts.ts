@@ -34,6 +34,7 @@ import { consumeInvite, createInvites, usableInvite } from './invites.js';
 import { createOpaque, type LoginVerdict } from './opaque.js';
 import { createResets } from './resets.js';
 import { createRoomAdministration } from './room-administration.js';
+import { createAccountDeletion } from './account-deletion.js';
 import { createSessions } from './sessions.js';
 import { consumeSetupToken, createSetup, usableSetupToken } from './setup.js';
 
@@ -158,6 +159,7 @@ export function createAccounts(deps: AccountsDeps) {
     ...createInvites(deps),
     ...createResets(deps),
     ...createRoomAdministration(deps),
+    ...createAccountDeletion(deps),
     ...createActivity(deps),
     ...createAdministration(deps),
     sweepUnfinishedLogins,
@@ -206,6 +208,7 @@ export function createAccounts(deps: AccountsDeps) {
           created_at: at,
           password_changed_at: at,
           suspended_at: null,
+          deleted_at: null,
           identity_key: identity?.key ?? null,
           identity_backup: identity?.backup ?? null,
           identity_set_at: identity ? at : null,

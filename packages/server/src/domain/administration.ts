@@ -38,6 +38,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
       'users.role',
       'users.created_at',
       'users.suspended_at',
+      'users.deleted_at',
       eb.fn.max('devices.last_seen_at').as('last_seen'),
       eb.fn.count<number | string>('devices.id').as('devices'),
     ])
@@ -47,6 +48,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
       'users.role',
       'users.created_at',
       'users.suspended_at',
+      'users.deleted_at',
     ]);
   if (only !== undefined) query = query.where('users.id', '=', only);
   const rows = await query.execute();
@@ -57,6 +59,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
       role: row.role,
       createdAt: iso(row.created_at),
       suspendedAt: row.suspended_at === null ? null : iso(row.suspended_at),
+      deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
       lastSeenAt: row.last_seen === null ? null : iso(Number(row.last_seen)),
       devices: Number(row.devices),
     }))
@@ -67,7 +70,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
 async function accountState(db: Kysely<Database>, userId: string) {
   const row = await db
     .selectFrom('users')
-    .select(['id', 'role', 'suspended_at'])
+    .select(['id', 'role', 'suspended_at', 'deleted_at'])
     .where('id', '=', userId)
     .executeTakeFirst();
   if (!row) throw new ChatError('CHAT_ERR_NOT_FOUND');
@@ -130,6 +133,8 @@ export function createAdministration(
       const at = now();
       const changed = await db.transaction().execute(async (trx) => {
         const row = await accountState(trx, userId);
+        if (row.deleted_at !== null)
+          throw new ChatError('CHAT_ERR_FORBIDDEN', 'A deleted account can’t be restored.');
         if ((row.suspended_at !== null) === on) return null;
         if (on && row.role === 'admin' && (await adminCount(trx)) <= 1) {
           throw new ChatError('CHAT_ERR_LAST_ADMIN', 'The last administrator can’t be suspended.');
@@ -172,6 +177,8 @@ export function createAdministration(
       const at = now();
       const changed = await db.transaction().execute(async (trx) => {
         const row = await accountState(trx, userId);
+        if (row.deleted_at !== null)
+          throw new ChatError('CHAT_ERR_FORBIDDEN', 'A deleted account has no role to change.');
         if (row.role === role) return false;
         if (row.role === 'admin' && row.suspended_at === null && (await adminCount(trx)) <= 1) {
           throw new ChatError('CHAT_ERR_LAST_ADMIN');

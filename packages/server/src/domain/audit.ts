@@ -12,6 +12,7 @@ export type AuditEvent =
   | 'account.suspend'
   | 'account.unsuspend'
   | 'account.role_change'
+  | 'account.delete'
   | 'device.revoke'
   | 'identity.set'
   | 'invite.create'

@@ -6,6 +6,7 @@ import {
   AdminRoomsQuery,
   AdminRoomsResponse,
   AdminUser,
+  AdminUserDeleted,
   AdminUserParams,
   AdminUsersResponse,
   ApiRoutes,
@@ -125,6 +126,22 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
         request.body.role,
         requestContext(request),
       ),
+  );
+
+  // Deleting revokes every device and session of the account; this node closes their sockets
+  // now, the other nodes at their next session check.
+  app.delete(
+    ApiRoutes.adminUser,
+    { schema: { params: AdminUserParams, response: { 200: AdminUserDeleted } } },
+    async (request) => {
+      const deleted = await accounts.deleteAccount(
+        authOf(request),
+        request.params.userId,
+        requestContext(request),
+      );
+      app.recheckSessions();
+      return deleted;
+    },
   );
 
   app.get(

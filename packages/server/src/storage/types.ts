@@ -14,6 +14,8 @@ export interface UsersTable {
   created_at: number;
   password_changed_at: number;
   suspended_at: number | null;
+  /** Deleted by an administrator (0014): also suspended, with nothing left but the row. */
+  deleted_at: number | null;
   /** The user's identity key: an Ed25519 public key, set once, never changed (0008). */
   identity_key: Uint8Array | null;
   /** Its private key as the client encrypted it: opaque bytes, replaced on a password change. */

@@ -15,6 +15,7 @@ import { OneTimeLink } from './OneTimeLink';
 type Pending =
   | { kind: 'reset'; user: AdminUser }
   | { kind: 'suspend'; user: AdminUser }
+  | { kind: 'delete'; user: AdminUser }
   | { kind: 'role'; user: AdminUser; role: 'admin' | 'member' };
 
 /**
@@ -81,6 +82,11 @@ export function UsersCard({ me }: { me: string | null }) {
             danger: true,
             onSelect: () => setPending({ kind: 'suspend', user }),
           },
+      {
+        label: t.admin.deleteUser,
+        danger: true,
+        onSelect: () => setPending({ kind: 'delete', user }),
+      },
     ];
   }
 
@@ -92,6 +98,9 @@ export function UsersCard({ me }: { me: string | null }) {
         setResetLink({ username: made.username, url: made.url });
       } else if (action.kind === 'suspend') {
         replace(await client.admin.setSuspended(action.user.id, true));
+      } else if (action.kind === 'delete') {
+        await client.admin.deleteUser(action.user.id);
+        replace((await client.admin.users()).find((u) => u.id === action.user.id) ?? action.user);
       } else {
         replace(await client.admin.setRole(action.user.id, action.role));
       }
@@ -109,19 +118,26 @@ export function UsersCard({ me }: { me: string | null }) {
           confirm: t.admin.resetConfirm,
           busy: t.admin.resetMaking,
         }
-      : pending.kind === 'suspend'
+      : pending.kind === 'delete'
         ? {
-            title: t.admin.suspendTitle(pending.user.username),
-            lead: t.admin.suspendLead,
-            confirm: t.admin.suspendConfirm,
-            busy: t.admin.suspending,
+            title: t.admin.deleteTitle(pending.user.username),
+            lead: t.admin.deleteLead,
+            confirm: t.admin.deleteConfirm,
+            busy: t.admin.deleting,
           }
-        : {
-            title: t.admin.roleTitle(pending.user.username, pending.role),
-            lead: t.admin.roleLead(pending.role),
-            confirm: t.admin.roleConfirm,
-            busy: t.admin.roleChanging,
-          }
+        : pending.kind === 'suspend'
+          ? {
+              title: t.admin.suspendTitle(pending.user.username),
+              lead: t.admin.suspendLead,
+              confirm: t.admin.suspendConfirm,
+              busy: t.admin.suspending,
+            }
+          : {
+              title: t.admin.roleTitle(pending.user.username, pending.role),
+              lead: t.admin.roleLead(pending.role),
+              confirm: t.admin.roleConfirm,
+              busy: t.admin.roleChanging,
+            }
     : null;
 
   return (
@@ -159,7 +175,9 @@ export function UsersCard({ me }: { me: string | null }) {
               <div className="list-title">
                 {user.username}
                 {user.id === me ? <span className="muted small">{t.admin.you}</span> : null}
-                {user.suspendedAt ? (
+                {user.deletedAt ? (
+                  <span className="badge badge-expired">{t.admin.deleted}</span>
+                ) : user.suspendedAt ? (
                   <span className="badge badge-expired">{t.admin.suspended}</span>
                 ) : null}
               </div>
@@ -186,7 +204,7 @@ export function UsersCard({ me }: { me: string | null }) {
             <span className={user.role === 'admin' ? 'badge' : 'badge badge-muted'}>
               {t.admin.role[user.role]}
             </span>
-            {user.id === me ? (
+            {user.id === me || user.deletedAt ? (
               <span className="member-menu-space" aria-hidden="true" />
             ) : (
               <Menu
