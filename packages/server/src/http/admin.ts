@@ -21,6 +21,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
 import { requestContext } from './request-context.js';
+import { NO_CONTENT } from '../plugins/openapi.js';
 
 export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -29,19 +30,38 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.adminUsers,
-    { schema: { response: { 200: AdminUsersResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Every user account.',
+        response: { 200: AdminUsersResponse },
+      },
+    },
     async (request) => ({ users: await accounts.adminUsers(authOf(request)) }),
   );
 
   app.get(
     ApiRoutes.adminInvites,
-    { schema: { response: { 200: InvitesResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Open invitation links.',
+        response: { 200: InvitesResponse },
+      },
+    },
     async (request) => ({ invites: await accounts.listInvites(authOf(request)) }),
   );
 
   app.post(
     ApiRoutes.adminInvites,
-    { schema: { body: InviteCreateRequest, response: { 201: InviteCreateResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Make an invitation link.',
+        body: InviteCreateRequest,
+        response: { 201: InviteCreateResponse },
+      },
+    },
     async (request, reply) => {
       const created = await accounts.createInvite(
         authOf(request),
@@ -54,7 +74,14 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.delete(
     ApiRoutes.adminInvite,
-    { schema: { params: InviteParams } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an invitation link.',
+        response: { 204: NO_CONTENT },
+        params: InviteParams,
+      },
+    },
     async (request, reply) => {
       await accounts.revokeInvite(
         authOf(request),
@@ -69,6 +96,8 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.adminResetLink,
     {
       schema: {
+        tags: ['admin'],
+        summary: 'Make a single-use password-reset link for a user.',
         params: ResetLinkParams,
         body: ResetLinkRequest,
         response: { 201: ResetLinkResponse },
@@ -90,7 +119,14 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.adminAudit,
-    { schema: { querystring: AuditQuery, response: { 200: AuditResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'The audit log, filtered and paged.',
+        querystring: AuditQuery,
+        response: { 200: AuditResponse },
+      },
+    },
     async (request) => accounts.auditLog(authOf(request), request.query),
   );
 
@@ -98,7 +134,15 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   // other nodes at their next session check.
   app.post(
     ApiRoutes.adminSuspend,
-    { schema: { params: AdminUserParams, body: SuspendRequest, response: { 200: AdminUser } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Suspend (every session ends) or restore an account.',
+        params: AdminUserParams,
+        body: SuspendRequest,
+        response: { 200: AdminUser },
+      },
+    },
     async (request) => {
       const user = await accounts.setSuspended(
         authOf(request),
@@ -113,7 +157,15 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.adminRole,
-    { schema: { params: AdminUserParams, body: RoleRequest, response: { 200: AdminUser } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Make an account an administrator or a member.',
+        params: AdminUserParams,
+        body: RoleRequest,
+        response: { 200: AdminUser },
+      },
+    },
     async (request) =>
       accounts.changeRole(
         authOf(request),
@@ -123,7 +175,15 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
-  app.get(ApiRoutes.adminStats, { schema: { response: { 200: ServerStats } } }, async (request) =>
-    accounts.serverStats(authOf(request), app.openConnections()),
+  app.get(
+    ApiRoutes.adminStats,
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Server figures: users, rooms, connections, messages, storage.',
+        response: { 200: ServerStats },
+      },
+    },
+    async (request) => accounts.serverStats(authOf(request), app.openConnections()),
   );
 }

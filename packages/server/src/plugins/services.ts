@@ -19,6 +19,7 @@ import { createRooms, type Rooms } from '../domain/rooms.js';
 import { passThroughVault } from '../domain/vault.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
 import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
+import { countingRefusals } from './metrics.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
 import {
   connectRedis,
@@ -80,10 +81,15 @@ async function redisRealtime(
 ): Promise<{ realtime: Realtime; redis: RedisNode }> {
   const redis = await connectRedis({ url, keyPrefix, log: app.log });
   try {
+    const stats = { pending: 0, failed: 0 };
+    app.metrics.probe('redis', {
+      stats,
+      ready: (connection) => redis[connection].status === 'ready',
+    });
     return {
       redis,
       realtime: {
-        bus: await createRedisBus(redis, app.log),
+        bus: await createRedisBus(redis, app.log, stats),
         presence: await createRedisPresence(redis, app.log),
         limiter: createRedisLimiter(redis),
       },
@@ -106,6 +112,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
         },
         redis: null,
       };
+  realtime.limiter = countingRefusals(realtime.limiter, app.metrics);
 
   const accounts = createAccounts({
     db: opts.storage.db,
@@ -176,4 +183,4 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   });
 }
 
-export default fp(servicesPlugin, { name: 'services' });
+export default fp(servicesPlugin, { name: 'services', dependencies: ['metrics'] });
