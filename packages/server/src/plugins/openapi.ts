@@ -4,11 +4,20 @@
  * Registered before any route (it learns them through `onRoute`); served as JSON at
  * ApiRoutes.openapi by `openapiRoute`. Routes that are not API — the web app's pages and
  * files, the error pages' stylesheet, /metrics and the API scope's catch-alls — say
- * `schema: { hide: true }`. No UI is served: swagger-ui needs inline script, which the CSP
- * forbids.
+ * `schema: { hide: true }`. The WebSocket upgrade (ApiRoutes.socket) is left out too
+ * (@fastify/websocket hides it): OpenAPI describes requests and their answers, not a socket's
+ * frames, which docs/protocol.md and the protocol's frame schemas do. No UI is served:
+ * swagger-ui needs inline script, which the CSP forbids.
  */
 import swagger from '@fastify/swagger';
-import { ApiRoutes, CSRF_HEADER, ErrorResponse, PRODUCT_NAME } from '@securechat/protocol';
+import {
+  ApiRoutes,
+  BlobRoutes,
+  CSRF_HEADER,
+  ErrorResponse,
+  FileRoutes,
+  PRODUCT_NAME,
+} from '@securechat/protocol';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
@@ -21,7 +30,6 @@ export const API_TAGS = {
   account: 'The signed-in user: re-authentication, password, identity key, devices, activity.',
   admin: 'Administrators only: users, invitations, audit log, server figures.',
   files: 'Encrypted attachments and blobs (ciphertext only).',
-  realtime: 'The realtime WebSocket; its frames are described in docs/protocol.md.',
 } as const;
 
 /** A response schema for an answer with no body (204). */
@@ -32,6 +40,14 @@ export const BINARY = {
   description: 'The bytes, as uploaded.',
   content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
 } as const;
+
+/**
+ * Uploads whose body is raw bytes: Fastify's content parser hands them over as a Buffer, so
+ * they have no body schema to describe them (a JSON Schema would be validated against it).
+ */
+const BINARY_UPLOADS = [BlobRoutes.upload, FileRoutes.upload].map((url) =>
+  url.replace(/:(\w+)/g, '{$1}'),
+);
 
 async function openapiPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   await app.register(swagger, {
@@ -59,6 +75,16 @@ async function openapiPlugin(app: FastifyInstance, opts: { config: Config }): Pr
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject;
       const { openapiObject } = document;
+      for (const url of BINARY_UPLOADS) {
+        const upload = openapiObject.paths?.[url]?.put;
+        if (upload)
+          upload.requestBody = {
+            required: true,
+            content: {
+              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+            },
+          };
+      }
       for (const path of Object.values(openapiObject.paths ?? {}))
         for (const operation of Object.values(path ?? {}))
           if (typeof operation === 'object' && 'responses' in operation)

@@ -183,10 +183,6 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     WS_PATH,
     {
       websocket: true,
-      schema: {
-        tags: ['realtime'],
-        summary: 'Open the realtime WebSocket (an upgrade; binary MessagePack frames).',
-      },
       // Not the per-address API budget (after a restart a whole office behind one address
       // reconnects at once): upgrades have their own, and each user's connections are capped.
       config: {
