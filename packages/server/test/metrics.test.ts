@@ -4,6 +4,7 @@
  * the series move when real WebSocket sends, refusals and Redis do what they count.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Limits } from '@securechat/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -32,6 +33,36 @@ function sample(
   }
   return undefined;
 }
+
+/** The sample Grafana dashboard: its panels and the series their queries read. */
+const dashboard = JSON.parse(
+  readFileSync(new URL('../../../deploy/grafana/securechat.json', import.meta.url), 'utf8'),
+) as {
+  panels: {
+    id: number;
+    type: string;
+    gridPos: { x: number; w: number };
+    targets?: { expr: string }[];
+  }[];
+};
+const dashboardSeries = new Set(
+  dashboard.panels.flatMap((panel) =>
+    (panel.targets ?? []).flatMap(
+      (target) => target.expr.match(/\b(?:securechat|nodejs|process)_[a-z0-9_]+/g) ?? [],
+    ),
+  ),
+);
+/**
+ * Series names in a scrape: those with samples (a histogram's _bucket, _sum and _count) and
+ * those declared (`# TYPE`) whose labels have no value yet.
+ */
+const seriesIn = (text: string) =>
+  new Set(
+    text
+      .split('\n')
+      .flatMap((line) => /^(?:# TYPE )?([a-z_:][a-z0-9_:]*)[{ ]/.exec(line)?.[1] ?? []),
+  );
+const isRedisSeries = (name: string) => /^securechat_(redis_|fanout_redis_)/.test(name);
 
 async function scrape(t: TestApp): Promise<string> {
   const response = await t.app.inject({
@@ -163,6 +194,17 @@ describe('/metrics with METRICS_TOKEN, over real sockets', () => {
     ).toBe(2);
     // Without Redis, no Redis series.
     expect(text).not.toContain('securechat_redis_connected');
+  });
+
+  it('has every series the Grafana dashboard reads (Redis ones: with Redis, below)', async () => {
+    const have = seriesIn(await scrape(t));
+    const missing = [...dashboardSeries].filter((name) => !isRedisSeries(name) && !have.has(name));
+    expect(missing).toEqual([]);
+    expect(dashboardSeries.size).toBeGreaterThan(12);
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of dashboard.panels)
+      expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
   });
 
   it('labels requests by route pattern, never by the URL (a miss is "none")', async () => {
@@ -305,6 +347,10 @@ describe.skipIf(!redisUrl)('/metrics with Redis', () => {
     expect(sample(text, 'securechat_redis_connected', { connection: 'subscriber' })).toBe(1);
     expect(sample(text, 'securechat_redis_publish_errors_total')).toBe(0);
     expect(sample(text, 'securechat_fanout_redis_pending')).toBeGreaterThanOrEqual(0);
+    const have = seriesIn(text);
+    expect([...dashboardSeries].filter((name) => isRedisSeries(name) && !have.has(name))).toEqual(
+      [],
+    );
   });
 
   it('shows a lost connection as 0', async () => {

@@ -93,6 +93,8 @@ function createMetrics(exposed: boolean): Metrics {
     labelNames: ['result'] as const,
     registers,
   });
+  // Every result from the start, so a rate over them exists before the first send.
+  for (const result of ['acked', 'refused', 'failed']) sends.inc({ result }, 0);
   const ackSeconds = new Histogram({
     name: 'securechat_send_ack_seconds',
     help: 'From a send frame arriving to its ack being written (stored before the ack).',
