@@ -12,7 +12,10 @@ import { freePort } from '../../../test-support/net.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { signedIn, TestClient } from './support/client.js';
-import { createTestApp, type TestApp } from './support/harness.js';
+import { buildApp } from '../src/app.js';
+import { loadSecrets } from '../src/secrets.js';
+import { openStorage } from '../src/storage/db.js';
+import { createTestApp, createTestDatabase, testConfig, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
 
 const TOKEN = 'metrics-' + randomBytes(24).toString('hex');
@@ -303,6 +306,20 @@ describe('/metrics on METRICS_LISTEN', () => {
     expect(status).toBe(429);
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(sample(text, 'securechat_rate_limit_refusals_total', { limit: 'http-address' })).toBe(1);
+  });
+
+  it('stops the start when its address cannot be bound', async () => {
+    const database = await createTestDatabase('sqlite');
+    // Taken by the first app's metrics server.
+    const config = testConfig(database, { METRICS_LISTEN: new URL(base).host });
+    const storage = openStorage({ dataDir: config.dataDir, databaseUrl: null });
+    const app = await buildApp({ config, secrets: await loadSecrets(config), storage });
+    try {
+      await expect(app.ready()).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await app.close();
+      await database.drop();
+    }
   });
 
   it('stops listening when the app closes', async () => {
