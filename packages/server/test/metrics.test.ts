@@ -308,6 +308,17 @@ describe('/metrics on METRICS_LISTEN', () => {
     expect(sample(text, 'securechat_rate_limit_refusals_total', { limit: 'http-address' })).toBe(1);
   });
 
+  it('names a route’s own budget by its pattern: the WebSocket upgrades', async () => {
+    let status = 0;
+    for (let i = 0; i <= Limits.WS_UPGRADES_PER_MINUTE_PER_ADDRESS && status !== 429; i += 1)
+      status = (await t.app.inject({ url: '/api/ws' })).statusCode;
+    expect(status).toBe(429);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(
+      sample(text, 'securechat_rate_limit_refusals_total', { limit: 'http-route:/api/ws' }),
+    ).toBe(1);
+  });
+
   it('stops the start when its address cannot be bound', async () => {
     const database = await createTestDatabase('sqlite');
     // Taken by the first app's metrics server.
