@@ -516,7 +516,7 @@ function withTakeToken(redis: Redis): WithTakeToken {
  */
 export function createRedisLimiter(
   node: RedisNode,
-  options: Pick<MemoryLimiterOptions, 'now'> = {},
+  options: Pick<MemoryLimiterOptions, 'now' | 'onRefused'> = {},
 ): RealtimeLimiter {
   const redis = withTakeToken(node.commands);
   const insurance = createMemoryBuckets(options);
@@ -540,7 +540,9 @@ export function createRedisLimiter(
           wait = insurance.take(`${limit}:${key}`, bucket);
         }
       }
-      return wait === null ? null : secondsUntil(wait);
+      if (wait === null) return null;
+      options.onRefused?.(limit);
+      return secondsUntil(wait);
     },
     close: () => Promise.resolve(),
   };

@@ -23,7 +23,6 @@ import fp from 'fastify-plugin';
 import type { OperationNodeKind } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import type { RealtimeLimiter } from '../events/limits.js';
 import type { RedisBusStats } from '../events/redis.js';
 import type { Storage } from '../storage/db.js';
 
@@ -42,7 +41,7 @@ interface Probes {
 export interface Metrics {
   readonly registry: Registry;
   /** Something refused by the limit of this name (the limits' own names: a bounded set). */
-  refused(limit: string): void;
+  readonly refused: (limit: string) => void;
   /** A `send` acknowledged; `receivedAt` is performance.now() when its frame arrived. */
   acked(receivedAt: number): void;
   /** A `send` answered with an error: refused (a ChatError) or failed (a bug, an outage). */
@@ -170,18 +169,6 @@ function createMetrics(exposed: boolean): Metrics {
       if (name === 'redis' && probes.redis === undefined) redisMetrics();
       probes[name] = read;
     },
-  };
-}
-
-/** The realtime limiter, counting its refusals by limit name. */
-export function countingRefusals(limiter: RealtimeLimiter, metrics: Metrics): RealtimeLimiter {
-  return {
-    async consume(limit, key) {
-      const wait = await limiter.consume(limit, key);
-      if (wait !== null) metrics.refused(limit);
-      return wait;
-    },
-    close: () => limiter.close(),
   };
 }
 

@@ -122,9 +122,7 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
   const loginByAddress = limiter('login-ip', rateLimits.loginPerMinute, 60);
   const registrationByAddress = limiter('register-ip', rateLimits.registrationsPerHour, 3600);
 
-  const refused = (limit: string) => {
-    app.metrics.refused(limit);
-  };
+  const { refused } = app.metrics;
   app.decorate<Limiters>('limits', {
     async login(ip, usernameKey) {
       // The address's own budgets first, both charged, so a guess costs the guesser on each.

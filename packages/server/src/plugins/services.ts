@@ -19,7 +19,6 @@ import { createRooms, type Rooms } from '../domain/rooms.js';
 import { passThroughVault } from '../domain/vault.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
 import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
-import { countingRefusals } from './metrics.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
 import {
   connectRedis,
@@ -91,7 +90,7 @@ async function redisRealtime(
       realtime: {
         bus: await createRedisBus(redis, app.log, stats),
         presence: await createRedisPresence(redis, app.log),
-        limiter: createRedisLimiter(redis),
+        limiter: createRedisLimiter(redis, { onRefused: app.metrics.refused }),
       },
     };
   } catch (error) {
@@ -108,11 +107,10 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
         realtime: {
           bus: createMemoryBus(),
           presence: createMemoryPresence(),
-          limiter: createMemoryLimiter(),
+          limiter: createMemoryLimiter({ onRefused: app.metrics.refused }),
         },
         redis: null,
       };
-  realtime.limiter = countingRefusals(realtime.limiter, app.metrics);
 
   const accounts = createAccounts({
     db: opts.storage.db,
