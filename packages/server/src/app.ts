@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import { Limits } from '@securechat/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { registerApiRoutes } from './http/index.js';
@@ -15,6 +15,8 @@ import { createLogger } from './logger.js';
 import authPlugin from './plugins/auth.js';
 import csrfPlugin from './plugins/csrf.js';
 import errorsPlugin, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors.js';
+import metricsPlugin, { metricsRoute } from './plugins/metrics.js';
+import openapiPlugin, { openapiRoute } from './plugins/openapi.js';
 import rateLimitsPlugin from './plugins/rate-limits.js';
 import securityPlugin from './plugins/security.js';
 import servicesPlugin from './plugins/services.js';
@@ -33,6 +35,8 @@ export interface AppOptions {
   webRoot?: string;
   /** Clock for expiry decisions; tests move it. */
   now?: () => number;
+  /** Told of every route as it is added (a test compares them with the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 export type App = FastifyInstance;
@@ -97,11 +101,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   // Errors and headers first: they must cover every later route, including 404s. Then the
   // services (no routes; the limits share their Redis connection when there is one), then the
   // per-address limit, before anything that does work (a 429 still carries the headers).
   await app.register(errorsPlugin);
+  // Before any route: it describes each one as it is added.
+  await app.register(openapiPlugin, { config });
   await app.register(securityPlugin, { config });
+  // Metrics before anything they count (services, limits, routes).
+  await app.register(metricsPlugin, { config, storage: options.storage });
   await app.register(servicesPlugin, {
     config,
     secrets: options.secrets,
@@ -111,12 +120,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(rateLimitsPlugin, { config });
   await app.register(cookie, { secret: options.secrets.cookieSecret });
   await app.register(authPlugin, { config });
+  await app.register(metricsRoute, { config });
   // The API scope: an encapsulated plugin that owns every /api route, so its guards apply by
   // scope (STYLE.md principle 17). Never by matching the URL: the router decodes `/%61pi/...`
   // to `/api/...`, a prefix test on the raw URL does not.
   await app.register(async function apiScope(api) {
     await api.register(csrfPlugin, { config });
     await api.register(gatewayPlugin, { config });
+    await api.register(openapiRoute);
     await api.register(registerApiRoutes, { config });
   });
   await app.register(webPlugin, { config, ...(options.webRoot ? { root: options.webRoot } : {}) });

@@ -44,8 +44,17 @@ export interface Config {
   };
   /** Audit events older than this many days are deleted (AUDIT_RETENTION_DAYS). */
   auditRetentionDays: number;
+  /** Who may read /metrics (METRICS_TOKEN, METRICS_LISTEN); neither means nobody. */
+  metrics: MetricsConfig;
   /** Secrets given by the environment; missing ones are generated into dataDir. */
   secretsFromEnv: { cookieSecret?: string; opaqueServerSetup?: string };
+}
+
+export interface MetricsConfig {
+  /** A bearer token that unlocks /metrics on the main address. */
+  token: string | null;
+  /** A second, separate address serving only /metrics (port 0: any free port). */
+  listen: { host: string; port: number } | null;
 }
 
 /** Attachments: their limits, and where their ciphertext is stored. */
@@ -267,6 +276,31 @@ function s3(env: Env): S3Config | null {
   };
 }
 
+function metrics(env: Env): MetricsConfig {
+  const token = str(env, 'METRICS_TOKEN') ?? null;
+  // A bearer token's characters (RFC 6750), long enough not to be guessed.
+  if (token !== null && !/^[A-Za-z0-9._~+/-]{32,512}=*$/.test(token)) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'at least 32 characters of A-Z a-z 0-9 . _ ~ + / - (e.g. `openssl rand -hex 32`)',
+      '[hidden]',
+    );
+  }
+  const raw = str(env, 'METRICS_LISTEN');
+  if (raw === undefined) return { token, listen: null };
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(raw);
+  const host = match?.[1] ?? match?.[2] ?? '';
+  const port = Number(match?.[3]);
+  if (!match || (host !== 'localhost' && isIP(host) === 0) || port > 65535) {
+    throw new ConfigError(
+      'METRICS_LISTEN',
+      'an address and port such as 127.0.0.1:9464 or [::1]:9464',
+      raw,
+    );
+  }
+  return { token, listen: { host, port } };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 3000, 1, 65535);
   const host = str(env, 'HOST') ?? '127.0.0.1';
@@ -365,6 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
       Limits.AUDIT_RETENTION_MIN_DAYS,
       Limits.AUDIT_RETENTION_MAX_DAYS,
     ),
+    metrics: metrics(env),
     secretsFromEnv: {
       ...(cookieSecret === undefined ? {} : { cookieSecret }),
       ...(opaqueServerSetup === undefined ? {} : { opaqueServerSetup }),

@@ -12,6 +12,7 @@ import { runCli } from '../src/cli.js';
 import { PASSWORD, TestClient, signedIn } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
+import { epoch } from '../../../test-support/ids.js';
 
 const tokenOf = (url: string) => new URL(url).hash.replace('#token=', '');
 
@@ -113,7 +114,7 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
         t: 'send',
         room: group.room.id,
         cmid: 'after-delete-1',
-        epoch: 0,
+        epoch: epoch(0),
         payload: new Uint8Array([1]),
       });
       expect(refused.t).toBe('error');

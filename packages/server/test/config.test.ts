@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       rateLimits: { apiPerMinute: 600, loginPerMinute: 5, registrationsPerHour: 10 },
       timeouts: { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 },
       auditRetentionDays: 365,
+      metrics: { token: null, listen: null },
       secretsFromEnv: {},
     });
   });

@@ -50,6 +50,8 @@ export const ApiRoutes = {
   signOutOthers: '/api/account/sessions/sign-out-others',
   /** GET: the signed-in user's own security events, newest first. */
   activity: '/api/account/activity',
+  /** GET: this API described in OpenAPI 3.1 (public, cacheable). */
+  openapi: '/api/openapi.json',
   /** The realtime WebSocket (GET upgrade). */
   socket: '/api/ws',
 } as const;

@@ -103,6 +103,8 @@ export interface MemoryLimiterOptions {
   now?: () => number;
   /** Buckets kept at most; the least recently used full ones are forgotten first. */
   maxKeys?: number;
+  /** Told of every refusal, by the limit's name (the metrics count them). */
+  onRefused?: (limit: RealtimeLimit) => void;
 }
 
 /**
@@ -141,7 +143,9 @@ export function createMemoryLimiter(options: MemoryLimiterOptions = {}): Realtim
   return {
     consume(limit, key) {
       const wait = buckets.take(`${limit}:${key}`, REALTIME_LIMITS[limit]);
-      return Promise.resolve(wait === null ? null : secondsUntil(wait));
+      if (wait === null) return Promise.resolve(null);
+      options.onRefused?.(limit);
+      return Promise.resolve(secondsUntil(wait));
     },
     close: () => Promise.resolve(),
   };

@@ -228,11 +228,23 @@ function decodeMessage(bytes: Buffer): Message | null {
   return { kind, node, targets, frame: bytes.subarray(at) };
 }
 
+/** What the bus counts for metrics, read when they are scraped (plain numbers: no cost). */
+export interface RedisBusStats {
+  /** Publishes sent to Redis and not yet answered. */
+  pending: number;
+  /** Publishes that failed, since start. */
+  failed: number;
+}
+
 /**
  * The bus through Redis. Resolves once this node is subscribed, so nothing published after
  * start can be missed.
  */
-export async function createRedisBus(node: RedisNode, log: RedisLog): Promise<EventBus> {
+export async function createRedisBus(
+  node: RedisNode,
+  log: RedisLog,
+  stats: RedisBusStats = { pending: 0, failed: 0 },
+): Promise<EventBus> {
   const channel = `${node.prefix}bus`;
   const self = Buffer.from(node.id, 'hex');
   const local = createMemoryBus();
@@ -245,7 +257,18 @@ export async function createRedisBus(node: RedisNode, log: RedisLog): Promise<Ev
 
   const relay = (message: Buffer) => {
     if (closed) return;
-    node.commands.publish(channel, message).then(publishing.ok, publishing.failed);
+    stats.pending += 1;
+    node.commands.publish(channel, message).then(
+      () => {
+        stats.pending -= 1;
+        publishing.ok();
+      },
+      (error: unknown) => {
+        stats.pending -= 1;
+        stats.failed += 1;
+        publishing.failed(error);
+      },
+    );
   };
 
   let undecodable = false;
@@ -493,7 +516,7 @@ function withTakeToken(redis: Redis): WithTakeToken {
  */
 export function createRedisLimiter(
   node: RedisNode,
-  options: Pick<MemoryLimiterOptions, 'now'> = {},
+  options: Pick<MemoryLimiterOptions, 'now' | 'onRefused'> = {},
 ): RealtimeLimiter {
   const redis = withTakeToken(node.commands);
   const insurance = createMemoryBuckets(options);
@@ -517,7 +540,9 @@ export function createRedisLimiter(
           wait = insurance.take(`${limit}:${key}`, bucket);
         }
       }
-      return wait === null ? null : secondsUntil(wait);
+      if (wait === null) return null;
+      options.onRefused?.(limit);
+      return secondsUntil(wait);
     },
     close: () => Promise.resolve(),
   };

@@ -22,6 +22,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
 import { requestContext } from './request-context.js';
+import { NO_CONTENT } from '../plugins/openapi.js';
 
 export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -30,7 +31,14 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.reauthStart,
-    { schema: { body: ReauthStartRequest, response: { 200: LoginStartResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Confirm the password again, step 1 (OPAQUE).',
+        body: ReauthStartRequest,
+        response: { 200: LoginStartResponse },
+      },
+    },
     async (request) => {
       const auth = authOf(request);
       await app.limits.login(request.ip, accounts.rateLimitKey(auth.user.username));
@@ -40,7 +48,14 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.reauthFinish,
-    { schema: { body: ReauthFinishRequest } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Confirm the password again, step 2.',
+        response: { 204: NO_CONTENT },
+        body: ReauthFinishRequest,
+      },
+    },
     async (request, reply) => {
       await accounts.reauthFinish(authOf(request), request.body, requestContext(request));
       return reply.code(204).send();
@@ -49,13 +64,27 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.passwordStart,
-    { schema: { body: PasswordChangeStartRequest, response: { 200: RegisterStartResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Change the password, step 1 (OPAQUE re-registration).',
+        body: PasswordChangeStartRequest,
+        response: { 200: RegisterStartResponse },
+      },
+    },
     async (request) => accounts.passwordStart(authOf(request), request.body.registrationRequest),
   );
 
   app.post(
     ApiRoutes.passwordFinish,
-    { schema: { body: PasswordChangeFinishRequest } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Change the password, step 2; other sessions end.',
+        response: { 204: NO_CONTENT },
+        body: PasswordChangeFinishRequest,
+      },
+    },
     async (request, reply) => {
       await accounts.passwordFinish(authOf(request), request.body, requestContext(request));
       return reply.code(204).send();
@@ -64,35 +93,71 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.identity,
-    { schema: { response: { 200: IdentityResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'The identity key and its encrypted backup.',
+        response: { 200: IdentityResponse },
+      },
+    },
     async (request) => accounts.identity(authOf(request)),
   );
 
   // Sets the identity once; the same key again is 200 and changes nothing; another key 409.
   app.put(
     ApiRoutes.identity,
-    { schema: { body: IdentityRequest, response: { 200: IdentityResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Set the identity key and backup, once.',
+        body: IdentityRequest,
+        response: { 200: IdentityResponse },
+      },
+    },
     async (request) => accounts.setIdentity(authOf(request), request.body, requestContext(request)),
   );
 
   app.get(
     ApiRoutes.devices,
-    { schema: { response: { 200: DevicesResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: "This user's devices.",
+        response: { 200: DevicesResponse },
+      },
+    },
     async (request) => ({
       devices: await accounts.devices(authOf(request)),
     }),
   );
 
-  app.delete(ApiRoutes.device, { schema: { params: DeviceParams } }, async (request, reply) => {
-    const auth = authOf(request);
-    await accounts.revokeDevice(auth, request.params.deviceId, requestContext(request));
-    if (request.params.deviceId === auth.device.id) app.clearSessionCookie(reply);
-    return reply.code(204).send();
-  });
+  app.delete(
+    ApiRoutes.device,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Remove a device: its sessions end and its keys go.',
+        response: { 204: NO_CONTENT },
+        params: DeviceParams,
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      await accounts.revokeDevice(auth, request.params.deviceId, requestContext(request));
+      if (request.params.deviceId === auth.device.id) app.clearSessionCookie(reply);
+      return reply.code(204).send();
+    },
+  );
 
   app.post(
     ApiRoutes.signOutOthers,
-    { schema: { response: { 200: SignOutOthersResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Sign out every other session of this user.',
+        response: { 200: SignOutOthersResponse },
+      },
+    },
     async (request) => {
       const ended = await accounts.signOutOthers(authOf(request), requestContext(request));
       // This node closes the other sessions' sockets now; other nodes at their next check.
@@ -103,7 +168,14 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.activity,
-    { schema: { querystring: ActivityQuery, response: { 200: ActivityResponse } } },
+    {
+      schema: {
+        tags: ['account'],
+        summary: "This user's own security events, newest first.",
+        querystring: ActivityQuery,
+        response: { 200: ActivityResponse },
+      },
+    },
     async (request) => accounts.activity(authOf(request), request.query.before),
   );
 }

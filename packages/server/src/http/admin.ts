@@ -26,6 +26,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { authOf } from '../plugins/auth.js';
 import { requestContext } from './request-context.js';
+import { NO_CONTENT } from '../plugins/openapi.js';
 
 export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -34,19 +35,38 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.adminUsers,
-    { schema: { response: { 200: AdminUsersResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Every user account.',
+        response: { 200: AdminUsersResponse },
+      },
+    },
     async (request) => ({ users: await accounts.adminUsers(authOf(request)) }),
   );
 
   app.get(
     ApiRoutes.adminInvites,
-    { schema: { response: { 200: InvitesResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Open invitation links.',
+        response: { 200: InvitesResponse },
+      },
+    },
     async (request) => ({ invites: await accounts.listInvites(authOf(request)) }),
   );
 
   app.post(
     ApiRoutes.adminInvites,
-    { schema: { body: InviteCreateRequest, response: { 201: InviteCreateResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Make an invitation link.',
+        body: InviteCreateRequest,
+        response: { 201: InviteCreateResponse },
+      },
+    },
     async (request, reply) => {
       const created = await accounts.createInvite(
         authOf(request),
@@ -59,7 +79,14 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.delete(
     ApiRoutes.adminInvite,
-    { schema: { params: InviteParams } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an invitation link.',
+        response: { 204: NO_CONTENT },
+        params: InviteParams,
+      },
+    },
     async (request, reply) => {
       await accounts.revokeInvite(
         authOf(request),
@@ -74,6 +101,8 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
     ApiRoutes.adminResetLink,
     {
       schema: {
+        tags: ['admin'],
+        summary: 'Make a single-use password-reset link for a user.',
         params: ResetLinkParams,
         body: ResetLinkRequest,
         response: { 201: ResetLinkResponse },
@@ -95,7 +124,14 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.adminAudit,
-    { schema: { querystring: AuditQuery, response: { 200: AuditResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'The audit log, filtered and paged.',
+        querystring: AuditQuery,
+        response: { 200: AuditResponse },
+      },
+    },
     async (request) => accounts.auditLog(authOf(request), request.query),
   );
 
@@ -103,7 +139,15 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   // other nodes at their next session check.
   app.post(
     ApiRoutes.adminSuspend,
-    { schema: { params: AdminUserParams, body: SuspendRequest, response: { 200: AdminUser } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Suspend (every session ends) or restore an account.',
+        params: AdminUserParams,
+        body: SuspendRequest,
+        response: { 200: AdminUser },
+      },
+    },
     async (request) => {
       const user = await accounts.setSuspended(
         authOf(request),
@@ -118,7 +162,15 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.adminRole,
-    { schema: { params: AdminUserParams, body: RoleRequest, response: { 200: AdminUser } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Make an account an administrator or a member.',
+        params: AdminUserParams,
+        body: RoleRequest,
+        response: { 200: AdminUser },
+      },
+    },
     async (request) =>
       accounts.changeRole(
         authOf(request),
@@ -132,7 +184,14 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
   // now, the other nodes at their next session check.
   app.delete(
     ApiRoutes.adminUser,
-    { schema: { params: AdminUserParams, response: { 200: AdminUserDeleted } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Delete an account: sessions, devices, memberships and keys; the name stays.',
+        params: AdminUserParams,
+        response: { 200: AdminUserDeleted },
+      },
+    },
     async (request) => {
       const deleted = await accounts.deleteAccount(
         authOf(request),
@@ -146,18 +205,40 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.adminRooms,
-    { schema: { querystring: AdminRoomsQuery, response: { 200: AdminRoomsResponse } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Rooms with member counts and last activity, most recently active first.',
+        querystring: AdminRoomsQuery,
+        response: { 200: AdminRoomsResponse },
+      },
+    },
     async (request) => accounts.adminRooms(authOf(request), request.query),
   );
 
   app.delete(
     ApiRoutes.adminRoom,
-    { schema: { params: AdminRoomParams, response: { 200: AdminRoomDeleted } } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Delete a room, its history and its files for everyone (never #general).',
+        params: AdminRoomParams,
+        response: { 200: AdminRoomDeleted },
+      },
+    },
     async (request) =>
       accounts.deleteRoom(authOf(request), request.params.roomId, requestContext(request)),
   );
 
-  app.get(ApiRoutes.adminStats, { schema: { response: { 200: ServerStats } } }, async (request) =>
-    accounts.serverStats(authOf(request), app.openConnections()),
+  app.get(
+    ApiRoutes.adminStats,
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Server figures: users, rooms, connections, messages, storage.',
+        response: { 200: ServerStats },
+      },
+    },
+    async (request) => accounts.serverStats(authOf(request), app.openConnections()),
   );
 }

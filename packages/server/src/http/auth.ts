@@ -24,6 +24,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SignedIn } from '../domain/accounts.js';
 import { authOf } from '../plugins/auth.js';
 import { requestContext } from './request-context.js';
+import { NO_CONTENT } from '../plugins/openapi.js';
 
 /** A new session's answer: the device's secret only when this sign-in created the device. */
 const sessionAnswer = ({ auth, deviceSecret }: SignedIn) => ({
@@ -51,7 +52,14 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.registerStart,
-    { schema: { body: RegisterStartRequest, response: { 200: RegisterStartResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Register, step 1: the OPAQUE registration request.',
+        body: RegisterStartRequest,
+        response: { 200: RegisterStartResponse },
+      },
+    },
     async (request) => {
       return accounts.registerStart(request.body);
     },
@@ -59,7 +67,14 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.registerFinish,
-    { schema: { body: RegisterFinishRequest, response: { 201: SessionResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Register, step 2: the OPAQUE record; signs in (session cookie).',
+        body: RegisterFinishRequest,
+        response: { 201: SessionResponse },
+      },
+    },
     async (request, reply) => {
       // Counted here, before an account is created (a client can call finish without start):
       // over the limit, the answer is a clear refusal and no account exists.
@@ -73,7 +88,14 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.loginStart,
-    { schema: { body: LoginStartRequest, response: { 200: LoginStartResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in, step 1: the OPAQUE login request.',
+        body: LoginStartRequest,
+        response: { 200: LoginStartResponse },
+      },
+    },
     async (request) => {
       await app.limits.login(request.ip, accounts.rateLimitKey(request.body.username));
       return accounts.loginStart(request.body, requestContext(request));
@@ -82,7 +104,14 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.loginFinish,
-    { schema: { body: LoginFinishRequest, response: { 200: SessionResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in, step 2: the OPAQUE finalization; sets the session cookie.',
+        body: LoginFinishRequest,
+        response: { 200: SessionResponse },
+      },
+    },
     async (request, reply) => {
       const signedIn = await accounts.loginFinish(request.body, requestContext(request));
       app.setSessionCookie(reply, signedIn.token);
@@ -94,13 +123,27 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   // authority (256 random bits); the OPAQUE step counts like a registration from the address.
   app.post(
     ApiRoutes.resetCheck,
-    { schema: { body: ResetCheckRequest, response: { 200: ResetCheckResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'What a password-reset link is for (and whether it still works).',
+        body: ResetCheckRequest,
+        response: { 200: ResetCheckResponse },
+      },
+    },
     async (request) => accounts.resetCheck(request.body.token),
   );
 
   app.post(
     ApiRoutes.resetStart,
-    { schema: { body: ResetStartRequest, response: { 200: RegisterStartResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Password reset, step 1: OPAQUE re-registration request.',
+        body: ResetStartRequest,
+        response: { 200: RegisterStartResponse },
+      },
+    },
     async (request) => {
       await app.limits.registration(request.ip);
       return accounts.resetStart(request.body.token, request.body.registrationRequest);
@@ -109,7 +152,14 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     ApiRoutes.resetFinish,
-    { schema: { body: ResetFinishRequest } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Password reset, step 2: the new OPAQUE record; every session ends.',
+        response: { 204: NO_CONTENT },
+        body: ResetFinishRequest,
+      },
+    },
     async (request, reply) => {
       await accounts.resetFinish(
         request.body.token,
@@ -125,7 +175,12 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     ApiRoutes.logout,
     {
-      schema: { body: LogoutRequest },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out this session (optionally removing this device).',
+        response: { 204: NO_CONTENT },
+        body: LogoutRequest,
+      },
       // A sign-out without a body is one with `{}`.
       preValidation: async (request) => {
         request.body ??= {};
@@ -141,7 +196,13 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     ApiRoutes.session,
-    { schema: { response: { 200: SessionResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user and this device.',
+        response: { 200: SessionResponse },
+      },
+    },
     async (request) => {
       const auth = authOf(request);
       return { user: auth.user, device: { ...auth.device, current: true } };

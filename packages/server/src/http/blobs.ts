@@ -16,6 +16,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { createBlobs, tooLarge } from '../domain/blobs.js';
 import { authOf } from '../plugins/auth.js';
+import { BINARY } from '../plugins/openapi.js';
 
 /** How often expired blobs are deleted. */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -36,7 +37,12 @@ export async function blobRoutes(fastify: FastifyInstance): Promise<void> {
     BlobRoutes.upload,
     {
       bodyLimit: Limits.BLOB_MAX_BYTES,
-      schema: { params: BlobUploadParams, response: { 201: BlobUploadResponse } },
+      schema: {
+        tags: ['files'],
+        summary: 'Upload a blob into a room (body: application/octet-stream).',
+        params: BlobUploadParams,
+        response: { 201: BlobUploadResponse },
+      },
       // Before the body is read: who, how often, how big.
       onRequest: async (request) => {
         const auth = authOf(request);
@@ -60,15 +66,26 @@ export async function blobRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
-  app.get(BlobRoutes.blob, { schema: { params: BlobParams } }, async (request, reply) => {
-    const auth = authOf(request);
-    const data = await blobs.get(auth.user.id, request.params.room, request.params.id);
-    return reply
-      .type(BLOB_CONTENT_TYPE)
-      .header('cache-control', 'private, no-store')
-      .header('content-disposition', 'attachment')
-      .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
+  app.get(
+    BlobRoutes.blob,
+    {
+      schema: {
+        tags: ['files'],
+        summary: "A blob's bytes, to members of its room.",
+        response: { 200: BINARY },
+        params: BlobParams,
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const data = await blobs.get(auth.user.id, request.params.room, request.params.id);
+      return reply
+        .type(BLOB_CONTENT_TYPE)
+        .header('cache-control', 'private, no-store')
+        .header('content-disposition', 'attachment')
+        .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    },
+  );
 
   const sweeper = setInterval(() => {
     blobs.sweep().catch((error: unknown) => app.log.warn({ err: error }, 'blob sweep failed'));

@@ -16,6 +16,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { fileTooLarge } from '../domain/files.js';
 import { authOf } from '../plugins/auth.js';
+import { BINARY } from '../plugins/openapi.js';
 
 /** How often due files are collected. */
 const COLLECT_INTERVAL_MS = 10 * 60 * 1000;
@@ -40,6 +41,8 @@ export async function fileRoutes(
     {
       bodyLimit,
       schema: {
+        tags: ['files'],
+        summary: 'Upload an encrypted file into a room (body: application/octet-stream).',
         params: FileUploadParams,
         querystring: FileUploadQuery,
         response: { 201: FileUploadResponse },
@@ -79,15 +82,26 @@ export async function fileRoutes(
     },
   );
 
-  app.get(FileRoutes.file, { schema: { params: FileParams } }, async (request, reply) => {
-    const auth = authOf(request);
-    const data = await files.get(auth.user.id, request.params.room, request.params.id);
-    return reply
-      .type(FILE_CONTENT_TYPE)
-      .header('cache-control', 'private, no-store')
-      .header('content-disposition', 'attachment')
-      .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
+  app.get(
+    FileRoutes.file,
+    {
+      schema: {
+        tags: ['files'],
+        summary: "An encrypted file's bytes, to members of its room.",
+        response: { 200: BINARY },
+        params: FileParams,
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const data = await files.get(auth.user.id, request.params.room, request.params.id);
+      return reply
+        .type(FILE_CONTENT_TYPE)
+        .header('cache-control', 'private, no-store')
+        .header('content-disposition', 'attachment')
+        .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    },
+  );
 
   const collector = setInterval(() => files.collectSoon(), COLLECT_INTERVAL_MS);
   collector.unref();

@@ -17,7 +17,13 @@ export async function registerApiRoutes(
 ): Promise<void> {
   app.get(
     ApiRoutes.server,
-    { schema: { response: { 200: ServerInfo } } },
+    {
+      schema: {
+        tags: ['server'],
+        summary: 'What this server is: its name, version, registration mode and limits.',
+        response: { 200: ServerInfo },
+      },
+    },
     async (): Promise<ServerInfo> => ({
       name: PRODUCT_NAME,
       version: '0.1.0',
@@ -32,10 +38,20 @@ export async function registerApiRoutes(
     }),
   );
 
-  app.get(ApiRoutes.health, { schema: { response: { 200: HealthResponse } } }, async () => {
-    await app.services.health.check();
-    return { status: 'ok' as const, database: 'ok' as const };
-  });
+  app.get(
+    ApiRoutes.health,
+    {
+      schema: {
+        tags: ['server'],
+        summary: 'Whether the server and its database answer.',
+        response: { 200: HealthResponse },
+      },
+    },
+    async () => {
+      await app.services.health.check();
+      return { status: 'ok' as const, database: 'ok' as const };
+    },
+  );
 
   await app.register(authRoutes);
   await app.register(accountRoutes);
@@ -46,6 +62,6 @@ export async function registerApiRoutes(
   // Every other path under /api, however it was spelled, belongs to this scope too: its
   // guards run (a forged POST is refused as such), then the ordinary 404 or 405.
   const unknown = async (_request: FastifyRequest, reply: FastifyReply) => reply.callNotFound();
-  app.all('/api', unknown);
-  app.all('/api/*', unknown);
+  app.all('/api', { schema: { hide: true } }, unknown);
+  app.all('/api/*', { schema: { hide: true } }, unknown);
 }

@@ -49,7 +49,13 @@ async function csrfPlugin(app: FastifyInstance, opts: { config: Config }): Promi
 
   app.get(
     ApiRoutes.csrf,
-    { schema: { response: { 200: CsrfResponse } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'A CSRF token for the state-changing requests (sets its cookie).',
+        response: { 200: CsrfResponse },
+      },
+    },
     async (_request, reply) => {
       const token = reply.generateCsrf();
       return { token };

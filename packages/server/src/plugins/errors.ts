@@ -183,7 +183,7 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
   const routes = new RouteTable();
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
 
-  app.get(PAGES_CSS_PATH, async (_request, reply) => {
+  app.get(PAGES_CSS_PATH, { schema: { hide: true } }, async (_request, reply) => {
     await reply
       .type('text/css; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')

@@ -42,11 +42,22 @@ declare module 'fastify' {
   }
 }
 
-async function consume(limiter: RateLimiterAbstract, key: string): Promise<void> {
+/** A budget and its name (the metrics' `limit` label). */
+interface Budget {
+  name: string;
+  limiter: RateLimiterAbstract;
+}
+
+async function consume(
+  { name, limiter }: Budget,
+  key: string,
+  refused: (limit: string) => void,
+): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (error) {
     if (error instanceof RateLimiterRes) {
+      refused(name);
       throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, {
         retryAfter: Math.max(1, Math.ceil(error.msBeforeNext / 1000)),
       });
@@ -68,6 +79,13 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
     max: rateLimits.apiPerMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => addressKey(request.ip),
+    // Counted by name: the per-address budget, or the route's own (its pattern names it).
+    onExceeded: (request) =>
+      app.metrics.refused(
+        request.routeOptions.config.rateLimit === undefined
+          ? 'http-address'
+          : `http-route:${request.routeOptions.url ?? ''}`,
+      ),
     errorResponseBuilder: (_request, context) =>
       new ChatError('CHAT_ERR_RATE_LIMITED', undefined, {
         retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)),
@@ -82,10 +100,10 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
     await perAddress.call(this, request, reply);
   });
 
-  const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract => {
+  const limiter = (keyPrefix: string, points: number, duration: number): Budget => {
     const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-    if (!redis) return memory;
-    return new RateLimiterRedis({
+    if (!redis) return { name: keyPrefix, limiter: memory };
+    const shared = new RateLimiterRedis({
       storeClient: redis.commands,
       keyPrefix: `${redis.prefix}${keyPrefix}`,
       points,
@@ -93,6 +111,7 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
       rejectIfRedisNotReady: true,
       insuranceLimiter: memory,
     });
+    return { name: keyPrefix, limiter: shared };
   };
   const perAccount = Math.max(
     Limits.LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE,
@@ -103,6 +122,7 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
   const loginByAddress = limiter('login-ip', rateLimits.loginPerMinute, 60);
   const registrationByAddress = limiter('register-ip', rateLimits.registrationsPerHour, 3600);
 
+  const { refused } = app.metrics;
   app.decorate<Limiters>('limits', {
     async login(ip, usernameKey) {
       // The address's own budgets first, both charged, so a guess costs the guesser on each.
@@ -110,15 +130,18 @@ async function rateLimitsPlugin(app: FastifyInstance, opts: { config: Config }):
       // address, refused there, never reaches the budget the real user shares.
       const address = addressKey(ip);
       const results = await Promise.allSettled([
-        consume(loginByAccountAndAddress, `${usernameKey}@${address}`),
-        consume(loginByAddress, address),
+        consume(loginByAccountAndAddress, `${usernameKey}@${address}`, refused),
+        consume(loginByAddress, address, refused),
       ]);
-      const refused = results.find((r) => r.status === 'rejected');
-      if (refused) throw refused.reason;
-      await consume(loginByAccount, usernameKey);
+      const refusal = results.find((r) => r.status === 'rejected');
+      if (refusal) throw refusal.reason;
+      await consume(loginByAccount, usernameKey, refused);
     },
-    registration: (ip) => consume(registrationByAddress, addressKey(ip)),
+    registration: (ip) => consume(registrationByAddress, addressKey(ip), refused),
   });
 }
 
-export default fp(rateLimitsPlugin, { name: 'rate-limits', dependencies: ['services'] });
+export default fp(rateLimitsPlugin, {
+  name: 'rate-limits',
+  dependencies: ['services', 'metrics'],
+});

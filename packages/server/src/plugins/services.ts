@@ -80,12 +80,17 @@ async function redisRealtime(
 ): Promise<{ realtime: Realtime; redis: RedisNode }> {
   const redis = await connectRedis({ url, keyPrefix, log: app.log });
   try {
+    const stats = { pending: 0, failed: 0 };
+    app.metrics.probe('redis', {
+      stats,
+      ready: (connection) => redis[connection].status === 'ready',
+    });
     return {
       redis,
       realtime: {
-        bus: await createRedisBus(redis, app.log),
+        bus: await createRedisBus(redis, app.log, stats),
         presence: await createRedisPresence(redis, app.log),
-        limiter: createRedisLimiter(redis),
+        limiter: createRedisLimiter(redis, { onRefused: app.metrics.refused }),
       },
     };
   } catch (error) {
@@ -102,7 +107,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
         realtime: {
           bus: createMemoryBus(),
           presence: createMemoryPresence(),
-          limiter: createMemoryLimiter(),
+          limiter: createMemoryLimiter({ onRefused: app.metrics.refused }),
         },
         redis: null,
       };
@@ -176,4 +181,4 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   });
 }
 
-export default fp(servicesPlugin, { name: 'services' });
+export default fp(servicesPlugin, { name: 'services', dependencies: ['metrics'] });

@@ -68,8 +68,9 @@ async function webPlugin(
     reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html');
   };
-  app.get('/*', fallback);
-  if (!built) app.get('/', fallback);
+  // Pages, not API: left out of the OpenAPI document.
+  app.get('/*', { schema: { hide: true } }, fallback);
+  if (!built) app.get('/', { schema: { hide: true } }, fallback);
 }
 
 export default fp(webPlugin, { name: 'web' });

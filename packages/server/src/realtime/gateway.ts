@@ -84,6 +84,7 @@ export interface GatewayOptions {
 
 async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
   const { delivery, bus, accounts, limiter, redis } = app.services;
+  const { metrics } = app;
   const connections = new Map<string, Set<Connection>>();
   /** Slots under the per-user cap, on every node. */
   const slots = redis ? createRedisConnections(redis, app.log) : createMemoryConnections();
@@ -163,13 +164,19 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfter });
   }
 
-  async function handle(connection: Connection, frame: ClientFrame): Promise<void> {
+  /** Answer one frame; `receivedAt` (performance.now()) times a send to its ack. */
+  async function handle(
+    connection: Connection,
+    frame: ClientFrame,
+    receivedAt: number,
+  ): Promise<void> {
     await charge(connection, frame);
     const reply = await handlers.handle(frame, {
       auth: connection.auth,
       connectionId: connection.id,
     });
     send(connection.socket, { v: FRAME_VERSION, id: frame.id, ...reply });
+    if (frame.t === 'send') metrics.acked(receivedAt);
   }
 
   app.get(
@@ -188,8 +195,10 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         // A plain GET (no upgrade) is answered 404 by the route: it takes no slot.
         if (!request.ws) return;
         const id = newId();
-        if (!(await slots.reserve(auth.user.id, id, Limits.CONNECTIONS_PER_USER_MAX)))
+        if (!(await slots.reserve(auth.user.id, id, Limits.CONNECTIONS_PER_USER_MAX))) {
+          metrics.refused('connectionsPerUser');
           throw new ChatError('CHAT_ERR_TOO_MANY_CONNECTIONS');
+        }
         // Freed when the socket closes, whether the upgrade completed or not. (Holds neither
         // the request nor its reply: they are let go once the upgrade is done.)
         const userId = auth.user.id;
@@ -228,7 +237,10 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         socket,
         auth,
         alive: true,
-        unsubscribe: bus.subscribe(auth.user.id, auth.device.id, (bytes) => deliver(socket, bytes)),
+        unsubscribe: bus.subscribe(auth.user.id, auth.device.id, (bytes) => {
+          metrics.counts.deliveries += 1;
+          deliver(socket, bytes);
+        }),
       };
       let set = connections.get(auth.user.id);
       if (!set) {
@@ -262,8 +274,10 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
           return;
         }
         const frame = decoded.frame;
+        const receivedAt = frame.t === 'send' ? performance.now() : 0;
         // One at a time, in arrival order: a device's sends are stored in the order it sent them.
         if (inFlight >= Limits.REQUESTS_IN_FLIGHT_PER_CONNECTION) {
+          metrics.refused('requestsInFlight');
           fail(socket, frame.id, 'CHAT_ERR_RATE_LIMITED', {
             retryAfter: 1,
             message: 'Too many requests waiting on this connection. Wait for replies.',
@@ -272,8 +286,10 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         }
         inFlight += 1;
         queue = queue
-          .then(() => handle(connection, frame))
+          .then(() => handle(connection, frame, receivedAt))
           .catch((error: unknown) => {
+            if (frame.t === 'send')
+              metrics.sendFailed(error instanceof ChatError ? 'refused' : 'failed');
             if (error instanceof ChatError) {
               send(socket, {
                 ...errorFrameFor({ id: frame.id, code: error.code, message: error.message }),
@@ -357,6 +373,12 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     for (const set of connections.values()) open += set.size;
     return open;
   });
+  metrics.probe('openSockets', () => app.openConnections());
+  metrics.probe('queuedBytes', () => {
+    let bytes = 0;
+    for (const set of connections.values()) for (const c of set) bytes += c.socket.bufferedAmount;
+    return bytes;
+  });
 
   app.addHook('onClose', async () => {
     offMissed();
@@ -368,4 +390,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
   });
 }
 
-export default fp(gatewayPlugin, { name: 'gateway', dependencies: ['services', 'auth'] });
+export default fp(gatewayPlugin, {
+  name: 'gateway',
+  dependencies: ['services', 'auth', 'metrics'],
+});

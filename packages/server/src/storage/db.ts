@@ -6,7 +6,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type LogEvent,
+  type SqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import { startCheckpointer } from './checkpoint.js';
 import type { Dialect } from './dialect.js';
@@ -22,7 +29,22 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 export interface Storage {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** Told of every query as it ends, with its duration (metrics); null stops it. */
+  observeQueries(observer: QueryObserver | null): void;
   close(): Promise<void>;
+}
+
+export type QueryObserver = (event: LogEvent) => void;
+
+/** Kysely's `log` hook, pointed at whoever observes now (the app is built after the storage). */
+function queryLog() {
+  let observer: QueryObserver | null = null;
+  return {
+    log: (event: LogEvent) => observer?.(event),
+    observeQueries: (next: QueryObserver | null) => {
+      observer = next;
+    },
+  };
 }
 
 export interface StorageOptions {
@@ -35,6 +57,7 @@ export interface StorageOptions {
 }
 
 export function openStorage(options: StorageOptions): Storage {
+  const { log, observeQueries } = queryLog();
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
@@ -44,8 +67,8 @@ export function openStorage(options: StorageOptions): Storage {
     // Without a listener, an idle connection the server ends (restart, failover, a dropped
     // database) is an uncaught 'error' that takes the whole process down.
     pool.on('error', (error) => options.onIdleError?.(error));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
+    return { db, dialect: 'postgres', observeQueries, close: () => db.destroy() };
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const path = join(options.dataDir, 'securechat.db');
@@ -59,10 +82,12 @@ export function openStorage(options: StorageOptions): Storage {
   const checkpointer = startCheckpointer(path);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: cachedStatements(file) }),
+    log,
   });
   return {
     db,
     dialect: 'sqlite',
+    observeQueries,
     close: async () => {
       await checkpointer.stop();
       await db.destroy(); // the last connection to close checkpoints what is left

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import { describe, inject } from 'vitest';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { loadSecrets, type Secrets } from '../../src/secrets.js';
 import { migrateToLatest, openStorage, type Storage } from '../../src/storage/db.js';
@@ -100,6 +100,8 @@ export interface TestAppOptions {
   webRoot?: string;
   /** A logger of the test's own, e.g. one that captures what the app logs. */
   logger?: Logger;
+  /** Told of every route as it is added (buildApp's `onRoute`). */
+  onRoute?: AppOptions['onRoute'];
   /** Routes a test adds before the app is ready (e.g. one that throws). */
   routes?: (app: FastifyInstance) => void;
 }
@@ -122,6 +124,7 @@ export async function createTestApp(
     ...(options.now ? { now: options.now } : {}),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onRoute ? { onRoute: options.onRoute } : {}),
   });
   const { routes } = options;
   if (routes) {
