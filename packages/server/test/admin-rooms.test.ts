@@ -112,12 +112,13 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
       // The room is gone for its members: a send there is refused.
       const refused = await a.request({
         t: 'send',
+        kind: 'message',
         room: group.room.id,
         cmid: 'after-delete-1',
         epoch: epoch(0),
         payload: new Uint8Array([1]),
       });
-      expect(refused.t).toBe('error');
+      expect(refused).toMatchObject({ t: 'error', code: 'CHAT_ERR_NOT_FOUND' });
 
       const audit = await admin.get('/api/admin/audit?event=admin.room_deleted');
       expect(audit.body).toContain(group.room.id);
