@@ -41,6 +41,22 @@ export const Limits = {
   LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE: 30,
   /** Seconds a password confirmation (re-authentication) stays valid. */
   REAUTH_TTL_SECONDS: 300,
+  /** TOTP (RFC 6238): digits, seconds per step, and steps either side of now a code may be. */
+  TOTP_DIGITS: 6,
+  TOTP_PERIOD_SECONDS: 30,
+  TOTP_WINDOW_STEPS: 1,
+  /** Recovery codes handed out with a second factor (each single use). */
+  RECOVERY_CODES: 10,
+  /** Seconds a sign-in may wait for its second factor (or its enrolment) after OPAQUE. */
+  SECOND_FACTOR_TTL_SECONDS: 600,
+  /**
+   * Wrong second-factor codes (TOTP or recovery) one account may give in
+   * SECOND_FACTOR_FAILURE_WINDOW_SECONDS, from anywhere; past it every code is refused
+   * until the window moves on. Each attempt also needs the password (a new OPAQUE sign-in
+   * after the ticket's own failures).
+   */
+  SECOND_FACTOR_FAILURES_MAX: 5,
+  SECOND_FACTOR_FAILURE_WINDOW_SECONDS: 900,
   /** Sessions: idle and absolute lifetime. */
   SESSION_IDLE_SECONDS: 14 * 24 * 3600,
   SESSION_ABSOLUTE_SECONDS: 90 * 24 * 3600,

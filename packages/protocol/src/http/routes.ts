@@ -13,6 +13,11 @@ export const ApiRoutes = {
   registerFinish: '/api/auth/register/finish',
   loginStart: '/api/auth/login/start',
   loginFinish: '/api/auth/login/finish',
+  /** A sign-in's second step: a TOTP or recovery code with the challenge's ticket. */
+  loginSecondFactor: '/api/auth/login/second-factor',
+  /** REQUIRE_2FA: enrol TOTP during the sign-in (ticket of step `enrol`), then a session. */
+  loginEnrolStart: '/api/auth/login/enrol/start',
+  loginEnrolFinish: '/api/auth/login/enrol/finish',
   logout: '/api/auth/logout',
   session: '/api/auth/session',
   reauthStart: '/api/account/reauth/start',
@@ -21,6 +26,15 @@ export const ApiRoutes = {
   passwordFinish: '/api/account/password/finish',
   /** GET: the signed-in user's identity key and backup; PUT: set them once. */
   identity: '/api/account/identity',
+  /** GET: the signed-in user's second factors. */
+  twoFactor: '/api/account/two-factor',
+  /** POST: a new TOTP secret, pending until confirmed by its first code. */
+  totpStart: '/api/account/two-factor/totp/start',
+  totpConfirm: '/api/account/two-factor/totp/confirm',
+  /** POST: turn TOTP off (and spend the recovery codes); a fresh code first. */
+  totpDisable: '/api/account/two-factor/totp/disable',
+  /** POST: new recovery codes (the old ones stop working); a fresh code first. */
+  recoveryCodes: '/api/account/two-factor/recovery-codes',
   devices: '/api/devices',
   device: '/api/devices/:deviceId',
   adminUsers: '/api/admin/users',
@@ -32,6 +46,8 @@ export const ApiRoutes = {
   adminSuspend: '/api/admin/users/:userId/suspend',
   /** POST `{role}`: make an account an administrator or a member (never the last admin). */
   adminRole: '/api/admin/users/:userId/role',
+  /** POST: remove every second factor of this user (they sign in with the password alone). */
+  adminResetTwoFactor: '/api/admin/users/:userId/reset-2fa',
   /** GET: users, rooms, connections, messages per minute, storage. */
   adminStats: '/api/admin/stats',
   /** GET: the server-wide audit log, filtered and paged. */

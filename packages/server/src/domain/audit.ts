@@ -18,7 +18,13 @@ export type AuditEvent =
   | 'invite.revoke'
   | 'setup.link_created'
   | 'setup.link_used'
-  | 'reset.link_created';
+  | 'reset.link_created'
+  | 'account.second_factor_failed'
+  | 'totp.enable'
+  | 'totp.disable'
+  | 'totp.recovery_used'
+  | 'totp.recovery_regenerated'
+  | 'admin.second_factor_removed';
 
 /** Record a security event. `detail` is small and never holds secrets. */
 export async function audit(

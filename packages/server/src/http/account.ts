@@ -1,6 +1,6 @@
 /**
- * The signed-in user's own account: password change (after re-authentication), devices and
- * identity (key and encrypted backup).
+ * The signed-in user's own account: password change (after re-authentication), two-factor
+ * sign-in, devices and identity (key and encrypted backup).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
@@ -9,6 +9,11 @@ import {
   ApiRoutes,
   DeviceParams,
   DevicesResponse,
+  FreshCodeRequest,
+  RecoveryCodesResponse,
+  TotpConfirmRequest,
+  TotpSetupResponse,
+  TwoFactorStatus,
   IdentityRequest,
   IdentityResponse,
   LoginStartResponse,
@@ -27,6 +32,51 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts } = app.services;
   app.addHook('preHandler', app.requireUser);
+
+  app.get(
+    ApiRoutes.twoFactor,
+    { schema: { response: { 200: TwoFactorStatus } } },
+    async (request) => accounts.twoFactorStatus(authOf(request)),
+  );
+
+  app.post(
+    ApiRoutes.totpStart,
+    { schema: { response: { 200: TotpSetupResponse } } },
+    async (request) => accounts.totpStart(authOf(request)),
+  );
+
+  app.post(
+    ApiRoutes.totpConfirm,
+    { schema: { body: TotpConfirmRequest, response: { 200: RecoveryCodesResponse } } },
+    async (request) => ({
+      recoveryCodes: await accounts.totpConfirm(
+        authOf(request),
+        request.body.code,
+        requestContext(request),
+      ),
+    }),
+  );
+
+  app.post(
+    ApiRoutes.totpDisable,
+    { schema: { body: FreshCodeRequest } },
+    async (request, reply) => {
+      await accounts.totpDisable(authOf(request), request.body, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    ApiRoutes.recoveryCodes,
+    { schema: { body: FreshCodeRequest, response: { 200: RecoveryCodesResponse } } },
+    async (request) => ({
+      recoveryCodes: await accounts.regenerateRecoveryCodes(
+        authOf(request),
+        request.body,
+        requestContext(request),
+      ),
+    }),
+  );
 
   app.post(
     ApiRoutes.reauthStart,

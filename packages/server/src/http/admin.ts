@@ -123,6 +123,13 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
+  app.post(
+    ApiRoutes.adminResetTwoFactor,
+    { schema: { params: AdminUserParams, response: { 200: AdminUser } } },
+    async (request) =>
+      accounts.adminResetTwoFactor(authOf(request), request.params.userId, requestContext(request)),
+  );
+
   app.get(ApiRoutes.adminStats, { schema: { response: { 200: ServerStats } } }, async (request) =>
     accounts.serverStats(authOf(request), app.openConnections()),
   );

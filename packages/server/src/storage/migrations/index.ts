@@ -15,6 +15,7 @@ import { identity } from './0008_identity.js';
 import { files } from './0009_files.js';
 import { receipts } from './0010_receipts.js';
 import { resetLinks } from './0011_reset_links.js';
+import { twoFactor } from './0013_two_factor.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -29,5 +30,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009_files': files(),
     '0010_receipts': receipts(),
     '0011_reset_links': resetLinks(),
+    '0013_two_factor': twoFactor(),
   };
 }
