@@ -15,6 +15,7 @@ import {
   setNotificationSettings,
 } from '../notifications/settings';
 import { ProfileSettings } from '../profile/ProfileSettings';
+import { TwoFactorSettings } from '../twofactor/TwoFactorSettings';
 import { BlockedPeople } from '../rooms/BlockedPeople';
 import { AppShell } from '../shell/AppShell';
 import { onPrivacySettings, privacySettings, setPrivacySettings } from './privacy';
@@ -270,6 +271,7 @@ export function SettingsPage() {
         </header>
         <ProfileSettings />
         <ChangePassword />
+        <TwoFactorSettings />
         <Appearance />
         <Notifications />
         <Privacy />
