@@ -89,7 +89,7 @@ export function FreshCodeForm({
         </Button>
         {children}
       </div>
-      <p>
+      <p className="two-factor-toggle">
         <Button
           variant="ghost"
           onClick={() => {

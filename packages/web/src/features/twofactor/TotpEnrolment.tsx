@@ -85,19 +85,15 @@ export function TotpEnrolment({
       {setup.qr ? (
         <img className="totp-qr" src={setup.qr} alt={s.qrAlt} width={180} height={180} />
       ) : null}
-      <div className="field">
-        <span className="field-label" id="totp-secret-label">
-          {s.secretLabel}
-        </span>
-        <code
-          className="totp-secret"
-          aria-labelledby="totp-secret-label"
-          data-secret={setup.secret}
-        >
-          {grouped}
-        </code>
-        <div className="field-hint">{s.secretHint}</div>
-      </div>
+      <Field
+        label={s.secretLabel}
+        hint={s.secretHint}
+        className="totp-secret"
+        readOnly
+        spellCheck={false}
+        value={grouped}
+        onFocus={(e) => e.target.select()}
+      />
       <Field
         label={s.code}
         hint={s.codeHint}

@@ -1,0 +1,153 @@
+/**
+ * Two-factor sign-in in real Chromium: setting up an authenticator app in Settings (the codes
+ * computed here with otpauth from the key the page shows as text), signing in with a code and
+ * with a recovery code, the account activity that records it, and a server that requires
+ * two-factor sending a new account to enrolment before its first session.
+ */
+import { Secret, TOTP } from 'otpauth';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {
+  alertText,
+  axeSerious,
+  browserSuite,
+  chromiumPath,
+  register,
+  screenshot,
+  signIn,
+  signOut,
+  uniqueName,
+} from './support/browser.js';
+import { conversation } from './support/chat.js';
+
+const PERIOD_MS = 30_000;
+
+/** The code an authenticator app shows `steps` time steps from now. */
+function codeFor(secret: string, steps = 0): string {
+  return TOTP.generate({
+    secret: Secret.fromBase32(secret),
+    timestamp: Date.now() + steps * PERIOD_MS,
+  });
+}
+
+/** The key the enrolment shows as text (grouped by four for reading). */
+async function shownSecret(page: Page): Promise<string> {
+  const key = page.getByLabel('Or enter this key by hand');
+  await key.waitFor();
+  const text = await key.inputValue();
+  const secret = text.replace(/\s/g, '');
+  expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+  return secret;
+}
+
+/** The recovery codes shown once after enrolment. */
+async function shownRecoveryCodes(page: Page): Promise<string[]> {
+  const list = page.getByRole('list', { name: 'Recovery codes' });
+  await list.waitFor();
+  const codes = (await list.getByRole('listitem').allTextContents()).map((c) => c.trim());
+  expect(codes).toHaveLength(10);
+  for (const code of codes) expect(code).toMatch(/^[a-z2-7]{5}-[a-z2-7]{5}$/);
+  return codes;
+}
+
+describe.skipIf(!chromiumPath())('two-factor sign-in', () => {
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+
+  it('sets up an authenticator app in Settings, then signs in with a code and a recovery code', async () => {
+    const { page } = await suite.open();
+    const name = uniqueName('twofa');
+    await register(page, suite.server.origin, name);
+    await conversation(page).waitFor();
+
+    await page.goto(`${suite.server.origin}/settings`);
+    const card = page.getByRole('region', { name: 'Two-factor sign-in' });
+    await card.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const qr = card.getByRole('img', { name: 'QR code to add SecureChat to an authenticator app' });
+    await qr.waitFor();
+    // The QR code is a data: image, which the CSP allows; it decoded (has a size).
+    expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await qr.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(100);
+    const secret = await shownSecret(page);
+    await card.scrollIntoViewIfNeeded();
+    await screenshot(page, 'two-factor-enrolment');
+    expect(await axeSerious(page)).toEqual([]);
+
+    // A wrong code is refused; the right one turns it on and shows the recovery codes once.
+    const wrong = String((Number(codeFor(secret)) + 1) % 1_000_000).padStart(6, '0');
+    await card.getByLabel('Code from the app').fill(wrong);
+    await card.getByRole('button', { name: 'Turn on' }).click();
+    await expect.poll(alertText(page)).toMatch(/not right/);
+    await card.getByLabel('Code from the app').fill(codeFor(secret));
+    await card.getByRole('button', { name: 'Turn on' }).click();
+    const codes = await shownRecoveryCodes(page);
+    await screenshot(page, 'two-factor-recovery-codes');
+    expect(await axeSerious(page)).toEqual([]);
+    await card.getByRole('button', { name: 'I have saved my recovery codes' }).click();
+    await card.getByText('10 unused recovery codes left.').waitFor();
+
+    // Signing in now asks for the code after the password, with no session before it.
+    await signOut(page);
+    await signIn(page, suite.server.origin, name);
+    await page.getByRole('heading', { name: 'Two-factor sign-in' }).waitFor();
+    const session = await page.evaluate(async () => (await fetch('/api/auth/session')).status);
+    expect(session).toBe(401);
+    await screenshot(page, 'two-factor-sign-in');
+    expect(await axeSerious(page)).toEqual([]);
+    await page.getByLabel('Code from the app').fill('000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(alertText(page)).toMatch(/not right/);
+    // The enrolment spent this time step's code: the app's next code is the one to use.
+    await page.getByLabel('Code from the app').fill(codeFor(secret, 1));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await conversation(page).waitFor();
+
+    // Lost phone: a recovery code, typed loosely, signs in once.
+    await signOut(page);
+    await signIn(page, suite.server.origin, name);
+    await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    const loose = ` ${(codes[0] ?? '').toUpperCase().replace('-', ' ')} `;
+    await page.getByLabel('Recovery code').fill(loose);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await conversation(page).waitFor();
+
+    // Both show on the account activity page.
+    await page.goto(`${suite.server.origin}/activity`);
+    const activity = page.getByRole('region', { name: 'Account activity' });
+    await activity.getByText('Authenticator app turned on').waitFor();
+    await activity.getByText('Recovery code used').waitFor();
+    await activity
+      .getByText(/Wrong two-factor code/)
+      .first()
+      .waitFor();
+
+    // Settings says one code is spent.
+    await page.goto(`${suite.server.origin}/settings`);
+    await page.getByText('9 unused recovery codes left.').waitFor();
+  });
+});
+
+describe.skipIf(!chromiumPath())('two-factor required (REQUIRE_2FA)', () => {
+  const suite = browserSuite({ REQUIRE_2FA: 'true' });
+
+  it('sends a new account to set up an authenticator app before its first session', async () => {
+    const { page } = await suite.open({ width: 390, height: 844 });
+    const name = uniqueName('required');
+    await register(page, suite.server.origin, name);
+    await page.getByRole('heading', { name: 'Set up two-factor sign-in' }).waitFor();
+    const session = await page.evaluate(async () => (await fetch('/api/auth/session')).status);
+    expect(session).toBe(401);
+    const secret = await shownSecret(page);
+    await screenshot(page, 'two-factor-required-enrolment-phone');
+    expect(await axeSerious(page)).toEqual([]);
+    await page.getByLabel('Code from the app').fill(codeFor(secret));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await shownRecoveryCodes(page);
+    await page.getByRole('button', { name: 'I have saved my recovery codes' }).click();
+    await conversation(page).waitFor();
+
+    // Settings offers no way to turn it off on this server.
+    await page.goto(`${suite.server.origin}/settings`);
+    await page.getByText(/requires two-factor sign-in/).waitFor();
+    expect(await page.getByRole('button', { name: 'Turn off two-factor' }).count()).toBe(0);
+  });
+});
