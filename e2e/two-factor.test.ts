@@ -1,11 +1,13 @@
 /**
  * Two-factor sign-in in real Chromium: setting up an authenticator app in Settings (the codes
  * computed here with otpauth from the key the page shows as text), signing in with a code and
- * with a recovery code, the account activity that records it, and a server that requires
- * two-factor sending a new account to enrolment before its first session.
+ * with a recovery code, the account activity that records it; passkeys registered and used
+ * through Chromium's virtual authenticator (DevTools protocol), so the real WebAuthn API runs;
+ * and a server that requires two-factor sending a new account to enrolment before its first
+ * session.
  */
 import { Secret, TOTP } from 'otpauth';
-import type { Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
   alertText,
@@ -16,6 +18,7 @@ import {
   screenshot,
   signIn,
   signOut,
+  STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
 import { conversation } from './support/chat.js';
@@ -123,6 +126,126 @@ describe.skipIf(!chromiumPath())('two-factor sign-in', () => {
     // Settings says one code is spent.
     await page.goto(`${suite.server.origin}/settings`);
     await page.getByText('9 unused recovery codes left.').waitFor();
+  });
+});
+
+/**
+ * A platform authenticator in this page's browser context, as a laptop's fingerprint reader
+ * would be: CTAP2, internal transport, resident keys, user verification that succeeds.
+ */
+async function virtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; id: string }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  });
+  return { cdp, id: authenticatorId };
+}
+
+describe.skipIf(!chromiumPath())('passkeys', () => {
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+
+  it('registers two named passkeys, signs in with one, renames and removes them', async () => {
+    const { page } = await suite.open();
+    const authenticator = await virtualAuthenticator(page);
+    const name = uniqueName('passkey');
+    await register(page, suite.server.origin, name);
+    await conversation(page).waitFor();
+
+    await page.goto(`${suite.server.origin}/settings`);
+    const card = page.getByRole('region', { name: 'Passkeys' });
+    await card.getByText('No passkeys yet.').waitFor();
+    await card.getByLabel('Name for the new passkey').fill('Laptop');
+    await card.getByRole('button', { name: 'Add a passkey' }).click();
+    await card.getByText('Passkey “Laptop” added.', { exact: false }).waitFor();
+    await card.getByLabel('Name for the new passkey').fill('Second key');
+    await card.getByRole('button', { name: 'Add a passkey' }).click();
+    await card.getByText('Passkey “Second key” added.', { exact: false }).waitFor();
+    const list = card.getByRole('list', { name: 'Your passkeys' });
+    await expect.poll(() => list.getByRole('listitem').count()).toBe(2);
+    // The authenticator holds two credentials for this origin's host, made with user
+    // verification.
+    const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: authenticator.id,
+    });
+    expect(credentials).toHaveLength(2);
+    expect(credentials.every((c) => c.rpId === 'localhost')).toBe(true);
+    await card.scrollIntoViewIfNeeded();
+    await screenshot(page, 'passkeys-settings');
+    expect(await axeSerious(page)).toEqual([]);
+
+    // Signing in now offers the passkey after the password; no session before it.
+    await signOut(page);
+    await signIn(page, suite.server.origin, name);
+    await page.getByRole('heading', { name: 'Two-factor sign-in' }).waitFor();
+    expect(await page.evaluate(async () => (await fetch('/api/auth/session')).status)).toBe(401);
+    expect(await page.getByLabel('Code from the app').count()).toBe(0);
+    await screenshot(page, 'passkey-sign-in');
+    expect(await axeSerious(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await conversation(page).waitFor();
+    // The signature counter moved on the authenticator and was accepted by the server.
+    const after = await authenticator.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: authenticator.id,
+    });
+    expect(after.credentials.some((c) => c.signCount > 0)).toBe(true);
+
+    // Without user verification the authenticator's answer is refused.
+    await signOut(page);
+    await authenticator.cdp.send('WebAuthn.setUserVerified', {
+      authenticatorId: authenticator.id,
+      isUserVerified: false,
+    });
+    await signIn(page, suite.server.origin, name);
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await expect.poll(alertText(page)).toMatch(/passkey/i);
+    await authenticator.cdp.send('WebAuthn.setUserVerified', {
+      authenticatorId: authenticator.id,
+      isUserVerified: true,
+    });
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await conversation(page).waitFor();
+
+    // Rename one, remove both (each after the password).
+    await page.goto(`${suite.server.origin}/settings`);
+    const rows = page.getByRole('region', { name: 'Passkeys' });
+    await rows
+      .getByRole('group', { name: 'Actions for passkey Laptop' })
+      .getByRole('button', { name: 'Rename' })
+      .click();
+    await rows.getByLabel('New name for Laptop').fill('Work laptop');
+    await rows.getByRole('button', { name: 'Save' }).click();
+    await rows.getByText('Work laptop').waitFor();
+    for (const key of ['Work laptop', 'Second key']) {
+      await rows
+        .getByRole('group', { name: `Actions for passkey ${key}` })
+        .getByRole('button', { name: 'Remove' })
+        .click();
+      const dialog = page.getByRole('dialog', { name: `Remove the passkey “${key}”?` });
+      await dialog.getByLabel('Current password').fill(STRONG_PASSWORD);
+      await dialog.getByRole('button', { name: 'Remove' }).click();
+      await dialog.waitFor({ state: 'detached' });
+    }
+    await rows.getByText('No passkeys yet.').waitFor();
+
+    // Each change is on the account activity.
+    await page.goto(`${suite.server.origin}/activity`);
+    const activity = page.getByRole('region', { name: 'Account activity' });
+    await activity.getByText('Passkey added').first().waitFor();
+    await activity.getByText('Passkey renamed').waitFor();
+    await activity.getByText('Passkey removed').first().waitFor();
+    await activity.getByText(/Wrong two-factor code/).waitFor();
+
+    // With none left, the password alone signs in again.
+    await signOut(page);
+    await signIn(page, suite.server.origin, name);
+    await conversation(page).waitFor();
   });
 });
 

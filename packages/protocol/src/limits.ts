@@ -57,6 +57,13 @@ export const Limits = {
    */
   SECOND_FACTOR_FAILURES_MAX: 5,
   SECOND_FACTOR_FAILURE_WINDOW_SECONDS: 900,
+  /** Passkeys one account may register, and the length of a passkey's name. */
+  PASSKEYS_PER_USER_MAX: 10,
+  PASSKEY_NAME_MAX_LENGTH: 64,
+  /** Seconds a WebAuthn ceremony (adding a passkey, or signing in with one) may take. */
+  PASSKEY_CHALLENGE_TTL_SECONDS: 300,
+  /** Longest base64url field of a WebAuthn response (attestation objects are the largest). */
+  WEBAUTHN_FIELD_MAX_LENGTH: 16_384,
   /** Sessions: idle and absolute lifetime. */
   SESSION_IDLE_SECONDS: 14 * 24 * 3600,
   SESSION_ABSOLUTE_SECONDS: 90 * 24 * 3600,

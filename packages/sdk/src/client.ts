@@ -30,6 +30,12 @@ import {
   TotpSetupResponse,
   TwoFactorStatus,
   type SecondFactorChallenge,
+  type SecondFactorMethod,
+  PasskeyInfo,
+  PasskeyOptionsResponse,
+  PasskeysResponse,
+  type PasskeyAssertion,
+  type PasskeyRegistration,
   type AuditQuery,
   type DeviceInfo,
   type InviteInfo,
@@ -118,10 +124,20 @@ export type SecondFactorProof = { code: string } | { recoveryCode: string };
  */
 export interface PendingSignIn {
   step: 'verify' | 'enrol';
+  /** The second factors this account has (`verify`), or can set up now (`enrol`). */
+  methods: SecondFactorMethod[];
   /** After this the sign-in must start again (CHAT_ERR_SECOND_FACTOR_EXPIRED). */
   expiresAt: string;
   /** A wrong code rejects with CHAT_ERR_SECOND_FACTOR_FAILED; the step can be retried. */
   verify(proof: SecondFactorProof): Promise<LoginResult>;
+  /**
+   * Sign in with a passkey instead of a code: `get` runs the browser's ceremony
+   * (`navigator.credentials.get`, e.g. @simplewebauthn/browser's startAuthentication) on the
+   * server's options. A refused passkey rejects with CHAT_ERR_SECOND_FACTOR_FAILED.
+   */
+  verifyPasskey(
+    get: (options: Record<string, unknown>) => Promise<PasskeyAssertion>,
+  ): Promise<LoginResult>;
   enrolStart(): Promise<TotpSetup>;
   /** The recovery codes are shown once: let the user keep them. */
   enrolFinish(code: string): Promise<LoginResult & { recoveryCodes: string[] }>;
@@ -210,6 +226,18 @@ export interface SecureChatClient {
     disableTotp(proof: SecondFactorProof): Promise<void>;
     /** New recovery codes (the old ones stop working); needs a fresh code. */
     regenerateRecoveryCodes(proof: SecondFactorProof): Promise<string[]>;
+    passkeys(): Promise<PasskeyInfo[]>;
+    /**
+     * Register a passkey: `create` runs the browser's ceremony (`navigator.credentials.create`,
+     * e.g. @simplewebauthn/browser's startRegistration) on the server's options.
+     */
+    addPasskey(
+      name: string,
+      create: (options: Record<string, unknown>) => Promise<PasskeyRegistration>,
+    ): Promise<PasskeyInfo>;
+    renamePasskey(passkeyId: string, name: string): Promise<void>;
+    /** Remove a passkey, after confirming the current password (CHAT_ERR_LOGIN_FAILED if wrong). */
+    removePasskey(passkeyId: string, currentPassword: string): Promise<void>;
   };
   /**
    * Ends this session. The device stays (its keys stay in this browser's store, to sign in on
@@ -434,11 +462,28 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
     done: (session: SessionResponse) => Promise<LoginResult>,
   ): Promise<SignInOutcome> {
     if (!('secondFactor' in answer)) return { kind: 'signed-in', result: await done(answer) };
-    const { ticket, step, expiresAt } = answer.secondFactor;
+    const { ticket, step, expiresAt, methods } = answer.secondFactor;
     const withDevice = device ? { device } : {};
     const pending: PendingSignIn = {
       step,
+      methods,
       expiresAt,
+      verifyPasskey: (get) =>
+        guarded(async () => {
+          const { options } = await http.post(
+            ApiRoutes.loginPasskeyStart,
+            { ticket },
+            PasskeyOptionsResponse,
+          );
+          const credential = await get(options);
+          return done(
+            await http.post(
+              ApiRoutes.loginPasskeyFinish,
+              { ticket, credential, ...withDevice },
+              SessionResponse,
+            ),
+          );
+        }),
       verify: (proof) =>
         guarded(async () =>
           done(
@@ -578,6 +623,31 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
             (await http.post(ApiRoutes.recoveryCodes, proofBody(proof), RecoveryCodesResponse))
               .recoveryCodes,
         ),
+      passkeys: () =>
+        guarded(async () => (await http.get(ApiRoutes.passkeys, PasskeysResponse)).passkeys),
+      addPasskey: (name, create) =>
+        guarded(async () => {
+          const { options } = await http.post(
+            ApiRoutes.passkeyAddStart,
+            {},
+            PasskeyOptionsResponse,
+          );
+          const credential = await create(options);
+          return http.post(ApiRoutes.passkeyAddFinish, { name, credential }, PasskeyInfo);
+        }),
+      renamePasskey: (passkeyId, name) =>
+        guarded(() => http.put(withParam(ApiRoutes.passkey, 'passkeyId', passkeyId), { name })),
+      removePasskey: (passkeyId, currentPassword) =>
+        guarded(async () => {
+          const proof = await opaqueLogin(currentPassword, (startLoginRequest) =>
+            http.post(ApiRoutes.reauthStart, { startLoginRequest }, LoginStartResponse),
+          );
+          await http.post(ApiRoutes.reauthFinish, {
+            attemptId: proof.attemptId,
+            finishLoginRequest: proof.finishLoginRequest,
+          });
+          await http.delete(withParam(ApiRoutes.passkey, 'passkeyId', passkeyId));
+        }),
     },
 
     logout: (logoutOptions = {}) =>

@@ -41,6 +41,9 @@ export {
   type ServerInfo,
   type SessionResponse,
   type TwoFactorStatus,
+  type PasskeyInfo,
+  type PasskeyAssertion,
+  type PasskeyRegistration,
 } from '@securechat/protocol';
 // The transport is internal: apps talk to rooms through `Conversations`. Tests and tools that
 // drive the wire protocol itself use the `@securechat/sdk/raw` entry.

@@ -99,6 +99,7 @@ describeEachDialect('two-factor sign-in', (dialect) => {
     const client = await signedIn(t.app, 'careful', address());
     expect((await client.get('/api/account/two-factor')).json()).toEqual({
       totp: false,
+      passkeys: 0,
       recoveryCodesLeft: 0,
       required: false,
     });

@@ -18,6 +18,9 @@ export const ApiRoutes = {
   /** REQUIRE_2FA: enrol TOTP during the sign-in (ticket of step `enrol`), then a session. */
   loginEnrolStart: '/api/auth/login/enrol/start',
   loginEnrolFinish: '/api/auth/login/enrol/finish',
+  /** A sign-in's second step with a passkey: the options, then the browser's assertion. */
+  loginPasskeyStart: '/api/auth/login/passkey/start',
+  loginPasskeyFinish: '/api/auth/login/passkey/finish',
   logout: '/api/auth/logout',
   session: '/api/auth/session',
   reauthStart: '/api/account/reauth/start',
@@ -35,6 +38,13 @@ export const ApiRoutes = {
   totpDisable: '/api/account/two-factor/totp/disable',
   /** POST: new recovery codes (the old ones stop working); a fresh code first. */
   recoveryCodes: '/api/account/two-factor/recovery-codes',
+  /** GET: the signed-in user's passkeys. */
+  passkeys: '/api/account/passkeys',
+  /** Adding a passkey: the creation options, then the browser's answer with a name. */
+  passkeyAddStart: '/api/account/passkeys/add/start',
+  passkeyAddFinish: '/api/account/passkeys/add/finish',
+  /** PUT `{name}`: rename; DELETE: remove (after re-entering the password). */
+  passkey: '/api/account/passkeys/:passkeyId',
   devices: '/api/devices',
   device: '/api/devices/:deviceId',
   adminUsers: '/api/admin/users',

@@ -1,5 +1,6 @@
 /**
- * Two-factor sign-in over HTTP (TOTP, RFC 6238, with single-use recovery codes).
+ * Two-factor sign-in over HTTP: TOTP (RFC 6238) with single-use recovery codes, and passkeys
+ * (WebAuthn) as a second factor.
  *
  * A sign-in whose OPAQUE proof is right, for an account with a second factor (or on a server
  * with REQUIRE_2FA, for one without: then it must enrol first), is answered with a
@@ -25,10 +26,20 @@ export const RecoveryCode = Type.String({ pattern: '^[a-z2-7]{5}-[a-z2-7]{5}$' }
 export const SecondFactorStep = Type.Union([Type.Literal('verify'), Type.Literal('enrol')]);
 export type SecondFactorStep = Static<typeof SecondFactorStep>;
 
+/** The second factors an account can sign in with. */
+export const SecondFactorMethod = Type.Union([Type.Literal('totp'), Type.Literal('passkey')]);
+export type SecondFactorMethod = Static<typeof SecondFactorMethod>;
+
 export const SecondFactorChallenge = Type.Object(
   {
     secondFactor: Type.Object(
-      { ticket: Token, step: SecondFactorStep, expiresAt: Timestamp },
+      {
+        ticket: Token,
+        step: SecondFactorStep,
+        expiresAt: Timestamp,
+        /** What this account has (`verify`), or can enrol at sign-in (`enrol`: TOTP). */
+        methods: Type.Array(SecondFactorMethod, { maxItems: 2 }),
+      },
       strict,
     ),
   },
@@ -91,9 +102,11 @@ export type EnrolFinishResponse = Static<typeof EnrolFinishResponse>;
 export const TwoFactorStatus = Type.Object(
   {
     totp: Type.Boolean(),
+    /** Passkeys registered. */
+    passkeys: Type.Integer({ minimum: 0 }),
     /** Unused recovery codes. */
     recoveryCodesLeft: Type.Integer({ minimum: 0 }),
-    /** REQUIRE_2FA: turning the last second factor off is refused. */
+    /** REQUIRE_2FA: removing the last second factor is refused. */
     required: Type.Boolean(),
   },
   strict,
@@ -107,3 +120,107 @@ export type TotpConfirmRequest = Static<typeof TotpConfirmRequest>;
 /** Turn TOTP off, or make new recovery codes: a fresh code (or a recovery code) first. */
 export const FreshCodeRequest = Type.Object(SecondFactorProof, strict);
 export type FreshCodeRequest = Static<typeof FreshCodeRequest>;
+
+// Passkeys (WebAuthn). The server makes the ceremony's options (RP id and origin from
+// PUBLIC_ORIGIN, user verification required) and checks the browser's answer with
+// @simplewebauthn/server; the shapes below bound what it reads.
+
+const B64 = Type.String({
+  pattern: '^[A-Za-z0-9_-]*$',
+  maxLength: Limits.WEBAUTHN_FIELD_MAX_LENGTH,
+});
+/** A credential id: at most 1023 bytes (WebAuthn), base64url. */
+const CredentialId = Type.String({ pattern: '^[A-Za-z0-9_-]{16,1364}$' });
+/** What the browser's extensions answered (credProps…): passed through to the verifier. */
+const ClientExtensionResults = Type.Object({}, { additionalProperties: true, maxProperties: 16 });
+const Attachment = Type.Optional(
+  Type.Union([Type.Literal('platform'), Type.Literal('cross-platform')]),
+);
+
+/** A passkey's public options for the browser (`navigator.credentials.create` or `.get`). */
+export const PasskeyOptionsResponse = Type.Object(
+  { options: Type.Record(Type.String(), Type.Unknown()) },
+  strict,
+);
+export type PasskeyOptionsResponse = Static<typeof PasskeyOptionsResponse>;
+
+/** The browser's answer to `navigator.credentials.create` (RegistrationResponseJSON). */
+export const PasskeyRegistration = Type.Object(
+  {
+    id: CredentialId,
+    rawId: CredentialId,
+    response: Type.Object(
+      {
+        clientDataJSON: B64,
+        attestationObject: B64,
+        authenticatorData: Type.Optional(B64),
+        transports: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 8 })),
+        publicKeyAlgorithm: Type.Optional(Type.Integer()),
+        publicKey: Type.Optional(B64),
+      },
+      strict,
+    ),
+    authenticatorAttachment: Attachment,
+    clientExtensionResults: ClientExtensionResults,
+    type: Type.Literal('public-key'),
+  },
+  strict,
+);
+export type PasskeyRegistration = Static<typeof PasskeyRegistration>;
+
+/** The browser's answer to `navigator.credentials.get` (AuthenticationResponseJSON). */
+export const PasskeyAssertion = Type.Object(
+  {
+    id: CredentialId,
+    rawId: CredentialId,
+    response: Type.Object(
+      {
+        clientDataJSON: B64,
+        authenticatorData: B64,
+        signature: B64,
+        userHandle: Type.Optional(B64),
+      },
+      strict,
+    ),
+    authenticatorAttachment: Attachment,
+    clientExtensionResults: ClientExtensionResults,
+    type: Type.Literal('public-key'),
+  },
+  strict,
+);
+export type PasskeyAssertion = Static<typeof PasskeyAssertion>;
+
+const PasskeyName = Type.String({ minLength: 1, maxLength: Limits.PASSKEY_NAME_MAX_LENGTH });
+
+export const PasskeyInfo = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Timestamp,
+    lastUsedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  strict,
+);
+export type PasskeyInfo = Static<typeof PasskeyInfo>;
+
+export const PasskeysResponse = Type.Object({ passkeys: Type.Array(PasskeyInfo) }, strict);
+export type PasskeysResponse = Static<typeof PasskeysResponse>;
+
+export const PasskeyAddRequest = Type.Object(
+  { name: PasskeyName, credential: PasskeyRegistration },
+  strict,
+);
+export type PasskeyAddRequest = Static<typeof PasskeyAddRequest>;
+
+export const PasskeyRenameRequest = Type.Object({ name: PasskeyName }, strict);
+export type PasskeyRenameRequest = Static<typeof PasskeyRenameRequest>;
+
+export const PasskeyParams = Type.Object({ passkeyId: CredentialId }, strict);
+export type PasskeyParams = Static<typeof PasskeyParams>;
+
+/** A sign-in's second step with a passkey. */
+export const PasskeySignInRequest = Type.Object(
+  { ticket: Token, credential: PasskeyAssertion, device: Type.Optional(DeviceCredential) },
+  strict,
+);
+export type PasskeySignInRequest = Static<typeof PasskeySignInRequest>;

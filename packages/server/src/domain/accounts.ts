@@ -34,6 +34,7 @@ import { consumeInvite, createInvites, usableInvite } from './invites.js';
 import { createOpaque, type LoginVerdict } from './opaque.js';
 import { createResets } from './resets.js';
 import { createSessions } from './sessions.js';
+import { createPasskeys } from './passkeys.js';
 import { createTwoFactor, type SignInOutcome } from './two-factor.js';
 import { consumeSetupToken, createSetup, usableSetupToken } from './setup.js';
 
@@ -117,6 +118,7 @@ export function createAccounts(deps: AccountsDeps) {
   const server = createOpaque(deps);
   const sessions = createSessions(deps);
   const twoFactor = createTwoFactor(deps, sessions);
+  const passkeys = createPasskeys(deps, sessions);
 
   /** Audit a refused proof, then refuse with the one answer both unknown and wrong get. */
   async function refuseLogin(
@@ -164,6 +166,13 @@ export function createAccounts(deps: AccountsDeps) {
     sweepUnfinishedLogins,
     ...createSetup(deps),
     ...twoFactor,
+    ...passkeys,
+
+    /** Remove a passkey: like changing the password, it needs a recent re-authentication. */
+    async removePasskey(auth: AuthContext, id: string, context: RequestContext): Promise<void> {
+      requireRecentReauth(auth, now());
+      await passkeys.removePasskey(auth, id, context);
+    },
 
     /** Step 1 of registration: check the name and the proof, answer the OPAQUE request. */
     async registerStart(

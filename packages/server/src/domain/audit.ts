@@ -24,6 +24,9 @@ export type AuditEvent =
   | 'totp.disable'
   | 'totp.recovery_used'
   | 'totp.recovery_regenerated'
+  | 'passkey.add'
+  | 'passkey.remove'
+  | 'passkey.rename'
   | 'admin.second_factor_removed';
 
 /** Record a security event. `detail` is small and never holds secrets. */

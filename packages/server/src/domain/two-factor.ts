@@ -19,11 +19,17 @@
  * Every change and every wrong code is audited (and shown on the user's account activity).
  * (docs/decisions/0021-two-factor.md)
  */
-import { ChatError, Limits, canonicalUsername, type DeviceCredential } from '@securechat/protocol';
+import {
+  ChatError,
+  Limits,
+  canonicalUsername,
+  type DeviceCredential,
+  type SecondFactorMethod,
+} from '@securechat/protocol';
 import { randomInt } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { Secret, TOTP } from 'otpauth';
-import type { UsersTable } from '../storage/types.js';
+import type { Database, UsersTable } from '../storage/types.js';
 import { accessAdmin } from './access.js';
 import { adminUser } from './administration.js';
 import { audit } from './audit.js';
@@ -31,15 +37,20 @@ import { iso, type AccountsDeps, type AuthContext, type RequestContext } from '.
 import { hashToken, newToken } from './crypto.js';
 import type { createSessions } from './sessions.js';
 
-type Sessions = ReturnType<typeof createSessions>;
-type SignedIn = Awaited<ReturnType<Sessions['start']>>;
+export type Sessions = ReturnType<typeof createSessions>;
+export type SignedIn = Awaited<ReturnType<Sessions['start']>>;
 
 /** A sign-in's answer: a session, or the second step it waits for. */
 export type SignInOutcome =
   | { kind: 'session'; signedIn: SignedIn }
   | {
       kind: 'second-factor';
-      challenge: { ticket: string; step: 'verify' | 'enrol'; expiresAt: string };
+      challenge: {
+        ticket: string;
+        step: 'verify' | 'enrol';
+        expiresAt: string;
+        methods: SecondFactorMethod[];
+      };
     };
 
 /** A second-factor proof: a TOTP code or a recovery code (exactly one). */
@@ -67,6 +78,42 @@ function recoveryCode(): string {
   return code;
 }
 
+/** The unexpired ticket of this step, with its user (still able to sign in). */
+export async function usableTicket(
+  db: Kysely<Database>,
+  at: number,
+  ticket: string,
+  step: 'verify' | 'enrol',
+): Promise<Selectable<UsersTable>> {
+  const row = await db
+    .selectFrom('second_factor_tickets')
+    .innerJoin('users', 'users.id', 'second_factor_tickets.user_id')
+    .selectAll('users')
+    .where('second_factor_tickets.id', '=', hashToken(ticket))
+    .where('second_factor_tickets.purpose', '=', step)
+    .where('second_factor_tickets.expires_at', '>', at)
+    .executeTakeFirst();
+  if (!row || row.suspended_at !== null) throw expired();
+  return row;
+}
+
+/** Spend the ticket (of two racing second steps, one wins) and open the session. */
+export async function spendTicket(
+  db: Kysely<Database>,
+  sessions: Sessions,
+  ticket: string,
+  user: Selectable<UsersTable>,
+  context: RequestContext,
+  device: DeviceCredential | undefined,
+): Promise<SignedIn> {
+  const spent = await db
+    .deleteFrom('second_factor_tickets')
+    .where('id', '=', hashToken(ticket))
+    .executeTakeFirst();
+  if (Number(spent.numDeletedRows) !== 1) throw expired();
+  return sessions.start(user, context, device);
+}
+
 export function createTwoFactor(
   deps: Pick<AccountsDeps, 'db' | 'now' | 'vault' | 'publicOrigin' | 'requireSecondFactor'>,
   sessions: Sessions,
@@ -91,6 +138,15 @@ export function createTwoFactor(
   const enabled = async (userId: string): Promise<boolean> =>
     (await totpRow(userId))?.enabled_at != null;
 
+  async function passkeyCount(userId: string): Promise<number> {
+    const row = await db
+      .selectFrom('passkeys')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /**
    * Reserve one attempt of the account's budget (atomically); refuse when it is spent. The
    * budget lives on the TOTP row: accounts without one have no code to guess.
@@ -106,7 +162,8 @@ export function createTwoFactor(
       .where('user_id', '=', userId)
       .returning(['failures', 'failures_since'])
       .executeTakeFirst();
-    if (!row) throw state();
+    // No authenticator app (passkeys only): no code can be right.
+    if (!row) return;
     if (Number(row.failures) > Limits.SECOND_FACTOR_FAILURES_MAX) {
       const retryAfter = Math.ceil(
         (Number(row.failures_since) + Limits.SECOND_FACTOR_FAILURE_WINDOW_SECONDS * 1000 - at) /
@@ -287,42 +344,17 @@ export function createTwoFactor(
     return codes;
   }
 
-  /** The unexpired ticket of this step, with its user (still able to sign in). */
-  async function usableTicket(ticket: string, step: 'verify' | 'enrol') {
-    const row = await db
-      .selectFrom('second_factor_tickets')
-      .innerJoin('users', 'users.id', 'second_factor_tickets.user_id')
-      .selectAll('users')
-      .where('second_factor_tickets.id', '=', hashToken(ticket))
-      .where('second_factor_tickets.purpose', '=', step)
-      .where('second_factor_tickets.expires_at', '>', now())
-      .executeTakeFirst();
-    if (!row || row.suspended_at !== null) throw expired();
-    return row;
-  }
-
-  /** Spend the ticket (of two racing second steps, one wins) and open the session. */
-  async function spendTicket(
-    ticket: string,
-    user: Selectable<UsersTable>,
-    context: RequestContext,
-    device: DeviceCredential | undefined,
-  ): Promise<SignedIn> {
-    const spent = await db
-      .deleteFrom('second_factor_tickets')
-      .where('id', '=', hashToken(ticket))
-      .executeTakeFirst();
-    if (Number(spent.numDeletedRows) !== 1) throw expired();
-    return sessions.start(user, context, device);
-  }
-
-  /** Remove every second factor of the user (and their waiting sign-ins). */
+  /** Remove every second factor of the user (TOTP, recovery codes, passkeys; waiting sign-ins). */
   async function removeAll(userId: string): Promise<boolean> {
     return db.transaction().execute(async (trx) => {
       const removed = await trx.deleteFrom('totp').where('user_id', '=', userId).executeTakeFirst();
       await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
       await trx.deleteFrom('second_factor_tickets').where('user_id', '=', userId).execute();
-      return Number(removed.numDeletedRows) > 0;
+      const passkeys = await trx
+        .deleteFrom('passkeys')
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return Number(removed.numDeletedRows) + Number(passkeys.numDeletedRows) > 0;
     });
   }
 
@@ -350,10 +382,15 @@ export function createTwoFactor(
       context: RequestContext,
       device: DeviceCredential | undefined,
     ): Promise<SignInOutcome> {
-      const on = await enabled(user.id);
+      const totp = await enabled(user.id);
+      const passkeys = (await passkeyCount(user.id)) > 0;
+      const on = totp || passkeys;
       if (!on && !deps.requireSecondFactor) {
         return { kind: 'session', signedIn: await sessions.start(user, context, device) };
       }
+      const methods: SecondFactorMethod[] = on
+        ? [...(totp ? ['totp' as const] : []), ...(passkeys ? ['passkey' as const] : [])]
+        : ['totp'];
       const at = now();
       const ticket = newToken();
       const expiresAt = at + Limits.SECOND_FACTOR_TTL_SECONDS * 1000;
@@ -370,7 +407,10 @@ export function createTwoFactor(
           ip: context.ip,
         })
         .execute();
-      return { kind: 'second-factor', challenge: { ticket, step, expiresAt: iso(expiresAt) } };
+      return {
+        kind: 'second-factor',
+        challenge: { ticket, step, expiresAt: iso(expiresAt), methods },
+      };
     },
 
     /** A sign-in's second step: a TOTP or recovery code, then the session. */
@@ -378,14 +418,14 @@ export function createTwoFactor(
       input: Proof & { ticket: string; device?: DeviceCredential | undefined },
       context: RequestContext,
     ): Promise<SignedIn> {
-      const user = await usableTicket(input.ticket, 'verify');
+      const user = await usableTicket(db, now(), input.ticket, 'verify');
       await verify(user, input, 'login', context);
-      return spendTicket(input.ticket, user, context, input.device);
+      return spendTicket(db, sessions, input.ticket, user, context, input.device);
     },
 
     /** REQUIRE_2FA, at sign-in: a secret for the account that has none. */
     async enrolStart(ticket: string): Promise<{ secret: string; uri: string }> {
-      const user = await usableTicket(ticket, 'enrol');
+      const user = await usableTicket(db, now(), ticket, 'enrol');
       return newPendingSecret(user);
     },
 
@@ -394,19 +434,20 @@ export function createTwoFactor(
       input: { ticket: string; code: string; device?: DeviceCredential | undefined },
       context: RequestContext,
     ): Promise<{ signedIn: SignedIn; recoveryCodes: string[] }> {
-      const user = await usableTicket(input.ticket, 'enrol');
+      const user = await usableTicket(db, now(), input.ticket, 'enrol');
       const recoveryCodes = await confirm(user, input.code, context);
-      const signedIn = await spendTicket(input.ticket, user, context, input.device);
+      const signedIn = await spendTicket(db, sessions, input.ticket, user, context, input.device);
       return { signedIn, recoveryCodes };
     },
 
     /** The signed-in user's second factors. */
     async twoFactorStatus(
       auth: AuthContext,
-    ): Promise<{ totp: boolean; recoveryCodesLeft: number; required: boolean }> {
+    ): Promise<{ totp: boolean; passkeys: number; recoveryCodesLeft: number; required: boolean }> {
       const on = await enabled(auth.user.id);
       return {
         totp: on,
+        passkeys: await passkeyCount(auth.user.id),
         recoveryCodesLeft: on ? await recoveryCodesLeft(auth.user.id) : 0,
         required: deps.requireSecondFactor,
       };
@@ -425,14 +466,17 @@ export function createTwoFactor(
     /** Turn TOTP off with a fresh code; refused while REQUIRE_2FA is on. */
     async totpDisable(auth: AuthContext, proof: Proof, context: RequestContext): Promise<void> {
       if (!(await enabled(auth.user.id))) throw state('Two-factor sign-in is not on.');
-      if (deps.requireSecondFactor) {
+      if (deps.requireSecondFactor && (await passkeyCount(auth.user.id)) === 0) {
         throw new ChatError(
           'CHAT_ERR_FORBIDDEN',
-          'This server requires two-factor sign-in: it can’t be turned off.',
+          'This server requires two-factor sign-in: add a passkey before turning this off.',
         );
       }
       await verify(auth.user, proof, 'disable', context);
-      await removeAll(auth.user.id);
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('totp').where('user_id', '=', auth.user.id).execute();
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).execute();
+      });
       await audit(db, now(), 'totp.disable', { userId: auth.user.id, ip: context.ip });
     },
 

@@ -10,6 +10,12 @@ import {
   DeviceParams,
   DevicesResponse,
   FreshCodeRequest,
+  PasskeyAddRequest,
+  PasskeyInfo,
+  PasskeyOptionsResponse,
+  PasskeyParams,
+  PasskeyRenameRequest,
+  PasskeysResponse,
   RecoveryCodesResponse,
   TotpConfirmRequest,
   TotpSetupResponse,
@@ -77,6 +83,54 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
       ),
     }),
   );
+
+  app.get(
+    ApiRoutes.passkeys,
+    { schema: { response: { 200: PasskeysResponse } } },
+    async (request) => ({ passkeys: await accounts.passkeys(authOf(request)) }),
+  );
+
+  app.post(
+    ApiRoutes.passkeyAddStart,
+    { schema: { response: { 200: PasskeyOptionsResponse } } },
+    async (request) => ({ options: await accounts.passkeyAddStart(authOf(request)) }),
+  );
+
+  app.post(
+    ApiRoutes.passkeyAddFinish,
+    { schema: { body: PasskeyAddRequest, response: { 201: PasskeyInfo } } },
+    async (request, reply) => {
+      const added = await accounts.passkeyAddFinish(
+        authOf(request),
+        request.body,
+        requestContext(request),
+      );
+      return reply.code(201).send(added);
+    },
+  );
+
+  app.put(
+    ApiRoutes.passkey,
+    {
+      schema: { params: PasskeyParams, body: PasskeyRenameRequest, response: { 200: PasskeyInfo } },
+    },
+    async (request) =>
+      accounts.renamePasskey(
+        authOf(request),
+        request.params.passkeyId,
+        request.body.name,
+        requestContext(request),
+      ),
+  );
+
+  app.delete(ApiRoutes.passkey, { schema: { params: PasskeyParams } }, async (request, reply) => {
+    await accounts.removePasskey(
+      authOf(request),
+      request.params.passkeyId,
+      requestContext(request),
+    );
+    return reply.code(204).send();
+  });
 
   app.post(
     ApiRoutes.reauthStart,

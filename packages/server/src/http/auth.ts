@@ -16,6 +16,8 @@ import {
   LoginFinishRequest,
   LoginStartRequest,
   LoginStartResponse,
+  PasskeyOptionsResponse,
+  PasskeySignInRequest,
   LogoutRequest,
   RegisterFinishRequest,
   SessionResponse,
@@ -129,6 +131,23 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     { schema: { body: SecondFactorRequest, response: { 200: SessionResponse } } },
     async (request, reply) => {
       const signedIn = await accounts.secondFactor(request.body, requestContext(request));
+      app.setSessionCookie(reply, signedIn.token);
+      return sessionAnswer(signedIn);
+    },
+  );
+
+  // The second step with a passkey instead of a code: options, then the browser's assertion.
+  app.post(
+    ApiRoutes.loginPasskeyStart,
+    { schema: { body: EnrolStartRequest, response: { 200: PasskeyOptionsResponse } } },
+    async (request) => ({ options: await accounts.passkeySignInStart(request.body.ticket) }),
+  );
+
+  app.post(
+    ApiRoutes.loginPasskeyFinish,
+    { schema: { body: PasskeySignInRequest, response: { 200: SessionResponse } } },
+    async (request, reply) => {
+      const signedIn = await accounts.passkeySignInFinish(request.body, requestContext(request));
       app.setSessionCookie(reply, signedIn.token);
       return sessionAnswer(signedIn);
     },

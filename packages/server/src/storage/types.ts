@@ -116,6 +116,32 @@ export interface SecondFactorTicketsTable {
   ip: string | null;
 }
 
+/** A WebAuthn credential registered as a second factor (0013). */
+export interface PasskeysTable {
+  /** The credential id (base64url). */
+  id: string;
+  user_id: string;
+  name: string;
+  /** The COSE public key (base64url). */
+  public_key: string;
+  /** The signature counter last seen: a lower or equal one is refused (when not 0). */
+  counter: number;
+  /** JSON array of the transports the authenticator named. */
+  transports: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/**
+ * A WebAuthn ceremony's challenge, single use: `owner` is `session:<id>` (adding a passkey)
+ * or `ticket:<hash>` (a sign-in's second step).
+ */
+export interface PasskeyChallengesTable {
+  owner: string;
+  challenge: string;
+  expires_at: number;
+}
+
 export interface SetupTokensTable {
   token_hash: string;
   /** 'first-run': logged at start while there is no admin; 'cli': made by `securechat admin create`. */
@@ -301,6 +327,8 @@ export interface Database {
   totp: TotpTable;
   recovery_codes: RecoveryCodesTable;
   second_factor_tickets: SecondFactorTicketsTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
   audit_log: AuditLogTable;
   rooms: RoomsTable;
   room_members: RoomMembersTable;

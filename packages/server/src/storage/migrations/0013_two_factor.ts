@@ -4,7 +4,9 @@ import type { Kysely } from 'kysely';
  * Two-factor sign-in: a TOTP secret per user (sealed by the vault, with the last time step
  * used so a code is never accepted twice, and the account's count of wrong codes), single-use recovery codes (only their SHA-256),
  * and the short-lived tickets of sign-ins that passed OPAQUE and wait for their second factor
- * (only the ticket's SHA-256; no session exists until the second factor is given).
+ * (only the ticket's SHA-256; no session exists until the second factor is given); passkeys
+ * (WebAuthn credentials: public key and signature counter) and the single-use challenges of
+ * their ceremonies.
  */
 export function twoFactor() {
   return {
@@ -46,6 +48,24 @@ export function twoFactor() {
         .createIndex('second_factor_tickets_user')
         .on('second_factor_tickets')
         .columns(['user_id'])
+        .execute();
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('passkeys_user').on('passkeys').columns(['user_id']).execute();
+      await db.schema
+        .createTable('passkey_challenges')
+        .addColumn('owner', 'text', (c) => c.primaryKey())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
     },
   };

@@ -1,6 +1,9 @@
-import type { LoginResult, PendingSignIn } from '@securechat/sdk';
+import { ChatError, type LoginResult, type PendingSignIn } from '@securechat/sdk';
+import { startAuthentication } from '@simplewebauthn/browser';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { useCallback, useRef, useState } from 'react';
 import { t } from '../../strings';
+import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { errorMessage } from '../../ui/errors';
 import { usePageTitle } from '../../ui/usePageTitle';
@@ -27,6 +30,26 @@ export function SecondFactorStep({
   const enrol = pending.step === 'enrol';
   usePageTitle(enrol ? s.enrolTitle : s.signInTitle);
   const [codes, setCodes] = useState<string[] | null>(null);
+  const [passkeyBusy, setPasskeyBusy] = useState(false);
+  const [passkeyError, setPasskeyError] = useState<string | null>(null);
+  const totp = pending.methods.includes('totp');
+  const passkey = pending.methods.includes('passkey');
+
+  async function signInWithPasskey() {
+    setPasskeyBusy(true);
+    setPasskeyError(null);
+    try {
+      const result = await pending.verifyPasskey((options) =>
+        startAuthentication({
+          optionsJSON: options as unknown as PublicKeyCredentialRequestOptionsJSON,
+        }),
+      );
+      onSignedIn(result);
+    } catch (reason) {
+      setPasskeyError(reason instanceof ChatError ? errorMessage(reason) : s.passkeyCancelled);
+      setPasskeyBusy(false);
+    }
+  }
   const enrolled = useRef<LoginResult | null>(null);
 
   const start = useCallback(() => pending.enrolStart(), [pending]);
@@ -48,15 +71,31 @@ export function SecondFactorStep({
   );
 
   if (!enrol) {
+    const lead = totp && passkey ? s.signInLeadBoth : passkey ? s.signInLeadPasskey : s.signInLead;
     return (
-      <AuthLayout title={s.signInTitle} lead={s.signInLead}>
-        <FreshCodeForm
-          submitLabel={s.verify}
-          busyLabel={s.verifying}
-          onSubmit={async (proof) => onSignedIn(await pending.verify(proof))}
-          failure={errorMessage}
-          wide
-        />
+      <AuthLayout title={s.signInTitle} lead={lead}>
+        {passkey ? (
+          <div className="passkey-sign-in">
+            {passkeyError ? <Alert>{passkeyError}</Alert> : null}
+            <Button
+              variant={totp ? 'secondary' : 'primary'}
+              wide
+              busy={passkeyBusy}
+              onClick={() => void signInWithPasskey()}
+            >
+              {passkeyBusy ? s.usingPasskey : s.usePasskey}
+            </Button>
+          </div>
+        ) : null}
+        {totp ? (
+          <FreshCodeForm
+            submitLabel={s.verify}
+            busyLabel={s.verifying}
+            onSubmit={async (proof) => onSignedIn(await pending.verify(proof))}
+            failure={errorMessage}
+            wide
+          />
+        ) : null}
         {restart}
       </AuthLayout>
     );

@@ -15,6 +15,7 @@ import {
   setNotificationSettings,
 } from '../notifications/settings';
 import { ProfileSettings } from '../profile/ProfileSettings';
+import { PasskeySettings } from '../twofactor/PasskeySettings';
 import { TwoFactorSettings } from '../twofactor/TwoFactorSettings';
 import { BlockedPeople } from '../rooms/BlockedPeople';
 import { AppShell } from '../shell/AppShell';
@@ -272,6 +273,7 @@ export function SettingsPage() {
         <ProfileSettings />
         <ChangePassword />
         <TwoFactorSettings />
+        <PasskeySettings />
         <Appearance />
         <Notifications />
         <Privacy />
