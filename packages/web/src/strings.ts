@@ -735,6 +735,7 @@ export const t = {
       removing: 'Removing…',
       wrongPassword: 'Your current password is not right.',
       unsupported: 'This browser can’t make passkeys.',
+      alreadyThere: 'This device or key already holds a passkey for your account.',
     },
   },
   admin: {

@@ -1,4 +1,4 @@
-import { ChatError, type LoginResult, type PendingSignIn } from '@securechat/sdk';
+import type { LoginResult, PendingSignIn } from '@securechat/sdk';
 import { startAuthentication } from '@simplewebauthn/browser';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { useCallback, useRef, useState } from 'react';
@@ -38,15 +38,19 @@ export function SecondFactorStep({
   async function signInWithPasskey() {
     setPasskeyBusy(true);
     setPasskeyError(null);
+    let ceremony = false;
     try {
       const result = await pending.verifyPasskey((options) =>
         startAuthentication({
           optionsJSON: options as unknown as PublicKeyCredentialRequestOptionsJSON,
+        }).catch((reason: unknown) => {
+          ceremony = true;
+          throw reason;
         }),
       );
       onSignedIn(result);
     } catch (reason) {
-      setPasskeyError(reason instanceof ChatError ? errorMessage(reason) : s.passkeyCancelled);
+      setPasskeyError(ceremony ? s.passkeyCancelled : errorMessage(reason));
       setPasskeyBusy(false);
     }
   }

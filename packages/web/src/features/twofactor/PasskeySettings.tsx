@@ -1,4 +1,4 @@
-import { startRegistration, browserSupportsWebAuthn } from '@simplewebauthn/browser';
+import { WebAuthnError, startRegistration, browserSupportsWebAuthn } from '@simplewebauthn/browser';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { ChatError, type PasskeyInfo } from '@securechat/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
@@ -179,17 +179,30 @@ export function PasskeySettings() {
     setError(null);
     setNotice(null);
     setBusy(true);
+    // The browser's own refusal (cancelled, or this authenticator already has one), apart
+    // from the server's answers.
+    let ceremony: unknown = null;
     try {
       const added = await client.twoFactor.addPasskey(name.trim() || 'Passkey', (options) =>
         startRegistration({
           optionsJSON: options as unknown as PublicKeyCredentialCreationOptionsJSON,
+        }).catch((reason: unknown) => {
+          ceremony = reason;
+          throw reason;
         }),
       );
       setName('');
       setNotice(s.added(added.name));
       reload();
     } catch (reason) {
-      setError(reason instanceof ChatError ? failure(reason) : t.twoFactor.passkeyCancelled);
+      setError(
+        ceremony === null
+          ? failure(reason)
+          : ceremony instanceof WebAuthnError &&
+              ceremony.code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED'
+            ? s.alreadyThere
+            : t.twoFactor.passkeyCancelled,
+      );
     } finally {
       setBusy(false);
     }
@@ -218,7 +231,7 @@ export function PasskeySettings() {
         <p className="muted">{s.none}</p>
       ) : null}
       {supported ? (
-        <form onSubmit={(e) => void add(e)} noValidate className="narrow">
+        <form onSubmit={(e) => void add(e)} noValidate className="narrow passkey-add">
           <Field
             label={s.name}
             hint={s.nameHint}
