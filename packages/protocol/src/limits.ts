@@ -52,8 +52,7 @@ export const Limits = {
   /**
    * Wrong second-factor codes (TOTP or recovery) one account may give in
    * SECOND_FACTOR_FAILURE_WINDOW_SECONDS, from anywhere; past it every code is refused
-   * until the window moves on. Each attempt also needs the password (a new OPAQUE sign-in
-   * after the ticket's own failures).
+   * until the window moves on (a ticket to try codes with comes only with the password).
    */
   SECOND_FACTOR_FAILURES_MAX: 5,
   SECOND_FACTOR_FAILURE_WINDOW_SECONDS: 900,
