@@ -151,6 +151,56 @@ async function virtualAuthenticator(
   return { cdp, id: authenticatorId };
 }
 
+describe.skipIf(!chromiumPath())('two-factor removed by an administrator', () => {
+  const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+
+  it('removes a member’s second factor from the admin console; the password alone signs in', async () => {
+    const line = await suite.server.waitForLog('/setup#token=');
+    const setupLink = /(http:\/\/localhost:\d+\/setup#token=[A-Za-z0-9_-]+)/.exec(
+      line.msg ?? '',
+    )?.[1];
+    const { page: boss } = await suite.open();
+    await boss.goto(setupLink ?? '');
+    await boss.getByLabel('Username').fill('warden');
+    await boss.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+    await boss.getByLabel('Confirm password').fill(STRONG_PASSWORD);
+    await boss.getByRole('button', { name: 'Create account' }).click();
+    await conversation(boss).waitFor();
+
+    // A member turns on the authenticator app, then loses the phone.
+    const { page } = await suite.open();
+    const name = uniqueName('lost');
+    await register(page, suite.server.origin, name);
+    await conversation(page).waitFor();
+    await page.goto(`${suite.server.origin}/settings`);
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const secret = await shownSecret(page);
+    await page.getByLabel('Code from the app').fill(codeFor(secret));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await shownRecoveryCodes(page);
+    await page.getByRole('button', { name: 'I have saved my recovery codes' }).click();
+    await signOut(page);
+
+    await boss.goto(`${suite.server.origin}/admin`);
+    const row = boss.getByRole('listitem').filter({ hasText: name });
+    await row.getByText('2FA').waitFor();
+    await boss.getByRole('button', { name: `Actions for ${name}` }).click();
+    await boss.getByRole('menuitem', { name: 'Remove two-factor' }).click();
+    const dialog = boss.getByRole('dialog', { name: `Remove ${name}’s two-factor sign-in?` });
+    await dialog.getByRole('button', { name: 'Remove two-factor' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => row.getByText('2FA').count()).toBe(0);
+
+    await signIn(page, suite.server.origin, name);
+    await conversation(page).waitFor();
+    await page.goto(`${suite.server.origin}/activity`);
+    await page
+      .getByRole('region', { name: 'Account activity' })
+      .getByText('Two-factor sign-in removed')
+      .waitFor();
+  });
+});
+
 describe.skipIf(!chromiumPath())('passkeys', () => {
   const suite = browserSuite({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
 
