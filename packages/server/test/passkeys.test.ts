@@ -8,6 +8,7 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { Limits } from '@securechat/protocol';
 import type { LightMyRequestResponse } from 'fastify';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ORIGIN, PASSWORD, TestClient, signedIn } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
@@ -355,5 +356,57 @@ describeEachDialect('passkeys', (dialect) => {
     const back = new TestClient(t.app, undefined, address());
     const outcome = await back.login('tidy');
     expect(outcome.stage === 'finish' && outcome.response.statusCode).toBe(200);
+  });
+});
+
+describeEachDialect('passkeys with REQUIRE_2FA', (dialect) => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp(dialect, { env: { REQUIRE_2FA: 'true' } });
+  });
+  afterAll(() => t.close());
+
+  it('lets a passkey replace the authenticator app, but never removes the last factor', async () => {
+    const client = new TestClient(t.app, undefined, address());
+    const registered = await client.register('belted');
+    const { ticket } = registered.json<{ secondFactor: { ticket: string } }>().secondFactor;
+    const started = await client.send('POST', '/api/auth/login/enrol/start', { ticket });
+    const { secret } = started.json<{ secret: string }>();
+    const code = () => TOTP.generate({ secret: Secret.fromBase32(secret) });
+    const enrolled = await client.send('POST', '/api/auth/login/enrol/finish', {
+      ticket,
+      code: code(),
+    });
+    expect(enrolled.statusCode, enrolled.body).toBe(200);
+
+    const key = new SoftKey();
+    const start = await client.send('POST', '/api/account/passkeys/add/start');
+    const { options } = start.json<{ options: Record<string, unknown> }>();
+    const added = await client.send('POST', '/api/account/passkeys/add/finish', {
+      name: 'Only key',
+      credential: key.register(options),
+    });
+    expect(added.statusCode, added.body).toBe(201);
+    const id = added.json<{ id: string }>().id;
+
+    // With a passkey left, the app may go (the code of the next step: this one is spent).
+    const off = await client.send('POST', '/api/account/two-factor/totp/disable', {
+      code: TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + 30_000 }),
+    });
+    expect(off.statusCode, off.body).toBe(204);
+    // The passkey is now the last factor: removing it is refused, even after the password.
+    expect((await client.reauthenticate(PASSWORD)).statusCode).toBe(204);
+    expectError(
+      await client.send('DELETE', `/api/account/passkeys/${id}`),
+      403,
+      'CHAT_ERR_FORBIDDEN',
+    );
+    // A sign-in asks for the passkey.
+    const later = new TestClient(t.app, undefined, address());
+    const outcome = await later.login('belted');
+    expect(outcome.stage === 'finish' && outcome.response.json()).toMatchObject({
+      secondFactor: { step: 'verify', methods: ['passkey'] },
+    });
   });
 });
