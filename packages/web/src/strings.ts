@@ -631,7 +631,7 @@ export const t = {
   },
   settings: {
     title: 'Settings',
-    lead: 'Your profile and password, how SecureChat looks and notifies you on this device, read receipts, and the people you blocked.',
+    lead: 'Your profile, password and two-factor sign-in, how SecureChat looks and notifies you on this device, read receipts, and the people you blocked.',
     passwordTitle: 'Change password',
     passwordLead: 'You will stay signed in here; all your other devices are signed out.',
     current: 'Current password',
