@@ -30,6 +30,22 @@ export const ErrorCatalogue = {
     status: 401,
     message: 'Confirm your current password first.',
   },
+  CHAT_ERR_SECOND_FACTOR_FAILED: {
+    status: 401,
+    message: 'That code is not right, or it was already used.',
+  },
+  CHAT_ERR_SECOND_FACTOR_EXPIRED: {
+    status: 401,
+    message: 'The sign-in waited too long for its second step. Please sign in again.',
+  },
+  CHAT_ERR_SECOND_FACTOR_REQUIRED: {
+    status: 401,
+    message: 'This account needs a second factor to sign in.',
+  },
+  CHAT_ERR_TWO_FACTOR_STATE: {
+    status: 409,
+    message: 'Two-factor sign-in is not in the state this needs: reload and try again.',
+  },
   CHAT_ERR_REGISTRATION_CLOSED: {
     status: 403,
     message: 'Registration on this server needs an invitation.',

@@ -9,6 +9,7 @@ export * from './http/blobs.js';
 export * from './http/files.js';
 export * from './http/activity.js';
 export * from './http/admin.js';
+export * from './http/two-factor.js';
 export { FRAME_VERSION, PresenceStatus, type UserRef } from './frames/common.js';
 export * from './frames/connection.js';
 export * from './frames/events.js';

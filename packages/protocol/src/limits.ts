@@ -41,6 +41,28 @@ export const Limits = {
   LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE: 30,
   /** Seconds a password confirmation (re-authentication) stays valid. */
   REAUTH_TTL_SECONDS: 300,
+  /** TOTP (RFC 6238): digits, seconds per step, and steps either side of now a code may be. */
+  TOTP_DIGITS: 6,
+  TOTP_PERIOD_SECONDS: 30,
+  TOTP_WINDOW_STEPS: 1,
+  /** Recovery codes handed out with a second factor (each single use). */
+  RECOVERY_CODES: 10,
+  /** Seconds a sign-in may wait for its second factor (or its enrolment) after OPAQUE. */
+  SECOND_FACTOR_TTL_SECONDS: 600,
+  /**
+   * Wrong second-factor codes (TOTP or recovery) one account may give in
+   * SECOND_FACTOR_FAILURE_WINDOW_SECONDS, from anywhere; past it every code is refused
+   * until the window moves on (a ticket to try codes with comes only with the password).
+   */
+  SECOND_FACTOR_FAILURES_MAX: 5,
+  SECOND_FACTOR_FAILURE_WINDOW_SECONDS: 900,
+  /** Passkeys one account may register, and the length of a passkey's name. */
+  PASSKEYS_PER_USER_MAX: 10,
+  PASSKEY_NAME_MAX_LENGTH: 64,
+  /** Seconds a WebAuthn ceremony (adding a passkey, or signing in with one) may take. */
+  PASSKEY_CHALLENGE_TTL_SECONDS: 300,
+  /** Longest base64url field of a WebAuthn response (attestation objects are the largest). */
+  WEBAUTHN_FIELD_MAX_LENGTH: 16_384,
   /** Sessions: idle and absolute lifetime. */
   SESSION_IDLE_SECONDS: 14 * 24 * 3600,
   SESSION_ABSOLUTE_SECONDS: 90 * 24 * 3600,

@@ -25,7 +25,19 @@ import {
   type AdminRoomsQuery,
   AdminUser,
   AdminUsersResponse,
+  EnrolFinishResponse,
+  RecoveryCodesResponse,
   ServerStats,
+  SignInResponse,
+  TotpSetupResponse,
+  TwoFactorStatus,
+  type SecondFactorChallenge,
+  type SecondFactorMethod,
+  PasskeyInfo,
+  PasskeyOptionsResponse,
+  PasskeysResponse,
+  type PasskeyAssertion,
+  type PasskeyRegistration,
   type AuditQuery,
   type DeviceInfo,
   type InviteInfo,
@@ -98,6 +110,59 @@ export interface LoginResult extends SessionResponse {
   exportKey: Uint8Array;
 }
 
+/** A new TOTP secret for the authenticator app: as text (base32) and as an otpauth:// URI. */
+export interface TotpSetup {
+  secret: string;
+  uri: string;
+}
+
+/** A second factor: the authenticator app's code, or one of the recovery codes. */
+export type SecondFactorProof = { code: string } | { recoveryCode: string };
+
+/**
+ * A sign-in whose password was right, waiting for its second step; no session exists yet.
+ * `verify`: give a code. `enrol` (REQUIRE_2FA, an account without a second factor): set up
+ * the authenticator app, then confirm with its first code. Every method signs in on success.
+ */
+export interface PendingSignIn {
+  step: 'verify' | 'enrol';
+  /** The second factors this account has (`verify`), or can set up now (`enrol`). */
+  methods: SecondFactorMethod[];
+  /** After this the sign-in must start again (CHAT_ERR_SECOND_FACTOR_EXPIRED). */
+  expiresAt: string;
+  /** A wrong code rejects with CHAT_ERR_SECOND_FACTOR_FAILED; the step can be retried. */
+  verify(proof: SecondFactorProof): Promise<LoginResult>;
+  /**
+   * Sign in with a passkey instead of a code: `get` runs the browser's ceremony
+   * (`navigator.credentials.get`, e.g. @simplewebauthn/browser's startAuthentication) on the
+   * server's options. A refused passkey rejects with CHAT_ERR_SECOND_FACTOR_FAILED.
+   */
+  verifyPasskey(
+    get: (options: Record<string, unknown>) => Promise<PasskeyAssertion>,
+  ): Promise<LoginResult>;
+  enrolStart(): Promise<TotpSetup>;
+  /** The recovery codes are shown once: let the user keep them. */
+  enrolFinish(code: string): Promise<LoginResult & { recoveryCodes: string[] }>;
+}
+
+/** How a sign-in (or registration) ended: signed in, or waiting for the second factor. */
+export type SignInOutcome =
+  { kind: 'signed-in'; result: LoginResult } | { kind: 'second-factor'; pending: PendingSignIn };
+
+/**
+ * A recovery code as people type it (any case, spaces, with or without the dash) in the form
+ * the server takes (`abcde-fgh23`); anything else is left for the server to refuse.
+ */
+export function normalizeRecoveryCode(input: string): string {
+  const bare = input.toLowerCase().replace(/[\s-]/g, '');
+  return bare.length === 10 ? `${bare.slice(0, 5)}-${bare.slice(5)}` : input.trim();
+}
+
+const proofBody = (proof: SecondFactorProof) =>
+  'code' in proof
+    ? { code: proof.code.replace(/\s/g, '') }
+    : { recoveryCode: normalizeRecoveryCode(proof.recoveryCode) };
+
 /** A device this browser keeps across sign-outs: sign in on it again with its secret. */
 export interface KnownDevice {
   id: string;
@@ -140,6 +205,42 @@ export interface SecureChatClient {
    * both reject with CHAT_ERR_LOGIN_FAILED.
    */
   login(input: { username: string; password: string; device?: KnownDevice }): Promise<LoginResult>;
+  /**
+   * As `login`, but an account with a second factor (or one that must enrol, REQUIRE_2FA)
+   * resolves to the pending second step instead of rejecting with
+   * CHAT_ERR_SECOND_FACTOR_REQUIRED. What apps with a sign-in page use.
+   */
+  signIn(input: {
+    username: string;
+    password: string;
+    device?: KnownDevice;
+  }): Promise<SignInOutcome>;
+  /** As `register`, but on a REQUIRE_2FA server resolves to the enrolment step. */
+  signUp(input: RegisterInput): Promise<SignInOutcome>;
+  /** The signed-in account's two-factor sign-in (TOTP and recovery codes). */
+  twoFactor: {
+    status(): Promise<TwoFactorStatus>;
+    /** A new secret, pending until `confirmTotp` gives its first code. */
+    startTotp(): Promise<TotpSetup>;
+    /** Turns TOTP on; resolves to the recovery codes, shown once. */
+    confirmTotp(code: string): Promise<string[]>;
+    /** Turns TOTP off; needs a fresh code (or a recovery code). */
+    disableTotp(proof: SecondFactorProof): Promise<void>;
+    /** New recovery codes (the old ones stop working); needs a fresh code. */
+    regenerateRecoveryCodes(proof: SecondFactorProof): Promise<string[]>;
+    passkeys(): Promise<PasskeyInfo[]>;
+    /**
+     * Register a passkey: `create` runs the browser's ceremony (`navigator.credentials.create`,
+     * e.g. @simplewebauthn/browser's startRegistration) on the server's options.
+     */
+    addPasskey(
+      name: string,
+      create: (options: Record<string, unknown>) => Promise<PasskeyRegistration>,
+    ): Promise<PasskeyInfo>;
+    renamePasskey(passkeyId: string, name: string): Promise<void>;
+    /** Remove a passkey, after confirming the current password (CHAT_ERR_LOGIN_FAILED if wrong). */
+    removePasskey(passkeyId: string, currentPassword: string): Promise<void>;
+  };
   /**
    * Ends this session. The device stays (its keys stay in this browser's store, to sign in on
    * it again with `device`) unless `removeDevice`, which removes it from every conversation.
@@ -188,6 +289,8 @@ export interface SecureChatClient {
     revokeInvite(inviteId: string): Promise<void>;
     /** A single-use password-reset link for a user, shown once; it replaces an unused one. */
     createResetLink(userId: string, input?: { ttlSeconds?: number }): Promise<ResetLinkResponse>;
+    /** Remove every second factor of a user: they sign in with their password alone. */
+    resetTwoFactor(userId: string): Promise<AdminUser>;
     /** The audit log, newest first, filtered; pass `next` as `before` for older entries. */
     audit(query?: AuditQuery): Promise<AuditResponse>;
     /**
@@ -200,6 +303,12 @@ export interface SecureChatClient {
     /** Delete a room, its history and its files for everyone in it (never #general). */
     deleteRoom(roomId: string): Promise<void>;
   };
+}
+
+/** `login` and `register`, for callers that can't give a second factor. */
+function signedInOrRefused(outcome: SignInOutcome): LoginResult {
+  if (outcome.kind === 'signed-in') return outcome.result;
+  throw new ChatError('CHAT_ERR_SECOND_FACTOR_REQUIRED');
 }
 
 const isBrowser = typeof window !== 'undefined' && typeof document !== 'undefined';
@@ -354,6 +463,63 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
     );
   }
 
+  /**
+   * A sign-in's (or registration's) answer as an outcome: the session, finished by `done`
+   * (the identity), or the pending second step, which `done` finishes when it succeeds.
+   */
+  async function outcomeOf(
+    answer: SessionResponse | SecondFactorChallenge,
+    device: KnownDevice | undefined,
+    done: (session: SessionResponse) => Promise<LoginResult>,
+  ): Promise<SignInOutcome> {
+    if (!('secondFactor' in answer)) return { kind: 'signed-in', result: await done(answer) };
+    const { ticket, step, expiresAt, methods } = answer.secondFactor;
+    const withDevice = device ? { device } : {};
+    const pending: PendingSignIn = {
+      step,
+      methods,
+      expiresAt,
+      verifyPasskey: (get) =>
+        guarded(async () => {
+          const { options } = await http.post(
+            ApiRoutes.loginPasskeyStart,
+            { ticket },
+            PasskeyOptionsResponse,
+          );
+          const credential = await get(options);
+          return done(
+            await http.post(
+              ApiRoutes.loginPasskeyFinish,
+              { ticket, credential, ...withDevice },
+              SessionResponse,
+            ),
+          );
+        }),
+      verify: (proof) =>
+        guarded(async () =>
+          done(
+            await http.post(
+              ApiRoutes.loginSecondFactor,
+              { ticket, ...proofBody(proof), ...withDevice },
+              SessionResponse,
+            ),
+          ),
+        ),
+      enrolStart: () =>
+        guarded(() => http.post(ApiRoutes.loginEnrolStart, { ticket }, TotpSetupResponse)),
+      enrolFinish: (code) =>
+        guarded(async () => {
+          const { recoveryCodes, ...session } = await http.post(
+            ApiRoutes.loginEnrolFinish,
+            { ticket, code: code.replace(/\s/g, ''), ...withDevice },
+            EnrolFinishResponse,
+          );
+          return { ...(await done(session)), recoveryCodes };
+        }),
+    };
+    return { kind: 'second-factor', pending };
+  }
+
   const client: SecureChatClient = {
     conversations: (conversationOptions) =>
       guarded(async () => {
@@ -378,7 +544,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
 
     serverInfo: () => guarded(() => http.get(ApiRoutes.server, ServerInfo)),
 
-    register: ({ username, password, inviteToken, setupToken }) =>
+    signUp: ({ username, password, inviteToken, setupToken }) =>
       guarded(async () => {
         const name = localUsername(username);
         await requireStrongPassword(password, name, 'password');
@@ -398,7 +564,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
             ).registrationResponse,
         );
         const identity = newIdentity();
-        const session = await http.post(
+        const answer = await http.post(
           ApiRoutes.registerFinish,
           {
             username: name,
@@ -409,13 +575,18 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
               backup: toBase64url(sealIdentityBackup(identity, exportKey)),
             },
           },
-          SessionResponse,
+          SignInResponse,
         );
-        unlocked = { userId: session.user.id, identity };
-        return { ...session, exportKey };
+        // The identity is stored with the account; the session may wait for the enrolment.
+        return outcomeOf(answer, undefined, async (session) => {
+          unlocked = { userId: session.user.id, identity };
+          return { ...session, exportKey };
+        });
       }),
 
-    login: ({ username, password, device }) =>
+    register: async (input) => signedInOrRefused(await client.signUp(input)),
+
+    signIn: ({ username, password, device }) =>
       guarded(async () => {
         const name = localUsername(username, 'login');
         const proof = await opaqueLogin(password, (startLoginRequest) =>
@@ -425,18 +596,70 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
             LoginStartResponse,
           ),
         );
-        const session = await http.post(
+        const answer = await http.post(
           ApiRoutes.loginFinish,
           {
             attemptId: proof.attemptId,
             finishLoginRequest: proof.finishLoginRequest,
             ...(device ? { device } : {}),
           },
-          SessionResponse,
+          SignInResponse,
         );
-        await restoreIdentity(session.user.id, proof.exportKey);
-        return { ...session, exportKey: proof.exportKey };
+        return outcomeOf(answer, device, async (session) => {
+          await restoreIdentity(session.user.id, proof.exportKey);
+          return { ...session, exportKey: proof.exportKey };
+        });
       }),
+
+    login: async (input) => signedInOrRefused(await client.signIn(input)),
+
+    twoFactor: {
+      status: () => guarded(() => http.get(ApiRoutes.twoFactor, TwoFactorStatus)),
+      startTotp: () => guarded(() => http.post(ApiRoutes.totpStart, {}, TotpSetupResponse)),
+      confirmTotp: (code) =>
+        guarded(
+          async () =>
+            (
+              await http.post(
+                ApiRoutes.totpConfirm,
+                { code: code.replace(/\s/g, '') },
+                RecoveryCodesResponse,
+              )
+            ).recoveryCodes,
+        ),
+      disableTotp: (proof) => guarded(() => http.post(ApiRoutes.totpDisable, proofBody(proof))),
+      regenerateRecoveryCodes: (proof) =>
+        guarded(
+          async () =>
+            (await http.post(ApiRoutes.recoveryCodes, proofBody(proof), RecoveryCodesResponse))
+              .recoveryCodes,
+        ),
+      passkeys: () =>
+        guarded(async () => (await http.get(ApiRoutes.passkeys, PasskeysResponse)).passkeys),
+      addPasskey: (name, create) =>
+        guarded(async () => {
+          const { options } = await http.post(
+            ApiRoutes.passkeyAddStart,
+            {},
+            PasskeyOptionsResponse,
+          );
+          const credential = await create(options);
+          return http.post(ApiRoutes.passkeyAddFinish, { name, credential }, PasskeyInfo);
+        }),
+      renamePasskey: (passkeyId, name) =>
+        guarded(() => http.put(withParam(ApiRoutes.passkey, 'passkeyId', passkeyId), { name })),
+      removePasskey: (passkeyId, currentPassword) =>
+        guarded(async () => {
+          const proof = await opaqueLogin(currentPassword, (startLoginRequest) =>
+            http.post(ApiRoutes.reauthStart, { startLoginRequest }, LoginStartResponse),
+          );
+          await http.post(ApiRoutes.reauthFinish, {
+            attemptId: proof.attemptId,
+            finishLoginRequest: proof.finishLoginRequest,
+          });
+          await http.delete(withParam(ApiRoutes.passkey, 'passkeyId', passkeyId));
+        }),
+    },
 
     logout: (logoutOptions = {}) =>
       guarded(async () => {
@@ -578,6 +801,10 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         guarded(() => http.delete(withParam(ApiRoutes.adminUser, 'userId', userId))),
       deleteRoom: (roomId) =>
         guarded(() => http.delete(withParam(ApiRoutes.adminRoom, 'roomId', roomId))),
+      resetTwoFactor: (userId) =>
+        guarded(() =>
+          http.post(withParam(ApiRoutes.adminResetTwoFactor, 'userId', userId), {}, AdminUser),
+        ),
       audit: (query = {}) =>
         guarded(() => {
           const search = new URLSearchParams(

@@ -1,8 +1,17 @@
 /**
  * @securechat/sdk — the SecureChat client for browsers and Node.
  */
-export { createClient } from './client.js';
-export type { ClientOptions, LoginResult, RegisterInput, SecureChatClient } from './client.js';
+export { createClient, normalizeRecoveryCode } from './client.js';
+export type {
+  ClientOptions,
+  LoginResult,
+  PendingSignIn,
+  RegisterInput,
+  SecondFactorProof,
+  SecureChatClient,
+  SignInOutcome,
+  TotpSetup,
+} from './client.js';
 export { checkPassword } from './accounts/password-policy.js';
 export type { PasswordCheck, PasswordScore } from './accounts/password-policy.js';
 export {
@@ -32,6 +41,10 @@ export {
   type PublicUser,
   type ServerInfo,
   type SessionResponse,
+  type TwoFactorStatus,
+  type PasskeyInfo,
+  type PasskeyAssertion,
+  type PasskeyRegistration,
 } from '@securechat/protocol';
 // The transport is internal: apps talk to rooms through `Conversations`. Tests and tools that
 // drive the wire protocol itself use the `@securechat/sdk/raw` entry.

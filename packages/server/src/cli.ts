@@ -11,6 +11,8 @@
  *   securechat admin stats               the server at a glance
  *   securechat admin reset-link <username>
  *                                         print a one-time password-reset link for a user
+ *   securechat admin reset-2fa <username>
+ *                                         remove a user's second factors (TOTP, recovery codes)
  *   securechat cert [--out DIR] [--host NAME ...]
  *                                         write a self-signed development certificate and key
  *   securechat secrets opaque            print a new OPAQUE server setup (OPAQUE_SERVER_SETUP)
@@ -58,6 +60,9 @@ Commands:
                              Print a one-time link (valid 24 hours) that sets a new password for
                              the user: it signs them out everywhere and starts a new encryption
                              identity. A newer link replaces an unused older one.
+  admin reset-2fa <username> Remove the user's second factors (authenticator app and recovery
+                             codes): they sign in with their password alone (or, with
+                             REQUIRE_2FA, enrol again at their next sign-in).
   cert [--out DIR] [--host NAME ...]
                              Write a self-signed development certificate (cert.pem) and key
                              (key.pem, mode 0600) to DIR (default ./data/tls) for TLS_CERT/TLS_KEY.
@@ -99,6 +104,7 @@ async function withAccounts<T>(
       now: Date.now,
       opaqueServerSetup: secrets.opaqueServerSetup,
       registration: config.registration,
+      requireSecondFactor: config.requireSecondFactor,
       publicOrigin: config.publicOrigin,
       log: createLogger('silent'),
       vault: passThroughVault(),
@@ -327,6 +333,12 @@ export async function runCli(
       io.out(
         'Using it signs them out everywhere, removes their devices and starts a new encryption identity: messages from before the reset cannot be read on their devices afterwards.',
       );
+      return 0;
+    }
+    if (command === 'admin' && sub === 'reset-2fa' && rest.length === 1) {
+      const username = rest[0] ?? '';
+      await withAccounts(env, (a) => a.resetTwoFactorFor(username));
+      io.out(`Removed the second factors of ${username}: they sign in with their password alone.`);
       return 0;
     }
     if (command === 'cert') {

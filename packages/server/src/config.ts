@@ -27,6 +27,8 @@ export interface Config {
   /** Addresses or CIDR ranges of reverse proxies whose X-Forwarded-* headers we believe. */
   trustProxy: string[];
   registration: RegistrationMode;
+  /** REQUIRE_2FA: every account signs in with a second factor (those without one enrol). */
+  requireSecondFactor: boolean;
   logLevel: LogLevel;
   files: FilesConfig;
   rateLimits: {
@@ -350,6 +352,7 @@ export function loadConfig(env: Env = process.env): Config {
     tls,
     trustProxy: cidrList(env, 'TRUST_PROXY'),
     registration: oneOf(env, 'REGISTRATION', ['open', 'invite'] as const, 'open'),
+    requireSecondFactor: bool(env, 'REQUIRE_2FA', false),
     logLevel: oneOf(
       env,
       'LOG_LEVEL',

@@ -30,6 +30,7 @@ describeEachDialect('open registration and the first administrator', (dialect) =
       now: Date.now,
       opaqueServerSetup: t.secrets.opaqueServerSetup,
       registration: 'open',
+      requireSecondFactor: false,
       publicOrigin: 'https://chat.example.org',
       log: { warn: (line) => lines.push(line) },
       vault: passThroughVault(),

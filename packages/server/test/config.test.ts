@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       tls: null,
       trustProxy: [],
       registration: 'open',
+      requireSecondFactor: false,
       logLevel: 'info',
       files: {
         maxBytes: 5 * 1024 * 1024,
@@ -184,6 +185,14 @@ describe('loadConfig', () => {
       expect(refused({ LOG_LEVEL: 'loud' }).message).toContain(
         'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
       );
+    });
+  });
+
+  describe('REQUIRE_2FA', () => {
+    it('is true or false', () => {
+      expect(loadConfig({ REQUIRE_2FA: 'true' }).requireSecondFactor).toBe(true);
+      expect(loadConfig({ REQUIRE_2FA: 'false' }).requireSecondFactor).toBe(false);
+      expect(refused({ REQUIRE_2FA: 'yes' }).message).toContain('REQUIRE_2FA');
     });
   });
 

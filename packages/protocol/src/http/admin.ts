@@ -24,6 +24,8 @@ export const AdminUser = Type.Object(
     lastSeenAt: Type.Union([Timestamp, Type.Null()]),
     /** Devices not removed. */
     devices: Type.Integer({ minimum: 0 }),
+    /** Whether they sign in with a second factor (TOTP). */
+    twoFactor: Type.Boolean(),
   },
   strict,
 );

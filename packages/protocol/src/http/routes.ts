@@ -13,6 +13,14 @@ export const ApiRoutes = {
   registerFinish: '/api/auth/register/finish',
   loginStart: '/api/auth/login/start',
   loginFinish: '/api/auth/login/finish',
+  /** A sign-in's second step: a TOTP or recovery code with the challenge's ticket. */
+  loginSecondFactor: '/api/auth/login/second-factor',
+  /** REQUIRE_2FA: enrol TOTP during the sign-in (ticket of step `enrol`), then a session. */
+  loginEnrolStart: '/api/auth/login/enrol/start',
+  loginEnrolFinish: '/api/auth/login/enrol/finish',
+  /** A sign-in's second step with a passkey: the options, then the browser's assertion. */
+  loginPasskeyStart: '/api/auth/login/passkey/start',
+  loginPasskeyFinish: '/api/auth/login/passkey/finish',
   logout: '/api/auth/logout',
   session: '/api/auth/session',
   reauthStart: '/api/account/reauth/start',
@@ -21,6 +29,22 @@ export const ApiRoutes = {
   passwordFinish: '/api/account/password/finish',
   /** GET: the signed-in user's identity key and backup; PUT: set them once. */
   identity: '/api/account/identity',
+  /** GET: the signed-in user's second factors. */
+  twoFactor: '/api/account/two-factor',
+  /** POST: a new TOTP secret, pending until confirmed by its first code. */
+  totpStart: '/api/account/two-factor/totp/start',
+  totpConfirm: '/api/account/two-factor/totp/confirm',
+  /** POST: turn TOTP off (and spend the recovery codes); a fresh code first. */
+  totpDisable: '/api/account/two-factor/totp/disable',
+  /** POST: new recovery codes (the old ones stop working); a fresh code first. */
+  recoveryCodes: '/api/account/two-factor/recovery-codes',
+  /** GET: the signed-in user's passkeys. */
+  passkeys: '/api/account/passkeys',
+  /** Adding a passkey: the creation options, then the browser's answer with a name. */
+  passkeyAddStart: '/api/account/passkeys/add/start',
+  passkeyAddFinish: '/api/account/passkeys/add/finish',
+  /** PUT `{name}`: rename; DELETE: remove (after re-entering the password). */
+  passkey: '/api/account/passkeys/:passkeyId',
   devices: '/api/devices',
   device: '/api/devices/:deviceId',
   adminUsers: '/api/admin/users',
@@ -34,6 +58,8 @@ export const ApiRoutes = {
   adminRole: '/api/admin/users/:userId/role',
   /** DELETE: an account — sessions, devices, memberships, keys; the name stays taken. */
   adminUser: '/api/admin/users/:userId',
+  /** POST: remove every second factor of this user (they sign in with the password alone). */
+  adminResetTwoFactor: '/api/admin/users/:userId/reset-2fa',
   /** GET: users, rooms, connections, messages per minute, storage. */
   adminStats: '/api/admin/stats',
   /** GET: the server-wide audit log, filtered and paged. */

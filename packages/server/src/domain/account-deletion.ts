@@ -3,8 +3,8 @@
  * device's `revoked` notice tells the rooms' other members to remove it from the groups),
  * every membership (a `leave` notice in each room; a room they owned passes to the next
  * member by rank and seniority; a room they were alone in is deleted with its history),
- * their identity key and its backup, their key packages, unused reset links, blocks and
- * pending invitations. What stays: the account's row, suspended and marked deleted, so the
+ * their identity key and its backup, their key packages, second factors, unused reset links
+ * and blocks. What stays: the account's row, suspended and marked deleted, so the
  * name stays taken (nobody can pose as them) and their messages keep their sender; the
  * messages themselves stay in the conversations, readable by whoever could read them.
  */
@@ -125,6 +125,10 @@ export function createAccountDeletion(deps: Pick<AccountsDeps, 'db' | 'now' | 'b
           'reset_links',
           'blocks',
           'delete_codes',
+          'totp',
+          'recovery_codes',
+          'second_factor_tickets',
+          'passkeys',
         ] as const)
           await trx.deleteFrom(table).where('user_id', '=', userId).execute();
         await trx.deleteFrom('blocks').where('blocked_id', '=', userId).execute();

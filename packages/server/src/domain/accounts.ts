@@ -36,9 +36,12 @@ import { createResets } from './resets.js';
 import { createRoomAdministration } from './room-administration.js';
 import { createAccountDeletion } from './account-deletion.js';
 import { createSessions } from './sessions.js';
+import { createPasskeys } from './passkeys.js';
+import { createTwoFactor, type SignInOutcome } from './two-factor.js';
 import { consumeSetupToken, createSetup, usableSetupToken } from './setup.js';
 
 export type { AccountsDeps, AuthContext, RequestContext } from './context.js';
+export type { SignInOutcome } from './two-factor.js';
 
 export interface RegistrationInput {
   username: string;
@@ -116,6 +119,8 @@ export function createAccounts(deps: AccountsDeps) {
   const { db, now } = deps;
   const server = createOpaque(deps);
   const sessions = createSessions(deps);
+  const twoFactor = createTwoFactor(deps, sessions);
+  const passkeys = createPasskeys(deps, sessions);
 
   /** Audit a refused proof, then refuse with the one answer both unknown and wrong get. */
   async function refuseLogin(
@@ -164,6 +169,14 @@ export function createAccounts(deps: AccountsDeps) {
     ...createAdministration(deps),
     sweepUnfinishedLogins,
     ...createSetup(deps),
+    ...twoFactor,
+    ...passkeys,
+
+    /** Remove a passkey: like changing the password, it needs a recent re-authentication. */
+    async removePasskey(auth: AuthContext, id: string, context: RequestContext): Promise<void> {
+      requireRecentReauth(auth, now());
+      await passkeys.removePasskey(auth, id, context);
+    },
 
     /** Step 1 of registration: check the name and the proof, answer the OPAQUE request. */
     async registerStart(
@@ -191,7 +204,7 @@ export function createAccounts(deps: AccountsDeps) {
         identity?: { key: string; backup: string } | undefined;
       },
       context: RequestContext,
-    ): Promise<SignedIn> {
+    ): Promise<SignInOutcome> {
       const { username, skeleton } = validUsername(input.username);
       const identity = input.identity ? decodeIdentity(input.identity, 'identity.') : null;
       const at = now();
@@ -231,7 +244,8 @@ export function createAccounts(deps: AccountsDeps) {
       });
       if (input.setupToken !== undefined) await audit(db, at, 'setup.link_used', who);
       if (identity) await audit(db, at, 'identity.set', who, { registration: true });
-      return sessions.start(user, context);
+      // With REQUIRE_2FA the new account enrols before its first session.
+      return twoFactor.signInOrChallenge(user, context, undefined);
     },
 
     /**
@@ -267,7 +281,8 @@ export function createAccounts(deps: AccountsDeps) {
     /**
      * Step 2 of sign-in: verify, then a session, on the device `input.device` names when it
      * is a live device of this user with that secret, else on a new device. Returns the cookie
-     * token (and a new device's secret).
+     * token (and a new device's secret) — or, when the account has a second factor (or must
+     * enrol one), the ticket of the second step and no session (two-factor.ts).
      */
     async loginFinish(
       input: {
@@ -276,7 +291,7 @@ export function createAccounts(deps: AccountsDeps) {
         device?: DeviceCredential | undefined;
       },
       context: RequestContext,
-    ): Promise<SignedIn> {
+    ): Promise<SignInOutcome> {
       // An attempt finished too late is swept (and audited) here, then refused as expired.
       await sweepUnfinishedLogins();
       const verdict = await server.finishLogin(
@@ -293,7 +308,7 @@ export function createAccounts(deps: AccountsDeps) {
         .executeTakeFirst();
       // Deleted or suspended between the two steps: the same answer as a wrong password.
       if (!user || user.suspended_at !== null) return refuseLogin(verdict, 'login', context);
-      return sessions.start(user, context, input.device);
+      return twoFactor.signInOrChallenge(user, context, input.device);
     },
 
     /** The rate-limit key of a sign-in: the lookalike skeleton of the normalized name. */

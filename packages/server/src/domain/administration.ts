@@ -21,7 +21,10 @@ import { adminCount } from './setup.js';
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-async function adminUser(db: Kysely<Database>, userId: string): Promise<AdminUser | undefined> {
+export async function adminUser(
+  db: Kysely<Database>,
+  userId: string,
+): Promise<AdminUser | undefined> {
   return (await adminUsers(db, userId))[0];
 }
 
@@ -32,6 +35,9 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
     .leftJoin('devices', (join) =>
       join.onRef('devices.user_id', '=', 'users.id').on('devices.revoked_at', 'is', null),
     )
+    .leftJoin('totp', (join) =>
+      join.onRef('totp.user_id', '=', 'users.id').on('totp.enabled_at', 'is not', null),
+    )
     .select((eb) => [
       'users.id',
       'users.username',
@@ -41,6 +47,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
       'users.deleted_at',
       eb.fn.max('devices.last_seen_at').as('last_seen'),
       eb.fn.count<number | string>('devices.id').as('devices'),
+      eb.fn.max('totp.enabled_at').as('totp_on'),
     ])
     .groupBy([
       'users.id',
@@ -62,6 +69,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
       deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
       lastSeenAt: row.last_seen === null ? null : iso(Number(row.last_seen)),
       devices: Number(row.devices),
+      twoFactor: row.totp_on !== null,
     }))
     .sort((a, b) => a.username.localeCompare(b.username));
 }

@@ -20,6 +20,15 @@ export type AuditEvent =
   | 'setup.link_created'
   | 'setup.link_used'
   | 'reset.link_created'
+  | 'account.second_factor_failed'
+  | 'totp.enable'
+  | 'totp.disable'
+  | 'totp.recovery_used'
+  | 'totp.recovery_regenerated'
+  | 'passkey.add'
+  | 'passkey.remove'
+  | 'passkey.rename'
+  | 'admin.second_factor_removed'
   | 'admin.room_deleted';
 
 /** Record a security event. `detail` is small and never holds secrets. */

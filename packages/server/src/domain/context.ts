@@ -28,6 +28,8 @@ export interface AccountsDeps {
   bus?: Pick<EventBus, 'publish'> | undefined;
   /** Which database (for the few figures read differently on each); absent in some tests. */
   dialect?: Dialect | undefined;
+  /** REQUIRE_2FA: an account without a second factor enrols at sign-in before any session. */
+  requireSecondFactor: boolean;
   /** Encryption at rest of the values the server keeps but should not show a thief. */
   vault: Vault;
 }

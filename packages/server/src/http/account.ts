@@ -1,6 +1,6 @@
 /**
- * The signed-in user's own account: password change (after re-authentication), devices and
- * identity (key and encrypted backup).
+ * The signed-in user's own account: password change (after re-authentication), two-factor
+ * sign-in, devices and identity (key and encrypted backup).
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
@@ -9,6 +9,17 @@ import {
   ApiRoutes,
   DeviceParams,
   DevicesResponse,
+  FreshCodeRequest,
+  PasskeyAddRequest,
+  PasskeyInfo,
+  PasskeyOptionsResponse,
+  PasskeyParams,
+  PasskeyRenameRequest,
+  PasskeysResponse,
+  RecoveryCodesResponse,
+  TotpConfirmRequest,
+  TotpSetupResponse,
+  TwoFactorStatus,
   IdentityRequest,
   IdentityResponse,
   LoginStartResponse,
@@ -28,6 +39,168 @@ export async function accountRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts } = app.services;
   app.addHook('preHandler', app.requireUser);
+
+  app.get(
+    ApiRoutes.twoFactor,
+    {
+      schema: {
+        tags: ['account'],
+        summary: "The signed-in user's second factors.",
+        response: { 200: TwoFactorStatus },
+      },
+    },
+    async (request) => accounts.twoFactorStatus(authOf(request)),
+  );
+
+  app.post(
+    ApiRoutes.totpStart,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Start TOTP enrolment: a new secret and its otpauth URI.',
+        response: { 200: TotpSetupResponse },
+      },
+    },
+    async (request) => accounts.totpStart(authOf(request)),
+  );
+
+  app.post(
+    ApiRoutes.totpConfirm,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Confirm TOTP with a first code; returns the recovery codes.',
+        body: TotpConfirmRequest,
+        response: { 200: RecoveryCodesResponse },
+      },
+    },
+    async (request) => ({
+      recoveryCodes: await accounts.totpConfirm(
+        authOf(request),
+        request.body.code,
+        requestContext(request),
+      ),
+    }),
+  );
+
+  app.post(
+    ApiRoutes.totpDisable,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Turn TOTP off with a fresh code or a recovery code.',
+        response: { 204: NO_CONTENT },
+        body: FreshCodeRequest,
+      },
+    },
+    async (request, reply) => {
+      await accounts.totpDisable(authOf(request), request.body, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    ApiRoutes.recoveryCodes,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'New recovery codes, with a fresh code.',
+        body: FreshCodeRequest,
+        response: { 200: RecoveryCodesResponse },
+      },
+    },
+    async (request) => ({
+      recoveryCodes: await accounts.regenerateRecoveryCodes(
+        authOf(request),
+        request.body,
+        requestContext(request),
+      ),
+    }),
+  );
+
+  app.get(
+    ApiRoutes.passkeys,
+    {
+      schema: {
+        tags: ['account'],
+        summary: "The signed-in user's passkeys.",
+        response: { 200: PasskeysResponse },
+      },
+    },
+    async (request) => ({ passkeys: await accounts.passkeys(authOf(request)) }),
+  );
+
+  app.post(
+    ApiRoutes.passkeyAddStart,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Start adding a passkey: WebAuthn registration options.',
+        response: { 200: PasskeyOptionsResponse },
+      },
+    },
+    async (request) => ({ options: await accounts.passkeyAddStart(authOf(request)) }),
+  );
+
+  app.post(
+    ApiRoutes.passkeyAddFinish,
+    {
+      schema: {
+        tags: ['account'],
+        summary: "Finish adding a passkey with the browser's credential.",
+        body: PasskeyAddRequest,
+        response: { 201: PasskeyInfo },
+      },
+    },
+    async (request, reply) => {
+      const added = await accounts.passkeyAddFinish(
+        authOf(request),
+        request.body,
+        requestContext(request),
+      );
+      return reply.code(201).send(added);
+    },
+  );
+
+  app.put(
+    ApiRoutes.passkey,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Rename a passkey.',
+        params: PasskeyParams,
+        body: PasskeyRenameRequest,
+        response: { 200: PasskeyInfo },
+      },
+    },
+    async (request) =>
+      accounts.renamePasskey(
+        authOf(request),
+        request.params.passkeyId,
+        request.body.name,
+        requestContext(request),
+      ),
+  );
+
+  app.delete(
+    ApiRoutes.passkey,
+    {
+      schema: {
+        tags: ['account'],
+        summary: 'Remove a passkey (after signing in again).',
+        params: PasskeyParams,
+        response: { 204: NO_CONTENT },
+      },
+    },
+    async (request, reply) => {
+      await accounts.removePasskey(
+        authOf(request),
+        request.params.passkeyId,
+        requestContext(request),
+      );
+      return reply.code(204).send();
+    },
+  );
 
   app.post(
     ApiRoutes.reauthStart,

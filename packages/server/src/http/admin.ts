@@ -180,6 +180,20 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
+  app.post(
+    ApiRoutes.adminResetTwoFactor,
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Remove every second factor of an account (it signs in with the password).',
+        params: AdminUserParams,
+        response: { 200: AdminUser },
+      },
+    },
+    async (request) =>
+      accounts.adminResetTwoFactor(authOf(request), request.params.userId, requestContext(request)),
+  );
+
   // Deleting revokes every device and session of the account; this node closes their sockets
   // now, the other nodes at their next session check.
   app.delete(

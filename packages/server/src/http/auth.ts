@@ -6,10 +6,18 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ApiRoutes,
+  EnrolFinishRequest,
+  EnrolFinishResponse,
+  EnrolStartRequest,
   Limits,
+  SecondFactorChallenge,
+  SecondFactorRequest,
+  TotpSetupResponse,
   LoginFinishRequest,
   LoginStartRequest,
   LoginStartResponse,
+  PasskeyOptionsResponse,
+  PasskeySignInRequest,
   LogoutRequest,
   RegisterFinishRequest,
   SessionResponse,
@@ -20,8 +28,8 @@ import {
   ResetFinishRequest,
   ResetStartRequest,
 } from '@securechat/protocol';
-import type { FastifyInstance } from 'fastify';
-import type { SignedIn } from '../domain/accounts.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SignInOutcome, SignedIn } from '../domain/accounts.js';
 import { authOf } from '../plugins/auth.js';
 import { requestContext } from './request-context.js';
 import { NO_CONTENT } from '../plugins/openapi.js';
@@ -32,6 +40,23 @@ const sessionAnswer = ({ auth, deviceSecret }: SignedIn) => ({
   device: { ...auth.device, current: true },
   ...(deviceSecret === null ? {} : { deviceSecret }),
 });
+
+/**
+ * A sign-in's (or registration's) answer: the session (cookie and body), or — when a second
+ * factor is due — the challenge with its ticket and no cookie.
+ */
+function answer(
+  app: FastifyInstance,
+  reply: FastifyReply,
+  outcome: SignInOutcome,
+  status: 200 | 201,
+): FastifyReply {
+  if (outcome.kind === 'second-factor') {
+    return reply.code(202).send({ secondFactor: outcome.challenge });
+  }
+  app.setSessionCookie(reply, outcome.signedIn.token);
+  return reply.code(status).send(sessionAnswer(outcome.signedIn));
+}
 
 export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -72,17 +97,17 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         tags: ['auth'],
         summary: 'Register, step 2: the OPAQUE record; signs in (session cookie).',
         body: RegisterFinishRequest,
-        response: { 201: SessionResponse },
+        response: { 201: SessionResponse, 202: SecondFactorChallenge },
       },
     },
     async (request, reply) => {
       // Counted here, before an account is created (a client can call finish without start):
       // over the limit, the answer is a clear refusal and no account exists.
       await app.limits.registration(request.ip);
-      const signedIn = await accounts.registerFinish(request.body, requestContext(request));
-      // Signed in by the same answer: no separate sign-in that a limit could refuse.
-      app.setSessionCookie(reply, signedIn.token);
-      return reply.code(201).send(sessionAnswer(signedIn));
+      const outcome = await accounts.registerFinish(request.body, requestContext(request));
+      // Signed in by the same answer: no separate sign-in that a limit could refuse (with
+      // REQUIRE_2FA, the answer is the enrolment step instead).
+      return answer(app, reply, outcome, 201);
     },
   );
 
@@ -109,13 +134,96 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         tags: ['auth'],
         summary: 'Sign in, step 2: the OPAQUE finalization; sets the session cookie.',
         body: LoginFinishRequest,
+        response: { 200: SessionResponse, 202: SecondFactorChallenge },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await accounts.loginFinish(request.body, requestContext(request));
+      return answer(app, reply, outcome, 200);
+    },
+  );
+
+  // The second step of a sign-in, with no session yet: the ticket is the authority, and
+  // wrong codes spend the account's budget (Limits.SECOND_FACTOR_FAILURES_MAX).
+  app.post(
+    ApiRoutes.loginSecondFactor,
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in, second factor: a TOTP or recovery code; sets the session cookie.',
+        body: SecondFactorRequest,
         response: { 200: SessionResponse },
       },
     },
     async (request, reply) => {
-      const signedIn = await accounts.loginFinish(request.body, requestContext(request));
+      const signedIn = await accounts.secondFactor(request.body, requestContext(request));
       app.setSessionCookie(reply, signedIn.token);
       return sessionAnswer(signedIn);
+    },
+  );
+
+  // The second step with a passkey instead of a code: options, then the browser's assertion.
+  app.post(
+    ApiRoutes.loginPasskeyStart,
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in, second factor with a passkey: WebAuthn options.',
+        body: EnrolStartRequest,
+        response: { 200: PasskeyOptionsResponse },
+      },
+    },
+    async (request) => ({ options: await accounts.passkeySignInStart(request.body.ticket) }),
+  );
+
+  app.post(
+    ApiRoutes.loginPasskeyFinish,
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Sign in, second factor with a passkey: the browser's assertion.",
+        body: PasskeySignInRequest,
+        response: { 200: SessionResponse },
+      },
+    },
+    async (request, reply) => {
+      const signedIn = await accounts.passkeySignInFinish(request.body, requestContext(request));
+      app.setSessionCookie(reply, signedIn.token);
+      return sessionAnswer(signedIn);
+    },
+  );
+
+  // REQUIRE_2FA: an account without a second factor enrols during its sign-in.
+  app.post(
+    ApiRoutes.loginEnrolStart,
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'REQUIRE_2FA: start TOTP enrolment during sign-in.',
+        body: EnrolStartRequest,
+        response: { 200: TotpSetupResponse },
+      },
+    },
+    async (request) => accounts.enrolStart(request.body.ticket),
+  );
+
+  app.post(
+    ApiRoutes.loginEnrolFinish,
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'REQUIRE_2FA: confirm enrolment; sets the session cookie.',
+        body: EnrolFinishRequest,
+        response: { 200: EnrolFinishResponse },
+      },
+    },
+    async (request, reply) => {
+      const { signedIn, recoveryCodes } = await accounts.enrolFinish(
+        request.body,
+        requestContext(request),
+      );
+      app.setSessionCookie(reply, signedIn.token);
+      return { ...sessionAnswer(signedIn), recoveryCodes };
     },
   );
 

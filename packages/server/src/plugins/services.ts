@@ -117,6 +117,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     now: opts.now,
     opaqueServerSetup: opts.secrets.opaqueServerSetup,
     registration: opts.config.registration,
+    requireSecondFactor: opts.config.requireSecondFactor,
     publicOrigin: opts.config.publicOrigin,
     log: app.log,
     bus: realtime.bus,

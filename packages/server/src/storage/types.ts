@@ -85,6 +85,65 @@ export interface ResetLinksTable {
   used_at: number | null;
 }
 
+/** A user's TOTP (0013): enrolment pending while `enabled_at` is null. */
+export interface TotpTable {
+  user_id: string;
+  /** The base32 secret, sealed by the vault (purpose `totp-secret`). */
+  secret: string;
+  created_at: number;
+  enabled_at: number | null;
+  /** The last 30-second time step a code was accepted for: that code and older are refused. */
+  last_step: number | null;
+  /** Codes tried in the current window (a right one is given back), and when it began. */
+  failures: number;
+  failures_since: number;
+}
+
+/** Single-use recovery codes (0013): only their SHA-256. */
+export interface RecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  used_at: number | null;
+}
+
+/** A sign-in that passed OPAQUE and waits for its second factor (0013). */
+export interface SecondFactorTicketsTable {
+  /** SHA-256 of the ticket handed to the client. */
+  id: string;
+  user_id: string;
+  /** `verify`: give a code; `enrol`: REQUIRE_2FA and none yet, enrol first. */
+  purpose: 'verify' | 'enrol';
+  created_at: number;
+  expires_at: number;
+  ip: string | null;
+}
+
+/** A WebAuthn credential registered as a second factor (0013). */
+export interface PasskeysTable {
+  /** The credential id (base64url). */
+  id: string;
+  user_id: string;
+  name: string;
+  /** The COSE public key (base64url). */
+  public_key: string;
+  /** The signature counter last seen: a lower or equal one is refused (when not 0). */
+  counter: number;
+  /** JSON array of the transports the authenticator named. */
+  transports: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/**
+ * A WebAuthn ceremony's challenge, single use: `owner` is `session:<id>` (adding a passkey)
+ * or `ticket:<hash>` (a sign-in's second step).
+ */
+export interface PasskeyChallengesTable {
+  owner: string;
+  challenge: string;
+  expires_at: number;
+}
+
 export interface SetupTokensTable {
   token_hash: string;
   /** 'first-run': logged at start while there is no admin; 'cli': made by `securechat admin create`. */
@@ -267,6 +326,11 @@ export interface Database {
   invites: InvitesTable;
   setup_tokens: SetupTokensTable;
   reset_links: ResetLinksTable;
+  totp: TotpTable;
+  recovery_codes: RecoveryCodesTable;
+  second_factor_tickets: SecondFactorTicketsTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
   audit_log: AuditLogTable;
   rooms: RoomsTable;
   room_members: RoomMembersTable;

@@ -15,6 +15,7 @@ import { identity } from './0008_identity.js';
 import { files } from './0009_files.js';
 import { receipts } from './0010_receipts.js';
 import { resetLinks } from './0011_reset_links.js';
+import { twoFactor } from './0013_two_factor.js';
 import { deletedAccounts } from './0014_deleted_accounts.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -30,6 +31,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009_files': files(),
     '0010_receipts': receipts(),
     '0011_reset_links': resetLinks(),
+    '0013_two_factor': twoFactor(),
     '0014_deleted_accounts': deletedAccounts(),
   };
 }

@@ -16,11 +16,12 @@ type Pending =
   | { kind: 'reset'; user: AdminUser }
   | { kind: 'suspend'; user: AdminUser }
   | { kind: 'delete'; user: AdminUser }
+  | { kind: 'twoFactor'; user: AdminUser }
   | { kind: 'role'; user: AdminUser; role: 'admin' | 'member' };
 
 /**
  * Every account with its state, and what an administrator may do to it: a password-reset
- * link, suspend or restore, make administrator or member. Nobody acts on themselves here.
+ * link, remove two-factor sign-in, suspend or restore, make administrator or member. Nobody acts on themselves here.
  */
 export function UsersCard({ me }: { me: string | null }) {
   const errorMessage = useFailureMessage();
@@ -66,6 +67,15 @@ export function UsersCard({ me }: { me: string | null }) {
   function actionsFor(user: AdminUser): MenuItem[] {
     return [
       { label: t.admin.resetPassword, onSelect: () => setPending({ kind: 'reset', user }) },
+      ...(user.twoFactor
+        ? [
+            {
+              label: t.admin.removeTwoFactor,
+              danger: true,
+              onSelect: () => setPending({ kind: 'twoFactor', user }),
+            },
+          ]
+        : []),
       user.role === 'admin'
         ? {
             label: t.admin.makeMember,
@@ -101,6 +111,8 @@ export function UsersCard({ me }: { me: string | null }) {
       } else if (action.kind === 'delete') {
         await client.admin.deleteUser(action.user.id);
         replace((await client.admin.users()).find((u) => u.id === action.user.id) ?? action.user);
+      } else if (action.kind === 'twoFactor') {
+        replace(await client.admin.resetTwoFactor(action.user.id));
       } else {
         replace(await client.admin.setRole(action.user.id, action.role));
       }
@@ -125,19 +137,26 @@ export function UsersCard({ me }: { me: string | null }) {
             confirm: t.admin.deleteConfirm,
             busy: t.admin.deleting,
           }
-        : pending.kind === 'suspend'
+        : pending.kind === 'twoFactor'
           ? {
-              title: t.admin.suspendTitle(pending.user.username),
-              lead: t.admin.suspendLead,
-              confirm: t.admin.suspendConfirm,
-              busy: t.admin.suspending,
+              title: t.admin.removeTwoFactorTitle(pending.user.username),
+              lead: t.admin.removeTwoFactorLead,
+              confirm: t.admin.removeTwoFactorConfirm,
+              busy: t.admin.removingTwoFactor,
             }
-          : {
-              title: t.admin.roleTitle(pending.user.username, pending.role),
-              lead: t.admin.roleLead(pending.role),
-              confirm: t.admin.roleConfirm,
-              busy: t.admin.roleChanging,
-            }
+          : pending.kind === 'suspend'
+            ? {
+                title: t.admin.suspendTitle(pending.user.username),
+                lead: t.admin.suspendLead,
+                confirm: t.admin.suspendConfirm,
+                busy: t.admin.suspending,
+              }
+            : {
+                title: t.admin.roleTitle(pending.user.username, pending.role),
+                lead: t.admin.roleLead(pending.role),
+                confirm: t.admin.roleConfirm,
+                busy: t.admin.roleChanging,
+              }
     : null;
 
   return (
@@ -177,7 +196,11 @@ export function UsersCard({ me }: { me: string | null }) {
                 {user.id === me ? <span className="muted small">{t.admin.you}</span> : null}
                 {user.deletedAt ? (
                   <span className="badge badge-expired">{t.admin.deleted}</span>
-                ) : user.suspendedAt ? (
+                ) : null}
+                {user.twoFactor && !user.deletedAt ? (
+                  <span className="badge">{t.admin.twoFactorOn}</span>
+                ) : null}
+                {user.suspendedAt && !user.deletedAt ? (
                   <span className="badge badge-expired">{t.admin.suspended}</span>
                 ) : null}
               </div>

@@ -1,3 +1,4 @@
+import type { LoginResult, PendingSignIn } from '@securechat/sdk';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { client, forgetThisDevice } from '../../sdk/client';
@@ -11,6 +12,7 @@ import { Field } from '../../ui/Field';
 import { usePageTitle } from '../../ui/usePageTitle';
 import { markNewDevice } from '../shell/NewDeviceNotice';
 import { AuthLayout } from './AuthLayout';
+import { SecondFactorStep } from './SecondFactorStep';
 
 export function LoginPage() {
   const { setSession } = useSession();
@@ -19,7 +21,20 @@ export function LoginPage() {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState<PendingSignIn | null>(null);
   usePageTitle(t.auth.signInTitle);
+
+  function signedIn(result: LoginResult) {
+    const replaced = rememberDevice(result);
+    // The server no longer knows the kept device (removed elsewhere): its store is dead.
+    if (replaced)
+      void forgetThisDevice({ userId: result.user.id, deviceId: replaced.id }).catch(
+        () => undefined,
+      );
+    if (result.deviceSecret !== undefined) markNewDevice();
+    setSession({ user: result.user, device: result.device });
+    void navigate('/', { replace: true });
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -29,20 +44,29 @@ export function LoginPage() {
     try {
       // The device this browser already is for this account, with its keys and history.
       const device = knownDevice(username);
-      const result = await client.login({ username, password, ...(device ? { device } : {}) });
-      const replaced = rememberDevice(result);
-      // The server no longer knows the kept device (removed elsewhere): its store is dead.
-      if (replaced)
-        void forgetThisDevice({ userId: result.user.id, deviceId: replaced.id }).catch(
-          () => undefined,
-        );
-      if (result.deviceSecret !== undefined) markNewDevice();
-      setSession({ user: result.user, device: result.device });
-      void navigate('/', { replace: true });
+      const outcome = await client.signIn({ username, password, ...(device ? { device } : {}) });
+      if (outcome.kind === 'signed-in') {
+        signedIn(outcome.result);
+        return;
+      }
+      // The password was right; the second factor comes next, still without a session.
+      setPassword('');
+      setBusy(false);
+      setPending(outcome.pending);
     } catch (failure) {
       setError(errorMessage(failure));
       setBusy(false);
     }
+  }
+
+  if (pending) {
+    return (
+      <SecondFactorStep
+        pending={pending}
+        onSignedIn={signedIn}
+        onRestart={() => setPending(null)}
+      />
+    );
   }
 
   return (

@@ -1,4 +1,11 @@
-import { ChatError, Limits, checkPassword, type ServerInfo } from '@securechat/sdk';
+import {
+  ChatError,
+  Limits,
+  checkPassword,
+  type LoginResult,
+  type PendingSignIn,
+  type ServerInfo,
+} from '@securechat/sdk';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { client } from '../../sdk/client';
@@ -13,6 +20,7 @@ import { usePasswordCheck } from '../../ui/Meter';
 import { usePageTitle } from '../../ui/usePageTitle';
 import { AuthLayout } from './AuthLayout';
 import { NewPasswordFields } from './NewPasswordFields';
+import { SecondFactorStep } from './SecondFactorStep';
 import { tokenFromHash } from './token';
 
 export type RegisterMode = 'register' | 'setup' | 'invite';
@@ -46,6 +54,13 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const check = usePasswordCheck(password, username);
+  const [pending, setPending] = useState<PendingSignIn | null>(null);
+
+  function signedIn(result: LoginResult) {
+    rememberDevice(result);
+    setSession({ user: result.user, device: result.device });
+    void navigate('/', { replace: true });
+  }
 
   useEffect(() => {
     client.serverInfo().then(setInfo, () => setInfo(null));
@@ -80,15 +95,16 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
       }
       // One outcome: the answer that creates the account also signs this device in. A
       // refusal (name taken, too many registrations) means no account was created.
-      const result = await client.register({
+      // On a server that requires two-factor sign-in, the account exists now and its first
+      // session waits for the authenticator app to be set up.
+      const outcome = await client.signUp({
         username,
         password,
         ...(mode === 'setup' && token ? { setupToken: token } : {}),
         ...(mode === 'invite' && token ? { inviteToken: token } : {}),
       });
-      rememberDevice(result);
-      setSession({ user: result.user, device: result.device });
-      void navigate('/', { replace: true });
+      if (outcome.kind === 'signed-in') signedIn(outcome.result);
+      else setPending(outcome.pending);
     } catch (failure) {
       if (failure instanceof ChatError && failure.field === 'password') {
         setFieldErrors({ password: failure.message });
@@ -102,6 +118,17 @@ export function RegisterPage({ mode }: { mode: RegisterMode }) {
     } finally {
       setBusy(false);
     }
+  }
+
+  if (pending) {
+    // Starting again means signing in: the account exists.
+    return (
+      <SecondFactorStep
+        pending={pending}
+        onSignedIn={signedIn}
+        onRestart={() => void navigate('/login')}
+      />
+    );
   }
 
   if (mode !== 'register' && token === null) {

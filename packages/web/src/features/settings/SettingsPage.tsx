@@ -15,6 +15,8 @@ import {
   setNotificationSettings,
 } from '../notifications/settings';
 import { ProfileSettings } from '../profile/ProfileSettings';
+import { PasskeySettings } from '../twofactor/PasskeySettings';
+import { TwoFactorSettings } from '../twofactor/TwoFactorSettings';
 import { BlockedPeople } from '../rooms/BlockedPeople';
 import { AppShell } from '../shell/AppShell';
 import { onPrivacySettings, privacySettings, setPrivacySettings } from './privacy';
@@ -270,6 +272,8 @@ export function SettingsPage() {
         </header>
         <ProfileSettings />
         <ChangePassword />
+        <TwoFactorSettings />
+        <PasskeySettings />
         <Appearance />
         <Notifications />
         <Privacy />
