@@ -5,7 +5,6 @@
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAccounts } from '../src/domain/accounts.js';
-import { passThroughVault } from '../src/domain/vault.js';
 import { PASSWORD, TestClient } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 
@@ -32,7 +31,7 @@ describeEachDialect('open registration and the first administrator', (dialect) =
       registration: 'open',
       publicOrigin: 'https://chat.example.org',
       log: { warn: (line) => lines.push(line) },
-      vault: passThroughVault(),
+      vault: t.vault,
     });
     const older = await accounts.announceFirstRunSetup();
     const newer = await accounts.announceFirstRunSetup();

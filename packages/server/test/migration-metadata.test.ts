@@ -9,7 +9,14 @@ import { Migrator } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
 import { migrations } from '../src/storage/migrations/index.js';
-import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
+import { openVault } from '../src/vault/index.js';
+import type { Keyring } from '../src/vault/keyring.js';
+import {
+  createTestDatabase,
+  describeEachDialect,
+  testConfig,
+  type TestDatabase,
+} from './support/harness.js';
 
 const ALICE = 'AliceAliceAliceAlice00';
 const BOB = 'BobBobBobBobBobBobBob0';
@@ -20,13 +27,15 @@ const CHANNEL = 'ChannelChannelChannel0';
 describeEachDialect('migration 0007: metadata apart from content', (dialect) => {
   let database: TestDatabase;
   let storage: Storage;
+  let vault: Keyring;
 
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     storage = openStorage({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
+    vault = await openVault(testConfig(database), storage.db);
     const before = new Migrator({
       db: storage.db,
-      provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect)) },
+      provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect, vault)) },
     });
     const { error } = await before.migrateTo('0006_room_constraints');
     if (error) throw new Error('migrating to 0006 failed', { cause: error });
@@ -107,7 +116,7 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
         notice(CHANNEL, 3, { type: 'join', user: BOB, username: 'bob' }),
       ])
       .execute();
-    await migrateToLatest(storage);
+    await migrateToLatest(storage, vault);
   });
   afterAll(async () => {
     await storage.close();
@@ -115,21 +124,31 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
   });
 
   const noticesOf = async (roomId: string) =>
-    (
+    Promise.all(
+      (
       await storage.db
         .selectFrom('events')
         .select('notice')
         .where('room_id', '=', roomId)
         .orderBy('seq')
         .execute()
-    ).map((r) => JSON.parse(r.notice ?? 'null') as unknown);
+      ).map(async (r) => JSON.parse(await vault.open('notice', r.notice ?? '')) as unknown),
+    );
 
-  it('erases a group’s name and topic, and keeps a channel’s', async () => {
-    const rows = await storage.db
+  it('erases a group’s name and topic, and keeps a channel’s (sealed by 0012)', async () => {
+    const sealed = await storage.db
       .selectFrom('rooms')
       .select(['id', 'name', 'topic'])
       .orderBy('id')
       .execute();
+    const rows = await Promise.all(
+      sealed.map(async (r) => ({
+        id: r.id,
+        name: r.name === null ? null : await vault.open('room-name', r.name),
+        topic: r.topic === null ? null : await vault.open('room-topic', r.topic),
+      })),
+    );
+    expect(sealed.find((r) => r.id === CHANNEL)?.name).toMatch(/^v1\./);
     expect(rows).toEqual([
       { id: CHANNEL, name: 'lobby', topic: 'Say hi' },
       { id: GROUP, name: null, topic: null },

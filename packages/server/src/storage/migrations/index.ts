@@ -15,8 +15,10 @@ import { identity } from './0008_identity.js';
 import { files } from './0009_files.js';
 import { receipts } from './0010_receipts.js';
 import { resetLinks } from './0011_reset_links.js';
+import { encryptionAtRest, type MigrationVault } from './0012_encryption_at_rest.js';
 
-export function migrations(dialect: Dialect): Record<string, Migration> {
+/** `vault`: 0012 seals the values stored before it with the server's keyring. */
+export function migrations(dialect: Dialect, vault: MigrationVault): Record<string, Migration> {
   return {
     '0001_accounts': accounts(dialect),
     '0002_rooms': rooms(dialect),
@@ -29,5 +31,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009_files': files(),
     '0010_receipts': receipts(),
     '0011_reset_links': resetLinks(),
+    '0012_encryption_at_rest': encryptionAtRest(vault),
   };
 }
