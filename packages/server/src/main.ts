@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     await migrateToLatest(storage, vault);
   } catch (error) {
     // A missing or wrong master key: one line, no stack (docs/operations.md, Keys and rotation).
-    const cause = error instanceof Error && error.cause instanceof VaultKeyError ? error.cause : error;
+    const cause =
+      error instanceof Error && error.cause instanceof VaultKeyError ? error.cause : error;
     if (cause instanceof VaultKeyError) {
       process.stderr.write(`securechat: ${cause.message}\n`);
       await storage.close();

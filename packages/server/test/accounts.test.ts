@@ -320,7 +320,11 @@ describeEachDialect('accounts', (dialect) => {
     const rows = await t.storage.db
       .selectFrom('users')
       .select('username')
-      .where('username_index', 'in', ['racer', 'jane.roe', 'jane_roe'].map((n) => t.vault.index('username', n)))
+      .where(
+        'username_index',
+        'in',
+        ['racer', 'jane.roe', 'jane_roe'].map((n) => t.vault.index('username', n)),
+      )
       .execute();
     expect(rows).toHaveLength(2);
   });

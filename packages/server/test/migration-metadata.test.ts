@@ -126,12 +126,12 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
   const noticesOf = async (roomId: string) =>
     Promise.all(
       (
-      await storage.db
-        .selectFrom('events')
-        .select('notice')
-        .where('room_id', '=', roomId)
-        .orderBy('seq')
-        .execute()
+        await storage.db
+          .selectFrom('events')
+          .select('notice')
+          .where('room_id', '=', roomId)
+          .orderBy('seq')
+          .execute()
       ).map(async (r) => JSON.parse(await vault.open('notice', r.notice ?? '')) as unknown),
     );
 

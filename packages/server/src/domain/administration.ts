@@ -32,11 +32,7 @@ async function adminUser(
 }
 
 /** Every account (or one), with when its devices were last seen and how many it has. */
-async function adminUsers(
-  db: Kysely<Database>,
-  vault: Vault,
-  only?: string,
-): Promise<AdminUser[]> {
+async function adminUsers(db: Kysely<Database>, vault: Vault, only?: string): Promise<AdminUser[]> {
   let query = db
     .selectFrom('users')
     .leftJoin('devices', (join) =>

@@ -123,7 +123,11 @@ export function createResets(
         .executeTakeFirst();
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND');
       const username = await vault.open('username', user.username);
-      return makeLink({ id: user.id, username }, { adminId: auth.user.id, ip: context.ip }, ttlSeconds);
+      return makeLink(
+        { id: user.id, username },
+        { adminId: auth.user.id, ip: context.ip },
+        ttlSeconds,
+      );
     },
 
     /** `securechat admin reset-link <username>`: the operator's shell is the authority. */

@@ -59,8 +59,10 @@ export function createRooms(options: Omit<RoomsDeps, 'passwords'> & Partial<Room
     settings: (actor: Sender, roomId: string, input: SettingsInput): Promise<Changed> =>
       settings(deps, actor, roomId, input),
     members: (userId: string, roomId: string) => members(db, vault, userId, roomId),
-    findUsers: (userId: string, query: string): Promise<UserRef[]> => findUsers(db, vault, userId, query),
-    block: (userId: string, username: string, on: boolean) => block(db, vault, now, userId, username, on),
+    findUsers: (userId: string, query: string): Promise<UserRef[]> =>
+      findUsers(db, vault, userId, query),
+    block: (userId: string, username: string, on: boolean) =>
+      block(db, vault, now, userId, username, on),
     blocked: (userId: string) => blocked(db, vault, userId),
     mute: (userId: string, roomId: string, on: boolean): Promise<RoomSummary | null> =>
       mute(deps, userId, roomId, on),

@@ -226,7 +226,14 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | '
         });
       publish(notices);
       for (const id of evicted) {
-        await audit(db, vault, at, 'device.revoke', { userId: user.id }, { device: id, reason: 'limit' });
+        await audit(
+          db,
+          vault,
+          at,
+          'device.revoke',
+          { userId: user.id },
+          { device: id, reason: 'limit' },
+        );
       }
       await audit(
         db,
@@ -416,7 +423,15 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | '
         // Revoked concurrently: the same answer as for any device that isn't there.
         if (Number(updated.numUpdatedRows) !== 1) throw new ChatError('CHAT_ERR_NOT_FOUND');
         await trx.deleteFrom('sessions').where('device_id', '=', device.id).execute();
-        return devicesChanged(trx, vault, at, actor, actor.userId, deviceIdOf(device.id), 'revoked');
+        return devicesChanged(
+          trx,
+          vault,
+          at,
+          actor,
+          actor.userId,
+          deviceIdOf(device.id),
+          'revoked',
+        );
       });
       publish(notices);
       await audit(

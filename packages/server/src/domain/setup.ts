@@ -69,7 +69,9 @@ export async function consumeSetupToken(
     .execute();
 }
 
-export function createSetup(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin' | 'log' | 'vault'>) {
+export function createSetup(
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin' | 'log' | 'vault'>,
+) {
   const { db, now, vault } = deps;
 
   async function createLink(origin: 'first-run' | 'cli', ttlMs: number): Promise<string> {
@@ -148,7 +150,14 @@ export function createSetup(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigi
         return { user: { ...row, role }, changed: true };
       });
       if (result.changed) {
-        await audit(db, vault, at, 'account.role_change', { userId: result.user.id }, { role, by: 'cli' });
+        await audit(
+          db,
+          vault,
+          at,
+          'account.role_change',
+          { userId: result.user.id },
+          { role, by: 'cli' },
+        );
       }
       return toPublicUser({ ...result.user, username });
     },

@@ -85,7 +85,10 @@ function decrypt(key: Buffer, nonceText: string, bodyText: string, aad: Buffer):
     const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
+    return Buffer.concat([
+      decipher.update(body.subarray(0, body.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
   } catch {
     return null;
   }
@@ -182,7 +185,8 @@ export function createKeyring(db: DB, source: MasterKeySource): Keyring {
       await reload();
       key = byId.get(keyId);
     }
-    if (!key) throw new SealedValueError(`No data key ${keyId} (it was deleted, or never existed).`);
+    if (!key)
+      throw new SealedValueError(`No data key ${keyId} (it was deleted, or never existed).`);
     if (key.purpose !== purpose) {
       throw new SealedValueError(`A ${key.purpose} value does not open as ${purpose}.`);
     }
@@ -220,7 +224,9 @@ export function createKeyring(db: DB, source: MasterKeySource): Keyring {
     },
     reload: () => reload(),
     refreshEvery(intervalMs, onError) {
-      const timer = setInterval(() => reload().catch(onError), intervalMs);
+      const timer = setInterval(() => {
+        reload().catch(onError);
+      }, intervalMs);
       timer.unref();
       return () => clearInterval(timer);
     },
@@ -245,7 +251,8 @@ export function createKeyring(db: DB, source: MasterKeySource): Keyring {
       }
       const key = await keyFor(purpose, keyId);
       const plain = decrypt(key.key, parts[2] ?? '', parts[3] ?? '', valueAad(purpose, keyId));
-      if (!plain) throw new SealedValueError(`A sealed ${purpose} value does not open (tampered?).`);
+      if (!plain)
+        throw new SealedValueError(`A sealed ${purpose} value does not open (tampered?).`);
       const text = plain.toString('utf8');
       if (opened.size >= OPEN_CACHE_MAX) opened.clear();
       opened.set(`${purpose}|${sealed}`, text);

@@ -37,7 +37,10 @@ export interface MasterKeySource {
 }
 
 export const masterKeyOf = (key: Buffer): MasterKey => ({
-  id: createHmac('sha256', key).update('securechat/vault/master-key-id').digest('base64url').slice(0, 12),
+  id: createHmac('sha256', key)
+    .update('securechat/vault/master-key-id')
+    .digest('base64url')
+    .slice(0, 12),
   key,
 });
 

@@ -81,7 +81,8 @@ async function countByKey(db: DB): Promise<Map<string, number>> {
       select substr(${sql.ref(column)}, 4, 12) as key_id, count(*) as n
       from ${sql.table(table)} where ${sql.ref(column)} is not null
       group by substr(${sql.ref(column)}, 4, 12)`.execute(db);
-    for (const row of rows.rows) counts.set(row.key_id, (counts.get(row.key_id) ?? 0) + Number(row.n));
+    for (const row of rows.rows)
+      counts.set(row.key_id, (counts.get(row.key_id) ?? 0) + Number(row.n));
   }
   return counts;
 }
@@ -227,7 +228,8 @@ export async function rotate(keyring: Keyring, db: DB, options: RotateOptions = 
       .filter((k) => !k.current && ROTATED.has(k.purpose as KeyPurpose))
       .reduce((sum, k) => sum + k.values, 0);
     if (left === 0) break;
-    if (pass >= 10) throw new Error(`${left} values are still under old keys after ${pass} passes.`);
+    if (pass >= 10)
+      throw new Error(`${left} values are still under old keys after ${pass} passes.`);
     log(`${left} values written under old keys meanwhile: another pass.`);
   }
 

@@ -27,7 +27,7 @@ export async function joinGeneral(
     .values({
       id: GENERAL_ROOM_ID,
       kind: 'general',
-      name: 'general',
+      name: await vault.seal('room-name', 'general'),
       topic: null,
       password_hash: null,
       direct_key: null,

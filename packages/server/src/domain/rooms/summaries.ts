@@ -134,7 +134,7 @@ export async function directory(
   query: string | undefined,
   limit: number,
 ): Promise<DirectoryEntry[]> {
-  let q = db
+  const q = db
     .selectFrom('rooms as r')
     .select((eb) => [
       'r.id',
@@ -180,12 +180,7 @@ export async function directory(
 }
 
 /** A room's members (the first page of a big room) and how many there are. */
-export async function members(
-  db: Kysely<Database>,
-  vault: Vault,
-  userId: string,
-  roomId: string,
-) {
+export async function members(db: Kysely<Database>, vault: Vault, userId: string, roomId: string) {
   await accessRoom(db, roomId, userId);
   // Usernames are sealed: the members are opened and ordered here (owners, moderators, the rest).
   const rank = { owner: 0, moderator: 1, member: 2 } as const;
