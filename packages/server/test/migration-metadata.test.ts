@@ -56,7 +56,7 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
           created_at: 1,
           password_changed_at: 1,
           suspended_at: null,
-        })
+        } as never) // the columns of the time (before 0012)
         .execute();
     }
     await db
@@ -134,6 +134,21 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
           .execute()
       ).map(async (r) => JSON.parse(await vault.open('notice', r.notice ?? '')) as unknown),
     );
+
+  it('seals the usernames 0012 found, with their blind indexes, and nothing else reads them', async () => {
+    const rows = await storage.db
+      .selectFrom('users')
+      .select(['id', 'username', 'username_index', 'username_skeleton'])
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.username)).not.toContain('alice');
+    expect(await Promise.all(rows.map((r) => vault.open('username', r.username)))).toEqual([
+      'alice',
+      'bob',
+    ]);
+    expect(rows[0]?.username_index).toBe(vault.index('username', 'alice'));
+    expect(rows[0]?.username_skeleton).toBe(vault.index('username-skeleton', 'alice'));
+  });
 
   it('erases a group’s name and topic, and keeps a channel’s (sealed by 0012)', async () => {
     const sealed = await storage.db

@@ -251,8 +251,9 @@ describeEachDialect('realtime gateway', (dialect) => {
   it('keeps no receipts in a room over RECEIPT_ROOM_MEMBERS_MAX members', async () => {
     const now = Date.now();
     const room = 'BigReceiptRoom00000000';
-    const ids = await t.storage.db.selectFrom('users').select(['id', 'username']).execute();
-    const id = (name: string) => ids.find((u) => u.username === name)?.id ?? '';
+    const ids = await t.storage.db.selectFrom('users').select(['id', 'username_index']).execute();
+    const id = (name: string) =>
+      ids.find((u) => u.username_index === t.vault.index('username', name))?.id ?? '';
     const fillers = await Promise.all(
       Array.from({ length: Limits.RECEIPT_ROOM_MEMBERS_MAX }, async (_, i) => ({
         id: `filler${String(i).padStart(16, '0')}`,

@@ -160,3 +160,15 @@ export async function storedUsernames(t: TestApp): Promise<string[]> {
 export async function openAddress(t: TestApp, ip: string | null): Promise<string | null> {
   return ip === null ? null : t.vault.open('audit-address', ip);
 }
+
+/** The username columns of a `users` row written by a test: sealed, with its blind indexes. */
+export async function usernameColumns(
+  t: TestApp,
+  username: string,
+): Promise<{ username: string; username_index: string; username_skeleton: string }> {
+  return {
+    username: await t.vault.seal('username', username),
+    username_index: t.vault.index('username', username),
+    username_skeleton: t.vault.index('username-skeleton', username),
+  };
+}
