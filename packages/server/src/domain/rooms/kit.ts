@@ -42,8 +42,6 @@ export interface Changed {
 
 export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /** An active account by its username (matched by its blind index). */
 export async function userByName(
   trx: Kysely<Database>,
