@@ -4,6 +4,9 @@
  * readable by the current protocol's schema.
  */
 import { Notice } from '@securechat/protocol';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { Migrator } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -148,6 +151,22 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
     ]);
     expect(rows[0]?.username_index).toBe(vault.index('username', 'alice'));
     expect(rows[0]?.username_skeleton).toBe(vault.index('username-skeleton', 'alice'));
+  });
+
+  it('leaves none of the plaintext 0012 replaced in the database’s bytes', async () => {
+    let bytes: Buffer;
+    if (dialect === 'sqlite') {
+      const file = join(database.dataDir, 'securechat.db');
+      bytes = Buffer.concat(
+        [file, `${file}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)),
+      );
+    } else {
+      bytes = execFileSync('pg_dump', ['--no-owner', database.databaseUrl ?? '']);
+    }
+    expect(bytes.includes(Buffer.from(CHANNEL))).toBe(true); // ids stay: the search works
+    for (const plaintext of ['Say hi', 'lobby', 'Firefox']) {
+      expect(bytes.includes(Buffer.from(plaintext)), plaintext).toBe(false);
+    }
   });
 
   it('erases a group’s name and topic, and keeps a channel’s (sealed by 0012)', async () => {

@@ -168,7 +168,7 @@ describeEachDialect('a stolen database', (dialect) => {
     const session = await client.get('/api/auth/session');
     expect(session.json()).toMatchObject({ user: { username }, device: { name: device } });
 
-    const secrets = [username, name, topic, renamed, retopic];
+    const secrets = [username, name, topic, renamed, retopic, device];
     const check = () => {
       const bytes = rawBytes();
       // What is not protected is there to find (the search works): the room's id.
