@@ -385,3 +385,51 @@ describeEachDialect('keys rotate', (dialect) => {
     ]);
   });
 });
+
+describe('keys rotate with MASTER_KEY from the environment', () => {
+  it('needs MASTER_KEY_NEXT on every node, then leaves everything under it', async () => {
+    const database = await createTestDatabase('sqlite');
+    const out: string[] = [];
+    const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line) };
+    const first = randomBytes(32).toString('base64');
+    const second = randomBytes(32).toString('base64url');
+    const env = (vars: Record<string, string>) => ({
+      DATA_DIR: database.dataDir,
+      LOG_LEVEL: 'silent',
+      ...vars,
+    });
+    try {
+      expect(await runCli(['keys', 'status'], env({ MASTER_KEY: first }), io)).toBe(0);
+      expect(existsSync(join(database.dataDir, 'secrets', 'master.key'))).toBe(false);
+      expect(await runCli(['keys', 'rotate', '--batch', 'many'], env({}), io)).toBe(64);
+
+      out.length = 0;
+      expect(await runCli(['keys', 'rotate'], env({ MASTER_KEY: first }), io)).toBe(78);
+      expect(out).toEqual([
+        expect.stringMatching(
+          /^securechat: MASTER_KEY comes from the environment: set the new key as MASTER_KEY_NEXT/,
+        ),
+      ]);
+
+      out.length = 0;
+      const both = env({ MASTER_KEY: first, MASTER_KEY_NEXT: second });
+      expect(await runCli(['keys', 'rotate', '--batch', '2'], both, io)).toBe(0);
+      expect(out.at(-1)).toMatch(
+        /^Rotation complete: .* set MASTER_KEY to the value of MASTER_KEY_NEXT/,
+      );
+
+      out.length = 0;
+      expect(await runCli(['keys', 'status'], env({ MASTER_KEY: second }), io)).toBe(0);
+      const masterId = /^master key (\S+)$/.exec(out[0] ?? '')?.[1];
+      expect(masterId).toBeDefined();
+      expect(
+        out.slice(1).every((line) => line.includes(`\twrapped by ${masterId}\tcurrent\t`)),
+      ).toBe(true);
+      out.length = 0;
+      expect(await runCli(['keys', 'status'], env({ MASTER_KEY: first }), io)).toBe(78);
+      expect(out).toEqual([expect.stringMatching(/^securechat: MASTER_KEY is not the master key/)]);
+    } finally {
+      await database.drop();
+    }
+  }, 60_000);
+});
