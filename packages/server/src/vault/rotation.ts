@@ -9,7 +9,8 @@
  *   3. each purpose that has sealed columns gets a new data key (the blind-index key is only
  *      re-wrapped: indexes stay valid); after two keyring refreshes every node seals with it;
  *   4. every sealed value not under its purpose's new key is re-encrypted, in batches, while
- *      the servers run (a row changed meanwhile is left for the next pass);
+ *      the servers run (a row changed meanwhile is left for the next pass), until two passes
+ *      a wait apart find none left;
  *   5. once no value names them, the old data keys are deleted, and `<file>.next` replaces
  *      the key file (an atomic rename): the old master key opens nothing any more.
  */
@@ -173,7 +174,7 @@ async function reseal(keyring: Keyring, db: DB, column: SealedColumn, batch: num
       .selectFrom(column.table)
       .select([...column.key, column.column] as never[])
       .where(sql.ref(column.column), 'is not', null)
-      .where(sql.ref(column.column), 'not like', `v1.${current.id}.%`)
+      .where(sql`substr(${sql.ref(column.column)}, 1, 16)`, '!=', `v1.${current.id}.`)
       .limit(batch)
       .execute()) as Record<string, unknown>[];
     let changed = 0;
@@ -218,6 +219,9 @@ export async function rotate(keyring: Keyring, db: DB, options: RotateOptions = 
   log(`Waiting ${Math.round(graceMs / 1000)} s for every node to seal with them.`);
   await new Promise((resolve) => setTimeout(resolve, graceMs));
 
+  // Done when two passes, a wait apart, find nothing left under an old key: a write sealed
+  // under one just before a node refreshed has landed by then.
+  let quiet = false;
   for (let pass = 1; ; pass += 1) {
     for (const column of SEALED_COLUMNS) {
       const done = await reseal(keyring, db, column, batch);
@@ -227,10 +231,12 @@ export async function rotate(keyring: Keyring, db: DB, options: RotateOptions = 
     const left = status.keys
       .filter((k) => !k.current && ROTATED.has(k.purpose as KeyPurpose))
       .reduce((sum, k) => sum + k.values, 0);
-    if (left === 0) break;
+    if (left === 0 && quiet) break;
     if (pass >= 10)
       throw new Error(`${left} values are still under old keys after ${pass} passes.`);
-    log(`${left} values written under old keys meanwhile: another pass.`);
+    if (left > 0) log(`${left} values written under old keys meanwhile: another pass.`);
+    else await new Promise((resolve) => setTimeout(resolve, graceMs));
+    quiet = left === 0;
   }
 
   let deleted = 0;
