@@ -267,15 +267,16 @@ export function createKeyring(db: DB, source: MasterKeySource): Keyring {
   };
 }
 
-/** How many data keys the database holds (0 before migration 0012 made the table). */
+/**
+ * How many data keys the database holds (0 before migration 0012 made the table). A database
+ * that can't be reached throws: a new master key is never made on a guess.
+ */
 export async function storedKeyCount(db: DB): Promise<number> {
-  try {
-    const row = await db
-      .selectFrom('vault_keys')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  } catch {
-    return 0;
-  }
+  const tables = await db.introspection.getTables();
+  if (!tables.some((table) => table.name === 'vault_keys')) return 0;
+  const row = await db
+    .selectFrom('vault_keys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
