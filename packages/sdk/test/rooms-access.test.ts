@@ -11,6 +11,7 @@ import { freePort } from '../../../test-support/net.js';
 import { until } from '../../../test-support/until.js';
 import {
   createTestApp,
+  usernameColumns,
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
@@ -285,8 +286,7 @@ describeEachDialect('room access and limits', (dialect) => {
           .insertInto('users')
           .values({
             id,
-            username: id,
-            username_skeleton: id,
+            ...(await usernameColumns(t, id)),
             opaque_record: 'x',
             role: 'member',
             created_at: 0,

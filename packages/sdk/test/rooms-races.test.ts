@@ -10,6 +10,7 @@ import { freePort } from '../../../test-support/net.js';
 import { until } from '../../../test-support/until.js';
 import {
   createTestApp,
+  usernameColumns,
   describeEachDialect,
   type TestApp,
 } from '../../server/test/support/harness.js';
@@ -63,15 +64,16 @@ describeEachDialect('room races', (dialect) => {
     alice = await person('alice');
     bob = await person('bob');
     carol = await person('carol');
-    const rows = Array.from({ length: Limits.MEMBERS_PER_ROOM_MAX }, (_, i) => ({
-      id: `filler${String(i).padStart(16, '0')}`, // the shape of an id
-      username: `filler-${i}`,
-      username_skeleton: `filler-${i}`,
-      opaque_record: 'x',
-      role: 'member' as const,
-      created_at: 0,
-      password_changed_at: 0,
-    }));
+    const rows = await Promise.all(
+      Array.from({ length: Limits.MEMBERS_PER_ROOM_MAX }, async (_, i) => ({
+        id: `filler${String(i).padStart(16, '0')}`, // the shape of an id
+        ...(await usernameColumns(t, `filler-${i}`)),
+        opaque_record: 'x',
+        role: 'member' as const,
+        created_at: 0,
+        password_changed_at: 0,
+      })),
+    );
     for (let i = 0; i < rows.length; i += 500)
       await t.storage.db
         .insertInto('users')

@@ -24,12 +24,15 @@ import webPlugin from './plugins/web.js';
 import gatewayPlugin from './realtime/gateway.js';
 import type { Secrets } from './secrets.js';
 import type { Storage } from './storage/db.js';
+import type { Keyring } from './vault/keyring.js';
 
 export interface AppOptions {
   config: Config;
   secrets: Secrets;
   /** An open, migrated storage; the app closes it when it closes. */
   storage: Storage;
+  /** The keyring of encryption at rest, prepared by the migration (src/vault). */
+  vault: Keyring;
   logger?: Logger;
   /** Where the built web app lives; defaults to packages/web/dist. */
   webRoot?: string;
@@ -115,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     config,
     secrets: options.secrets,
     storage: options.storage,
+    vault: options.vault,
     now: options.now ?? Date.now,
   });
   await app.register(rateLimitsPlugin, { config });

@@ -34,7 +34,7 @@ import { sql } from 'kysely';
 import * as tar from 'tar';
 import type { Config } from './config.js';
 import { openStorage } from './storage/db.js';
-import { migrations } from './storage/migrations/index.js';
+import { migrationNames } from './storage/migrations/index.js';
 
 export const BACKUP_FORMAT = 'securechat-backup';
 export const BACKUP_FORMAT_VERSION = 1;
@@ -434,7 +434,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<BackupResu
     const manifest = parseManifest(await readFile(join(staging, MANIFEST_ENTRY), 'utf8'));
     await verify(staging, manifest);
 
-    const known = Object.keys(migrations(manifest.database.dialect));
+    const known = migrationNames(manifest.database.dialect);
     if (manifest.database.migration !== null && !known.includes(manifest.database.migration)) {
       throw new BackupError(
         `the backup’s database has migration ${manifest.database.migration}, newer than this SecureChat (${manifest.appVersion} made it): restore it with that version or newer`,

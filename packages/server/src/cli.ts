@@ -19,9 +19,13 @@
  *   securechat backup <file> [--without-secrets]
  *                                         back up the data (and secrets) while the server runs
  *   securechat restore <file>            restore a backup into an empty DATA_DIR
+ *   securechat keys status               the master key, the data keys and how many values each seals
+ *   securechat keys rotate [--batch N]   rotate to a new master key and new data keys, online
+ *   securechat keys generate             print a new master key (MASTER_KEY, MASTER_KEY_NEXT)
  *
  * Configuration comes from the environment and .env, exactly as for the server.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -33,10 +37,14 @@ import selfsigned from 'selfsigned';
 import { ConfigError, loadConfig } from './config.js';
 import { BackupError, createBackup, restoreBackup, type BackupResult } from './backup.js';
 import { createAccounts, type Accounts } from './domain/accounts.js';
-import { passThroughVault } from './domain/vault.js';
 import { createLogger } from './logger.js';
 import { loadSecrets } from './secrets.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
+import { openVault } from './vault/index.js';
+import type { Keyring } from './vault/keyring.js';
+import { VaultKeyError } from './vault/master-key.js';
+import { rotate, vaultStatus } from './vault/rotation.js';
+import type { Storage } from './storage/db.js';
 
 export const USAGE = `Usage: securechat <command>
 
@@ -75,6 +83,11 @@ Commands:
                              the stored files (not with S3).
   restore <file>             Restore a backup into DATA_DIR, which must be empty. Every file is
                              checked against the backup's checksums first.
+  keys status                Show the master key, each data key and how many stored values it seals.
+  keys rotate [--batch N]    Make a new master key and new data keys, and re-encrypt every protected
+                             value in batches of N (default 500) while the servers run. Safe to run
+                             again after an interruption: it resumes.
+  keys generate              Print a new master key for MASTER_KEY or MASTER_KEY_NEXT.
   --help                     Show this help.
 
 Configuration is read from the environment and .env, as for the server (docs/configuration.md).`;
@@ -98,7 +111,8 @@ async function withAccounts<T>(
     poolSize: 2,
   });
   try {
-    await migrateToLatest(storage);
+    const vault = await openVault(config, storage.db);
+    await migrateToLatest(storage, vault);
     const accounts = createAccounts({
       db: storage.db,
       now: Date.now,
@@ -107,13 +121,57 @@ async function withAccounts<T>(
       requireSecondFactor: config.requireSecondFactor,
       publicOrigin: config.publicOrigin,
       log: createLogger('silent'),
-      vault: passThroughVault(),
+      vault,
       dialect: storage.dialect,
     });
     return await work(accounts);
   } finally {
     await storage.close();
   }
+}
+
+async function withVault<T>(
+  env: Record<string, string | undefined>,
+  work: (vault: Keyring, storage: Storage) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig(env);
+  const storage = openStorage({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolSize: 2,
+  });
+  try {
+    const vault = await openVault(config, storage.db);
+    await migrateToLatest(storage, vault);
+    return await work(vault, storage);
+  } finally {
+    await storage.close();
+  }
+}
+
+async function keysStatus(env: Record<string, string | undefined>, io: CliIo): Promise<void> {
+  const status = await withVault(env, (vault, storage) => vaultStatus(vault, storage.db));
+  io.out(
+    status.master.next === null
+      ? `master key ${status.master.current}`
+      : `master key ${status.master.current}, rotating to ${status.master.next} (run "securechat keys rotate" to finish)`,
+  );
+  for (const key of status.keys) {
+    io.out(
+      `${key.purpose}\tkey ${key.id}\tgeneration ${key.generation}\twrapped by ${key.masterId}\t${key.current ? 'current' : 'old'}\t${key.values} values`,
+    );
+  }
+  if (status.orphans > 0) io.out(`values naming no known key: ${status.orphans}`);
+}
+
+function batchOf(args: string[]): number {
+  if (args.length === 0) return 500;
+  const [flag, value] = args;
+  if (flag === '--batch' && value && /^\d+$/.test(value) && args.length === 2) {
+    const batch = Number(value);
+    if (batch >= 1 && batch <= 10_000) return batch;
+  }
+  throw new UsageError('keys rotate: --batch takes a number from 1 to 10000');
 }
 
 function writeCertificate(args: string[], io: CliIo): void {
@@ -341,6 +399,21 @@ export async function runCli(
       io.out(`Removed the second factors of ${username}: they sign in with their password alone.`);
       return 0;
     }
+    if (command === 'keys' && sub === 'status' && rest.length === 0) {
+      await keysStatus(env, io);
+      return 0;
+    }
+    if (command === 'keys' && sub === 'rotate') {
+      const batch = batchOf(rest);
+      await withVault(env, (vault, storage) =>
+        rotate(vault, storage.db, { batch, log: (line) => io.out(line) }),
+      );
+      return 0;
+    }
+    if (command === 'keys' && sub === 'generate' && rest.length === 0) {
+      io.out(randomBytes(32).toString('base64url'));
+      return 0;
+    }
     if (command === 'cert') {
       writeCertificate(
         [sub, ...rest].filter((a): a is string => a !== undefined),
@@ -373,9 +446,13 @@ export async function runCli(
       io.err(`securechat: ${error.message}. Run "securechat --help" for the commands.`);
       return 64; // EX_USAGE
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof VaultKeyError) {
       io.err(`securechat: ${error.message}`);
       return 78; // EX_CONFIG
+    }
+    if (error instanceof Error && error.cause instanceof VaultKeyError) {
+      io.err(`securechat: ${error.cause.message}`);
+      return 78;
     }
     if (error instanceof ChatError || error instanceof BackupError) {
       io.err(`securechat: ${error.message}`);

@@ -50,6 +50,11 @@ export interface Config {
   metrics: MetricsConfig;
   /** Secrets given by the environment; missing ones are generated into dataDir. */
   secretsFromEnv: { cookieSecret?: string; opaqueServerSetup?: string };
+  /**
+   * The master key that wraps the data keys of encryption at rest (src/vault): 32 bytes from
+   * MASTER_KEY when set, else read from (or, on a first start, written to) `file`.
+   */
+  masterKey: { file: string; fromEnv: Buffer | null; nextFromEnv: Buffer | null };
 }
 
 export interface MetricsConfig {
@@ -341,10 +346,11 @@ export function loadConfig(env: Env = process.env): Config {
       '[hidden]',
     );
   }
+  const dataDir = resolve(str(env, 'DATA_DIR') ?? './data');
   return {
     host,
     port,
-    dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: keyPrefix(env, 'REDIS_KEY_PREFIX', 'securechat:'),
@@ -407,5 +413,21 @@ export function loadConfig(env: Env = process.env): Config {
       ...(cookieSecret === undefined ? {} : { cookieSecret }),
       ...(opaqueServerSetup === undefined ? {} : { opaqueServerSetup }),
     },
+    masterKey: {
+      file: resolve(str(env, 'MASTER_KEY_FILE') ?? resolve(dataDir, 'secrets', 'master.key')),
+      fromEnv: masterKeyFromEnv(env, 'MASTER_KEY'),
+      nextFromEnv: masterKeyFromEnv(env, 'MASTER_KEY_NEXT'),
+    },
   };
+}
+
+/** MASTER_KEY(_NEXT): 32 bytes in base64 or base64url (`securechat keys generate` prints one). */
+function masterKeyFromEnv(env: Env, name: 'MASTER_KEY' | 'MASTER_KEY_NEXT'): Buffer | null {
+  const raw = str(env, name);
+  if (raw === undefined) return null;
+  const bytes = /^[A-Za-z0-9+/_-]{43}=?$/.test(raw) ? Buffer.from(raw, 'base64') : null;
+  if (bytes?.length !== 32) {
+    throw new ConfigError(name, '32 random bytes in base64 or base64url', '[hidden]');
+  }
+  return bytes;
 }

@@ -9,6 +9,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { loadSecrets } from './secrets.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
+import { openVault } from './vault/index.js';
+import { VaultKeyError } from './vault/master-key.js';
 
 async function main(): Promise<void> {
   loadDotEnv({ quiet: true });
@@ -25,8 +27,22 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const secrets = await loadSecrets(config);
   const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrateToLatest(storage);
-  const app = await buildApp({ config, secrets, storage, logger });
+  let vault;
+  try {
+    vault = await openVault(config, storage.db);
+    await migrateToLatest(storage, vault);
+  } catch (error) {
+    // A missing or wrong master key: one line, no stack (docs/operations.md, Keys and rotation).
+    const cause =
+      error instanceof Error && error.cause instanceof VaultKeyError ? error.cause : error;
+    if (cause instanceof VaultKeyError) {
+      process.stderr.write(`securechat: ${cause.message}\n`);
+      await storage.close();
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const app = await buildApp({ config, secrets, storage, vault, logger });
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');

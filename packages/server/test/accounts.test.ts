@@ -7,7 +7,13 @@ import { Limits } from '@securechat/protocol';
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PASSWORD, signedIn, TestClient } from './support/client.js';
-import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
+import {
+  createTestApp,
+  describeEachDialect,
+  openAddress,
+  storedUsernames,
+  type TestApp,
+} from './support/harness.js';
 
 const HIGH_LIMITS = {
   RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
@@ -67,7 +73,7 @@ describeEachDialect('accounts', (dialect) => {
     const user = await t.storage.db
       .selectFrom('users')
       .selectAll()
-      .where('username', '=', 'recordcheck')
+      .where('username_index', '=', t.vault.index('username', 'recordcheck'))
       .executeTakeFirstOrThrow();
     expect(JSON.stringify(user)).not.toContain(PASSWORD);
     expect(user.opaque_record.length).toBeGreaterThan(100);
@@ -172,12 +178,16 @@ describeEachDialect('accounts', (dialect) => {
         .where('event', '=', 'account.login_failed')
         .execute()
         .then((rows) =>
-          rows.filter((r) => (JSON.parse(r.detail) as { reason?: string }).reason === reason),
+          Promise.all(
+            rows
+              .filter((r) => (JSON.parse(r.detail) as { reason?: string }).reason === reason)
+              .map(async (r) => ({ ...r, ip: await openAddress(t, r.ip) })),
+          ),
         );
     const forgetful = await t.storage.db
       .selectFrom('users')
       .select('id')
-      .where('username', '=', 'forgetful')
+      .where('username_index', '=', t.vault.index('username', 'forgetful'))
       .executeTakeFirstOrThrow();
     // Earlier tests' leftovers are counted first, so what follows counts only this test's.
     clock += Limits.LOGIN_ATTEMPT_TTL_SECONDS * 1000;
@@ -225,7 +235,7 @@ describeEachDialect('accounts', (dialect) => {
     await t.storage.db
       .updateTable('users')
       .set({ suspended_at: clock })
-      .where('username', '=', 'suspendme')
+      .where('username_index', '=', t.vault.index('username', 'suspendme'))
       .execute();
     expect((await client.get('/api/auth/session')).statusCode).toBe(401);
     const login = await new TestClient(t.app).login('suspendme');
@@ -276,8 +286,7 @@ describeEachDialect('accounts', (dialect) => {
       expect(body.field).toBe('username');
       expect(body.message).toContain(message);
     }
-    const users = await t.storage.db.selectFrom('users').select('username').execute();
-    expect(users.map((u) => u.username)).not.toContain('admin');
+    expect(await storedUsernames(t)).not.toContain('admin');
   });
 
   it('gives a name to exactly one of two registrations racing for it', async () => {
@@ -311,7 +320,11 @@ describeEachDialect('accounts', (dialect) => {
     const rows = await t.storage.db
       .selectFrom('users')
       .select('username')
-      .where('username', 'in', ['racer', 'jane.roe', 'jane_roe'])
+      .where(
+        'username_index',
+        'in',
+        ['racer', 'jane.roe', 'jane_roe'].map((n) => t.vault.index('username', n)),
+      )
       .execute();
     expect(rows).toHaveLength(2);
   });
@@ -435,8 +448,7 @@ describeEachDialect('registration rate limit', (dialect) => {
     const third = await finish('direct3');
     expect(third.statusCode).toBe(429);
     expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
-    const stored = await t.storage.db.selectFrom('users').select('username').execute();
-    expect(stored.map((u) => u.username)).not.toContain('direct3');
+    expect(await storedUsernames(t)).not.toContain('direct3');
   });
 });
 
@@ -459,7 +471,7 @@ describeEachDialect('registration is its own first sign-in', (dialect) => {
       const stored = await t.storage.db
         .selectFrom('users')
         .select('id')
-        .where('username', '=', username)
+        .where('username_index', '=', t.vault.index('username', username))
         .executeTakeFirst();
       if (registered.statusCode === 201) {
         expect(registered.json()).toMatchObject({

@@ -5,7 +5,6 @@
 import * as opaque from '@serenity-kit/opaque';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAccounts } from '../src/domain/accounts.js';
-import { passThroughVault } from '../src/domain/vault.js';
 import { PASSWORD, TestClient } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 
@@ -33,7 +32,7 @@ describeEachDialect('open registration and the first administrator', (dialect) =
       requireSecondFactor: false,
       publicOrigin: 'https://chat.example.org',
       log: { warn: (line) => lines.push(line) },
-      vault: passThroughVault(),
+      vault: t.vault,
     });
     const older = await accounts.announceFirstRunSetup();
     const newer = await accounts.announceFirstRunSetup();
@@ -274,6 +273,6 @@ describeEachDialect('invite-only registration and administration', (dialect) => 
     expect(text).not.toMatch(/[A-Za-z0-9_-]{43}/); // no token, hash or OPAQUE message
     const registered = rows.find((r) => r.event === 'account.register');
     expect(registered?.user_id).toBeTruthy();
-    expect(registered?.ip).toBe('127.0.0.1');
+    expect(await t.vault.open('audit-address', registered?.ip ?? '')).toBe('127.0.0.1');
   });
 });

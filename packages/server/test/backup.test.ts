@@ -36,7 +36,8 @@ import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { loadSecrets } from '../src/secrets.js';
 import { migrateToLatest, openStorage } from '../src/storage/db.js';
 import type { Dialect } from '../src/storage/dialect.js';
-import { migrations } from '../src/storage/migrations/index.js';
+import { migrationNames } from '../src/storage/migrations/index.js';
+import { openVault } from '../src/vault/index.js';
 import { ORIGIN, signedIn, TestClient } from './support/client.js';
 import { createTestApp, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
@@ -45,7 +46,7 @@ import { csrfFor } from './support/platform.js';
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const run = promisify(execFile);
-const LATEST_MIGRATION = Object.keys(migrations('sqlite')).at(-1);
+const LATEST_MIGRATION = migrationNames('sqlite').at(-1);
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -96,8 +97,9 @@ async function messages(peer: Peer, room: string): Promise<{ seq: number; text: 
 async function serverOn(env: Record<string, string>): Promise<{ app: App; url: string }> {
   const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_ORIGIN: ORIGIN, ...env });
   const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrateToLatest(storage);
-  const app = await buildApp({ config, secrets: await loadSecrets(config), storage });
+  const vault = await openVault(config, storage.db);
+  await migrateToLatest(storage, vault);
+  const app = await buildApp({ config, secrets: await loadSecrets(config), storage, vault });
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
   return { app, url: `ws://127.0.0.1:${port}/api/ws` };
@@ -281,6 +283,7 @@ describe('backup and restore [sqlite]', () => {
         'database/securechat.db',
         `files/${before.file.id}`,
         'secrets/cookie-secret',
+        'secrets/master.key',
         'secrets/opaque-server-setup',
       ].sort(),
     );

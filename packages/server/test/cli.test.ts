@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/app.js';
 import { loadSecrets } from '../src/secrets.js';
 import { migrateToLatest, openStorage } from '../src/storage/db.js';
+import { openVault } from '../src/vault/index.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
 import { TestClient } from './support/client.js';
 
@@ -42,8 +43,9 @@ describeEachDialect('securechat CLI', (dialect) => {
     // The server started on the same data uses the link.
     const config = loadConfig(env);
     const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-    await migrateToLatest(storage);
-    const app = await buildApp({ config, secrets: await loadSecrets(config), storage });
+    const vault = await openVault(config, storage.db);
+    await migrateToLatest(storage, vault);
+    const app = await buildApp({ config, secrets: await loadSecrets(config), storage, vault });
     try {
       const first = await new TestClient(app).register('chief', undefined, {
         setupToken: token,

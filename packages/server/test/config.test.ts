@@ -54,6 +54,11 @@ describe('loadConfig', () => {
       auditRetentionDays: 365,
       metrics: { token: null, listen: null },
       secretsFromEnv: {},
+      masterKey: {
+        file: join(process.cwd(), 'data', 'secrets', 'master.key'),
+        fromEnv: null,
+        nextFromEnv: null,
+      },
     });
   });
 
@@ -312,6 +317,31 @@ describe('loadConfig', () => {
       const error = refused({ OPAQUE_SERVER_SETUP: 'not-a-setup!' });
       expect(error.variable).toBe('OPAQUE_SERVER_SETUP');
       expect(error.message).not.toContain('not-a-setup');
+    });
+  });
+
+  describe('MASTER_KEY, MASTER_KEY_NEXT and MASTER_KEY_FILE', () => {
+    it('take 32 bytes in base64 or base64url, and a file path', () => {
+      const key = Buffer.alloc(32, 0xfb);
+      const config = loadConfig({
+        MASTER_KEY: key.toString('base64'),
+        MASTER_KEY_NEXT: key.toString('base64url'),
+        MASTER_KEY_FILE: 'keys/master.key',
+      });
+      expect(config.masterKey).toEqual({
+        file: join(process.cwd(), 'keys', 'master.key'),
+        fromEnv: key,
+        nextFromEnv: key,
+      });
+    });
+    it('refuse anything but 32 bytes, without echoing it', () => {
+      for (const bad of ['short', Buffer.alloc(31).toString('base64'), 'x'.repeat(44)]) {
+        const error = refused({ MASTER_KEY: bad });
+        expect(error.message).toBe(
+          'Invalid configuration: MASTER_KEY must be 32 random bytes in base64 or base64url (got "[hidden]").',
+        );
+      }
+      expect(refused({ MASTER_KEY_NEXT: 'nope' }).variable).toBe('MASTER_KEY_NEXT');
     });
   });
 });

@@ -119,6 +119,7 @@ const SAMPLE_DOTENV = {
   REDIS_PASSWORD: 'redis-password',
   COOKIE_SECRET: 'c'.repeat(43),
   OPAQUE_SERVER_SETUP: 'o'.repeat(171),
+  MASTER_KEY: 'm'.repeat(43),
 };
 
 describe('the Dockerfile', () => {
@@ -205,6 +206,7 @@ describe('deploy/compose.yaml and deploy/Caddyfile', () => {
       );
       expect(env.COOKIE_SECRET).toMatch(/^\$\{COOKIE_SECRET:\?/);
       expect(env.OPAQUE_SERVER_SETUP).toMatch(/^\$\{OPAQUE_SERVER_SETUP:\?/);
+      expect(env.MASTER_KEY).toMatch(/^\$\{MASTER_KEY:\?/);
       expect(app(name).depends_on).toEqual({
         postgres: { condition: 'service_healthy' },
         redis: { condition: 'service_healthy' },
@@ -216,13 +218,13 @@ describe('deploy/compose.yaml and deploy/Caddyfile', () => {
     for (const name of APP_NODES) {
       const env = app(name).environment ?? {};
       for (const variable of Object.keys(env)) expect(CONFIG_NAMES).toContain(variable);
-      for (const variable of ['COOKIE_SECRET', 'OPAQUE_SERVER_SETUP']) {
+      for (const variable of ['COOKIE_SECRET', 'OPAQUE_SERVER_SETUP', 'MASTER_KEY']) {
         expect(env[variable]).toMatch(/^\$\{\w+:\?[^}]*\}$/);
       }
     }
     for (const service of Object.values(services)) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
-        if (/PASSWORD|SECRET|AUTH|SETUP/.test(variable))
+        if (/PASSWORD|SECRET|AUTH|SETUP|KEY/.test(variable))
           expect(value).toMatch(/^\$\{\w+:\?[^}]*\}$/);
       }
     }
@@ -237,6 +239,7 @@ describe('deploy/compose.yaml and deploy/Caddyfile', () => {
       'REDIS_PASSWORD',
       'COOKIE_SECRET',
       'OPAQUE_SERVER_SETUP',
+      'MASTER_KEY',
     ]) {
       expect(example).toMatch(new RegExp(`^${secret}=$`, 'm'));
     }
@@ -315,6 +318,7 @@ describe.skipIf(postgres === null || redis === null)(
         ...SAMPLE_DOTENV,
         COOKIE_SECRET: randomBytes(32).toString('base64url'),
         OPAQUE_SERVER_SETUP: opaque.server.createSetup(),
+        MASTER_KEY: randomBytes(32).toString('base64url'),
       };
       const nodeEnv = Object.fromEntries(
         Object.entries(app('app1').environment ?? {}).map(([k, v]) => [k, interpolate(v, dotenv)]),

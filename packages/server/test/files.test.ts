@@ -284,7 +284,13 @@ for (const backend of ['folder', 's3'] as const) {
         const dataDir = mkdtempSync(join(tmpdir(), 'securechat-node2-'));
         const config = { ...t.config, dataDir };
         const storage = openStorage({ dataDir, databaseUrl: config.databaseUrl });
-        const other = await buildApp({ config, secrets: t.secrets, storage, now: () => clock });
+        const other = await buildApp({
+          config,
+          secrets: t.secrets,
+          storage,
+          vault: t.vault,
+          now: () => clock,
+        });
         try {
           await other.ready();
           const got = await other.inject({

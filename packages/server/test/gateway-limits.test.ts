@@ -169,6 +169,7 @@ describe.skipIf(!redisUrl)('the per-user connection cap, over two nodes sharing 
       config: one.config,
       secrets: one.secrets,
       storage: openStorage({ dataDir: one.config.dataDir, databaseUrl: one.config.databaseUrl }),
+      vault: one.vault,
     });
     for (const app of [one.app, two]) {
       const port = await freePort();

@@ -60,7 +60,7 @@ describeEachDialect('identities', (dialect) => {
     const row = await t.storage.db
       .selectFrom('users')
       .select(['identity_key', 'identity_set_at'])
-      .where('username', '=', 'ivy')
+      .where('username_index', '=', t.vault.index('username', 'ivy'))
       .executeTakeFirstOrThrow();
     expect(b64(new Uint8Array(row.identity_key ?? new Uint8Array()))).toBe(identity.key);
     expect(row.identity_set_at).not.toBeNull();
@@ -114,7 +114,7 @@ describeEachDialect('identities', (dialect) => {
     const none = await t.storage.db
       .selectFrom('users')
       .select('id')
-      .where('username', '=', 'copycat2')
+      .where('username_index', '=', t.vault.index('username', 'copycat2'))
       .execute();
     expect(none).toEqual([]);
   });
@@ -221,7 +221,7 @@ describeEachDialect('identities', (dialect) => {
       await t.storage.db
         .selectFrom('users')
         .select('id')
-        .where('username', '=', 'sizer2')
+        .where('username_index', '=', t.vault.index('username', 'sizer2'))
         .execute(),
     ).toEqual([]);
   });

@@ -15,6 +15,7 @@ import { signedIn, TestClient } from './support/client.js';
 import { buildApp } from '../src/app.js';
 import { loadSecrets } from '../src/secrets.js';
 import { openStorage } from '../src/storage/db.js';
+import { openVault } from '../src/vault/index.js';
 import { createTestApp, createTestDatabase, testConfig, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
 
@@ -324,7 +325,8 @@ describe('/metrics on METRICS_LISTEN', () => {
     // Taken by the first app's metrics server.
     const config = testConfig(database, { METRICS_LISTEN: new URL(base).host });
     const storage = openStorage({ dataDir: config.dataDir, databaseUrl: null });
-    const app = await buildApp({ config, secrets: await loadSecrets(config), storage });
+    const vault = await openVault(config, storage.db);
+    const app = await buildApp({ config, secrets: await loadSecrets(config), storage, vault });
     try {
       await expect(app.ready()).rejects.toThrow(/EADDRINUSE/);
     } finally {

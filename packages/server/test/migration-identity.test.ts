@@ -7,7 +7,14 @@ import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
 import { migrations } from '../src/storage/migrations/index.js';
-import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
+import { openVault } from '../src/vault/index.js';
+import type { Keyring } from '../src/vault/keyring.js';
+import {
+  createTestDatabase,
+  describeEachDialect,
+  testConfig,
+  type TestDatabase,
+} from './support/harness.js';
 
 const ALICE = 'AliceAliceAliceAlice00';
 const DEVICE = 'DeviceDeviceDevice0000';
@@ -16,13 +23,15 @@ const GROUP = 'GroupGroupGroupGroup00';
 describeEachDialect('migration 0008: identities, device secrets, group-info blobs', (dialect) => {
   let database: TestDatabase;
   let storage: Storage;
+  let vault: Keyring;
 
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     storage = openStorage({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
+    vault = await openVault(testConfig(database), storage.db);
     const before = new Migrator({
       db: storage.db,
-      provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect)) },
+      provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect, vault)) },
     });
     const { error } = await before.migrateTo('0007_metadata_apart');
     if (error) throw new Error('migrating to 0007 failed', { cause: error });
@@ -37,7 +46,7 @@ describeEachDialect('migration 0008: identities, device secrets, group-info blob
       values (${GROUP}, 'group', 1, 0, ${new Uint8Array([1, 2, 3])})`.execute(db);
     await sql`insert into pending_adds (room_id, user_id, added_at, expires_at)
       values (${GROUP}, ${ALICE}, 1, 2)`.execute(db);
-    await migrateToLatest(storage);
+    await migrateToLatest(storage, vault);
   });
   afterAll(async () => {
     await storage.close();

@@ -4,12 +4,22 @@
  * readable by the current protocol's schema.
  */
 import { Notice } from '@securechat/protocol';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { Migrator } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
 import { migrations } from '../src/storage/migrations/index.js';
-import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
+import { openVault } from '../src/vault/index.js';
+import type { Keyring } from '../src/vault/keyring.js';
+import {
+  createTestDatabase,
+  describeEachDialect,
+  testConfig,
+  type TestDatabase,
+} from './support/harness.js';
 
 const ALICE = 'AliceAliceAliceAlice00';
 const BOB = 'BobBobBobBobBobBobBob0';
@@ -20,13 +30,15 @@ const CHANNEL = 'ChannelChannelChannel0';
 describeEachDialect('migration 0007: metadata apart from content', (dialect) => {
   let database: TestDatabase;
   let storage: Storage;
+  let vault: Keyring;
 
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     storage = openStorage({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
+    vault = await openVault(testConfig(database), storage.db);
     const before = new Migrator({
       db: storage.db,
-      provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect)) },
+      provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect, vault)) },
     });
     const { error } = await before.migrateTo('0006_room_constraints');
     if (error) throw new Error('migrating to 0006 failed', { cause: error });
@@ -47,7 +59,7 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
           created_at: 1,
           password_changed_at: 1,
           suspended_at: null,
-        })
+        } as never) // the columns of the time (before 0012)
         .execute();
     }
     await db
@@ -107,7 +119,7 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
         notice(CHANNEL, 3, { type: 'join', user: BOB, username: 'bob' }),
       ])
       .execute();
-    await migrateToLatest(storage);
+    await migrateToLatest(storage, vault);
   });
   afterAll(async () => {
     await storage.close();
@@ -115,21 +127,62 @@ describeEachDialect('migration 0007: metadata apart from content', (dialect) => 
   });
 
   const noticesOf = async (roomId: string) =>
-    (
-      await storage.db
-        .selectFrom('events')
-        .select('notice')
-        .where('room_id', '=', roomId)
-        .orderBy('seq')
-        .execute()
-    ).map((r) => JSON.parse(r.notice ?? 'null') as unknown);
+    Promise.all(
+      (
+        await storage.db
+          .selectFrom('events')
+          .select('notice')
+          .where('room_id', '=', roomId)
+          .orderBy('seq')
+          .execute()
+      ).map(async (r) => JSON.parse(await vault.open('notice', r.notice ?? '')) as unknown),
+    );
 
-  it('erases a group’s name and topic, and keeps a channel’s', async () => {
+  it('seals the usernames 0012 found, with their blind indexes, and nothing else reads them', async () => {
     const rows = await storage.db
+      .selectFrom('users')
+      .select(['id', 'username', 'username_index', 'username_skeleton'])
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.username)).not.toContain('alice');
+    expect(await Promise.all(rows.map((r) => vault.open('username', r.username)))).toEqual([
+      'alice',
+      'bob',
+    ]);
+    expect(rows[0]?.username_index).toBe(vault.index('username', 'alice'));
+    expect(rows[0]?.username_skeleton).toBe(vault.index('username-skeleton', 'alice'));
+  });
+
+  it('leaves none of the plaintext 0012 replaced in the database’s bytes', async () => {
+    let bytes: Buffer;
+    if (dialect === 'sqlite') {
+      const file = join(database.dataDir, 'securechat.db');
+      bytes = Buffer.concat(
+        [file, `${file}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)),
+      );
+    } else {
+      bytes = execFileSync('pg_dump', ['--no-owner', database.databaseUrl ?? '']);
+    }
+    expect(bytes.includes(Buffer.from(CHANNEL))).toBe(true); // ids stay: the search works
+    for (const plaintext of ['Say hi', 'lobby', 'Firefox']) {
+      expect(bytes.includes(Buffer.from(plaintext)), plaintext).toBe(false);
+    }
+  });
+
+  it('erases a group’s name and topic, and keeps a channel’s (sealed by 0012)', async () => {
+    const sealed = await storage.db
       .selectFrom('rooms')
       .select(['id', 'name', 'topic'])
       .orderBy('id')
       .execute();
+    const rows = await Promise.all(
+      sealed.map(async (r) => ({
+        id: r.id,
+        name: r.name === null ? null : await vault.open('room-name', r.name),
+        topic: r.topic === null ? null : await vault.open('room-topic', r.topic),
+      })),
+    );
+    expect(sealed.find((r) => r.id === CHANNEL)?.name).toMatch(/^v1\./);
     expect(rows).toEqual([
       { id: CHANNEL, name: 'lobby', topic: 'Say hi' },
       { id: GROUP, name: null, topic: null },

@@ -251,21 +251,25 @@ describeEachDialect('realtime gateway', (dialect) => {
   it('keeps no receipts in a room over RECEIPT_ROOM_MEMBERS_MAX members', async () => {
     const now = Date.now();
     const room = 'BigReceiptRoom00000000';
-    const ids = await t.storage.db.selectFrom('users').select(['id', 'username']).execute();
-    const id = (name: string) => ids.find((u) => u.username === name)?.id ?? '';
-    const fillers = Array.from({ length: Limits.RECEIPT_ROOM_MEMBERS_MAX }, (_, i) => ({
-      id: `filler${String(i).padStart(16, '0')}`,
-      username: `filler${i}`,
-      username_skeleton: `filler${i}`,
-      opaque_record: 'x',
-      role: 'member' as const,
-      created_at: now,
-      password_changed_at: now,
-      suspended_at: null,
-      identity_key: null,
-      identity_backup: null,
-      identity_set_at: null,
-    }));
+    const ids = await t.storage.db.selectFrom('users').select(['id', 'username_index']).execute();
+    const id = (name: string) =>
+      ids.find((u) => u.username_index === t.vault.index('username', name))?.id ?? '';
+    const fillers = await Promise.all(
+      Array.from({ length: Limits.RECEIPT_ROOM_MEMBERS_MAX }, async (_, i) => ({
+        id: `filler${String(i).padStart(16, '0')}`,
+        username: await t.vault.seal('username', `filler${i}`),
+        username_index: t.vault.index('username', `filler${i}`),
+        username_skeleton: t.vault.index('username-skeleton', `filler${i}`),
+        opaque_record: 'x',
+        role: 'member' as const,
+        created_at: now,
+        password_changed_at: now,
+        suspended_at: null,
+        identity_key: null,
+        identity_backup: null,
+        identity_set_at: null,
+      })),
+    );
     await t.storage.db.insertInto('users').values(fillers).execute();
     await t.storage.db
       .insertInto('rooms')

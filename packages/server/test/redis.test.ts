@@ -25,6 +25,7 @@ import {
 import { createLogger } from '../src/logger.js';
 import { loadSecrets } from '../src/secrets.js';
 import { migrateToLatest, openStorage } from '../src/storage/db.js';
+import { openVault } from '../src/vault/index.js';
 import { ORIGIN, signedIn } from './support/client.js';
 import { createTestApp, createTestDatabase, testConfig } from './support/harness.js';
 import { until } from '../../../test-support/until.js';
@@ -439,9 +440,10 @@ describe.skipIf(!redisUrl)('Redis bus, presence and limits', () => {
       });
       const storage = openStorage({ dataDir: config.dataDir, databaseUrl: null });
       try {
-        await migrateToLatest(storage);
+        const vault = await openVault(config, storage.db);
+        await migrateToLatest(storage, vault);
         await expect(
-          buildApp({ config, secrets: await loadSecrets(config), storage }),
+          buildApp({ config, secrets: await loadSecrets(config), storage, vault }),
         ).rejects.toThrow(/^Cannot connect to Redis at 127\.0\.0\.1:\d+ \(REDIS_URL\)/);
       } finally {
         await storage.close();

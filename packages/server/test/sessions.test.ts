@@ -75,7 +75,11 @@ describeEachDialect('sessions and devices', (dialect) => {
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select('sessions.id')
-      .where('users.username', 'in', ['frank', 'grace'])
+      .where(
+        'users.username_index',
+        'in',
+        ['frank', 'grace'].map((n) => t.vault.index('username', n)),
+      )
       .execute();
     expect(left).toEqual([]);
   });
@@ -152,15 +156,23 @@ describeEachDialect('sessions and devices', (dialect) => {
       .values({ room_id: room, user_id: me.id, role: 'owner', joined_at: clock })
       .execute();
     const deviceNotices = async () =>
-      (
-        await t.storage.db
-          .selectFrom('events')
-          .select('notice')
-          .where('room_id', '=', room)
-          .where('kind', '=', 'notice')
-          .orderBy('seq')
-          .execute()
-      ).map((e) => JSON.parse(e.notice ?? '{}') as { type: string; change: string });
+      Promise.all(
+        (
+          await t.storage.db
+            .selectFrom('events')
+            .select('notice')
+            .where('room_id', '=', room)
+            .where('kind', '=', 'notice')
+            .orderBy('seq')
+            .execute()
+        ).map(
+          async (e) =>
+            JSON.parse(await t.vault.open('notice', e.notice ?? '')) as {
+              type: string;
+              change: string;
+            },
+        ),
+      );
     const pendingAdds = () =>
       t.storage.db.selectFrom('pending_adds').selectAll().where('room_id', '=', room).execute();
 
@@ -286,14 +298,16 @@ describeEachDialect('sessions and devices', (dialect) => {
   it(`keeps at most ${Limits.DEVICES_PER_USER_MAX} devices, retiring the least recently seen`, async () => {
     const client = await signedIn(t.app, 'collector');
     const me = (await client.get('/api/auth/session')).json<{ user: { id: string } }>().user;
-    const old = Array.from({ length: Limits.DEVICES_PER_USER_MAX }, (_, i) => ({
-      id: `old-device-${String(i).padStart(11, '0')}`,
-      user_id: me.id,
-      name: `Old ${i}`,
-      created_at: clock - DAY,
-      last_seen_at: clock - DAY + i,
-      revoked_at: null,
-    }));
+    const old = await Promise.all(
+      Array.from({ length: Limits.DEVICES_PER_USER_MAX }, async (_, i) => ({
+        id: `old-device-${String(i).padStart(11, '0')}`,
+        user_id: me.id,
+        name: await t.vault.seal('device-name', `Old ${i}`),
+        created_at: clock - DAY,
+        last_seen_at: clock - DAY + i,
+        revoked_at: null,
+      })),
+    );
     await t.storage.db.insertInto('devices').values(old).execute();
     clock += 1000;
     expect((await new TestClient(t.app).login('collector')).stage).toBe('finish');

@@ -2,7 +2,13 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
-import { createTestDatabase, describeEachDialect, type TestDatabase } from './support/harness.js';
+import { openVault } from '../src/vault/index.js';
+import {
+  createTestDatabase,
+  describeEachDialect,
+  testConfig,
+  type TestDatabase,
+} from './support/harness.js';
 
 describeEachDialect('storage', (dialect) => {
   let database: TestDatabase;
@@ -11,7 +17,7 @@ describeEachDialect('storage', (dialect) => {
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     storage = openStorage({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
-    await migrateToLatest(storage);
+    await migrateToLatest(storage, await openVault(testConfig(database), storage.db));
   });
   afterAll(async () => {
     await storage.close();
@@ -19,7 +25,7 @@ describeEachDialect('storage', (dialect) => {
   });
 
   it('applies the migrations once and again as a no-op', async () => {
-    await migrateToLatest(storage);
+    await migrateToLatest(storage, await openVault(testConfig(database), storage.db));
     const tables = await storage.db.introspection.getTables();
     const names = tables.map((t) => t.name);
     expect(names).toEqual(
@@ -37,7 +43,8 @@ describeEachDialect('storage', (dialect) => {
     ).rejects.toThrow();
     const user = {
       id: 'u1',
-      username: 'alice',
+      username: 'sealed',
+      username_index: 'alice',
       username_skeleton: 'alice',
       opaque_record: 'r',
       role: 'member' as const,
@@ -65,7 +72,7 @@ describe('the embedded database', () => {
     const database = await createTestDatabase('sqlite');
     const storage = openStorage({ dataDir: database.dataDir, databaseUrl: null });
     try {
-      await migrateToLatest(storage);
+      await migrateToLatest(storage, await openVault(testConfig(database), storage.db));
       const file = join(database.dataDir, 'securechat.db');
       // Let a first background checkpoint settle the migrations into the file.
       await new Promise((r) => setTimeout(r, 1500));

@@ -65,7 +65,7 @@ describeEachDialect('two-factor sign-in', (dialect) => {
     const row = await t.storage.db
       .selectFrom('users')
       .select('id')
-      .where('username', '=', username)
+      .where('username_index', '=', t.vault.index('username', username))
       .executeTakeFirstOrThrow();
     return row.id;
   }

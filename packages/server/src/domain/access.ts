@@ -67,6 +67,7 @@ export async function accessInvite(
 export interface Membership {
   roomId: string;
   kind: RoomsTable['kind'];
+  /** The channel name as stored: sealed (vault purpose `room-name`). */
   name: string | null;
   visibility: 'joined' | 'shared';
   role: RoomRole;

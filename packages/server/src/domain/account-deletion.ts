@@ -26,7 +26,7 @@ const RANK = { owner: 0, moderator: 1, member: 2 } as const;
 /** Take the user out of every room, handing on what they owned. */
 async function leaveEveryRoom(
   trx: Transaction<Database>,
-  now: () => number,
+  { now, vault }: Pick<AccountsDeps, 'now' | 'vault'>,
   userId: string,
   actor: Sender,
 ): Promise<{ notices: Accepted[]; rooms: number; deletedRooms: number }> {
@@ -57,7 +57,9 @@ async function leaveEveryRoom(
       .execute();
     await membersChanged(trx, room);
     await clearPendingAdd(trx, room, userId);
-    notices.push(await notify(trx, now, room, actor, { type: 'leave', user: userIdOf(userId) }));
+    notices.push(
+      await notify(trx, { now, vault }, room, actor, { type: 'leave', user: userIdOf(userId) }),
+    );
     if (role === 'owner' && (kind === 'group' || kind === 'channel')) {
       const heir = [...others].sort(
         (a, b) => RANK[a.role] - RANK[b.role] || Number(a.joined_at) - Number(b.joined_at),
@@ -70,7 +72,10 @@ async function leaveEveryRoom(
           .where('user_id', '=', heir.user_id)
           .execute();
         notices.push(
-          await notify(trx, now, room, actor, { type: 'transfer', user: userIdOf(heir.user_id) }),
+          await notify(trx, { now, vault }, room, actor, {
+            type: 'transfer',
+            user: userIdOf(heir.user_id),
+          }),
         );
       }
     }
@@ -78,8 +83,8 @@ async function leaveEveryRoom(
   return { notices, rooms: memberships.length, deletedRooms };
 }
 
-export function createAccountDeletion(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
-  const { db, now } = deps;
+export function createAccountDeletion(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | 'vault'>) {
+  const { db, now, vault } = deps;
   return {
     /**
      * Delete an account (see the top of this file). Nobody deletes themselves here, nor the
@@ -106,8 +111,8 @@ export function createAccountDeletion(deps: Pick<AccountsDeps, 'db' | 'now' | 'b
         // The leave and transfer notices are the account's own doing, as if it left itself
         // (its devices are about to be revoked; the notice names the account, not a device).
         const actor: Sender = { userId: userIdOf(userId), deviceId: deviceIdOf(userId) };
-        const left = await leaveEveryRoom(trx, now, userId, actor);
-        const revoked = await revokeAllDevices(trx, userId, at);
+        const left = await leaveEveryRoom(trx, { now, vault }, userId, actor);
+        const revoked = await revokeAllDevices(trx, vault, userId, at);
         await trx
           .updateTable('users')
           .set({
@@ -133,7 +138,7 @@ export function createAccountDeletion(deps: Pick<AccountsDeps, 'db' | 'now' | 'b
           await trx.deleteFrom(table).where('user_id', '=', userId).execute();
         await trx.deleteFrom('blocks').where('blocked_id', '=', userId).execute();
         return {
-          username: row.username,
+          username: await vault.open('username', row.username),
           rooms: left.rooms,
           deletedRooms: left.deletedRooms,
           devices: revoked.devices,
@@ -144,6 +149,7 @@ export function createAccountDeletion(deps: Pick<AccountsDeps, 'db' | 'now' | 'b
       if (deps.bus) publishEvents(deps.bus, outcome.notices);
       await audit(
         db,
+        vault,
         at,
         'account.delete',
         { userId, ip: context?.ip ?? null },

@@ -39,6 +39,7 @@ import { createSessions } from './sessions.js';
 import { createPasskeys } from './passkeys.js';
 import { createTwoFactor, type SignInOutcome } from './two-factor.js';
 import { consumeSetupToken, createSetup, usableSetupToken } from './setup.js';
+import type { Vault } from './vault.js';
 
 export type { AccountsDeps, AuthContext, RequestContext } from './context.js';
 export type { SignInOutcome } from './two-factor.js';
@@ -78,13 +79,20 @@ const taken = () => new ChatError('CHAT_ERR_USERNAME_TAKEN', undefined, { field:
 /** True when the name, or a name that looks like it, is already registered. */
 async function usernameTaken(
   db: Kysely<Database>,
+  vault: Vault,
   username: string,
   skeleton: string,
 ): Promise<boolean> {
+  // Both are matched by their blind indexes: the database holds neither in the clear.
   const row = await db
     .selectFrom('users')
     .select('id')
-    .where((eb) => eb.or([eb('username', '=', username), eb('username_skeleton', '=', skeleton)]))
+    .where((eb) =>
+      eb.or([
+        eb('username_index', '=', vault.index('username', username)),
+        eb('username_skeleton', '=', vault.index('username-skeleton', skeleton)),
+      ]),
+    )
     .executeTakeFirst();
   return row !== undefined;
 }
@@ -116,7 +124,7 @@ function requireRecentReauth(auth: AuthContext, at: number): void {
 }
 
 export function createAccounts(deps: AccountsDeps) {
-  const { db, now } = deps;
+  const { db, now, vault } = deps;
   const server = createOpaque(deps);
   const sessions = createSessions(deps);
   const twoFactor = createTwoFactor(deps, sessions);
@@ -130,6 +138,7 @@ export function createAccounts(deps: AccountsDeps) {
   ): Promise<never> {
     await audit(
       db,
+      vault,
       now(),
       'account.login_failed',
       { userId: verdict.userId, ip: context.ip },
@@ -149,6 +158,7 @@ export function createAccounts(deps: AccountsDeps) {
     for (const attempt of expired) {
       await audit(
         db,
+        vault,
         at,
         'account.login_failed',
         { userId: attempt.userId, ip: attempt.ip },
@@ -185,7 +195,7 @@ export function createAccounts(deps: AccountsDeps) {
       const { username, skeleton } = validUsername(input.username);
       // The proof first: without one, an invite-only server says nothing about names.
       await checkProof(db, deps, input, now());
-      if (await usernameTaken(db, username, skeleton)) throw taken();
+      if (await usernameTaken(db, vault, username, skeleton)) throw taken();
       return server.registrationResponse(username, input.registrationRequest);
     },
 
@@ -210,12 +220,13 @@ export function createAccounts(deps: AccountsDeps) {
       const at = now();
       const user = await db.transaction().execute(async (trx) => {
         const grant = await checkProof(trx, deps, input, at);
-        if (await usernameTaken(trx, username, skeleton)) throw taken();
+        if (await usernameTaken(trx, vault, username, skeleton)) throw taken();
         if (identity) await keyNotTaken(trx, identity.key, null, 'identity.key');
         const row = {
           id: newId(),
-          username,
-          username_skeleton: skeleton,
+          username: await vault.seal('username', username),
+          username_index: vault.index('username', username),
+          username_skeleton: vault.index('username-skeleton', skeleton),
           opaque_record: input.registrationRecord,
           role: grant.role,
           created_at: at,
@@ -233,17 +244,17 @@ export function createAccounts(deps: AccountsDeps) {
           if (isUniqueViolation(error)) throw taken();
           throw error;
         }
-        if (grant.invite !== null) await consumeInvite(trx, grant.invite, row.id, at);
+        if (grant.invite !== null) await consumeInvite(trx, vault, grant.invite, row.id, at);
         if (grant.setup !== null) await consumeSetupToken(trx, grant.setup, at);
         return row;
       });
       const who = { userId: user.id, ip: context.ip };
-      await audit(db, at, 'account.register', who, {
+      await audit(db, vault, at, 'account.register', who, {
         role: user.role,
         invited: input.inviteToken !== undefined,
       });
-      if (input.setupToken !== undefined) await audit(db, at, 'setup.link_used', who);
-      if (identity) await audit(db, at, 'identity.set', who, { registration: true });
+      if (input.setupToken !== undefined) await audit(db, vault, at, 'setup.link_used', who);
+      if (identity) await audit(db, vault, at, 'identity.set', who, { registration: true });
       // With REQUIRE_2FA the new account enrols before its first session.
       return twoFactor.signInOrChallenge(user, context, undefined);
     },
@@ -264,7 +275,7 @@ export function createAccounts(deps: AccountsDeps) {
       const user = await db
         .selectFrom('users')
         .select(['id', 'opaque_record', 'suspended_at'])
-        .where('username', '=', identifier)
+        .where('username_index', '=', vault.index('username', identifier))
         .executeTakeFirst();
       const usable = user?.suspended_at === null ? user : undefined;
       return server.startLogin({
@@ -404,6 +415,7 @@ export function createAccounts(deps: AccountsDeps) {
       });
       await audit(
         db,
+        vault,
         at,
         'account.password_change',
         { userId: auth.user.id, ip: context.ip },

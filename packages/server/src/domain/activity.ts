@@ -16,6 +16,7 @@ import { sql, type Kysely } from 'kysely';
 import { networkOf } from './address.js';
 import type { Database } from '../storage/types.js';
 import { accessAdmin } from './access.js';
+import { openNullable, type Vault } from './vault.js';
 import { iso, type AuthContext } from './context.js';
 
 /** The events a user's own activity page shows (the rest are the administrators' business). */
@@ -61,8 +62,8 @@ function parseDetail(text: string): Detail {
 const count = (text: string | undefined): number | undefined =>
   text === undefined ? undefined : Number(text);
 
-export function createActivity(deps: { db: Kysely<Database>; now: () => number }) {
-  const { db, now } = deps;
+export function createActivity(deps: { db: Kysely<Database>; now: () => number; vault: Vault }) {
+  const { db, now, vault } = deps;
 
   return {
     /** The caller's own activity, newest first; `before` pages back by audit id. */
@@ -95,13 +96,15 @@ export function createActivity(deps: { db: Kysely<Database>; now: () => number }
           .where('id', 'in', deviceIds)
           .where('user_id', '=', auth.user.id)
           .execute();
-        for (const device of devices) names.set(device.id, device.name);
+        for (const device of devices)
+          names.set(device.id, await vault.open('device-name', device.name));
       }
 
       const entries: ActivityEntry[] = [];
       let last = 0;
       for (const [i, row] of scanned.entries()) {
         const detail = details[i] ?? {};
+        const ip = await openNullable(vault, 'audit-address', row.ip);
         const previous = entries.at(-1);
         if (previous && FOLDED.has(row.event) && previous.event === row.event) {
           previous.count += 1;
@@ -116,7 +119,7 @@ export function createActivity(deps: { db: Kysely<Database>; now: () => number }
           at: iso(row.at),
           event: row.event,
           device: typeof detail.device === 'string' ? (names.get(detail.device) ?? null) : null,
-          network: row.ip === null ? null : networkOf(row.ip),
+          network: ip === null ? null : networkOf(ip),
           byAdmin: by !== undefined && by !== null && by !== auth.user.id,
           newDevice: detail.newDevice === true,
           count: 1,
@@ -159,7 +162,7 @@ export function createActivity(deps: { db: Kysely<Database>; now: () => number }
         const user = await db
           .selectFrom('users')
           .select('id')
-          .where('username', '=', canonicalUsername(filter.username))
+          .where('username_index', '=', vault.index('username', canonicalUsername(filter.username)))
           .executeTakeFirst();
         if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no one with that username.');
         query = query.where('audit_log.user_id', '=', user.id);
@@ -173,15 +176,17 @@ export function createActivity(deps: { db: Kysely<Database>; now: () => number }
       const rows = await query.execute();
       const page = rows.slice(0, limit);
       return {
-        entries: page.map((row) => ({
-          id: row.id,
-          at: iso(row.at),
-          event: row.event,
-          userId: row.user_id,
-          username: row.username,
-          address: row.ip,
-          detail: parseDetail(row.detail),
-        })),
+        entries: await Promise.all(
+          page.map(async (row) => ({
+            id: row.id,
+            at: iso(row.at),
+            event: row.event,
+            userId: row.user_id,
+            username: await openNullable(vault, 'username', row.username),
+            address: await openNullable(vault, 'audit-address', row.ip),
+            detail: parseDetail(row.detail),
+          })),
+        ),
         next: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
       };
     },

@@ -16,20 +16,23 @@ import type { Database } from '../storage/types.js';
 import { accessAdmin } from './access.js';
 import { audit } from './audit.js';
 import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
+import { openUsernames } from './people.js';
 import { adminCount } from './setup.js';
+import type { Vault } from './vault.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 export async function adminUser(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
 ): Promise<AdminUser | undefined> {
-  return (await adminUsers(db, userId))[0];
+  return (await adminUsers(db, vault, userId))[0];
 }
 
 /** Every account (or one), with when its devices were last seen and how many it has. */
-async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUser[]> {
+async function adminUsers(db: Kysely<Database>, vault: Vault, only?: string): Promise<AdminUser[]> {
   let query = db
     .selectFrom('users')
     .leftJoin('devices', (join) =>
@@ -58,7 +61,7 @@ async function adminUsers(db: Kysely<Database>, only?: string): Promise<AdminUse
       'users.deleted_at',
     ]);
   if (only !== undefined) query = query.where('users.id', '=', only);
-  const rows = await query.execute();
+  const rows = await openUsernames(vault, await query.execute());
   return rows
     .map((row) => ({
       id: row.id,
@@ -102,9 +105,9 @@ async function databaseBytes(db: Kysely<Database>, dialect: Dialect): Promise<nu
 }
 
 export function createAdministration(
-  deps: Pick<AccountsDeps, 'db' | 'now'> & { dialect?: Dialect | undefined },
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'vault'> & { dialect?: Dialect | undefined },
 ) {
-  const { db, now } = deps;
+  const { db, now, vault } = deps;
 
   return {
     /** `securechat admin …`: the account with this username, suspended or not. */
@@ -112,9 +115,9 @@ export function createAdministration(
       const row = await db
         .selectFrom('users')
         .select('id')
-        .where('username', '=', canonicalUsername(username))
+        .where('username_index', '=', vault.index('username', canonicalUsername(username)))
         .executeTakeFirst();
-      const user = row ? await adminUser(db, row.id) : undefined;
+      const user = row ? await adminUser(db, vault, row.id) : undefined;
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND', `There is no user named "${username}".`);
       return user;
     },
@@ -122,7 +125,7 @@ export function createAdministration(
     /** Every account with its state, for the console and the CLI (sorted by username). */
     async adminUsers(auth: AuthContext | null): Promise<AdminUser[]> {
       if (auth) accessAdmin(auth);
-      return adminUsers(db);
+      return adminUsers(db, vault);
     },
 
     /**
@@ -163,13 +166,14 @@ export function createAdministration(
       if (changed !== null) {
         await audit(
           db,
+          vault,
           at,
           on ? 'account.suspend' : 'account.unsuspend',
           { userId, ip: context?.ip ?? null },
           { by: auth?.user.id ?? 'cli', ...(on ? { endedSessions: changed } : {}) },
         );
       }
-      const user = await adminUser(db, userId);
+      const user = await adminUser(db, vault, userId);
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND');
       return user;
     },
@@ -197,13 +201,14 @@ export function createAdministration(
       if (changed) {
         await audit(
           db,
+          vault,
           at,
           'account.role_change',
           { userId, ip: context.ip },
           { role, by: auth.user.id },
         );
       }
-      const user = await adminUser(db, userId);
+      const user = await adminUser(db, vault, userId);
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND');
       return user;
     },

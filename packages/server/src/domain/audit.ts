@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/types.js';
+import { sealNullable, type Vault } from './vault.js';
 
 export type AuditEvent =
   | 'account.register'
@@ -31,9 +32,13 @@ export type AuditEvent =
   | 'admin.second_factor_removed'
   | 'admin.room_deleted';
 
-/** Record a security event. `detail` is small and never holds secrets. */
+/**
+ * Record a security event. `detail` is small and never holds secrets; the client address is
+ * sealed at rest.
+ */
 export async function audit(
   db: Kysely<Database>,
+  vault: Vault,
   at: number,
   event: AuditEvent,
   who: { userId?: string | null; ip?: string | null },
@@ -45,7 +50,7 @@ export async function audit(
       at,
       event,
       user_id: who.userId ?? null,
-      ip: who.ip ?? null,
+      ip: await sealNullable(vault, 'audit-address', who.ip ?? null),
       detail: JSON.stringify(detail),
     })
     .execute();

@@ -26,6 +26,7 @@ import { receiptsOf, recordReceipt } from './delivery/receipts.js';
 import { send, type SendInput } from './delivery/send.js';
 import { accessRoom } from './access.js';
 import { createMemberCache, memberIds } from './membership.js';
+import type { Vault } from './vault.js';
 
 export { GENERAL_ROOM_ID };
 export type { Accepted, Sender } from './delivery/events.js';
@@ -35,15 +36,17 @@ export interface DeliveryDeps {
   db: Kysely<Database>;
   dialect: Dialect;
   now: () => number;
+  /** Notices and usernames are sealed at rest. */
+  vault: Vault;
 }
 
 export function createDelivery(deps: DeliveryDeps) {
-  const { db, dialect, now } = deps;
+  const { db, dialect, now, vault } = deps;
   const membersOf = createMemberCache();
 
   return {
     joinGeneral: (sender: Sender): Promise<Accepted | null> =>
-      joinGeneral(db, dialect, now, sender),
+      joinGeneral(db, vault, dialect, now, sender),
 
     /** The members of a room the user is in (for ephemeral fan-out such as typing). */
     async members(userId: string, room: string): Promise<string[]> {
@@ -55,16 +58,16 @@ export function createDelivery(deps: DeliveryDeps) {
       send({ db, now, membersOf }, sender, input),
 
     history: (userId: string, room: string, before: number | undefined, limit: number) =>
-      history(db, userId, room, before, limit),
+      history(db, vault, userId, room, before, limit),
 
     resume: (userId: string, positions: { room: RoomId; after: number }[]) =>
-      resume(db, userId, positions),
+      resume(db, vault, userId, positions),
 
     /** Move this user's receipt positions forward (small rooms only; see delivery/receipts). */
     receipt: (userId: string, room: string, input: { delivered?: number; read?: number }) =>
-      recordReceipt(db, userId, room, input),
+      recordReceipt(db, vault, userId, room, input),
 
-    receipts: (userId: string, room: string) => receiptsOf(db, userId, room),
+    receipts: (userId: string, room: string) => receiptsOf(db, vault, userId, room),
 
     deleteCode: (actor: Sender, room: string, seq: number) =>
       deleteCode({ db, now }, actor, room, seq),

@@ -23,6 +23,7 @@ import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../storage/errors.js';
 import type { Database } from '../storage/types.js';
 import { audit } from './audit.js';
+import type { Vault } from './vault.js';
 import type { AuthContext, RequestContext } from './context.js';
 
 interface Bytes {
@@ -106,8 +107,8 @@ export async function replaceIdentityBackup(
     );
 }
 
-export function createIdentity(deps: { db: Kysely<Database>; now: () => number }) {
-  const { db, now } = deps;
+export function createIdentity(deps: { db: Kysely<Database>; now: () => number; vault: Vault }) {
+  const { db, now, vault } = deps;
 
   async function stored(userId: string): Promise<IdentityResponse> {
     const row = await db
@@ -156,7 +157,7 @@ export function createIdentity(deps: { db: Kysely<Database>; now: () => number }
       });
       const current = await stored(auth.user.id);
       if (set) {
-        await audit(db, at, 'identity.set', { userId: auth.user.id, ip: context.ip }, {});
+        await audit(db, vault, at, 'identity.set', { userId: auth.user.id, ip: context.ip }, {});
         return current;
       }
       if (current.key !== input.key)

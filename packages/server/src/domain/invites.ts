@@ -10,6 +10,8 @@ import type { Database } from '../storage/types.js';
 import { accessAdmin, accessInvite } from './access.js';
 import { audit } from './audit.js';
 import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
+import { openUsernames } from './people.js';
+import type { Vault } from './vault.js';
 import { hashToken, newId, newToken } from './crypto.js';
 
 /** The id of the unused, unexpired invitation this token opens, or CHAT_ERR_INVITE_INVALID. */
@@ -32,21 +34,23 @@ export async function usableInvite(
 /** Mark the invitation used by `userId`, in the registration's transaction; once only. */
 export async function consumeInvite(
   trx: Kysely<Database>,
+  vault: Vault,
   inviteId: string,
   userId: string,
   at: number,
 ): Promise<void> {
   const used = await trx
     .updateTable('invites')
-    .set({ used_at: at, used_by: userId })
+    // Who used it is sealed metadata (0012), not a readable column.
+    .set({ used_at: at, meta: await vault.seal('link-meta', JSON.stringify({ usedBy: userId })) })
     .where('id', '=', inviteId)
     .where('used_at', 'is', null)
     .executeTakeFirst();
   if (Number(used.numUpdatedRows) !== 1) throw new ChatError('CHAT_ERR_INVITE_INVALID');
 }
 
-export function createInvites(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin'>) {
-  const { db, now } = deps;
+export function createInvites(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin' | 'vault'>) {
+  const { db, now, vault } = deps;
 
   return {
     async listInvites(auth: AuthContext): Promise<InviteInfo[]> {
@@ -64,7 +68,7 @@ export function createInvites(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOri
         .orderBy('invites.created_at', 'desc')
         .orderBy('invites.id', 'asc')
         .execute();
-      return rows.map((r) => ({
+      return (await openUsernames(vault, rows)).map((r) => ({
         id: r.id,
         createdAt: iso(r.created_at),
         expiresAt: iso(r.expires_at),
@@ -92,11 +96,12 @@ export function createInvites(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOri
         created_at: at,
         expires_at: at + ttl * 1000,
         used_at: null,
-        used_by: null,
+        meta: null,
       };
       await db.insertInto('invites').values(row).execute();
       await audit(
         db,
+        vault,
         at,
         'invite.create',
         { userId: auth.user.id, ip: context.ip },
@@ -126,6 +131,7 @@ export function createInvites(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOri
       if (Number(deleted.numDeletedRows) !== 1) throw new ChatError('CHAT_ERR_NOT_FOUND');
       await audit(
         db,
+        vault,
         now(),
         'invite.revoke',
         { userId: auth.user.id, ip: context.ip },

@@ -10,6 +10,7 @@
 import * as opaque from '@serenity-kit/opaque';
 import { ChatError, Limits } from '@securechat/protocol';
 import type { AccountsDeps } from './context.js';
+import { openNullable, sealNullable } from './vault.js';
 import { hashToken, newToken } from './crypto.js';
 
 export type LoginPurpose = 'login' | 'reauth';
@@ -32,8 +33,10 @@ export interface LoginStart {
 /** How the second step ended; `userId` is who the attempt was for (null if nobody). */
 export type LoginVerdict = { ok: true; userId: string } | { ok: false; userId: string | null };
 
-export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServerSetup'>) {
-  const { db, now } = deps;
+export function createOpaque(
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServerSetup' | 'vault'>,
+) {
+  const { db, now, vault } = deps;
 
   return {
     /** Answer a registration (or password change) request for this identifier. */
@@ -80,7 +83,7 @@ export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServ
           session_id: start.sessionId,
           server_login_state: result.serverLoginState,
           expires_at: at + Limits.LOGIN_ATTEMPT_TTL_SECONDS * 1000,
-          ip: start.ip,
+          ip: await sealNullable(vault, 'audit-address', start.ip),
         })
         .execute();
       return { attemptId: token, loginResponse: result.loginResponse };
@@ -99,7 +102,13 @@ export function createOpaque(deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServ
         .where('expires_at', '<=', now())
         .returning(['user_id', 'purpose', 'ip'])
         .execute();
-      return rows.map((row) => ({ userId: row.user_id, purpose: row.purpose, ip: row.ip }));
+      return Promise.all(
+        rows.map(async (row) => ({
+          userId: row.user_id,
+          purpose: row.purpose,
+          ip: await openNullable(vault, 'audit-address', row.ip),
+        })),
+      );
     },
 
     /**

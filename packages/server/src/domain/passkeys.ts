@@ -88,10 +88,10 @@ async function takeChallenge(
 }
 
 export function createPasskeys(
-  deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin' | 'requireSecondFactor'>,
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'vault' | 'publicOrigin' | 'requireSecondFactor'>,
   sessions: Sessions,
 ) {
-  const { db, now } = deps;
+  const { db, now, vault } = deps;
   const origin = deps.publicOrigin;
   const rpID = new URL(origin).hostname;
 
@@ -197,7 +197,7 @@ export function createPasskeys(
         if (taken) throw new ChatError('CHAT_ERR_CONFLICT', 'This passkey is already registered.');
         await trx.insertInto('passkeys').values(row).execute();
       });
-      await audit(db, at, 'passkey.add', { userId: auth.user.id, ip: context.ip });
+      await audit(db, vault, at, 'passkey.add', { userId: auth.user.id, ip: context.ip });
       return toInfo(row);
     },
 
@@ -210,7 +210,7 @@ export function createPasskeys(
       const row = await ownPasskey(auth, id);
       const renamed = name.trim() || row.name;
       await db.updateTable('passkeys').set({ name: renamed }).where('id', '=', id).execute();
-      await audit(db, now(), 'passkey.rename', { userId: auth.user.id, ip: context.ip });
+      await audit(db, vault, now(), 'passkey.rename', { userId: auth.user.id, ip: context.ip });
       return toInfo({ ...row, name: renamed });
     },
 
@@ -237,7 +237,7 @@ export function createPasskeys(
         .where('id', '=', id)
         .where('user_id', '=', auth.user.id)
         .execute();
-      await audit(db, now(), 'passkey.remove', { userId: auth.user.id, ip: context.ip });
+      await audit(db, vault, now(), 'passkey.remove', { userId: auth.user.id, ip: context.ip });
     },
 
     /** A sign-in's second step with a passkey: the options for `navigator.credentials.get`. */
@@ -309,6 +309,7 @@ export function createPasskeys(
       if (!moved || Number(moved.numUpdatedRows) !== 1) {
         await audit(
           db,
+          vault,
           at,
           'account.second_factor_failed',
           { userId: user.id, ip: context.ip },

@@ -21,6 +21,7 @@ import { hashToken, newToken } from './crypto.js';
 import { publishEvents } from './delivery/events.js';
 import { createOpaque } from './opaque.js';
 import { userByName } from './rooms/kit.js';
+import type { Vault } from './vault.js';
 import { revokeAllDevices } from './sessions.js';
 
 export interface ResetLink {
@@ -34,6 +35,7 @@ const invalid = () => new ChatError('CHAT_ERR_RESET_LINK_INVALID');
 /** The user an unused, unexpired link is for, or CHAT_ERR_RESET_LINK_INVALID. */
 async function usableLink(
   db: Kysely<Database>,
+  vault: Vault,
   token: string,
   at: number,
 ): Promise<{ userId: string; username: string; expiresAt: number }> {
@@ -46,13 +48,17 @@ async function usableLink(
     .where('reset_links.expires_at', '>', at)
     .executeTakeFirst();
   if (!row) throw invalid();
-  return { userId: row.id, username: row.username, expiresAt: row.expires_at };
+  return {
+    userId: row.id,
+    username: await vault.open('username', row.username),
+    expiresAt: row.expires_at,
+  };
 }
 
 export function createResets(
-  deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServerSetup' | 'publicOrigin' | 'bus'>,
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'opaqueServerSetup' | 'publicOrigin' | 'bus' | 'vault'>,
 ) {
-  const { db, now } = deps;
+  const { db, now, vault } = deps;
   const server = createOpaque(deps);
 
   async function makeLink(
@@ -78,7 +84,8 @@ export function createResets(
         .values({
           token_hash: hashToken(token),
           user_id: user.id,
-          created_by: by.adminId,
+          // Who made it is sealed metadata (0012), not a readable column.
+          meta: await vault.seal('link-meta', JSON.stringify({ createdBy: by.adminId })),
           created_at: at,
           expires_at: expiresAt,
           used_at: null,
@@ -87,6 +94,7 @@ export function createResets(
     });
     await audit(
       db,
+      vault,
       at,
       'reset.link_created',
       { userId: user.id, ip: by.ip },
@@ -114,12 +122,17 @@ export function createResets(
         .where('id', '=', userId)
         .executeTakeFirst();
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND');
-      return makeLink(user, { adminId: auth.user.id, ip: context.ip }, ttlSeconds);
+      const username = await vault.open('username', user.username);
+      return makeLink(
+        { id: user.id, username },
+        { adminId: auth.user.id, ip: context.ip },
+        ttlSeconds,
+      );
     },
 
     /** `securechat admin reset-link <username>`: the operator's shell is the authority. */
     async createResetLinkFor(username: string): Promise<ResetLink> {
-      const user = await userByName(db, username);
+      const user = await userByName(db, vault, username);
       return makeLink(
         { id: user.id, username: user.username },
         { adminId: null, ip: null },
@@ -129,7 +142,7 @@ export function createResets(
 
     /** What the link is for, before anything changes (it stays usable). */
     async resetCheck(token: string): Promise<{ username: string; expiresAt: string }> {
-      const link = await usableLink(db, token, now());
+      const link = await usableLink(db, vault, token, now());
       return { username: link.username, expiresAt: iso(link.expiresAt) };
     },
 
@@ -138,7 +151,7 @@ export function createResets(
       token: string,
       registrationRequest: string,
     ): Promise<{ registrationResponse: string }> {
-      const link = await usableLink(db, token, now());
+      const link = await usableLink(db, vault, token, now());
       return server.registrationResponse(link.username, registrationRequest);
     },
 
@@ -177,11 +190,12 @@ export function createResets(
           .where('id', '=', userId)
           .execute();
         await trx.deleteFrom('login_attempts').where('user_id', '=', userId).execute();
-        return { userId, ...(await revokeAllDevices(trx, userId, at)) };
+        return { userId, ...(await revokeAllDevices(trx, vault, userId, at)) };
       });
       if (deps.bus) publishEvents(deps.bus, outcome.notices);
       await audit(
         db,
+        vault,
         at,
         'account.password_reset',
         { userId: outcome.userId, ip: context.ip },

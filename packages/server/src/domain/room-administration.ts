@@ -24,6 +24,7 @@ import { publishEvents, senderOf, type Accepted } from './delivery/events.js';
 import { userIdOf } from './ids.js';
 import { memberIds, membersChanged } from './membership.js';
 import { notify } from './rooms/kit.js';
+import { openNullable } from './vault.js';
 
 /** Every room matching `kind`, with its figures (names are matched afterwards). */
 async function roomRows(db: Kysely<Database>, kind: AdminRoomsQuery['kind']) {
@@ -53,8 +54,8 @@ async function roomRows(db: Kysely<Database>, kind: AdminRoomsQuery['kind']) {
   return query.execute();
 }
 
-export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
-  const { db, now } = deps;
+export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | 'vault'>) {
+  const { db, now, vault } = deps;
   return {
     /**
      * Rooms, most recently active first (then newest), `limit` from `offset`. A name filter
@@ -73,14 +74,22 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
           `A page holds at most ${Limits.ADMIN_ROOMS_PAGE_MAX} rooms.`,
         );
       const needle = query.name?.trim().toLowerCase();
-      const rows = (await roomRows(db, query.kind)).filter(
-        (row) => !needle || (row.name ?? '').toLowerCase().includes(needle),
+      // Names are sealed at rest: opened here, then matched.
+      const rows = await Promise.all(
+        (await roomRows(db, query.kind)).map(async (row) => ({
+          ...row,
+          name:
+            row.kind === 'channel' || row.kind === 'general'
+              ? await openNullable(vault, 'room-name', row.name)
+              : null,
+        })),
       );
       const rooms = rows
+        .filter((row) => !needle || (row.name ?? '').toLowerCase().includes(needle))
         .map((row): AdminRoom => ({
           id: row.id,
           kind: row.kind,
-          name: row.kind === 'channel' || row.kind === 'general' ? row.name : null,
+          name: row.name,
           protected: row.password_hash !== null,
           members: Number(row.members ?? 0),
           events: Number(row.last_seq),
@@ -129,7 +138,7 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
             notices.push(
               await notify(
                 trx,
-                now,
+                { now, vault },
                 roomId,
                 senderOf(auth),
                 { type: 'kick', user: userIdOf(user) },
@@ -144,6 +153,7 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
       if (deps.bus) publishEvents(deps.bus, outcome.notices);
       await audit(
         db,
+        vault,
         at,
         'admin.room_deleted',
         { userId: auth?.user.id ?? null, ip: context?.ip ?? null },

@@ -35,14 +35,14 @@ export type { Changed } from './rooms/kit.js';
 
 export function createRooms(options: Omit<RoomsDeps, 'passwords'> & Partial<RoomsDeps>) {
   const deps: RoomsDeps = { ...options, passwords: options.passwords ?? createRoomPasswords() };
-  const { db, now } = deps;
+  const { db, now, vault } = deps;
   return {
     /** The process's cap on room-password hashing (running and waiting work). */
     passwordWork: deps.passwords.work,
-    list: (userId: string) => summaries(db, userId),
-    summary: (userId: string, roomId: string) => summary(db, userId, roomId),
+    list: (userId: string) => summaries(db, vault, userId),
+    summary: (userId: string, roomId: string) => summary(db, vault, userId, roomId),
     directory: (userId: string, query: string | undefined, limit: number) =>
-      directory(db, userId, query, limit),
+      directory(db, vault, userId, query, limit),
     create: (actor: Sender, input: CreateInput): Promise<Changed> => create(deps, actor, input),
     direct: (actor: Sender, username: string): Promise<Changed> => direct(deps, actor, username),
     join: (actor: Sender, roomId: string, password: string | undefined): Promise<Changed> =>
@@ -58,10 +58,12 @@ export function createRooms(options: Omit<RoomsDeps, 'passwords'> & Partial<Room
       transfer(deps, actor, roomId, userId),
     settings: (actor: Sender, roomId: string, input: SettingsInput): Promise<Changed> =>
       settings(deps, actor, roomId, input),
-    members: (userId: string, roomId: string) => members(db, userId, roomId),
-    findUsers: (userId: string, query: string): Promise<UserRef[]> => findUsers(db, userId, query),
-    block: (userId: string, username: string, on: boolean) => block(db, now, userId, username, on),
-    blocked: (userId: string) => blocked(db, userId),
+    members: (userId: string, roomId: string) => members(db, vault, userId, roomId),
+    findUsers: (userId: string, query: string): Promise<UserRef[]> =>
+      findUsers(db, vault, userId, query),
+    block: (userId: string, username: string, on: boolean) =>
+      block(db, vault, now, userId, username, on),
+    blocked: (userId: string) => blocked(db, vault, userId),
     mute: (userId: string, roomId: string, on: boolean): Promise<RoomSummary | null> =>
       mute(deps, userId, roomId, on),
     presenceAudience: (userId: string) => presenceAudience(db, userId),

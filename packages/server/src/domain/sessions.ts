@@ -29,6 +29,7 @@ import { devicesChanged } from './delivery/devices.js';
 import { publishEvents, senderOf, type Accepted, type Sender } from './delivery/events.js';
 import { deviceIdOf, userIdOf } from './ids.js';
 import { deviceNameFromUserAgent } from './device-name.js';
+import type { Vault } from './vault.js';
 
 /** last_seen_at is written at most this often per session (and device). */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -40,10 +41,14 @@ export function toPublicUser(
   return { id: row.id, username: row.username, role: row.role, createdAt: iso(row.created_at) };
 }
 
-function toDevice(row: Selectable<DevicesTable>): Omit<DeviceInfo, 'current'> {
+/** A device row as shown; its name is sealed at rest. */
+async function toDevice(
+  vault: Vault,
+  row: Selectable<DevicesTable>,
+): Promise<Omit<DeviceInfo, 'current'>> {
   return {
     id: row.id,
-    name: row.name,
+    name: await vault.open('device-name', row.name),
     createdAt: iso(row.created_at),
     lastSeenAt: iso(row.last_seen_at),
   };
@@ -55,6 +60,7 @@ function toDevice(row: Selectable<DevicesTable>): Omit<DeviceInfo, 'current'> {
  */
 async function revokeDevices(
   trx: Transaction<Database>,
+  vault: Vault,
   actor: Sender,
   userId: string,
   ids: string[],
@@ -66,7 +72,7 @@ async function revokeDevices(
   const notices: Accepted[] = [];
   for (const id of ids)
     notices.push(
-      ...(await devicesChanged(trx, at, actor, userIdOf(userId), deviceIdOf(id), 'revoked')),
+      ...(await devicesChanged(trx, vault, at, actor, userIdOf(userId), deviceIdOf(id), 'revoked')),
     );
   return notices;
 }
@@ -78,6 +84,7 @@ async function revokeDevices(
  */
 export async function revokeAllDevices(
   trx: Transaction<Database>,
+  vault: Vault,
   userId: string,
   at: number,
 ): Promise<{ notices: Accepted[]; devices: number; sessions: number }> {
@@ -91,7 +98,7 @@ export async function revokeAllDevices(
   const notices: Accepted[] = [];
   for (const { id } of live) {
     const actor = { userId: userIdOf(userId), deviceId: deviceIdOf(id) };
-    notices.push(...(await revokeDevices(trx, actor, userId, [id], at)));
+    notices.push(...(await revokeDevices(trx, vault, actor, userId, [id], at)));
   }
   return { notices, devices: live.length, sessions: Number(ended.numDeletedRows) };
 }
@@ -116,8 +123,8 @@ async function reusableDevice(
   return tokenMatches(credential.secret, device.secret_hash) ? device : undefined;
 }
 
-export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
-  const { db, now } = deps;
+export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | 'vault'>) {
+  const { db, now, vault } = deps;
   const publish = (notices: readonly Accepted[]) => {
     if (deps.bus) publishEvents(deps.bus, notices);
   };
@@ -171,17 +178,18 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
               .execute();
             await openSession(kept.id);
             return {
-              device: { ...kept, last_seen_at: at },
+              device: await toDevice(vault, { ...kept, last_seen_at: at }),
               deviceSecret: null,
               evicted: [],
               notices: [],
             };
           }
           const secret = newToken();
+          const name = deviceNameFromUserAgent(context.userAgent);
           const device = {
             id: newId(),
             user_id: user.id,
-            name: deviceNameFromUserAgent(context.userAgent),
+            name: await vault.seal('device-name', name),
             created_at: at,
             last_seen_at: at,
             revoked_at: null,
@@ -199,19 +207,37 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
           const excess = active.length - (Limits.DEVICES_PER_USER_MAX - 1);
           const oldest = excess > 0 ? active.slice(0, excess).map((d) => d.id) : [];
           await trx.insertInto('devices').values(device).execute();
-          const notices = await revokeDevices(trx, actor, user.id, oldest, at);
+          const notices = await revokeDevices(trx, vault, actor, user.id, oldest, at);
           notices.push(
-            ...(await devicesChanged(trx, at, actor, actor.userId, actor.deviceId, 'added')),
+            ...(await devicesChanged(trx, vault, at, actor, actor.userId, actor.deviceId, 'added')),
           );
           await openSession(device.id);
-          return { device, deviceSecret: secret, evicted: oldest, notices };
+          return {
+            device: {
+              id: device.id,
+              name,
+              createdAt: iso(at),
+              lastSeenAt: iso(at),
+            },
+            deviceSecret: secret,
+            evicted: oldest,
+            notices,
+          };
         });
       publish(notices);
       for (const id of evicted) {
-        await audit(db, at, 'device.revoke', { userId: user.id }, { device: id, reason: 'limit' });
+        await audit(
+          db,
+          vault,
+          at,
+          'device.revoke',
+          { userId: user.id },
+          { device: id, reason: 'limit' },
+        );
       }
       await audit(
         db,
+        vault,
         at,
         'account.login',
         { userId: user.id, ip: context.ip },
@@ -220,7 +246,12 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
       return {
         token,
         deviceSecret,
-        auth: { sessionId, user: toPublicUser(user), device: toDevice(device), reauthAt: null },
+        auth: {
+          sessionId,
+          user: toPublicUser({ ...user, username: await vault.open('username', user.username) }),
+          device,
+          reauthAt: null,
+        },
       };
     },
 
@@ -314,13 +345,13 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         sessionId: row.session_id,
         user: toPublicUser({
           id: row.user_id,
-          username: row.username,
+          username: await vault.open('username', row.username),
           role: row.role,
           created_at: row.user_created,
         }),
         device: {
           id: row.device_id,
-          name: row.device_name,
+          name: await vault.open('device-name', row.device_name),
           createdAt: iso(row.device_created),
           lastSeenAt: iso(deviceSeen),
         },
@@ -340,13 +371,14 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         publish(
           await db
             .transaction()
-            .execute((trx) => revokeDevices(trx, actor, auth.user.id, [auth.device.id], at)),
+            .execute((trx) => revokeDevices(trx, vault, actor, auth.user.id, [auth.device.id], at)),
         );
       } else {
         await db.deleteFrom('sessions').where('id', '=', auth.sessionId).execute();
       }
       await audit(
         db,
+        vault,
         at,
         'account.logout',
         { userId: auth.user.id, ip: context.ip },
@@ -364,7 +396,12 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         .orderBy('created_at', 'asc')
         .orderBy('id', 'asc')
         .execute();
-      return rows.map((row) => ({ ...toDevice(row), current: row.id === auth.device.id }));
+      return Promise.all(
+        rows.map(async (row) => ({
+          ...(await toDevice(vault, row)),
+          current: row.id === auth.device.id,
+        })),
+      );
     },
 
     /** Revoke one of the caller's own devices and end its sessions. */
@@ -386,11 +423,20 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
         // Revoked concurrently: the same answer as for any device that isn't there.
         if (Number(updated.numUpdatedRows) !== 1) throw new ChatError('CHAT_ERR_NOT_FOUND');
         await trx.deleteFrom('sessions').where('device_id', '=', device.id).execute();
-        return devicesChanged(trx, at, actor, actor.userId, deviceIdOf(device.id), 'revoked');
+        return devicesChanged(
+          trx,
+          vault,
+          at,
+          actor,
+          actor.userId,
+          deviceIdOf(device.id),
+          'revoked',
+        );
       });
       publish(notices);
       await audit(
         db,
+        vault,
         at,
         'device.revoke',
         { userId: auth.user.id, ip: context.ip },
@@ -412,6 +458,7 @@ export function createSessions(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus'>) {
       const ended = Number(deleted.numDeletedRows);
       await audit(
         db,
+        vault,
         at,
         'account.sign_out_others',
         { userId: auth.user.id, ip: context.ip },

@@ -69,8 +69,10 @@ export async function consumeSetupToken(
     .execute();
 }
 
-export function createSetup(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin' | 'log'>) {
-  const { db, now } = deps;
+export function createSetup(
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigin' | 'log' | 'vault'>,
+) {
+  const { db, now, vault } = deps;
 
   async function createLink(origin: 'first-run' | 'cli', ttlMs: number): Promise<string> {
     const token = newToken();
@@ -94,7 +96,7 @@ export function createSetup(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigi
         })
         .execute();
     });
-    await audit(db, at, 'setup.link_created', {}, { origin });
+    await audit(db, vault, at, 'setup.link_created', {}, { origin });
     return `${deps.publicOrigin}/setup#token=${token}`;
   }
 
@@ -135,7 +137,7 @@ export function createSetup(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigi
         const row = await trx
           .selectFrom('users')
           .selectAll()
-          .where('username', '=', username)
+          .where('username_index', '=', vault.index('username', username))
           .executeTakeFirst();
         if (!row) {
           throw new ChatError('CHAT_ERR_NOT_FOUND', `There is no user named "${username}".`);
@@ -148,9 +150,16 @@ export function createSetup(deps: Pick<AccountsDeps, 'db' | 'now' | 'publicOrigi
         return { user: { ...row, role }, changed: true };
       });
       if (result.changed) {
-        await audit(db, at, 'account.role_change', { userId: result.user.id }, { role, by: 'cli' });
+        await audit(
+          db,
+          vault,
+          at,
+          'account.role_change',
+          { userId: result.user.id },
+          { role, by: 'cli' },
+        );
       }
-      return toPublicUser(result.user);
+      return toPublicUser({ ...result.user, username });
     },
   };
 }

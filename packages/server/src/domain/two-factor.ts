@@ -36,6 +36,7 @@ import { audit } from './audit.js';
 import { iso, type AccountsDeps, type AuthContext, type RequestContext } from './context.js';
 import { hashToken, newToken } from './crypto.js';
 import type { createSessions } from './sessions.js';
+import { sealNullable } from './vault.js';
 
 export type Sessions = ReturnType<typeof createSessions>;
 export type SignedIn = Awaited<ReturnType<Sessions['start']>>;
@@ -251,7 +252,7 @@ export function createTwoFactor(
         : purpose !== 'enrol' && (await spendRecoveryCode(user.id, proof.recoveryCode ?? '', at));
     const who = { userId: user.id, ip: context.ip };
     if (!ok) {
-      await audit(db, at, 'account.second_factor_failed', who, {
+      await audit(db, vault, at, 'account.second_factor_failed', who, {
         purpose,
         method: proof.code !== undefined ? 'totp' : 'recovery',
       });
@@ -260,7 +261,7 @@ export function createTwoFactor(
     await refundAttempt(user.id);
     if (proof.recoveryCode !== undefined) {
       const left = await recoveryCodesLeft(user.id);
-      await audit(db, at, 'totp.recovery_used', who, { purpose, left });
+      await audit(db, vault, at, 'totp.recovery_used', who, { purpose, left });
     }
   }
 
@@ -340,7 +341,7 @@ export function createTwoFactor(
       .where('enabled_at', 'is', null)
       .execute();
     const codes = await replaceRecoveryCodes(user.id);
-    await audit(db, at, 'totp.enable', { userId: user.id, ip: context.ip });
+    await audit(db, vault, at, 'totp.enable', { userId: user.id, ip: context.ip });
     return codes;
   }
 
@@ -365,6 +366,7 @@ export function createTwoFactor(
     const removed = await removeAll(userId);
     await audit(
       db,
+      vault,
       now(),
       'admin.second_factor_removed',
       { userId, ip: by.ip },
@@ -404,7 +406,7 @@ export function createTwoFactor(
           purpose: step,
           created_at: at,
           expires_at: expiresAt,
-          ip: context.ip,
+          ip: await sealNullable(vault, 'audit-address', context.ip),
         })
         .execute();
       return {
@@ -426,7 +428,8 @@ export function createTwoFactor(
     /** REQUIRE_2FA, at sign-in: a secret for the account that has none. */
     async enrolStart(ticket: string): Promise<{ secret: string; uri: string }> {
       const user = await usableTicket(db, now(), ticket, 'enrol');
-      return newPendingSecret(user);
+      // The authenticator app shows the username: the stored one is sealed.
+      return newPendingSecret({ ...user, username: await vault.open('username', user.username) });
     },
 
     /** REQUIRE_2FA, at sign-in: the first code turns TOTP on and opens the session. */
@@ -477,7 +480,7 @@ export function createTwoFactor(
         await trx.deleteFrom('totp').where('user_id', '=', auth.user.id).execute();
         await trx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).execute();
       });
-      await audit(db, now(), 'totp.disable', { userId: auth.user.id, ip: context.ip });
+      await audit(db, vault, now(), 'totp.disable', { userId: auth.user.id, ip: context.ip });
     },
 
     /** New recovery codes with a fresh code; the old ones stop working. */
@@ -489,7 +492,10 @@ export function createTwoFactor(
       if (!(await enabled(auth.user.id))) throw state('Two-factor sign-in is not on.');
       await verify(auth.user, proof, 'regenerate', context);
       const codes = await replaceRecoveryCodes(auth.user.id);
-      await audit(db, now(), 'totp.recovery_regenerated', { userId: auth.user.id, ip: context.ip });
+      await audit(db, vault, now(), 'totp.recovery_regenerated', {
+        userId: auth.user.id,
+        ip: context.ip,
+      });
       return codes;
     },
 
@@ -503,7 +509,7 @@ export function createTwoFactor(
         .executeTakeFirst();
       if (!exists) throw new ChatError('CHAT_ERR_NOT_FOUND');
       await adminRemove(userId, { adminId: auth.user.id, ip: context.ip });
-      const user = await adminUser(db, userId);
+      const user = await adminUser(db, vault, userId);
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND');
       return user;
     },
@@ -513,7 +519,7 @@ export function createTwoFactor(
       const user = await db
         .selectFrom('users')
         .select('id')
-        .where('username', '=', canonicalUsername(username))
+        .where('username_index', '=', vault.index('username', canonicalUsername(username)))
         .executeTakeFirst();
       if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND', `There is no user named "${username}".`);
       await adminRemove(user.id, { adminId: null, ip: null });

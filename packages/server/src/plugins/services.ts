@@ -16,7 +16,6 @@ import { createFiles, type Files } from '../domain/files.js';
 import { checkDatabase } from '../domain/health.js';
 import { createMls, type Mls } from '../domain/mls.js';
 import { createRooms, type Rooms } from '../domain/rooms.js';
-import { passThroughVault } from '../domain/vault.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
 import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
@@ -30,6 +29,7 @@ import {
 import type { Secrets } from '../secrets.js';
 import type { Storage } from '../storage/db.js';
 import { openObjectStore } from '../storage/objects.js';
+import { KEYRING_REFRESH_MS, type Keyring } from '../vault/keyring.js';
 
 export interface Services {
   accounts: Accounts;
@@ -67,6 +67,7 @@ interface ServicesOptions {
   config: Config;
   secrets: Secrets;
   storage: Storage;
+  vault: Keyring;
   now: () => number;
 }
 
@@ -121,7 +122,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
     publicOrigin: opts.config.publicOrigin,
     log: app.log,
     bus: realtime.bus,
-    vault: passThroughVault(),
+    vault: opts.vault,
     dialect: opts.storage.dialect,
   });
   const objects = openObjectStore(opts.config.dataDir, opts.config.files.s3);
@@ -146,12 +147,14 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
       db: opts.storage.db,
       dialect: opts.storage.dialect,
       now: opts.now,
+      vault: opts.vault,
     }),
     rooms: createRooms({
       db: opts.storage.db,
       dialect: opts.storage.dialect,
       now: opts.now,
       limiter: realtime.limiter,
+      vault: opts.vault,
     }),
     mls: createMls({ db: opts.storage.db, dialect: opts.storage.dialect, now: opts.now }),
     files: { ...files, collectSoon },
@@ -172,7 +175,11 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
   app.addHook('onReady', async () => pruneAudit());
   const pruner = setInterval(pruneAudit, AUDIT_PRUNE_INTERVAL_MS);
   pruner.unref();
+  const stopRefresh = opts.vault.refreshEvery(KEYRING_REFRESH_MS, (error: unknown) =>
+    app.log.warn({ err: error }, 'reading the vault keys failed'),
+  );
   app.addHook('onClose', async () => {
+    stopRefresh();
     clearInterval(pruner);
     const { bus, presence, limiter } = app.services;
     await Promise.all([bus.close(), presence.close(), limiter.close()]);

@@ -10,6 +10,7 @@ import {
   Kysely,
   Migrator,
   PostgresDialect,
+  sql,
   SqliteDialect,
   type LogEvent,
   type SqliteDatabase,
@@ -17,6 +18,7 @@ import {
 import pg from 'pg';
 import { startCheckpointer } from './checkpoint.js';
 import type { Dialect } from './dialect.js';
+import type { MigrationVault } from './migrations/0012_encryption_at_rest.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './types.js';
 
@@ -119,15 +121,27 @@ function cachedStatements(file: SQLite.Database): SqliteDatabase {
   };
 }
 
-/** Apply every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(storage: Storage): Promise<void> {
+/**
+ * Apply every pending migration; throws with the failing migration's name. Then the vault's
+ * keys are loaded (and checked against the master key) so the app can seal and open.
+ */
+export async function migrateToLatest(storage: Storage, vault: MigrationVault): Promise<void> {
   const migrator = new Migrator({
     db: storage.db,
-    provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect)) },
+    provider: { getMigrations: () => Promise.resolve(migrations(storage.dialect, vault)) },
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+  }
+  await vault.prepare(storage.db);
+  const sealedNow = results?.some(
+    (r) => r.migrationName === '0012_encryption_at_rest' && r.status === 'Success',
+  );
+  if (sealedNow && storage.dialect === 'sqlite') {
+    // The plaintext 0012 replaced may linger in free pages and the WAL: rewrite the file.
+    await sql`vacuum`.execute(storage.db);
+    await sql`pragma wal_checkpoint(truncate)`.execute(storage.db);
   }
 }

@@ -6,7 +6,11 @@ import type { Generated } from 'kysely';
 
 export interface UsersTable {
   id: string;
+  /** Sealed (vault purpose `username`, 0012): never the plaintext. */
   username: string;
+  /** Blind index of the canonical username (0012): look-ups and uniqueness. */
+  username_index: string;
+  /** Blind index of the username's lookalike skeleton (0012; the skeleton itself before). */
   username_skeleton: string;
   /** The OPAQUE registration record (base64url). Not a password hash: useless without the server setup. */
   opaque_record: string;
@@ -26,6 +30,7 @@ export interface UsersTable {
 export interface DevicesTable {
   id: string;
   user_id: string;
+  /** Sealed (`device-name`, 0012). */
   name: string;
   created_at: number;
   last_seen_at: number;
@@ -60,7 +65,7 @@ export interface LoginAttemptsTable {
   session_id: string | null;
   server_login_state: string;
   expires_at: number;
-  /** The client address that started it (for the audit log when it is left unfinished). */
+  /** The client address that started it, sealed (`audit-address`, 0012). */
   ip: string | null;
 }
 
@@ -71,15 +76,19 @@ export interface InvitesTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
-  used_by: string | null;
+  /** Sealed JSON `{ usedBy }` (`link-meta`, 0012): who used it. (`used_by` is no longer written.) */
+  meta: string | null;
 }
 
 /** A password-reset link (0011): single use, expiring; a newer one for the user replaces it. */
 export interface ResetLinksTable {
   token_hash: string;
   user_id: string;
-  /** The administrator who made it; null when made by `securechat admin reset-link`. */
-  created_by: string | null;
+  /**
+   * Sealed JSON `{ createdBy }` (`link-meta`, 0012): the administrator who made it (null when
+   * made by `securechat admin reset-link`). (`created_by` is no longer written.)
+   */
+  meta: string | null;
   created_at: number;
   expires_at: number;
   used_at: number | null;
@@ -158,7 +167,7 @@ export interface AuditLogTable {
   at: number;
   event: string;
   user_id: string | null;
-  /** Client address, when the event came from a request. */
+  /** Client address, when the event came from a request; sealed (`audit-address`, 0012). */
   ip: string | null;
   /** Small JSON object with event details; never secrets. */
   detail: string;
@@ -167,10 +176,13 @@ export interface AuditLogTable {
 export interface RoomsTable {
   id: string;
   kind: 'general' | 'channel' | 'group' | 'direct';
-  /** Public channels only; private names travel end-to-end encrypted. */
+  /** Public channels only (private names travel end-to-end encrypted); sealed (`room-name`, 0012). */
   name: string | null;
+  /** Blind index of a channel's name (0012): one channel per name. */
+  name_index: string | null;
   created_at: number;
   last_seq: number;
+  /** Sealed (`room-topic`, 0012). */
   topic: string | null;
   /** Whether a new member sees what came before they joined. */
   visibility: Generated<'joined' | 'shared'>;
@@ -218,7 +230,7 @@ export interface EventsTable {
   target: number | null;
   /** When a message was deleted (its payload is then erased). */
   deleted_at: number | null;
-  /** Notices: the server-written JSON of what happened (join, leave, …). */
+  /** Notices: the server-written JSON of what happened (join, leave, …), sealed (`notice`, 0012). */
   notice: string | null;
 }
 
@@ -318,7 +330,24 @@ export interface KeyPackageClaimsTable {
   welcomes: Generated<number>;
 }
 
+/** Data keys of encryption at rest, wrapped by the master key (0012; src/vault/keyring.ts). */
+export interface VaultKeysTable {
+  id: string;
+  /** A seal purpose, or `index` (the blind-index key, never replaced). */
+  purpose: string;
+  /** The current key of a purpose is its highest generation. */
+  generation: number;
+  /** Which master key wrapped it (an HMAC of that key, not the key). */
+  master_id: string;
+  /** AES-256-GCM of the key under the master key: `<nonce>.<ciphertext+tag>` (base64url). */
+  wrapped: string;
+  created_at: number;
+  /** The master key id of the rotation that made it; null for a purpose's first key. */
+  rotation: string | null;
+}
+
 export interface Database {
+  vault_keys: VaultKeysTable;
   users: UsersTable;
   devices: DevicesTable;
   sessions: SessionsTable;

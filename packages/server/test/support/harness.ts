@@ -18,6 +18,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { loadSecrets, type Secrets } from '../../src/secrets.js';
 import { migrateToLatest, openStorage, type Storage } from '../../src/storage/db.js';
 import type { Dialect } from '../../src/storage/dialect.js';
+import { openVault } from '../../src/vault/index.js';
+import type { Keyring } from '../../src/vault/keyring.js';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 
@@ -89,6 +91,7 @@ export interface TestApp {
   config: Config;
   secrets: Secrets;
   storage: Storage;
+  vault: Keyring;
   database: TestDatabase;
   /** Close the app and drop the database. */
   close(): Promise<void>;
@@ -116,11 +119,13 @@ export async function createTestApp(
   const config = testConfig(database, options.env);
   const secrets = await loadSecrets(config);
   const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrateToLatest(storage);
+  const vault = await openVault(config, storage.db);
+  await migrateToLatest(storage, vault);
   const app = await buildApp({
     config,
     secrets,
     storage,
+    vault,
     ...(options.now ? { now: options.now } : {}),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
@@ -139,10 +144,34 @@ export async function createTestApp(
     config,
     secrets,
     storage,
+    vault,
     database,
     close: async () => {
       await app.close();
       await database.drop();
     },
+  };
+}
+
+/** Every stored username, opened (the column holds only sealed values). */
+export async function storedUsernames(t: TestApp): Promise<string[]> {
+  const rows = await t.storage.db.selectFrom('users').select('username').execute();
+  return Promise.all(rows.map((r) => t.vault.open('username', r.username)));
+}
+
+/** A stored client address (audit log, login attempts), opened. */
+export async function openAddress(t: TestApp, ip: string | null): Promise<string | null> {
+  return ip === null ? null : t.vault.open('audit-address', ip);
+}
+
+/** The username columns of a `users` row written by a test: sealed, with its blind indexes. */
+export async function usernameColumns(
+  t: TestApp,
+  username: string,
+): Promise<{ username: string; username_index: string; username_skeleton: string }> {
+  return {
+    username: await t.vault.seal('username', username),
+    username_index: t.vault.index('username', username),
+    username_skeleton: t.vault.index('username-skeleton', username),
   };
 }

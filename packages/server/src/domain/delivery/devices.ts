@@ -10,10 +10,12 @@ import type { DeviceId, UserId } from '@securechat/protocol';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { markPendingAdd, memberIds } from '../membership.js';
+import type { Vault } from '../vault.js';
 import { appendNotice, type Accepted, type Sender } from './events.js';
 
 export async function devicesChanged(
   trx: Transaction<Database>,
+  vault: Vault,
   at: number,
   actor: Sender,
   userId: UserId,
@@ -31,7 +33,7 @@ export async function devicesChanged(
     // The room's row first (the notice takes its next seq), as every transaction that also
     // marks or ends a pending add does: PostgreSQL deadlocked a sign-in against a commit when
     // the two took them in opposite orders.
-    const event = await appendNotice(trx, at, room, actor, {
+    const event = await appendNotice(trx, vault, at, room, actor, {
       type: 'devices',
       user: userId,
       device,

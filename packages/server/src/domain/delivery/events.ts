@@ -16,6 +16,7 @@ import type { EventBus } from '../../events/bus.js';
 import type { Database, EventKindColumn, EventsTable } from '../../storage/types.js';
 import { newId } from '../crypto.js';
 import { deviceIdOf, epochOf, roomIdOf, seqOf, userIdOf } from '../ids.js';
+import type { Vault } from '../vault.js';
 
 /** Who caused an event: the user and their device (parsed where they enter, `senderOf`). */
 export interface Sender {
@@ -47,8 +48,11 @@ export function publishEvents(bus: Pick<EventBus, 'publish'>, accepted: readonly
   }
 }
 
-/** A stored row as the wire event of its kind: each kind with exactly its fields. */
-export function toEvent(row: Selectable<EventsTable>): RoomEvent {
+/**
+ * A stored row as the wire event of its kind: each kind with exactly its fields. A notice's
+ * stored JSON is sealed: `notice` is what it opened to (openEvents).
+ */
+export function toEvent(row: Selectable<EventsTable>, notice?: Notice): RoomEvent {
   const placed = {
     room: roomIdOf(row.room_id),
     seq: seqOf(row.seq),
@@ -75,8 +79,23 @@ export function toEvent(row: Selectable<EventsTable>): RoomEvent {
     case 'delete':
       return { ...placed, kind: 'delete', target: target() };
     case 'notice':
-      return { ...placed, kind: 'notice', notice: JSON.parse(row.notice ?? 'null') as Notice };
+      if (notice === undefined) throw new Error('A notice is read through openEvents.');
+      return { ...placed, kind: 'notice', notice };
   }
+}
+
+/** Stored rows as wire events, their notices opened. */
+export async function openEvents(
+  vault: Vault,
+  rows: readonly Selectable<EventsTable>[],
+): Promise<RoomEvent[]> {
+  return Promise.all(
+    rows.map(async (row) =>
+      row.notice === null
+        ? toEvent(row)
+        : toEvent(row, JSON.parse(await vault.open('notice', row.notice)) as Notice),
+    ),
+  );
 }
 
 interface NewEvent {
@@ -87,7 +106,6 @@ interface NewEvent {
   payload: Uint8Array;
   target?: number | undefined;
   epoch?: number | undefined;
-  notice?: Notice | undefined;
 }
 
 /** Give an event the room's next seq and store it (inside the caller's transaction). */
@@ -95,6 +113,7 @@ export async function appendEvent(
   trx: Transaction<Database>,
   at: number,
   input: NewEvent,
+  notice?: { plain: Notice; sealed: string },
 ): Promise<RoomEvent> {
   const { last_seq } = await trx
     .updateTable('rooms')
@@ -114,10 +133,10 @@ export async function appendEvent(
     payload: input.payload,
     target: input.target ?? null,
     deleted_at: null,
-    notice: input.notice ? JSON.stringify(input.notice) : null,
+    notice: notice?.sealed ?? null,
   };
   await trx.insertInto('events').values(row).execute();
-  return toEvent(row);
+  return toEvent(row, notice?.plain);
 }
 
 /** What a notice's writer gives: the server adds `username` and `awaitsCommit` itself. */
@@ -143,6 +162,7 @@ const AWAITS_COMMIT: ReadonlySet<Notice['type']> = new Set([
  */
 export async function appendNotice(
   trx: Transaction<Database>,
+  vault: Vault,
   at: number,
   room: string,
   actor: Sender,
@@ -155,15 +175,14 @@ export async function appendNotice(
       .select('username')
       .where('id', '=', input.user)
       .executeTakeFirstOrThrow();
-    notice.username = username;
+    notice.username = await vault.open('username', username);
   }
   if (AWAITS_COMMIT.has(input.type)) notice.awaitsCommit = true;
-  return appendEvent(trx, at, {
-    room,
-    kind: 'notice',
-    sender: actor,
-    cmid: `n-${newId()}`,
-    payload: EMPTY,
-    notice: notice as Notice,
-  });
+  const plain = notice as Notice;
+  return appendEvent(
+    trx,
+    at,
+    { room, kind: 'notice', sender: actor, cmid: `n-${newId()}`, payload: EMPTY },
+    { plain, sealed: await vault.seal('notice', JSON.stringify(plain)) },
+  );
 }

@@ -3,6 +3,7 @@ import { GENERAL_ROOM_ID, Limits } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Dialect } from '../../storage/dialect.js';
 import type { Database } from '../../storage/types.js';
+import type { Vault } from '../vault.js';
 import { isMember, lockRows, markPendingAdd, memberIds, membersChanged } from '../membership.js';
 import { appendNotice, type Accepted, type Sender } from './events.js';
 
@@ -13,6 +14,7 @@ import { appendNotice, type Accepted, type Sender } from './events.js';
  */
 export async function joinGeneral(
   db: Kysely<Database>,
+  vault: Vault,
   dialect: Dialect,
   now: () => number,
   sender: Sender,
@@ -25,7 +27,7 @@ export async function joinGeneral(
     .values({
       id: GENERAL_ROOM_ID,
       kind: 'general',
-      name: 'general',
+      name: await vault.seal('room-name', 'general'),
       topic: null,
       password_hash: null,
       direct_key: null,
@@ -58,7 +60,7 @@ export async function joinGeneral(
     if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) return null;
     await membersChanged(trx, GENERAL_ROOM_ID);
     await markPendingAdd(trx, at, GENERAL_ROOM_ID, sender.userId);
-    const event = await appendNotice(trx, at, GENERAL_ROOM_ID, sender, {
+    const event = await appendNotice(trx, vault, at, GENERAL_ROOM_ID, sender, {
       type: 'join',
       user: sender.userId,
     });

@@ -6,11 +6,13 @@ import { Limits, type RoomEvent, type RoomId } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { accessRoom, membershipsOf, readableAfter } from '../access.js';
-import { toEvent } from './events.js';
+import type { Vault } from '../vault.js';
+import { openEvents } from './events.js';
 
 /** Events before `before` (newest first on the server, returned oldest first). */
 export async function history(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   room: string,
   before: number | undefined,
@@ -29,7 +31,7 @@ export async function history(
     .limit(take + 1)
     .execute();
   const more = rows.length > take;
-  return { events: rows.slice(0, take).reverse().map(toEvent), more };
+  return { events: await openEvents(vault, rows.slice(0, take).reverse()), more };
 }
 
 /**
@@ -40,6 +42,7 @@ export async function history(
  */
 export async function resume(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   positions: { room: RoomId; after: number }[],
 ): Promise<{ events: RoomEvent[]; more: boolean; gone?: RoomId[] }> {
@@ -71,7 +74,7 @@ export async function resume(
       .limit(budget + 1)
       .execute();
     if (rows.length > budget) more = true;
-    events.push(...rows.slice(0, budget).map(toEvent));
+    events.push(...(await openEvents(vault, rows.slice(0, budget))));
   }
   return gone.length > 0 ? { events, more, gone } : { events, more };
 }

@@ -7,6 +7,8 @@
 import { Limits, type Receipt } from '@securechat/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
+import { openUsernames } from '../people.js';
+import type { Vault } from '../vault.js';
 import { accessRoom } from '../access.js';
 import { seqOf, userIdOf } from '../ids.js';
 import { memberIds } from '../membership.js';
@@ -26,6 +28,7 @@ async function roomSize(db: Kysely<Database>, room: string): Promise<number> {
  */
 export async function recordReceipt(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   room: string,
   input: { delivered?: number; read?: number },
@@ -56,7 +59,7 @@ export async function recordReceipt(
   return {
     receipt: {
       user: userIdOf(userId),
-      username: user.username,
+      username: await vault.open('username', user.username),
       delivered: seqOf(updated.delivered_seq),
       read: seqOf(updated.read_seq),
     },
@@ -67,6 +70,7 @@ export async function recordReceipt(
 /** The other members' receipts in a room this user is in (none in a room too big for them). */
 export async function receiptsOf(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   room: string,
 ): Promise<{ enabled: boolean; receipts: Receipt[] }> {
@@ -82,7 +86,7 @@ export async function receiptsOf(
     .execute();
   return {
     enabled: true,
-    receipts: rows.map((row) => ({
+    receipts: (await openUsernames(vault, rows)).map((row) => ({
       user: userIdOf(row.user_id),
       username: row.username,
       delivered: seqOf(row.delivered_seq),

@@ -2,17 +2,19 @@
 import { ChatError, Limits, type UserRef } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
+import { openUserRefs } from '../people.js';
+import type { Vault } from '../vault.js';
 import { userByName } from './kit.js';
-import { userIdOf } from '../ids.js';
 
 export async function block(
   db: Kysely<Database>,
+  vault: Vault,
   now: () => number,
   userId: string,
   username: string,
   on: boolean,
 ): Promise<void> {
-  const other = await userByName(db, username);
+  const other = await userByName(db, vault, username);
   if (other.id === userId) throw new ChatError('CHAT_ERR_VALIDATION', 'You cannot block yourself.');
   if (!on) {
     await db
@@ -36,13 +38,16 @@ export async function block(
     .execute();
 }
 
-export async function blocked(db: Kysely<Database>, userId: string): Promise<UserRef[]> {
+export async function blocked(
+  db: Kysely<Database>,
+  vault: Vault,
+  userId: string,
+): Promise<UserRef[]> {
   const rows = await db
     .selectFrom('blocks as b')
     .innerJoin('users as u', 'u.id', 'b.blocked_id')
     .select(['u.id', 'u.username'])
     .where('b.user_id', '=', userId)
-    .orderBy('u.username')
     .execute();
-  return rows.map((r) => ({ id: userIdOf(r.id), username: r.username }));
+  return openUserRefs(vault, rows);
 }

@@ -13,6 +13,7 @@ import {
   type Changed,
   type RoomsDeps,
 } from './kit.js';
+import { sealNullable } from '../vault.js';
 import { summary } from './summaries.js';
 
 /**
@@ -40,21 +41,26 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
   let passwordHash: string | null = null;
   if (input.kind === 'channel' && name !== null && input.password !== undefined) {
     // Refuse what would be refused before spending a hash on it (checked again below).
-    await channelNameFree(db, name);
+    await channelNameFree(db, deps.vault, name);
     await checkCapacity(db, null, [actor.userId], null);
     passwordHash = await deps.passwords.hash(input.password);
   }
   const write = () =>
     db.transaction().execute(async (trx) => {
-      if (name !== null) await channelNameFree(trx, name);
+      if (name !== null) await channelNameFree(trx, deps.vault, name);
       await checkCapacity(trx, null, [actor.userId], deps.dialect);
       await trx
         .insertInto('rooms')
         .values({
           id,
           kind: input.kind,
-          name,
-          topic: (input.kind === 'channel' && input.topic?.trim()) || null,
+          name: name === null ? null : await deps.vault.seal('room-name', name),
+          name_index: name === null ? null : deps.vault.index('room-name', name),
+          topic: await sealNullable(
+            deps.vault,
+            'room-topic',
+            (input.kind === 'channel' && input.topic?.trim()) || null,
+          ),
           visibility: input.visibility ?? 'shared',
           password_hash: passwordHash,
           direct_key: null,
@@ -67,7 +73,7 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
       return [
         await notify(
           trx,
-          now,
+          deps,
           id,
           actor,
           name === null
@@ -78,7 +84,7 @@ export async function create(deps: RoomsDeps, actor: Sender, input: CreateInput)
     });
   // Two creators racing for one name: the unique index lets one through.
   const notices = await unlessTaken(write, () => new ChatError('CHAT_ERR_ROOM_NAME_TAKEN'));
-  return { room: await summary(db, actor.userId, id), notices };
+  return { room: await summary(db, deps.vault, actor.userId, id), notices };
 }
 
 /** Join a public channel (with its password when it is protected). */
@@ -97,7 +103,7 @@ export async function join(
   // Groups and direct rooms are joined by invitation only: to others they do not exist.
   if (!room || (room.kind !== 'channel' && room.kind !== 'general'))
     throw new ChatError('CHAT_ERR_NOT_FOUND');
-  const already = await summary(db, actor.userId, roomId);
+  const already = await summary(db, deps.vault, actor.userId, roomId);
   if (already) return { room: already, notices: [] };
   if (room.password_hash !== null) {
     const retryAfter = await limiter.consume('roomPassword', `${actor.userId}:${roomId}`);
@@ -114,7 +120,7 @@ export async function join(
     if (await isMember(trx, roomId, actor.userId)) return [];
     await checkCapacity(trx, roomId, [actor.userId], deps.dialect);
     await addMember(trx, now, roomId, actor.userId, 'member');
-    return [await notify(trx, now, roomId, actor, { type: 'join', user: actor.userId })];
+    return [await notify(trx, deps, roomId, actor, { type: 'join', user: actor.userId })];
   });
-  return { room: await summary(db, actor.userId, roomId), notices };
+  return { room: await summary(db, deps.vault, actor.userId, roomId), notices };
 }

@@ -19,7 +19,7 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
   const { db, now, dialect } = deps;
   const open = () =>
     db.transaction().execute(async (trx) => {
-      const peer = await userByName(trx, username);
+      const peer = await userByName(trx, deps.vault, username);
       if (peer.id === actor.userId)
         throw new ChatError('CHAT_ERR_VALIDATION', 'Start a conversation with someone else.');
       const blocks = await blockedBetween(trx, actor.userId, peer.id);
@@ -55,7 +55,7 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
           .execute();
         await addMember(trx, now, id, actor.userId, 'member');
         await addMember(trx, now, id, peer.id, 'member');
-        notices.push(await notify(trx, now, id, actor, { type: 'create', kind: 'direct' }));
+        notices.push(await notify(trx, deps, id, actor, { type: 'create', kind: 'direct' }));
       } else {
         // Someone who left comes back when the conversation is started again.
         const present = await memberIds(trx, id);
@@ -63,7 +63,7 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
           if (present.includes(userId)) continue;
           await checkCapacity(trx, null, [userId], dialect);
           await addMember(trx, now, id, userId, 'member');
-          notices.push(await notify(trx, now, id, actor, { type: 'join', user: userId }));
+          notices.push(await notify(trx, deps, id, actor, { type: 'join', user: userId }));
         }
       }
       return { id, notices };
@@ -76,5 +76,5 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
     if (!isUniqueViolation(error)) throw error;
     result = await open();
   }
-  return { room: await summary(db, actor.userId, result.id), notices: result.notices };
+  return { room: await summary(db, deps.vault, actor.userId, result.id), notices: result.notices };
 }

@@ -11,7 +11,7 @@ import {
   type RoomSummary,
   type UserRef,
 } from '@securechat/protocol';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { RealtimeLimiter } from '../../events/limits.js';
 import type { Dialect } from '../../storage/dialect.js';
 import { isUniqueViolation } from '../../storage/errors.js';
@@ -20,6 +20,7 @@ import { appendNotice, type Accepted, type NoticeInput, type Sender } from '../d
 import type { Membership } from '../access.js';
 import { userIdOf } from '../ids.js';
 import { lockRows, markPendingAdd, memberIds, membersChanged } from '../membership.js';
+import type { Vault } from '../vault.js';
 import type { RoomPasswords } from './passwords.js';
 
 export interface RoomsDeps {
@@ -29,6 +30,8 @@ export interface RoomsDeps {
   limiter: RealtimeLimiter;
   /** Room-password hashing under the process's cap. */
   passwords: RoomPasswords;
+  /** Channel names and topics, usernames and notices are sealed at rest. */
+  vault: Vault;
 }
 
 /** What a change returns: the room as the actor now sees it, and the notices to fan out. */
@@ -39,17 +42,21 @@ export interface Changed {
 
 export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-export async function userByName(trx: Kysely<Database>, username: string): Promise<UserRef> {
+/** An active account by its username (matched by its blind index). */
+export async function userByName(
+  trx: Kysely<Database>,
+  vault: Vault,
+  username: string,
+): Promise<UserRef> {
+  const canonical = canonicalUsername(username);
   const row = await trx
     .selectFrom('users')
-    .select(['id', 'username'])
-    .where('username', '=', canonicalUsername(username))
+    .select('id')
+    .where('username_index', '=', vault.index('username', canonical))
     .where('suspended_at', 'is', null)
     .executeTakeFirst();
   if (!row) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no one with that username.');
-  return { id: userIdOf(row.id), username: row.username };
+  return { id: userIdOf(row.id), username: canonical };
 }
 
 /**
@@ -115,12 +122,17 @@ export async function addMember(
   if (Number(last_seq) > 0 || role !== 'owner') await markPendingAdd(trx, at, roomId, userId);
 }
 
-export async function channelNameFree(trx: Kysely<Database>, name: string, except?: string) {
+export async function channelNameFree(
+  trx: Kysely<Database>,
+  vault: Vault,
+  name: string,
+  except?: string,
+) {
   let query = trx
     .selectFrom('rooms')
     .select('id')
     .where('kind', '=', 'channel')
-    .where(sql<boolean>`lower(name) = ${name.toLowerCase()}`);
+    .where('name_index', '=', vault.index('room-name', name.toLowerCase()));
   if (except) query = query.where('id', '!=', except);
   if (await query.executeTakeFirst()) throw new ChatError('CHAT_ERR_ROOM_NAME_TAKEN');
 }
@@ -134,13 +146,13 @@ export function requireManaged(member: Membership): void {
 /** Append a notice and name its recipients: the members, plus `extra` (someone removed). */
 export async function notify(
   trx: Transaction<Database>,
-  now: () => number,
+  { now, vault }: Pick<RoomsDeps, 'now' | 'vault'>,
   room: string,
   actor: Sender,
   notice: NoticeInput,
   extra: string[] = [],
 ): Promise<Accepted> {
-  const event = await appendNotice(trx, now(), room, actor, notice);
+  const event = await appendNotice(trx, vault, now(), room, actor, notice);
   const recipients = await memberIds(trx, room);
   for (const id of extra) if (!recipients.includes(id)) recipients.push(id);
   return { event, duplicate: false, recipients };

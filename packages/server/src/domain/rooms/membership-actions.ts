@@ -24,7 +24,7 @@ import {
 import { summary } from './summaries.js';
 
 export async function leave(deps: RoomsDeps, actor: Sender, roomId: string): Promise<Changed> {
-  const { db, now } = deps;
+  const { db } = deps;
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     if (member.kind === 'general')
@@ -50,7 +50,7 @@ export async function leave(deps: RoomsDeps, actor: Sender, roomId: string): Pro
       return [];
     }
     return [
-      await notify(trx, now, roomId, actor, { type: 'leave', user: actor.userId }, [actor.userId]),
+      await notify(trx, deps, roomId, actor, { type: 'leave', user: actor.userId }, [actor.userId]),
     ];
   });
   return { room: null, notices };
@@ -79,7 +79,7 @@ export async function invite(
     // in both, only moderators and the owner invite.
     if (member.kind === 'group' || (await isProtected(trx, roomId)))
       accessRank(member, 'moderator');
-    const invitee = await userByName(trx, username);
+    const invitee = await userByName(trx, deps.vault, username);
     if ((await blockedBetween(trx, invitee.id, actor.userId)).aBlockedB)
       throw new ChatError('CHAT_ERR_BLOCKED');
     await lockRows(trx, deps.dialect, 'rooms', [roomId]);
@@ -87,13 +87,13 @@ export async function invite(
     await checkCapacity(trx, roomId, [invitee.id], deps.dialect);
     await addMember(trx, now, roomId, invitee.id, 'member');
     return [
-      await notify(trx, now, roomId, actor, {
+      await notify(trx, deps, roomId, actor, {
         type: 'invite',
         user: invitee.id,
       }),
     ];
   });
-  return { room: await summary(db, actor.userId, roomId), notices };
+  return { room: await summary(db, deps.vault, actor.userId, roomId), notices };
 }
 
 export async function kick(
@@ -102,7 +102,7 @@ export async function kick(
   roomId: string,
   userId: UserId,
 ): Promise<Changed> {
-  const { db, now } = deps;
+  const { db } = deps;
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
@@ -124,9 +124,9 @@ export async function kick(
       .execute();
     await membersChanged(trx, roomId);
     await clearPendingAdd(trx, roomId, userId);
-    return [await notify(trx, now, roomId, actor, { type: 'kick', user: userId }, [userId])];
+    return [await notify(trx, deps, roomId, actor, { type: 'kick', user: userId }, [userId])];
   });
-  return { room: await summary(db, actor.userId, roomId), notices };
+  return { room: await summary(db, deps.vault, actor.userId, roomId), notices };
 }
 
 export async function setRole(
@@ -136,7 +136,7 @@ export async function setRole(
   userId: UserId,
   role: 'moderator' | 'member',
 ): Promise<Changed> {
-  const { db, now } = deps;
+  const { db } = deps;
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
@@ -150,9 +150,9 @@ export async function setRole(
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0)
       throw new ChatError('CHAT_ERR_NOT_FOUND', 'That person is not in this room.');
-    return [await notify(trx, now, roomId, actor, { type: 'role', user: userId, role })];
+    return [await notify(trx, deps, roomId, actor, { type: 'role', user: userId, role })];
   });
-  return { room: await summary(db, actor.userId, roomId), notices };
+  return { room: await summary(db, deps.vault, actor.userId, roomId), notices };
 }
 
 export async function transfer(
@@ -161,7 +161,7 @@ export async function transfer(
   roomId: string,
   userId: UserId,
 ): Promise<Changed> {
-  const { db, now } = deps;
+  const { db } = deps;
   const notices = await db.transaction().execute(async (trx) => {
     const member = await accessRoom(trx, roomId, actor.userId);
     requireManaged(member);
@@ -182,7 +182,7 @@ export async function transfer(
       .where('room_id', '=', roomId)
       .where('user_id', '=', actor.userId)
       .execute();
-    return [await notify(trx, now, roomId, actor, { type: 'transfer', user: userId })];
+    return [await notify(trx, deps, roomId, actor, { type: 'transfer', user: userId })];
   });
-  return { room: await summary(db, actor.userId, roomId), notices };
+  return { room: await summary(db, deps.vault, actor.userId, roomId), notices };
 }

@@ -15,6 +15,7 @@ import {
   type Changed,
   type RoomsDeps,
 } from './kit.js';
+import { sealNullable } from '../vault.js';
 import { summary } from './summaries.js';
 
 export interface SettingsInput {
@@ -57,7 +58,7 @@ export async function settings(
   roomId: string,
   input: SettingsInput,
 ): Promise<Changed> {
-  const { db, now } = deps;
+  const { db } = deps;
   let passwordHash: string | null = null;
   if (typeof input.password === 'string') {
     // Only someone who may change this room's password gets a hash computed.
@@ -70,6 +71,7 @@ export async function settings(
       await mayChange(trx, member, actor, input);
       const changes: {
         name?: string;
+        name_index?: string;
         topic?: string | null;
         visibility?: Visibility;
         password_hash?: string | null;
@@ -82,10 +84,15 @@ export async function settings(
           throw new ChatError('CHAT_ERR_VALIDATION', 'Channel names use a–z, 0–9, - and _.', {
             field: 'name',
           });
-        await channelNameFree(trx, name, roomId);
-        changes.name = notice.name = name;
+        await channelNameFree(trx, deps.vault, name, roomId);
+        notice.name = name;
+        changes.name = await deps.vault.seal('room-name', name);
+        changes.name_index = deps.vault.index('room-name', name);
       }
-      if (input.topic !== undefined) changes.topic = notice.topic = input.topic?.trim() || null;
+      if (input.topic !== undefined) {
+        notice.topic = input.topic?.trim() || null;
+        changes.topic = await sealNullable(deps.vault, 'room-topic', notice.topic);
+      }
       if (input.visibility !== undefined) changes.visibility = notice.visibility = input.visibility;
       if (input.password !== undefined) {
         changes.password_hash = passwordHash;
@@ -93,11 +100,11 @@ export async function settings(
       }
       if (Object.keys(changes).length === 0) return [];
       await trx.updateTable('rooms').set(changes).where('id', '=', roomId).execute();
-      return [await notify(trx, now, roomId, actor, notice)];
+      return [await notify(trx, deps, roomId, actor, notice)];
     });
   // A rename racing another channel's: the unique index lets one through.
   const notices = await unlessTaken(write, () => new ChatError('CHAT_ERR_ROOM_NAME_TAKEN'));
-  return { room: await summary(db, actor.userId, roomId), notices };
+  return { room: await summary(db, deps.vault, actor.userId, roomId), notices };
 }
 
 export async function mute(
@@ -114,5 +121,5 @@ export async function mute(
     .where('room_id', '=', roomId)
     .where('user_id', '=', userId)
     .execute();
-  return summary(db, userId, roomId);
+  return summary(db, deps.vault, userId, roomId);
 }

@@ -10,14 +10,19 @@ import {
   type RoomSummary,
   type UserRef,
 } from '@securechat/protocol';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import { accessRoom } from '../access.js';
-import { epochOf, roomIdOf, seqOf, userIdOf } from '../ids.js';
-import { escapeLike } from './kit.js';
+import { epochOf, roomIdOf, seqOf } from '../ids.js';
+import { byUsername, openUserRefs, openUsernames } from '../people.js';
+import { openNullable, type Vault } from '../vault.js';
+
+/** SQL's order of text (byte order), for what is sorted in memory once opened. */
+const textOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function summaries(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   roomIds?: string[],
 ): Promise<RoomSummary[]> {
@@ -47,7 +52,15 @@ export async function summaries(
     if (roomIds.length === 0) return [];
     query = query.where('r.id', 'in', roomIds);
   }
-  const rows = await query.orderBy('r.kind').orderBy('r.name').execute();
+  const sealed = await query.execute();
+  const rows = await Promise.all(
+    sealed.map(async (r) => ({
+      ...r,
+      name: await openNullable(vault, 'room-name', r.name),
+      topic: await openNullable(vault, 'room-topic', r.topic),
+    })),
+  );
+  rows.sort((a, b) => textOrder(a.kind, b.kind) || textOrder(a.name ?? '', b.name ?? ''));
   // A direct room's other person, from the pair its key names (even after they left it).
   const peerOf = new Map<string, string>();
   for (const r of rows) {
@@ -61,7 +74,7 @@ export async function summaries(
       .select(['id', 'username'])
       .where('id', 'in', [...new Set(peerOf.values())])
       .execute();
-    const byId = new Map(users.map((u) => [u.id, { id: userIdOf(u.id), username: u.username }]));
+    const byId = new Map((await openUserRefs(vault, users)).map((u) => [u.id as string, u]));
     for (const [room, id] of peerOf) {
       const peer = byId.get(id);
       if (peer) peers.set(room, peer);
@@ -103,20 +116,25 @@ export async function summaries(
 
 export async function summary(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   roomId: string,
 ): Promise<RoomSummary | null> {
-  return (await summaries(db, userId, [roomId]))[0] ?? null;
+  return (await summaries(db, vault, userId, [roomId]))[0] ?? null;
 }
 
-/** Public channels, by name (a substring match), with whether the user is in each. */
+/**
+ * Public channels, by name (a substring match), with whether the user is in each. Names are
+ * sealed: every channel is read and opened, then matched and ordered here.
+ */
 export async function directory(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   query: string | undefined,
   limit: number,
 ): Promise<DirectoryEntry[]> {
-  let q = db
+  const q = db
     .selectFrom('rooms as r')
     .select((eb) => [
       'r.id',
@@ -140,14 +158,20 @@ export async function directory(
     ])
     .where('r.kind', '=', 'channel');
   const text = query?.trim().toLowerCase();
-  if (text) q = q.where(sql<boolean>`r.name like ${'%' + escapeLike(text) + '%'} escape '\\'`);
-  const rows = await q
-    .orderBy('r.name')
-    .limit(Math.min(limit, Limits.DIRECTORY_PAGE_MAX))
-    .execute();
+  const opened = await Promise.all(
+    (await q.execute()).map(async (r) => ({
+      ...r,
+      name: (await openNullable(vault, 'room-name', r.name)) ?? '',
+      topic: await openNullable(vault, 'room-topic', r.topic),
+    })),
+  );
+  const rows = opened
+    .filter((r) => !text || r.name.includes(text))
+    .sort((a, b) => textOrder(a.name, b.name))
+    .slice(0, Math.min(limit, Limits.DIRECTORY_PAGE_MAX));
   return rows.map((r): DirectoryEntry => ({
     id: roomIdOf(r.id),
-    name: r.name ?? '',
+    name: r.name,
     topic: r.topic,
     protected: r.password_hash !== null,
     memberCount: Number(r.member_count ?? 0),
@@ -156,17 +180,19 @@ export async function directory(
 }
 
 /** A room's members (the first page of a big room) and how many there are. */
-export async function members(db: Kysely<Database>, userId: string, roomId: string) {
+export async function members(db: Kysely<Database>, vault: Vault, userId: string, roomId: string) {
   await accessRoom(db, roomId, userId);
-  const rows = await db
+  // Usernames are sealed: the members are opened and ordered here (owners, moderators, the rest).
+  const rank = { owner: 0, moderator: 1, member: 2 } as const;
+  const all = await db
     .selectFrom('room_members as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .select(['u.id', 'u.username', 'm.role'])
     .where('m.room_id', '=', roomId)
-    .orderBy(sql`case m.role when 'owner' then 0 when 'moderator' then 1 else 2 end`)
-    .orderBy('u.username')
-    .limit(Limits.MEMBER_PAGE_MAX)
     .execute();
+  const rows = (await openUsernames(vault, all))
+    .sort((a, b) => rank[a.role] - rank[b.role] || byUsername(a, b))
+    .slice(0, Limits.MEMBER_PAGE_MAX);
   const { n } = await db
     .selectFrom('room_members')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -175,24 +201,26 @@ export async function members(db: Kysely<Database>, userId: string, roomId: stri
   return { members: rows, total: Number(n) };
 }
 
-/** The people picker: active accounts whose username starts with this. */
+/**
+ * The people picker: active accounts whose username starts with this. Usernames are sealed:
+ * the active accounts are opened (a cache keeps that cheap) and matched here.
+ */
 export async function findUsers(
   db: Kysely<Database>,
+  vault: Vault,
   userId: string,
   query: string,
 ): Promise<UserRef[]> {
-  const prefix = escapeLike(canonicalUsername(query));
+  const prefix = canonicalUsername(query);
   if (prefix.length === 0) return [];
   const rows = await db
     .selectFrom('users')
     .select(['id', 'username'])
-    .where(sql<boolean>`username like ${prefix + '%'} escape '\\'`)
     .where('suspended_at', 'is', null)
     .where('id', '!=', userId)
-    .orderBy('username')
-    .limit(20)
     .execute();
-  return rows.map((r) => ({ id: userIdOf(r.id), username: r.username }));
+  const found = await openUserRefs(vault, rows);
+  return found.filter((u) => u.username.startsWith(prefix)).slice(0, 20);
 }
 
 /**

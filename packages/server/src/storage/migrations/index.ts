@@ -15,10 +15,12 @@ import { identity } from './0008_identity.js';
 import { files } from './0009_files.js';
 import { receipts } from './0010_receipts.js';
 import { resetLinks } from './0011_reset_links.js';
+import { encryptionAtRest, type MigrationVault } from './0012_encryption_at_rest.js';
 import { twoFactor } from './0013_two_factor.js';
 import { deletedAccounts } from './0014_deleted_accounts.js';
 
-export function migrations(dialect: Dialect): Record<string, Migration> {
+/** `vault`: 0012 seals the values stored before it with the server's keyring. */
+export function migrations(dialect: Dialect, vault: MigrationVault): Record<string, Migration> {
   return {
     '0001_accounts': accounts(dialect),
     '0002_rooms': rooms(dialect),
@@ -31,7 +33,24 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009_files': files(),
     '0010_receipts': receipts(),
     '0011_reset_links': resetLinks(),
+    '0012_encryption_at_rest': encryptionAtRest(vault),
     '0013_two_factor': twoFactor(),
     '0014_deleted_accounts': deletedAccounts(),
   };
+}
+
+/** The migrations' names, oldest first (for a backup's manifest: nothing runs). */
+export function migrationNames(dialect: Dialect): string[] {
+  const unused = async (): Promise<never> => {
+    throw new Error('listing migrations runs none');
+  };
+  return Object.keys(
+    migrations(dialect, {
+      prepare: unused,
+      seal: unused,
+      index: () => {
+        throw new Error('listing migrations runs none');
+      },
+    }),
+  ).sort();
 }
