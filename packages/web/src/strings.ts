@@ -903,6 +903,8 @@ export const t = {
       'Direct messages, private groups and password-protected rooms use the post-quantum hybrid X-Wing suite, which also resists a future quantum computer; #general and public channels use the classic X25519 suite.',
       'Who you talk to. Each person has an identity key; compare your safety number with them to be sure no one is in the middle. The app warns you when someone’s safety number changes.',
       'Your password. Sign-in uses OPAQUE: the password never leaves your browser, not even as a hash, and the record the server keeps is useless for testing guesses without the server’s own OPAQUE key.',
+      'Your sign-in, twice if you want. An authenticator app or a passkey can be asked for after your password, before any session exists; administrators can require it of everyone.',
+      'What the server keeps. Usernames, channel names and topics, device names, the addresses of sign-ins and authenticator secrets are stored encrypted under a master key that is not in the database: a copy of the database, or of a database backup, without that key does not reveal them.',
       'Your session and the app. The sign-in cookie is out of reach of page scripts and other sites, and a strict Content-Security-Policy lets no inline or outside script run.',
     ],
     serverCan: 'What the server can see or decide',
