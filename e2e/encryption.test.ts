@@ -142,9 +142,15 @@ describe.skipIf(!chromiumPath())('end-to-end encryption in the browser', () => {
 
     // The server hands out another identity key for Bob (as a malicious operator could):
     // Alice's direct room with him warns her once her device looks his key up again.
+    // (Usernames are sealed at rest: Bob is found by his id, which his session tells.)
+    const session = await b.page.request.get(`${suite.server.origin}/api/auth/session`);
+    const bobId = ((await session.json()) as { user: { id: string } }).user.id;
     const db = new Database(join(suite.server.dataDir, 'securechat.db'));
     try {
-      db.prepare('UPDATE users SET identity_key = ? WHERE username = ?').run(randomBytes(32), bob);
+      const changed = db
+        .prepare('UPDATE users SET identity_key = ? WHERE id = ?')
+        .run(randomBytes(32), bobId);
+      expect(changed.changes).toBe(1);
     } finally {
       db.close();
     }

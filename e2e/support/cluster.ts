@@ -56,6 +56,8 @@ export async function startCluster(
     REDIS_KEY_PREFIX: keyPrefix,
     COOKIE_SECRET: randomBytes(32).toString('base64url'),
     OPAQUE_SERVER_SETUP: opaque.server.createSetup(),
+    // One master key for every node, as with several machines (each has its own DATA_DIR).
+    MASTER_KEY: randomBytes(32).toString('base64url'),
     ...env,
   };
   const nodes: RunningServer[] = [];
