@@ -346,6 +346,14 @@ function withParam(route: string, name: string, value: string): string {
   return route.replace(`:${name}`, encodeURIComponent(value));
 }
 
+/** `route` with the given query parameters (those set), or as it is without any. */
+function withQuery(route: string, query: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams(
+    Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+  ).toString();
+  return search === '' ? route : `${route}?${search}`;
+}
+
 /** Where a device store keeps its user's identity private key. */
 const IDENTITY_SECRET = 'identity';
 
@@ -726,12 +734,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
       ),
 
     activity: (before) =>
-      guarded(() =>
-        http.get(
-          before === undefined ? ApiRoutes.activity : `${ApiRoutes.activity}?before=${before}`,
-          ActivityResponse,
-        ),
-      ),
+      guarded(() => http.get(withQuery(ApiRoutes.activity, { before }), ActivityResponse)),
 
     checkResetLink: (token) =>
       guarded(() => http.post(ApiRoutes.resetCheck, { token }, ResetCheckResponse)),
@@ -788,15 +791,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
           ),
         ),
       rooms: (query = {}) =>
-        guarded(() => {
-          const search = new URLSearchParams(
-            Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
-          ).toString();
-          return http.get(
-            search === '' ? ApiRoutes.adminRooms : `${ApiRoutes.adminRooms}?${search}`,
-            AdminRoomsResponse,
-          );
-        }),
+        guarded(() => http.get(withQuery(ApiRoutes.adminRooms, query), AdminRoomsResponse)),
       deleteUser: (userId) =>
         guarded(() => http.delete(withParam(ApiRoutes.adminUser, 'userId', userId))),
       deleteRoom: (roomId) =>
@@ -806,15 +801,7 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
           http.post(withParam(ApiRoutes.adminResetTwoFactor, 'userId', userId), {}, AdminUser),
         ),
       audit: (query = {}) =>
-        guarded(() => {
-          const search = new URLSearchParams(
-            Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
-          ).toString();
-          return http.get(
-            search === '' ? ApiRoutes.adminAudit : `${ApiRoutes.adminAudit}?${search}`,
-            AuditResponse,
-          );
-        }),
+        guarded(() => http.get(withQuery(ApiRoutes.adminAudit, query), AuditResponse)),
     },
   };
   rawConnections.set(client, connect);
