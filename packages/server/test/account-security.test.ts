@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { networkOf } from '../src/domain/address.js';
 import { PASSWORD, TestClient, signedIn } from './support/client.js';
-import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
+import { cliEnv, createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 
 const NEW_PASSWORD = 'a brand new passphrase for the reset';
 const tokenOf = (url: string) => new URL(url).hash.replace('#token=', '');
@@ -158,12 +158,7 @@ describeEachDialect('password reset, sign-out elsewhere, activity and audit', (d
     await signedIn(t.app, 'shellfriend');
     const out: string[] = [];
     const err: string[] = [];
-    const env = {
-      DATA_DIR: t.database.dataDir,
-      LOG_LEVEL: 'silent',
-      PUBLIC_ORIGIN: 'http://localhost:3000',
-      ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
-    };
+    const env = cliEnv(t, { PUBLIC_ORIGIN: 'http://localhost:3000' });
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
     expect(await runCli(['admin', 'reset-link', 'shellfriend'], env, io)).toBe(0);
     const url = out.find((l) => l.includes('/reset#token='));

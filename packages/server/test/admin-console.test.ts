@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { PASSWORD, TestClient, signedIn } from './support/client.js';
-import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
+import { cliEnv, createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 
 const tokenOf = (url: string) => new URL(url).hash.replace('#token=', '');
 
@@ -117,11 +117,7 @@ describeEachDialect('admin console', (dialect) => {
     const out: string[] = [];
     const err: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
-    const env = {
-      DATA_DIR: t.database.dataDir,
-      LOG_LEVEL: 'silent',
-      ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
-    };
+    const env = cliEnv(t);
     expect(await runCli(['admin', 'suspend', 'scripted'], env, io)).toBe(0);
     expect(out.at(-1)).toContain('scripted is suspended');
     expect(await runCli(['admin', 'users'], env, io)).toBe(0);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../../test-support/net.js';
 import { runCli } from '../src/cli.js';
 import { PASSWORD, TestClient, signedIn } from './support/client.js';
-import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
+import { cliEnv, createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
 import { epoch } from '../../../test-support/ids.js';
 
@@ -151,11 +151,7 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
       if (channel.t !== 'room') throw new Error('room not created');
       const out: string[] = [];
       const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line) };
-      const env = {
-        DATA_DIR: t.database.dataDir,
-        LOG_LEVEL: 'silent',
-        ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
-      };
+      const env = cliEnv(t);
       expect(await runCli(['admin', 'rooms'], env, io)).toBe(0);
       expect(
         out.some((line) => line.startsWith(channel.room.id) && line.includes('#cli-quay')),
@@ -248,11 +244,7 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
     await signedIn(t.app, 'scriptgone');
     const out: string[] = [];
     const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line) };
-    const env = {
-      DATA_DIR: t.database.dataDir,
-      LOG_LEVEL: 'silent',
-      ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
-    };
+    const env = cliEnv(t);
     expect(await runCli(['admin', 'delete', 'scriptgone'], env, io)).toBe(0);
     expect(out.at(-1)).toMatch(/^Deleted scriptgone: 1 devices removed/);
     expect(await runCli(['admin', 'users'], env, io)).toBe(0);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { runCli } from '../src/cli.js';
 import { PASSWORD, TestClient, signedIn } from './support/client.js';
-import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
+import { cliEnv, createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 
 const SESSION = '__Host-sc_session';
 const PERIOD = Limits.TOTP_PERIOD_SECONDS * 1000;
@@ -430,11 +430,7 @@ describeEachDialect('two-factor sign-in', (dialect) => {
     await enrolled('shell-reset');
     const out: string[] = [];
     const err: string[] = [];
-    const env = {
-      DATA_DIR: t.database.dataDir,
-      LOG_LEVEL: 'silent',
-      ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
-    };
+    const env = cliEnv(t);
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
     expect(await runCli(['admin', 'reset-2fa', 'shell-reset'], env, io)).toBe(0);
     expect(out.at(-1)).toContain('shell-reset');

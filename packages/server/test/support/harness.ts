@@ -153,6 +153,16 @@ export async function createTestApp(
   };
 }
 
+/** The environment a `securechat` command run by a test needs to reach this app's data. */
+export function cliEnv(t: TestApp, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATA_DIR: t.database.dataDir,
+    LOG_LEVEL: 'silent',
+    ...(t.database.databaseUrl ? { DATABASE_URL: t.database.databaseUrl } : {}),
+    ...env,
+  };
+}
+
 /** Every stored username, opened (the column holds only sealed values). */
 export async function storedUsernames(t: TestApp): Promise<string[]> {
   const rows = await t.storage.db.selectFrom('users').select('username').execute();
