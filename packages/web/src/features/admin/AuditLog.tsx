@@ -6,6 +6,7 @@ import { t } from '../../strings';
 import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { Field } from '../../ui/Field';
+import { FilterActions } from './FilterActions';
 import { formatTime } from '../../ui/time';
 
 interface Filters {
@@ -134,20 +135,12 @@ export function AuditLog() {
           value={draft.until}
           onChange={(e) => set('until')(e.target.value)}
         />
-        <div className="audit-filters-actions">
-          <Button variant="primary" type="submit">
-            {t.admin.apply}
-          </Button>
-          <Button
-            variant="ghost"
-            onClick={() => {
-              setDraft(NO_FILTERS);
-              setApplied(NO_FILTERS);
-            }}
-          >
-            {t.admin.clear}
-          </Button>
-        </div>
+        <FilterActions
+          onClear={() => {
+            setDraft(NO_FILTERS);
+            setApplied(NO_FILTERS);
+          }}
+        />
       </form>
       {error ? <Alert>{error}</Alert> : null}
       {entries && entries.length === 0 && !error ? (

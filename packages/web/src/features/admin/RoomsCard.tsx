@@ -7,6 +7,7 @@ import { Alert } from '../../ui/Alert';
 import { Button } from '../../ui/Button';
 import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { Field } from '../../ui/Field';
+import { FilterActions } from './FilterActions';
 import { Icon } from '../../ui/Icon';
 import { formatRelative, formatTime } from '../../ui/time';
 
@@ -130,20 +131,12 @@ export function RoomsCard() {
           value={draft.name}
           onChange={(e) => setDraft((d) => ({ ...d, name: e.target.value }))}
         />
-        <div className="audit-filters-actions">
-          <Button variant="primary" type="submit">
-            {t.admin.apply}
-          </Button>
-          <Button
-            variant="ghost"
-            onClick={() => {
-              setDraft(NO_FILTERS);
-              setApplied(NO_FILTERS);
-            }}
-          >
-            {t.admin.clear}
-          </Button>
-        </div>
+        <FilterActions
+          onClear={() => {
+            setDraft(NO_FILTERS);
+            setApplied(NO_FILTERS);
+          }}
+        />
       </form>
       {error ? <Alert>{error}</Alert> : null}
       {deleted ? (
