@@ -395,7 +395,7 @@ export async function runCli(
     }
     if (command === 'admin' && sub === 'reset-2fa' && rest.length === 1) {
       const username = rest[0] ?? '';
-      await withAccounts(env, (a) => a.resetTwoFactorFor(username));
+      await withAccounts(env, async (a) => a.resetTwoFactorOf((await a.accountNamed(username)).id));
       io.out(`Removed the second factors of ${username}: they sign in with their password alone.`);
       return 0;
     }

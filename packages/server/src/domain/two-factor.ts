@@ -22,7 +22,6 @@
 import {
   ChatError,
   Limits,
-  canonicalUsername,
   type DeviceCredential,
   type SecondFactorMethod,
 } from '@securechat/protocol';
@@ -515,14 +514,8 @@ export function createTwoFactor(
     },
 
     /** `securechat admin reset-2fa <username>`: the operator's shell is the authority. */
-    async resetTwoFactorFor(username: string): Promise<void> {
-      const user = await db
-        .selectFrom('users')
-        .select('id')
-        .where('username_index', '=', vault.index('username', canonicalUsername(username)))
-        .executeTakeFirst();
-      if (!user) throw new ChatError('CHAT_ERR_NOT_FOUND', `There is no user named "${username}".`);
-      await adminRemove(user.id, { adminId: null, ip: null });
+    async resetTwoFactorOf(userId: string): Promise<void> {
+      await adminRemove(userId, { adminId: null, ip: null });
     },
   };
 }
