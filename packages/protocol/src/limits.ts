@@ -107,6 +107,8 @@ export const Limits = {
   SENDS_PER_SECOND_PER_DEVICE: 20,
   /** Sends per second per user, over all their devices. */
   SENDS_PER_SECOND_PER_USER: 40,
+  /** Highest send rate an operator may configure (RATE_LIMIT_SENDS_PER_SECOND_PER_*). */
+  SENDS_PER_SECOND_MAX: 10_000,
   /** Requests one connection may have waiting for their replies; more are refused at once. */
   REQUESTS_IN_FLIGHT_PER_CONNECTION: 64,
   /** Open WebSockets one user may have at once, over all nodes. */

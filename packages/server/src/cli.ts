@@ -109,6 +109,7 @@ async function withAccounts<T>(
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     poolSize: 2,
+    synchronous: config.sqliteSynchronous,
   });
   try {
     const vault = await openVault(config, storage.db);
@@ -139,6 +140,7 @@ async function withVault<T>(
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     poolSize: 2,
+    synchronous: config.sqliteSynchronous,
   });
   try {
     const vault = await openVault(config, storage.db);

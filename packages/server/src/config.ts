@@ -7,8 +7,12 @@ import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { DEFAULT_FILE_TYPES, FILE_TYPE_PATTERN, Limits } from '@securechat/protocol';
+import type { SendRates } from './events/limits.js';
 
 export type RegistrationMode = 'open' | 'invite';
+/** SQLite's `synchronous` settings the server offers (see Config.sqliteSynchronous). */
+export const SQLITE_SYNCHRONOUS = ['full', 'normal'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -35,7 +39,14 @@ export interface Config {
     apiPerMinute: number;
     loginPerMinute: number;
     registrationsPerHour: number;
+    /** Realtime sends per second, per device and per user (token buckets, burst twice that). */
+    sends: SendRates;
   };
+  /**
+   * SQLite's `synchronous` (SQLITE_SYNCHRONOUS): `full` (the default) makes every commit, and
+   * so every ack, survive a power cut; `normal` only a killed process (docs/operations.md).
+   */
+  sqliteSynchronous: SqliteSynchronous;
   timeouts: {
     /** The whole request (headers and body) must arrive within this; also the idle-socket limit. */
     requestMs: number;
@@ -399,7 +410,24 @@ export function loadConfig(env: Env = process.env): Config {
         1,
         100_000,
       ),
+      sends: {
+        perDevice: int(
+          env,
+          'RATE_LIMIT_SENDS_PER_SECOND_PER_DEVICE',
+          Limits.SENDS_PER_SECOND_PER_DEVICE,
+          1,
+          Limits.SENDS_PER_SECOND_MAX,
+        ),
+        perUser: int(
+          env,
+          'RATE_LIMIT_SENDS_PER_SECOND_PER_USER',
+          Limits.SENDS_PER_SECOND_PER_USER,
+          1,
+          Limits.SENDS_PER_SECOND_MAX,
+        ),
+      },
     },
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS, 'full'),
     timeouts: timeouts(env),
     auditRetentionDays: int(
       env,

@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const secrets = await loadSecrets(config);
-  const storage = openStorage({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const storage = openStorage({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    synchronous: config.sqliteSynchronous,
+  });
   let vault;
   try {
     vault = await openVault(config, storage.db);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Limits } from '@securechat/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadSecrets } from '../src/secrets.js';
@@ -49,7 +50,13 @@ describe('loadConfig', () => {
         quotaBytes: 200 * 1024 * 1024,
         s3: null,
       },
-      rateLimits: { apiPerMinute: 600, loginPerMinute: 5, registrationsPerHour: 10 },
+      rateLimits: {
+        apiPerMinute: 600,
+        loginPerMinute: 5,
+        registrationsPerHour: 10,
+        sends: { perDevice: 20, perUser: 40 },
+      },
+      sqliteSynchronous: 'full',
       timeouts: { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 },
       auditRetentionDays: 365,
       metrics: { token: null, listen: null },
@@ -193,6 +200,38 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('RATE_LIMIT_SENDS_PER_SECOND_PER_* and SQLITE_SYNCHRONOUS', () => {
+    it('default to the shipped send limits and a synchronous commit', () => {
+      const config = loadConfig({});
+      expect(config.rateLimits.sends).toEqual({
+        perDevice: Limits.SENDS_PER_SECOND_PER_DEVICE,
+        perUser: Limits.SENDS_PER_SECOND_PER_USER,
+      });
+      expect(config.sqliteSynchronous).toBe('full');
+    });
+    it("take an operator's higher send rates and NORMAL", () => {
+      const config = loadConfig({
+        RATE_LIMIT_SENDS_PER_SECOND_PER_DEVICE: '500',
+        RATE_LIMIT_SENDS_PER_SECOND_PER_USER: '1000',
+        SQLITE_SYNCHRONOUS: 'normal',
+      });
+      expect(config.rateLimits.sends).toEqual({ perDevice: 500, perUser: 1000 });
+      expect(config.sqliteSynchronous).toBe('normal');
+    });
+    it('refuse zero, nonsense and rates past the ceiling', () => {
+      expect(refused({ RATE_LIMIT_SENDS_PER_SECOND_PER_DEVICE: '0' }).message).toContain(
+        'RATE_LIMIT_SENDS_PER_SECOND_PER_DEVICE',
+      );
+      expect(
+        refused({ RATE_LIMIT_SENDS_PER_SECOND_PER_USER: String(Limits.SENDS_PER_SECOND_MAX + 1) })
+          .message,
+      ).toContain('RATE_LIMIT_SENDS_PER_SECOND_PER_USER');
+      expect(refused({ SQLITE_SYNCHRONOUS: 'off' }).message).toContain(
+        'SQLITE_SYNCHRONOUS must be one of full, normal',
+      );
+    });
+  });
+
   describe('REQUIRE_2FA', () => {
     it('is true or false', () => {
       expect(loadConfig({ REQUIRE_2FA: 'true' }).requireSecondFactor).toBe(true);
@@ -268,7 +307,7 @@ describe('loadConfig', () => {
           RATE_LIMIT_LOGIN_PER_MINUTE: '3',
           RATE_LIMIT_REGISTRATIONS_PER_HOUR: '2',
         }).rateLimits,
-      ).toEqual({ apiPerMinute: 100, loginPerMinute: 3, registrationsPerHour: 2 });
+      ).toMatchObject({ apiPerMinute: 100, loginPerMinute: 3, registrationsPerHour: 2 });
     });
     it.each([
       ['RATE_LIMIT_API_PER_MINUTE', '5'],

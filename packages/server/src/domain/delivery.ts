@@ -23,7 +23,7 @@ import { type Accepted, type Sender } from './delivery/events.js';
 import { joinGeneral } from './delivery/general.js';
 import { history, resume } from './delivery/reading.js';
 import { receiptsOf, recordReceipt } from './delivery/receipts.js';
-import { send, type SendInput } from './delivery/send.js';
+import { groupCommit, type SendInput } from './delivery/send.js';
 import { accessRoom } from './access.js';
 import { createMemberCache, memberIds } from './membership.js';
 import type { Vault } from './vault.js';
@@ -38,11 +38,14 @@ export interface DeliveryDeps {
   now: () => number;
   /** Notices and usernames are sealed at rest. */
   vault: Vault;
+  /** Told the size of every batch of sends committed together (metrics). */
+  onBatch?: (size: number) => void;
 }
 
 export function createDelivery(deps: DeliveryDeps) {
   const { db, dialect, now, vault } = deps;
   const membersOf = createMemberCache();
+  const send = groupCommit({ db, now, membersOf }, deps.onBatch);
 
   return {
     joinGeneral: (sender: Sender): Promise<Accepted | null> =>
@@ -54,8 +57,8 @@ export function createDelivery(deps: DeliveryDeps) {
       return memberIds(db, room);
     },
 
-    send: (sender: Sender, input: SendInput): Promise<Accepted> =>
-      send({ db, now, membersOf }, sender, input),
+    /** Stored (with the other sends of this event-loop turn) before it resolves. */
+    send: (sender: Sender, input: SendInput): Promise<Accepted> => send(sender, input),
 
     history: (userId: string, room: string, before: number | undefined, limit: number) =>
       history(db, vault, userId, room, before, limit),

@@ -23,7 +23,7 @@ const perPeriod = (points: number, seconds: number): Bucket => ({
 /** A steady rate with room to catch up after a pause: the send limits' shape. */
 const perSecond = (rate: number, burst = 2 * rate): Bucket => ({ rate, burst });
 
-/** What is limited, and its allowance. */
+/** What is limited, and its allowance (the send limits as the product ships them). */
 export const REALTIME_LIMITS = {
   sendDevice: perSecond(Limits.SENDS_PER_SECOND_PER_DEVICE),
   sendUser: perSecond(Limits.SENDS_PER_SECOND_PER_USER),
@@ -45,6 +45,25 @@ export const REALTIME_LIMITS = {
   frameKeys: perSecond(Limits.KEY_REQUESTS_PER_SECOND_PER_USER, Limits.KEY_REQUESTS_BURST_PER_USER),
 } as const satisfies Record<string, Bucket>;
 export type RealtimeLimit = keyof typeof REALTIME_LIMITS;
+export type RealtimeBuckets = Record<RealtimeLimit, Bucket>;
+
+/** The sends a device and a user may make per second (RATE_LIMIT_SENDS_PER_SECOND_PER_*). */
+export interface SendRates {
+  perDevice: number;
+  perUser: number;
+}
+
+/**
+ * The allowances with the operator's send rates (config.ts): busy rooms raise them, the
+ * rest stays as shipped. Each keeps the shape of the shipped one (a burst of twice the rate).
+ */
+export function realtimeLimits(sends: SendRates): RealtimeBuckets {
+  return {
+    ...REALTIME_LIMITS,
+    sendDevice: perSecond(sends.perDevice),
+    sendUser: perSecond(sends.perUser),
+  };
+}
 
 /**
  * The budget each client frame type is charged against, per user, before it is handled
@@ -105,6 +124,8 @@ export interface MemoryLimiterOptions {
   maxKeys?: number;
   /** Told of every refusal, by the limit's name (the metrics count them). */
   onRefused?: (limit: RealtimeLimit) => void;
+  /** The allowances (default: as shipped, REALTIME_LIMITS). */
+  limits?: RealtimeBuckets;
 }
 
 /**
@@ -140,9 +161,10 @@ export function createMemoryBuckets(options: MemoryLimiterOptions = {}) {
 
 export function createMemoryLimiter(options: MemoryLimiterOptions = {}): RealtimeLimiter {
   const buckets = createMemoryBuckets(options);
+  const limits = options.limits ?? REALTIME_LIMITS;
   return {
     consume(limit, key) {
-      const wait = buckets.take(`${limit}:${key}`, REALTIME_LIMITS[limit]);
+      const wait = buckets.take(`${limit}:${key}`, limits[limit]);
       if (wait === null) return Promise.resolve(null);
       options.onRefused?.(limit);
       return Promise.resolve(secondsUntil(wait));

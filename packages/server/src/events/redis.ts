@@ -516,14 +516,15 @@ function withTakeToken(redis: Redis): WithTakeToken {
  */
 export function createRedisLimiter(
   node: RedisNode,
-  options: Pick<MemoryLimiterOptions, 'now' | 'onRefused'> = {},
+  options: Pick<MemoryLimiterOptions, 'now' | 'onRefused' | 'limits'> = {},
 ): RealtimeLimiter {
   const redis = withTakeToken(node.commands);
   const insurance = createMemoryBuckets(options);
   const clock = options.now;
+  const limits = options.limits ?? REALTIME_LIMITS;
   return {
     async consume(limit, key) {
-      const bucket = REALTIME_LIMITS[limit];
+      const bucket = limits[limit];
       let wait: number | null;
       if (redis.status !== 'ready') {
         wait = insurance.take(`${limit}:${key}`, bucket);

@@ -44,6 +44,8 @@ export interface Metrics {
   readonly refused: (limit: string) => void;
   /** A `send` acknowledged; `receivedAt` is performance.now() when its frame arrived. */
   acked(receivedAt: number): void;
+  /** Sends committed in one transaction (group commit: those of one event-loop turn). */
+  readonly sendBatch: (size: number) => void;
   /** A `send` answered with an error: refused (a ChatError) or failed (a bug, an outage). */
   sendFailed(outcome: 'refused' | 'failed'): void;
   /** Counts bumped on the hottest paths, read into counters when scraped. */
@@ -98,6 +100,12 @@ function createMetrics(exposed: boolean): Metrics {
     name: 'securechat_send_ack_seconds',
     help: 'From a send frame arriving to its ack being written (stored before the ack).',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const batchSizes = new Histogram({
+    name: 'securechat_send_batch_size',
+    help: 'Sends committed together in one transaction (those arriving in one event-loop turn).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers,
   });
   new Counter({
@@ -164,6 +172,7 @@ function createMetrics(exposed: boolean): Metrics {
       sends.inc({ result: 'acked' });
       ackSeconds.observe((performance.now() - receivedAt) / 1000);
     },
+    sendBatch: (size) => batchSizes.observe(size),
     sendFailed: (result) => sends.inc({ result }),
     probe(name, read) {
       if (name === 'redis' && probes.redis === undefined) redisMetrics();

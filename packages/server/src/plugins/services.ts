@@ -17,7 +17,12 @@ import { checkDatabase } from '../domain/health.js';
 import { createMls, type Mls } from '../domain/mls.js';
 import { createRooms, type Rooms } from '../domain/rooms.js';
 import { createMemoryBus, type EventBus } from '../events/bus.js';
-import { createMemoryLimiter, type RealtimeLimiter } from '../events/limits.js';
+import {
+  createMemoryLimiter,
+  realtimeLimits,
+  type RealtimeBuckets,
+  type RealtimeLimiter,
+} from '../events/limits.js';
 import { createMemoryPresence, type Presence } from '../events/presence.js';
 import {
   connectRedis,
@@ -78,6 +83,7 @@ async function redisRealtime(
   app: FastifyInstance,
   url: string,
   keyPrefix: string,
+  limits: RealtimeBuckets,
 ): Promise<{ realtime: Realtime; redis: RedisNode }> {
   const redis = await connectRedis({ url, keyPrefix, log: app.log });
   try {
@@ -91,7 +97,7 @@ async function redisRealtime(
       realtime: {
         bus: await createRedisBus(redis, app.log, stats),
         presence: await createRedisPresence(redis, app.log),
-        limiter: createRedisLimiter(redis, { onRefused: app.metrics.refused }),
+        limiter: createRedisLimiter(redis, { onRefused: app.metrics.refused, limits }),
       },
     };
   } catch (error) {
@@ -102,13 +108,14 @@ async function redisRealtime(
 
 async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Promise<void> {
   const { redisUrl, redisKeyPrefix } = opts.config;
+  const limits = realtimeLimits(opts.config.rateLimits.sends);
   const { realtime, redis } = redisUrl
-    ? await redisRealtime(app, redisUrl, redisKeyPrefix)
+    ? await redisRealtime(app, redisUrl, redisKeyPrefix, limits)
     : {
         realtime: {
           bus: createMemoryBus(),
           presence: createMemoryPresence(),
-          limiter: createMemoryLimiter({ onRefused: app.metrics.refused }),
+          limiter: createMemoryLimiter({ onRefused: app.metrics.refused, limits }),
         },
         redis: null,
       };
@@ -148,6 +155,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
       dialect: opts.storage.dialect,
       now: opts.now,
       vault: opts.vault,
+      onBatch: app.metrics.sendBatch,
     }),
     rooms: createRooms({
       db: opts.storage.db,

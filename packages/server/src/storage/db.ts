@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer } from './checkpoint.js';
+import type { SqliteSynchronous } from '../config.js';
 import type { Dialect } from './dialect.js';
 import type { MigrationVault } from './migrations/0012_encryption_at_rest.js';
 import { migrations } from './migrations/index.js';
@@ -56,6 +57,8 @@ export interface StorageOptions {
   poolSize?: number;
   /** Told when an idle pooled connection fails (server restart, failover); the pool replaces it. */
   onIdleError?: (error: Error) => void;
+  /** SQLite's `synchronous` (default `full`: a commit survives a power cut). */
+  synchronous?: SqliteSynchronous;
 }
 
 export function openStorage(options: StorageOptions): Storage {
@@ -76,7 +79,10 @@ export function openStorage(options: StorageOptions): Storage {
   const path = join(options.dataDir, 'securechat.db');
   const file = new SQLite(path);
   file.pragma('journal_mode = WAL');
-  file.pragma('synchronous = NORMAL');
+  // FULL: a commit (so an ack) is on disk before it returns, one fsync of the WAL per
+  // transaction — affordable because sends are committed in groups (delivery/send.ts).
+  // NORMAL: the WAL is synced at checkpoints only; a power cut may lose the last commits.
+  file.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
   // Checkpoints run in a worker thread (storage/checkpoint.ts), never in a commit here.

@@ -41,9 +41,14 @@ export class Peer {
   async request<T extends ServerFrame['t']>(
     frame: Request,
   ): Promise<Extract<ServerFrame, { t: T }> | Extract<ServerFrame, { t: 'error' }>> {
+    return this.reply(this.post(frame)) as never;
+  }
+
+  /** Write a request without waiting for its reply; its id, for `reply`. */
+  post(frame: Request): number {
     const id = this.nextId++;
     this.socket.send(encodeFrame({ ...frame, v: 1, id }));
-    return this.reply(id) as never;
+    return id;
   }
 
   async reply(id: number): Promise<ServerFrame> {

@@ -5,7 +5,7 @@
  * message may name the file it carries (domain/files.ts).
  */
 import { ChatError, type SendKind } from '@securechat/protocol';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
 import { accessMessage, accessRoom, type Membership } from '../access.js';
@@ -62,113 +62,206 @@ async function checkTarget(
  * retry gets the stored event back (`duplicate`), also when the retry raced the original
  * (the unique (room, device, cmid) index refuses the second insert and the original is read).
  */
-export async function send(deps: SendDeps, sender: Sender, input: SendInput): Promise<Accepted> {
+async function send(deps: SendDeps, sender: Sender, input: SendInput): Promise<Accepted> {
   try {
-    return await store(deps, sender, input);
+    return await deps.db.transaction().execute((trx) => store(trx, deps, sender, input));
   } catch (error) {
-    // A commit that lost its epoch leaves no blob behind: its retries upload another.
-    if (
-      error instanceof ChatError &&
-      error.code === 'CHAT_ERR_STALE_EPOCH' &&
-      input.groupInfo !== undefined
-    )
-      await discardGroupInfoBlob(deps.db, input.room, sender.userId, input.groupInfo);
-    if (!isUniqueViolation(error)) throw error;
-    const { db, membersOf } = deps;
-    const member = await accessRoom(db, input.room, sender.userId);
-    const existing = await db
-      .selectFrom('events')
-      .selectAll()
-      .where('room_id', '=', input.room)
-      .where('device_id', '=', sender.deviceId)
-      .where('cmid', '=', input.cmid)
-      .executeTakeFirst();
-    if (!existing) throw error;
-    return { event: toEvent(existing), duplicate: true, recipients: await membersOf(db, member) };
+    return recover(deps, sender, input, error);
   }
 }
 
-async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<Accepted> {
-  const { db, now, membersOf } = deps;
-  return db.transaction().execute(async (trx) => {
-    const member = await accessRoom(trx, input.room, sender.userId);
-    const existing = await trx
-      .selectFrom('events')
-      .selectAll()
-      .where('room_id', '=', input.room)
-      .where('device_id', '=', sender.deviceId)
-      .where('cmid', '=', input.cmid)
-      .executeTakeFirst();
-    const recipients = await membersOf(trx, member);
-    if (existing) return { event: toEvent(existing), duplicate: true, recipients };
-    if (member.kind === 'direct') {
-      const peer = recipients.find((id) => id !== sender.userId);
-      if (peer && (await blockedBetween(trx, peer, sender.userId)).aBlockedB)
-        throw new ChatError('CHAT_ERR_BLOCKED');
+/** A send that failed: what it is answered instead (or the error again). */
+async function recover(
+  deps: SendDeps,
+  sender: Sender,
+  input: SendInput,
+  error: unknown,
+): Promise<Accepted> {
+  // A commit that lost its epoch leaves no blob behind: its retries upload another.
+  if (
+    error instanceof ChatError &&
+    error.code === 'CHAT_ERR_STALE_EPOCH' &&
+    input.groupInfo !== undefined
+  )
+    await discardGroupInfoBlob(deps.db, input.room, sender.userId, input.groupInfo);
+  if (!isUniqueViolation(error)) throw error;
+  const { db, membersOf } = deps;
+  const member = await accessRoom(db, input.room, sender.userId);
+  const existing = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('room_id', '=', input.room)
+    .where('device_id', '=', sender.deviceId)
+    .where('cmid', '=', input.cmid)
+    .executeTakeFirst();
+  if (!existing) throw error;
+  return { event: toEvent(existing), duplicate: true, recipients: await membersOf(db, member) };
+}
+
+/** Most sends one transaction holds: a bigger turn's sends are committed in several. */
+const BATCH_MAX = 256;
+
+interface Waiting {
+  sender: Sender;
+  input: SendInput;
+  resolve: (accepted: Accepted) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: the sends that arrive in one event-loop turn are stored in one transaction,
+ * each inside its own savepoint (a refused send takes nothing of the others with it), and
+ * each is answered once that transaction has committed — still stored before it is
+ * acknowledged, with one commit (and, with `synchronous = FULL`, one fsync) for all of them.
+ * A connection hands the server one request at a time (realtime/gateway.ts), so a batch holds
+ * at most one send per connection and a device's sends keep their order.
+ */
+export function groupCommit(
+  deps: SendDeps,
+  onBatch: (size: number) => void = () => undefined,
+): (sender: Sender, input: SendInput) => Promise<Accepted> {
+  let waiting: Waiting[] = [];
+  const flush = () => {
+    const turn = waiting;
+    waiting = [];
+    for (let i = 0; i < turn.length; i += BATCH_MAX) {
+      const batch = turn.slice(i, i + BATCH_MAX);
+      onBatch(batch.length);
+      void commitBatch(deps, batch);
     }
-    await checkTarget(trx, sender, member, input);
-    if (input.kind !== 'commit' && input.epoch !== undefined) {
-      // An application message from an epoch before the room's current one: members who
-      // joined since could not decrypt it. The sender catches up and encrypts it again.
+  };
+  return (sender, input) =>
+    new Promise<Accepted>((resolve, reject) => {
+      // After every I/O callback of this turn (and their promise jobs) has run.
+      if (waiting.length === 0) setImmediate(flush);
+      waiting.push({ sender, input, resolve, reject });
+    });
+}
+
+/** The room ids in one order on every node: PostgreSQL would deadlock two batches otherwise. */
+const byRoom = (a: Waiting, b: Waiting) =>
+  a.input.room < b.input.room ? -1 : a.input.room > b.input.room ? 1 : 0;
+
+async function commitBatch(deps: SendDeps, batch: Waiting[]): Promise<void> {
+  const [only] = batch;
+  if (batch.length === 1 && only) {
+    send(deps, only.sender, only.input).then(only.resolve, only.reject);
+    return;
+  }
+  const ordered = batch.sort(byRoom);
+  const outcomes: ({ accepted: Accepted } | { error: unknown })[] = [];
+  const trx = await deps.db
+    .startTransaction()
+    .execute()
+    .catch(() => null);
+  try {
+    if (trx === null) throw new Error('no transaction');
+    for (const { sender, input } of ordered) {
+      const point = await trx.savepoint('send').execute();
+      try {
+        outcomes.push({ accepted: await store(point, deps, sender, input) });
+        await point.releaseSavepoint('send').execute();
+      } catch (error) {
+        outcomes.push({ error });
+        await point.rollbackToSavepoint('send').execute();
+        await point.releaseSavepoint('send').execute();
+      }
+    }
+    await trx.commit().execute();
+  } catch {
+    await trx
+      ?.rollback()
+      .execute()
+      .catch(() => undefined);
+    // The batch as a whole failed (a deadlock, a lost connection): nothing of it was stored,
+    // so each send is tried again on its own and answered as that goes.
+    for (const item of ordered) send(deps, item.sender, item.input).then(item.resolve, item.reject);
+    return;
+  }
+  // In seq order per room: the handlers fan the events out in the order they are answered.
+  ordered.forEach((item, i) => {
+    const outcome = outcomes[i];
+    if (outcome && 'accepted' in outcome) item.resolve(outcome.accepted);
+    else recover(deps, item.sender, item.input, outcome?.error).then(item.resolve, item.reject);
+  });
+}
+
+/** Store one send inside `trx`, or throw what it is refused with. */
+async function store(
+  trx: Transaction<Database>,
+  deps: SendDeps,
+  sender: Sender,
+  input: SendInput,
+): Promise<Accepted> {
+  const { now, membersOf } = deps;
+  const member = await accessRoom(trx, input.room, sender.userId);
+  const existing = await trx
+    .selectFrom('events')
+    .selectAll()
+    .where('room_id', '=', input.room)
+    .where('device_id', '=', sender.deviceId)
+    .where('cmid', '=', input.cmid)
+    .executeTakeFirst();
+  const recipients = await membersOf(trx, member);
+  if (existing) return { event: toEvent(existing), duplicate: true, recipients };
+  if (member.kind === 'direct') {
+    const peer = recipients.find((id) => id !== sender.userId);
+    if (peer && (await blockedBetween(trx, peer, sender.userId)).aBlockedB)
+      throw new ChatError('CHAT_ERR_BLOCKED');
+  }
+  await checkTarget(trx, sender, member, input);
+  // An application message from an epoch before the room's current one (read with the
+  // membership, in this transaction): members who joined since could not decrypt it. The
+  // sender catches up and encrypts it again.
+  if (input.kind !== 'commit' && input.epoch !== undefined && input.epoch < member.epoch)
+    throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: member.epoch });
+  if (input.kind === 'commit') {
+    if (input.epoch === undefined)
+      throw new ChatError('CHAT_ERR_VALIDATION', 'A commit names the epoch it was made in.');
+    // The first commit of an epoch wins: a conditional bump, atomic on both databases.
+    const bumped = await trx
+      .updateTable('rooms')
+      .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+      .where('id', '=', input.room)
+      .where('epoch', '=', input.epoch)
+      .executeTakeFirst();
+    if (Number(bumped.numUpdatedRows) === 0) {
       const { epoch } = await trx
         .selectFrom('rooms')
         .select('epoch')
         .where('id', '=', input.room)
         .executeTakeFirstOrThrow();
-      if (input.epoch < Number(epoch))
-        throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
+      throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
     }
-    if (input.kind === 'commit') {
-      if (input.epoch === undefined)
-        throw new ChatError('CHAT_ERR_VALIDATION', 'A commit names the epoch it was made in.');
-      // The first commit of an epoch wins: a conditional bump, atomic on both databases.
-      const bumped = await trx
+    // Its group-info blob becomes the room's current one (the previous one, an ordinary
+    // blob again, expires as any other). Checked after the bump, so a retry of a stale
+    // commit is told it is stale again even once its blob is gone.
+    if (input.groupInfo !== undefined) {
+      await groupInfoBlob(trx, input.room, sender.userId, input.groupInfo, now());
+      await trx
         .updateTable('rooms')
-        .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+        .set({ group_info_blob: input.groupInfo })
         .where('id', '=', input.room)
-        .where('epoch', '=', input.epoch)
-        .executeTakeFirst();
-      if (Number(bumped.numUpdatedRows) === 0) {
-        const { epoch } = await trx
-          .selectFrom('rooms')
-          .select('epoch')
-          .where('id', '=', input.room)
-          .executeTakeFirstOrThrow();
-        throw new ChatError('CHAT_ERR_STALE_EPOCH', undefined, { epoch: Number(epoch) });
-      }
-      // Its group-info blob becomes the room's current one (the previous one, an ordinary
-      // blob again, expires as any other). Checked after the bump, so a retry of a stale
-      // commit is told it is stale again even once its blob is gone.
-      if (input.groupInfo !== undefined) {
-        await groupInfoBlob(trx, input.room, sender.userId, input.groupInfo, now());
-        await trx
-          .updateTable('rooms')
-          .set({ group_info_blob: input.groupInfo })
-          .where('id', '=', input.room)
-          .execute();
-      }
+        .execute();
     }
-    const event = await appendEvent(trx, now(), {
-      room: input.room,
-      kind: input.kind,
-      sender,
-      cmid: input.cmid,
-      payload: input.payload,
-      target: input.target,
-      epoch: input.kind === 'commit' ? input.epoch : undefined,
-    });
-    // The file it carries is kept from now on, until this message is deleted.
-    if (input.file !== undefined)
-      await attachFile(trx, input.room, sender.userId, input.file, event.seq, event.at);
-    // Someone who writes in the room has been welcomed into its group: no longer pending (when
-    // only a new device of theirs is, that device writing says so; their others do not).
-    // After the room's row, as every transaction that touches both takes them (PostgreSQL
-    // would otherwise deadlock this with a sign-in marking the same member pending).
-    if (
-      member.pending &&
-      (member.pendingDevice === null || member.pendingDevice === sender.deviceId)
-    )
-      await endPendingAdd(trx, input.room, sender.userId);
-    return { event, duplicate: false, recipients };
+  }
+  const event = await appendEvent(trx, now(), {
+    room: input.room,
+    kind: input.kind,
+    sender,
+    cmid: input.cmid,
+    payload: input.payload,
+    target: input.target,
+    epoch: input.kind === 'commit' ? input.epoch : undefined,
   });
+  // The file it carries is kept from now on, until this message is deleted.
+  if (input.file !== undefined)
+    await attachFile(trx, input.room, sender.userId, input.file, event.seq, event.at);
+  // Someone who writes in the room has been welcomed into its group: no longer pending (when
+  // only a new device of theirs is, that device writing says so; their others do not).
+  // After the room's row, as every transaction that touches both takes them (PostgreSQL
+  // would otherwise deadlock this with a sign-in marking the same member pending).
+  if (member.pending && (member.pendingDevice === null || member.pendingDevice === sender.deviceId))
+    await endPendingAdd(trx, input.room, sender.userId);
+  return { event, duplicate: false, recipients };
 }
