@@ -4,13 +4,14 @@
  * event. A generator pinned to one core has to read hundreds of thousands of frames a
  * second; `ws` spends several microseconds on each, this a fraction of one, so the numbers
  * measure the server rather than the generator. Only what the benchmark needs: binary
- * frames, ping → pong, close. Frames from the server are never masked or fragmented
+ * frames (SecureChat), text frames (the Socket.IO reference server), ping → pong, close. Frames from the server are never masked or fragmented
  * (`ws` sends each message as one final frame); anything else closes the socket.
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 
+const OP_TEXT = 0x1;
 const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
@@ -19,6 +20,8 @@ const OP_PONG = 0xa;
 export class RawSocket {
   /** Called with each binary message; the buffer is only valid during the call. */
   onMessage: (data: Buffer) => void = () => undefined;
+  /** Called with each text message's bytes (UTF-8); only valid during the call. */
+  onText: (data: Buffer) => void = () => undefined;
   onClose: () => void = () => undefined;
   closed = false;
   private pending: Buffer | null = null;
@@ -55,7 +58,9 @@ export class RawSocket {
         clearTimeout(timer);
         const raw = new RawSocket(socket);
         resolve(raw);
-        if (head.length > 0) raw.receive(head);
+        // Frames that came with the upgrade (Engine.IO's open packet) go to the handlers the
+        // caller sets once it has the socket, not to the defaults.
+        if (head.length > 0) setImmediate(() => raw.receive(head));
       });
       req.on('response', (response) => {
         response.resume();
@@ -68,6 +73,10 @@ export class RawSocket {
 
   send(payload: Uint8Array): void {
     this.write(OP_BINARY, payload);
+  }
+
+  sendText(text: string): void {
+    this.write(OP_TEXT, Buffer.from(text));
   }
 
   close(): Promise<void> {
@@ -130,6 +139,9 @@ export class RawSocket {
         case OP_BINARY:
           this.onMessage(payload);
           break;
+        case OP_TEXT:
+          this.onText(payload);
+          break;
         case OP_PING:
           this.write(OP_PONG, payload);
           break;
@@ -138,7 +150,7 @@ export class RawSocket {
           this.socket.end();
           return;
         default:
-          break; // text and pong frames: not used by the gateway
+          break; // pong frames: never asked for
       }
     }
     if (at < data.length) {

@@ -22,12 +22,15 @@ import {
   DEVICE_RATE,
   benchPayload,
   readPayload,
+  readSocketIoEvent,
   readTrailingPayload,
+  socketIoSend,
   type CatchupResult,
   type CatchupSpec,
   type ConnectResult,
   type LoadRequests,
   type PayloadFields,
+  type Protocol,
   type SocketSpec,
   type StepResult,
   type StepSpec,
@@ -44,6 +47,7 @@ const seqOf = (seq: number): Seq => parsed(parseSeq(seq), 'seq');
 
 interface Conn {
   socket: RawSocket;
+  protocol: Protocol;
   nextId: number;
   /** Request id → step of the sends awaiting their ack. */
   pending: Map<number, number>;
@@ -112,14 +116,67 @@ function receive(conn: Conn, data: Buffer): void {
   else current.refused[frame.code] = (current.refused[frame.code] ?? 0) + 1;
 }
 
+/** An ack (`43<id>[]`) or, for anything else but a broadcast, nothing. */
+function socketIoAck(data: Buffer): number | null {
+  if (data[0] !== 0x34 || data[1] !== 0x33) return null;
+  let id = 0;
+  for (let i = 2; i < data.length; i += 1) {
+    const digit = (data[i] ?? 0) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    id = id * 10 + digit;
+  }
+  return id;
+}
+
+/** A frame from the reference server: a broadcast, an ack, or Engine.IO's ping. */
+function receiveText(conn: Conn, data: Buffer): void {
+  const now = performance.now();
+  lastFrameAt = now;
+  if (readSocketIoEvent(data, fields)) {
+    onDelivery(fields.step, fields.sentAt, now);
+    return;
+  }
+  if (data.length === 1 && data[0] === 0x32) {
+    conn.socket.sendText('3'); // ping → pong, or the server drops the socket
+    return;
+  }
+  const id = socketIoAck(data);
+  if (id === null) return;
+  const step = conn.pending.get(id);
+  if (step === undefined) return;
+  conn.pending.delete(id);
+  if (current !== null && current.spec.step === step) current.acked += 1;
+}
+
 function openSocket(origin: string, spec: SocketSpec): Promise<RawSocket> {
   return RawSocket.open(origin, '/api/ws', { cookie: spec.cookie, origin });
+}
+
+/** Engine.IO's open packet, then a Socket.IO connect to the main namespace and its answer. */
+async function openSocketIo(origin: string): Promise<RawSocket> {
+  const socket = await RawSocket.open(origin, '/socket.io/?EIO=4&transport=websocket', {
+    origin,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no Socket.IO handshake in 15 s')), 15_000);
+    socket.onClose = () => reject(new Error('closed during the Socket.IO handshake'));
+    socket.onText = (data) => {
+      if (data[0] === 0x30)
+        socket.sendText('40'); // open → connect
+      else if (data[0] === 0x34 && data[1] === 0x30) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+  });
+  return socket;
 }
 
 async function connect(
   origin: string,
   sockets: SocketSpec[],
   concurrency: number,
+  protocol: Protocol,
 ): Promise<ConnectResult> {
   const start = performance.now();
   const errors = new Set<string>();
@@ -131,9 +188,11 @@ async function connect(
       const spec = sockets[next++];
       if (!spec) break;
       try {
-        const socket = await openSocket(origin, spec);
+        const socket =
+          protocol === 'socketio' ? await openSocketIo(origin) : await openSocket(origin, spec);
         const conn: Conn = {
           socket,
+          protocol,
           nextId: 1,
           pending: new Map(),
           recent: new Float64Array(DEVICE_RATE).fill(-Infinity),
@@ -141,6 +200,7 @@ async function connect(
           onReply: null,
         };
         socket.onMessage = (data) => receive(conn, data);
+        socket.onText = (data) => receiveText(conn, data);
         socket.onClose = () => {
           if (open.delete(conn) && current) current.disconnects += 1;
         };
@@ -223,13 +283,18 @@ async function step(spec: StepSpec): Promise<StepResult> {
   const start = performance.now();
   const total = Math.max(1, Math.round(spec.rate * spec.seconds));
   await paced(senders, spec.rate, total, (conn, index) => {
-    const id = sendFrame(conn, {
-      t: 'send',
-      room: roomOf(spec.room),
-      cmid: `${RUN}-${spec.step}-${index}`,
-      kind: 'message',
-      payload: benchPayload(spec.step, index, performance.now()),
-    });
+    let id: number;
+    if (conn.protocol === 'socketio') {
+      id = conn.nextId++;
+      conn.socket.sendText(socketIoSend(id, spec.step, index, performance.now()));
+    } else
+      id = sendFrame(conn, {
+        t: 'send',
+        room: roomOf(spec.room),
+        cmid: `${RUN}-${spec.step}-${index}`,
+        kind: 'message',
+        payload: benchPayload(spec.step, index, performance.now()),
+      });
     conn.pending.set(id, spec.step);
     state.sent += 1;
   });
@@ -374,7 +439,8 @@ async function catchup(spec: CatchupSpec & { origin: string }): Promise<CatchupR
 }
 
 serveRequests<LoadRequests>({
-  connect: ({ origin, sockets, concurrency }) => connect(origin, sockets, concurrency),
+  connect: ({ origin, sockets, concurrency, protocol }) =>
+    connect(origin, sockets, concurrency, protocol),
   step,
   catchup,
   close: async () => {

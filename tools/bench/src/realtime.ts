@@ -15,6 +15,7 @@
  * realtime limits are the product's, so load is spread over enough members and devices.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus as cpuList } from 'node:os';
 import { join } from 'node:path';
 import { Limits } from '@securechat/protocol';
@@ -23,9 +24,11 @@ import { sibling, spawnNode, Worker } from './child.js';
 import {
   DEVICE_RATE,
   GENERAL_ROOM,
+  SENDS_PER_SECOND,
   USER_RATE,
   type CatchupResult,
   type LoadRequests,
+  type Protocol,
   type SocketSpec,
   type StepResult,
 } from './realtime-load.js';
@@ -33,16 +36,18 @@ import { freePort, startServer, type ServerProcess } from './server-process.js';
 import { printTable } from './stats.js';
 
 export interface RealtimeOptions {
-  rooms: { members: number; devicesPerMember: number; targetDeliveries: number }[];
+  rooms: { members: number; devicesPerMember: number }[];
   stepSeconds: number;
   growth: number;
   /** The first step offers this many deliveries per second. */
   startDeliveries: number;
   maxSteps: number;
   drainMs: number;
-  /** p99 (ms) a step must stay under, and at half the target rate. */
+  /** p99 (ms) a step must stay under, and at half the best rate. */
   p99LimitMs: number;
-  p99HalfTargetMs: number;
+  p99HalfBestMs: number;
+  /** SecureChat's best deliveries/s must be at least this many times the reference's. */
+  referenceRatio: number;
   idle: number[];
   idleWorkers: number;
   idleSettleMs: number;
@@ -60,12 +65,16 @@ export interface RealtimeOptions {
   accountsCache: string | null;
   /** Which benchmarks to run (the accounts are made either way). */
   parts: { fanout: boolean; idle: boolean; catchup: boolean };
+  /** Run the Socket.IO reference server through the same fan-out steps, room by room. */
+  reference: boolean;
+  /** SQLite `synchronous` settings to run the fan-out with (the first is the default). */
+  synchronous: ('full' | 'normal')[];
 }
 
 export const FULL: RealtimeOptions = {
   rooms: [
-    { members: 100, devicesPerMember: 2, targetDeliveries: 300_000 },
-    { members: 1000, devicesPerMember: 1, targetDeliveries: 200_000 },
+    { members: 100, devicesPerMember: 1 },
+    { members: 1000, devicesPerMember: 1 },
   ],
   stepSeconds: 5,
   growth: 1.5,
@@ -73,24 +82,27 @@ export const FULL: RealtimeOptions = {
   maxSteps: 16,
   drainMs: 2_000,
   p99LimitMs: 100,
-  p99HalfTargetMs: 25,
+  p99HalfBestMs: 25,
+  referenceRatio: 3,
   idle: [5_000, 19_000],
   idleWorkers: 4,
   idleSettleMs: 5_000,
-  idleTargetBytes: 8 * 1024,
+  idleTargetBytes: 5 * 1024,
   catchup: 10_000,
   catchupSendSeconds: 30,
-  catchupTargetMs: 2_000,
+  catchupTargetMs: 200,
   accountWorkers: 4,
   accountsCache: null,
   parts: { fanout: true, idle: true, catchup: true },
+  reference: true,
+  synchronous: ['full'],
 };
 
 export const QUICK: RealtimeOptions = {
   ...FULL,
   rooms: [
-    { members: 4, devicesPerMember: 2, targetDeliveries: 300_000 },
-    { members: 8, devicesPerMember: 1, targetDeliveries: 200_000 },
+    { members: 4, devicesPerMember: 1 },
+    { members: 8, devicesPerMember: 1 },
   ],
   stepSeconds: 1,
   startDeliveries: 100,
@@ -104,6 +116,9 @@ export const QUICK: RealtimeOptions = {
 };
 
 const SERVER_CPUS = '0';
+const SOCKET_IO_VERSION = (
+  createRequire(import.meta.url)('socket.io/package.json') as { version: string }
+).version;
 const GENERATOR_CPUS = '1';
 
 export interface FanoutStep extends StepResult {
@@ -118,22 +133,29 @@ export interface FanoutStep extends StepResult {
   pass: boolean;
 }
 
+/** One server's way up the offered rates in one room. */
+export interface FanoutRun {
+  steps: FanoutStep[];
+  best: FanoutStep | null;
+  halfBest: FanoutStep | null;
+  /** The steps stopped at the send limits, not at the latency limit. */
+  cappedByLimits: boolean;
+}
+
 export interface FanoutReport {
   members: number;
   devicesPerMember: number;
   connections: number;
-  /** Highest offered msgs/s the product's send limits allow this room. */
+  /** SQLite's `synchronous` the server ran with. */
+  synchronous: 'full' | 'normal';
+  /** Highest offered msgs/s the configured send limits allow this room. */
   capacityRate: number;
-  targetDeliveries: number;
-  steps: FanoutStep[];
-  best: FanoutStep | null;
-  halfBest: FanoutStep | null;
-  halfTarget: FanoutStep | null;
-  /** One step offered exactly the target rate (the ×growth steps may straddle it). */
-  atTarget: FanoutStep | null;
-  /** The steps stopped at the send limits, not at the latency limit. */
-  cappedByLimits: boolean;
-  met: { throughput: boolean; halfLatency: boolean };
+  securechat: FanoutRun;
+  /** The Socket.IO reference server through the same steps (null when not run). */
+  reference: FanoutRun | null;
+  /** SecureChat's best deliveries/s over the reference's. */
+  ratio: number | null;
+  met: { throughput: boolean | null; halfLatency: boolean };
 }
 
 export interface IdleReport {
@@ -159,11 +181,18 @@ export interface RealtimeReport {
 
 type LoadWorker = Worker<LoadRequests>;
 
+/** The HTTP limits raised so accounts are made quickly; the send limits raised as an operator would. */
 const SERVER_ENV = {
   RATE_LIMIT_API_PER_MINUTE: '1000000',
   RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
   RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100000',
+  RATE_LIMIT_SENDS_PER_SECOND_PER_DEVICE: String(SENDS_PER_SECOND),
+  RATE_LIMIT_SENDS_PER_SECOND_PER_USER: String(SENDS_PER_SECOND),
 };
+const serverEnv = (synchronous: 'full' | 'normal' = 'full') => ({
+  ...SERVER_ENV,
+  SQLITE_SYNCHRONOUS: synchronous,
+});
 
 /** CPU seconds every process on the machine has used so far (from /proc/stat). */
 function machineBusySeconds(): number {
@@ -195,30 +224,50 @@ function sockets(accounts: BenchAccount[], devices: number): SocketSpec[] {
   );
 }
 
-async function connectAll(worker: LoadWorker, origin: string, specs: SocketSpec[]) {
-  const result = await worker.call('connect', { origin, sockets: specs, concurrency: 32 });
+async function connectAll(
+  worker: LoadWorker,
+  origin: string,
+  specs: SocketSpec[],
+  protocol: Protocol = 'securechat',
+) {
+  const result = await worker.call('connect', {
+    origin,
+    sockets: specs,
+    concurrency: 32,
+    protocol,
+  });
   if (result.failed > 0)
     throw new Error(`${result.failed} sockets failed to open: ${result.errors.join('; ')}`);
   return result;
 }
 
-/** Fan-out in #general with every member connected, stepping the offered rate up. */
-async function fanout(
-  server: ServerProcess,
-  accounts: BenchAccount[],
+/** What a fan-out run measures the CPU of and connects to. */
+interface Target {
+  origin: string;
+  cpuSeconds(): number;
+}
+
+/**
+ * Every socket of `specs` connected to `target`, the offered rate stepping up until a step's
+ * p99 passes the limit (or something is lost or refused), then one step at half the best.
+ */
+async function stepUp(
+  target: Target,
+  protocol: Protocol,
+  specs: SocketSpec[],
   room: RealtimeOptions['rooms'][number],
   options: RealtimeOptions,
-): Promise<FanoutReport> {
+  name: string,
+): Promise<FanoutRun> {
   const worker = loadWorker();
   try {
-    const specs = sockets(accounts, room.devicesPerMember);
-    await connectAll(worker, server.origin, specs);
+    await connectAll(worker, target.origin, specs, protocol);
     const connections = specs.length;
-    const capacityRate = room.members * Math.min(room.devicesPerMember * DEVICE_RATE, USER_RATE);
+    const capacityRate = capacityOf(room);
     let stepNumber = 0;
     const run = async (label: string, rate: number, seconds = options.stepSeconds) => {
       stepNumber += 1;
-      const cpu0 = server.cpuSeconds();
+      const cpu0 = target.cpuSeconds();
       const busy0 = machineBusySeconds();
       const t0 = performance.now();
       const result = await worker.call('step', {
@@ -229,7 +278,7 @@ async function fanout(
         drainMs: options.drainMs,
       });
       const wall = (performance.now() - t0) / 1000;
-      const serverCpu = server.cpuSeconds() - cpu0;
+      const serverCpu = target.cpuSeconds() - cpu0;
       const otherCpu = machineBusySeconds() - busy0 - serverCpu - result.cpuSeconds;
       const step: FanoutStep = {
         ...result,
@@ -247,7 +296,7 @@ async function fanout(
           Object.keys(result.refused).length === 0,
       };
       progress(
-        `${room.members} members, ${label}: ${thousands(step.offeredRate)} msgs/s → ` +
+        `${name}, ${room.members} members, ${label}: ${thousands(step.offeredRate)} msgs/s → ` +
           `${thousands(step.deliveredPerSecond)} deliveries/s, p99 ${step.latency.p99.toFixed(1)} ms` +
           `${step.lost ? `, ${step.lost} lost` : ''}${step.pass ? '' : ' (fails)'}`,
       );
@@ -269,44 +318,36 @@ async function fanout(
       }
       rate = Math.min(capacityRate, rate * options.growth);
     }
-    const passing = steps.filter((s) => s.pass);
-    const best = passing.reduce<FanoutStep | null>(
-      (a, s) => (a === null || s.deliveredPerSecond > a.deliveredPerSecond ? s : a),
-      null,
-    );
+    const best = steps
+      .filter((s) => s.pass)
+      .reduce<FanoutStep | null>(
+        (a, s) => (a === null || s.deliveredPerSecond > a.deliveredPerSecond ? s : a),
+        null,
+      );
     const halfBest = best ? await run('half of best', best.offeredRate / 2) : null;
-    const halfTargetRate = room.targetDeliveries / 2 / connections;
-    const halfTarget =
-      halfTargetRate <= capacityRate ? await run('half of target', halfTargetRate) : null;
-    const atTargetRate = room.targetDeliveries / connections;
-    const atTarget = atTargetRate <= capacityRate ? await run('at target', atTargetRate) : null;
-    return {
-      members: room.members,
-      devicesPerMember: room.devicesPerMember,
-      connections,
-      capacityRate,
-      targetDeliveries: room.targetDeliveries,
-      steps,
-      best,
-      halfBest,
-      halfTarget,
-      atTarget,
-      cappedByLimits,
-      met: {
-        throughput:
-          (best !== null && best.deliveredPerSecond >= room.targetDeliveries) ||
-          (atTarget !== null &&
-            atTarget.pass &&
-            atTarget.deliveredPerSecond >= room.targetDeliveries * 0.99),
-        halfLatency:
-          halfTarget !== null &&
-          halfTarget.pass &&
-          halfTarget.latency.p99 < options.p99HalfTargetMs,
-      },
-    };
+    return { steps, best, halfBest, cappedByLimits };
   } finally {
     await worker.call('close', {}).catch(() => undefined);
     await worker.stop();
+  }
+}
+
+/** Highest msgs/s the configured send limits let this room's devices offer. */
+const capacityOf = (room: RealtimeOptions['rooms'][number]) =>
+  room.members * Math.min(room.devicesPerMember * DEVICE_RATE, USER_RATE);
+
+/** The Socket.IO reference server in a room of this many sockets, pinned as the server is. */
+async function referenceFanout(
+  room: RealtimeOptions['rooms'][number],
+  connections: number,
+  options: RealtimeOptions,
+): Promise<FanoutRun> {
+  const reference = await startServer({ main: sibling('reference-server.js'), cpus: SERVER_CPUS });
+  try {
+    const specs = Array.from({ length: connections }, () => ({ cookie: '', userId: '' }));
+    return await stepUp(reference, 'socketio', specs, room, options, 'Socket.IO reference');
+  } finally {
+    await reference.stop();
   }
 }
 
@@ -345,7 +386,12 @@ async function idle(
       const t0 = performance.now();
       const results = await Promise.all(
         workers.map((w, i) =>
-          w.call('connect', { origin: server.origin, sockets: batch[i] ?? [], concurrency: 32 }),
+          w.call('connect', {
+            origin: server.origin,
+            sockets: batch[i] ?? [],
+            concurrency: 32,
+            protocol: 'securechat',
+          }),
         ),
       );
       connectMs += performance.now() - t0;
@@ -390,11 +436,16 @@ async function catchup(
   const [offlineAccount, ...others] = accounts;
   const offline = offlineAccount?.devices.at(-1);
   if (!offlineAccount || !offline) return null;
-  // Enough senders to send them all in catchupSendSeconds within the per-device limit;
-  // no more, since every connected sender also receives every message.
+  // Enough senders to send them all in catchupSendSeconds at the shipped per-device limit
+  // (people, not a script); no more, since every connected sender also receives every message.
   const senders = Math.min(
     others.length,
-    Math.max(1, Math.ceil(options.catchup / (DEVICE_RATE * options.catchupSendSeconds))),
+    Math.max(
+      1,
+      Math.ceil(
+        options.catchup / (Limits.SENDS_PER_SECOND_PER_DEVICE * options.catchupSendSeconds),
+      ),
+    ),
   );
   const worker = loadWorker();
   try {
@@ -416,13 +467,8 @@ async function catchup(
   }
 }
 
-function printFanout(report: FanoutReport, options: RealtimeOptions): void {
-  console.log(
-    `\nRealtime fan-out — #general with ${report.members} members × ${report.devicesPerMember} ` +
-      `device${report.devicesPerMember > 1 ? 's' : ''} = ${report.connections} connections, ` +
-      `${options.stepSeconds} s per step; latency from send to each delivery`,
-  );
-  const rows = [...report.steps, report.halfBest, report.halfTarget, report.atTarget]
+function stepRows(run: FanoutRun) {
+  return [...run.steps, run.halfBest]
     .filter((s): s is FanoutStep => s !== null)
     .map((s) => ({
       step: s.label,
@@ -438,33 +484,43 @@ function printFanout(report: FanoutReport, options: RealtimeOptions): void {
       'generator CPU %': s.generatorCpuPercent,
       'other CPU %': s.otherCpuPercent,
     }));
-  printTable(rows);
-  const { best, halfBest, halfTarget } = report;
-  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  console.log(
-    best
-      ? `best: ${thousands(best.deliveredPerSecond)} deliveries/s (${thousands(best.offeredRate)} msgs/s) ` +
-          `with p99 ${best.latency.p99.toFixed(1)} ms and nothing lost` +
-          (report.cappedByLimits ? ' — stopped by the send limits, not by latency' : '')
-      : 'best: no step had p99 under the limit with nothing lost',
-  );
-  if (halfBest)
+}
+
+const bestLine = (run: FanoutRun) =>
+  run.best
+    ? `${thousands(run.best.deliveredPerSecond)} deliveries/s (${thousands(run.best.offeredRate)} msgs/s), ` +
+      `p99 ${run.best.latency.p99.toFixed(1)} ms, nothing lost` +
+      (run.cappedByLimits ? ' — stopped by the send limits, not by latency' : '')
+    : 'no step had p99 under the limit with nothing lost';
+
+function printFanout(report: FanoutReport, options: RealtimeOptions): void {
+  const room =
+    `#general with ${report.members} members × ${report.devicesPerMember} ` +
+    `device${report.devicesPerMember > 1 ? 's' : ''} = ${report.connections} connections, ` +
+    `${options.stepSeconds} s per step; latency from send to each delivery`;
+  if (report.reference) {
     console.log(
-      `at half that rate: p50 ${halfBest.latency.p50.toFixed(1)} ms, p99 ${halfBest.latency.p99.toFixed(1)} ms`,
+      `\nReference fan-out (Socket.IO ${SOCKET_IO_VERSION}, no auth, no storage) — ${room}`,
     );
+    printTable(stepRows(report.reference));
+  }
+  console.log(`\nSecureChat fan-out (SQLite synchronous=${report.synchronous}) — ${room}`);
+  printTable(stepRows(report.securechat));
+  const verdict = (ok: boolean | null) => (ok === null ? 'not compared' : ok ? 'met' : 'MISSED');
+  console.log(`SecureChat best: ${bestLine(report.securechat)}`);
+  if (report.reference) console.log(`reference best:  ${bestLine(report.reference)}`);
   console.log(
-    `target ≥ ${thousands(report.targetDeliveries)} deliveries/s with p99 < ${options.p99LimitMs} ms: ` +
-      verdict(report.met.throughput) +
-      (report.atTarget
-        ? ` (at target: ${thousands(report.atTarget.deliveredPerSecond)} delivered/s, ` +
-          `p99 ${report.atTarget.latency.p99.toFixed(1)} ms, ${report.atTarget.lost} lost)`
-        : ''),
+    `target ≥ ${options.referenceRatio}× the reference's deliveries/s (p99 < ${options.p99LimitMs} ms, 0 lost): ` +
+      `${verdict(report.met.throughput)}` +
+      (report.ratio === null ? '' : ` (${report.ratio.toFixed(2)}×)`),
   );
+  const half = report.securechat.halfBest;
   console.log(
-    `target p99 < ${options.p99HalfTargetMs} ms at ${thousands(report.targetDeliveries / 2)} deliveries/s: ` +
-      (halfTarget
-        ? `${verdict(report.met.halfLatency)} (p99 ${halfTarget.latency.p99.toFixed(1)} ms)`
-        : 'not run (above the send limits)'),
+    `target p99 < ${options.p99HalfBestMs} ms at half SecureChat's best: ` +
+      (half
+        ? `${verdict(report.met.halfLatency)} (${thousands(half.deliveredPerSecond)} deliveries/s, ` +
+          `p50 ${half.latency.p50.toFixed(1)} ms, p99 ${half.latency.p99.toFixed(1)} ms)`
+        : 'MISSED (no best step)'),
   );
 }
 
@@ -510,20 +566,22 @@ export async function realtimeBenchmarks(options: RealtimeOptions): Promise<Real
   if (cpuList().length < 2) progress('fewer than 2 cores: server and generator will share one');
   const rooms = [...options.rooms].sort((a, b) => a.members - b.members);
   const port = await freePort();
-  let server = await startServer({ env: SERVER_ENV, cpus: SERVER_CPUS, port });
+  let server = await startServer({ env: serverEnv(), cpus: SERVER_CPUS, port });
   /** Restart on the same data (fresh heap); `from` first replaces the data with a snapshot. */
-  const restart = async (inspect = false, from?: string) => {
+  const restart = async (
+    settings: { inspect?: boolean; from?: string; synchronous?: 'full' | 'normal' } = {},
+  ) => {
     await server.stop({ keepData: true });
-    if (from !== undefined) {
+    if (settings.from !== undefined) {
       rmSync(server.dataDir, { recursive: true, force: true });
-      cpSync(from, server.dataDir, { recursive: true });
+      cpSync(settings.from, server.dataDir, { recursive: true });
     }
     server = await startServer({
-      env: SERVER_ENV,
+      env: serverEnv(settings.synchronous),
       cpus: SERVER_CPUS,
       port,
       dataDir: server.dataDir,
-      inspect,
+      inspect: settings.inspect ?? false,
     });
   };
   const report: RealtimeReport = {
@@ -548,7 +606,7 @@ export async function realtimeBenchmarks(options: RealtimeOptions): Promise<Real
           readFileSync(join(snapshot, 'accounts.json'), 'utf8'),
         ) as BenchAccount[];
         report.accounts.cached = true;
-        await restart(false, join(snapshot, 'data'));
+        await restart({ from: join(snapshot, 'data') });
       } else {
         const t0 = performance.now();
         const more = room.members - accounts.length;
@@ -574,9 +632,44 @@ export async function realtimeBenchmarks(options: RealtimeOptions): Promise<Real
       report.accounts.made = accounts.length;
       report.accounts.signIns = accounts.reduce((n, a) => n + a.devices.length, 0);
       if (options.parts.fanout) {
-        const result = await fanout(server, accounts, room, options);
-        report.fanout.push(result);
-        printFanout(result, options);
+        const specs = sockets(accounts, room.devicesPerMember);
+        const reference = options.reference
+          ? await referenceFanout(room, specs.length, options)
+          : null;
+        for (const [i, synchronous] of options.synchronous.entries()) {
+          await restart({ synchronous });
+          const securechat = await stepUp(
+            server,
+            'securechat',
+            specs,
+            room,
+            options,
+            `SecureChat (${synchronous})`,
+          );
+          const ratio =
+            reference?.best && securechat.best
+              ? securechat.best.deliveredPerSecond / reference.best.deliveredPerSecond
+              : null;
+          const result: FanoutReport = {
+            members: room.members,
+            devicesPerMember: room.devicesPerMember,
+            connections: specs.length,
+            synchronous,
+            capacityRate: capacityOf(room),
+            securechat,
+            reference: i === 0 ? reference : null,
+            ratio,
+            met: {
+              throughput: reference === null ? null : (ratio ?? 0) >= options.referenceRatio,
+              halfLatency:
+                securechat.halfBest !== null &&
+                securechat.halfBest.pass &&
+                securechat.halfBest.latency.p99 < options.p99HalfBestMs,
+            },
+          };
+          report.fanout.push(result);
+          printFanout(result, options);
+        }
       }
     }
     console.log(
@@ -588,7 +681,7 @@ export async function realtimeBenchmarks(options: RealtimeOptions): Promise<Real
     );
 
     if (options.parts.idle) {
-      await restart(true);
+      await restart({ inspect: true });
       report.idle = await idle(server, accounts, options);
       printIdle(report.idle, options);
     }

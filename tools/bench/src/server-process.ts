@@ -24,6 +24,8 @@ export interface ServerOptions {
   port?: number;
   /** Open the inspector so `collectGarbage` and `heapUsed` work. */
   inspect?: boolean;
+  /** Run this script instead of the SecureChat server (the reference server). */
+  main?: string;
 }
 
 export interface ServerProcess {
@@ -128,7 +130,7 @@ export async function startServer(options: ServerOptions = {}): Promise<ServerPr
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'securechat-bench-'));
   const origin = `http://127.0.0.1:${port}`;
   const inspectPort = options.inspect ? await freePort() : null;
-  const child = spawnNode(SERVER_MAIN, [], {
+  const child = spawnNode(options.main ?? SERVER_MAIN, [], {
     cpus: options.cpus,
     nodeArgs: [
       ...(inspectPort === null ? [] : [`--inspect=127.0.0.1:${inspectPort}`]),

@@ -26,7 +26,13 @@ interface Step {
 
 interface Report {
   realtime: {
-    fanout: { members: number; connections: number; steps: Step[] }[];
+    fanout: {
+      members: number;
+      connections: number;
+      securechat: { steps: Step[] };
+      reference: { steps: Step[] } | null;
+      ratio: number | null;
+    }[];
     idle: { rows: { sockets: number; failed: number; rssBytes: number }[] };
     catchup: { messages: number; inOrder: boolean; totalMs: number } | null;
   };
@@ -57,35 +63,43 @@ describe('realtime benchmark (quick mode, real processes)', () => {
     expect(existsSync(server), 'run `npm run build` first').toBe(true);
   });
 
-  it('measures fan-out, idle sockets and catch-up', { timeout: 110_000 }, async () => {
-    const file = join(out, 'bench.json');
-    await runBench(file);
-    const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
-    const { fanout, idle, catchup } = report.realtime;
+  it(
+    'measures fan-out against the reference, idle sockets and catch-up',
+    { timeout: 110_000 },
+    async () => {
+      const file = join(out, 'bench.json');
+      await runBench(file);
+      const report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+      const { fanout, idle, catchup } = report.realtime;
 
-    expect(fanout.map((f) => f.members)).toEqual([4, 8]);
-    for (const room of fanout) {
-      const first = room.steps[0];
-      expect(first).toBeDefined();
-      if (!first) continue;
-      // At the lowest rate everything acknowledged reaches every connection.
-      expect(first.receivers).toBe(room.connections);
-      expect(first.acked).toBe(first.sent);
-      expect(first.deliveries).toBeGreaterThan(0);
-      expect(first.lost).toBe(0);
-      expect(first.deliveries).toBe(first.acked * first.receivers);
-      expect(first.latency.p50).toBeGreaterThan(0);
-      expect(first.latency.p99).toBeGreaterThanOrEqual(first.latency.p50);
-    }
+      expect(fanout.map((f) => f.members)).toEqual([4, 8]);
+      for (const room of fanout) {
+        // SecureChat and the Socket.IO reference server, through the same generator.
+        expect(room.reference).not.toBeNull();
+        expect(room.ratio).toBeGreaterThan(0);
+        for (const first of [room.securechat.steps[0], room.reference?.steps[0]]) {
+          expect(first).toBeDefined();
+          if (!first) continue;
+          // At the lowest rate everything acknowledged reaches every connection.
+          expect(first.receivers).toBe(room.connections);
+          expect(first.acked).toBe(first.sent);
+          expect(first.deliveries).toBeGreaterThan(0);
+          expect(first.lost).toBe(0);
+          expect(first.deliveries).toBe(first.acked * first.receivers);
+          expect(first.latency.p50).toBeGreaterThan(0);
+          expect(first.latency.p99).toBeGreaterThanOrEqual(first.latency.p50);
+        }
+      }
 
-    expect(idle.rows.map((r) => r.sockets)).toEqual([40, 120]);
-    for (const row of idle.rows) {
-      expect(row.failed).toBe(0);
-      expect(row.rssBytes).toBeGreaterThan(0);
-    }
+      expect(idle.rows.map((r) => r.sockets)).toEqual([40, 120]);
+      for (const row of idle.rows) {
+        expect(row.failed).toBe(0);
+        expect(row.rssBytes).toBeGreaterThan(0);
+      }
 
-    expect(catchup?.messages).toBe(300);
-    expect(catchup?.inOrder).toBe(true);
-    expect(catchup?.totalMs).toBeGreaterThan(0);
-  });
+      expect(catchup?.messages).toBe(300);
+      expect(catchup?.inOrder).toBe(true);
+      expect(catchup?.totalMs).toBeGreaterThan(0);
+    },
+  );
 });
