@@ -43,8 +43,10 @@ export interface Config {
     sends: SendRates;
   };
   /**
-   * SQLite's `synchronous` (SQLITE_SYNCHRONOUS): `full` (the default) makes every commit, and
-   * so every ack, survive a power cut; `normal` only a killed process (docs/operations.md).
+   * SQLITE_SYNCHRONOUS: `full` (the default) answers a write only once it is on disk, so an
+   * ack survives a power cut or kernel crash (the log synced off the event loop,
+   * storage/durability.ts); `normal` answers once SQLite has it, which survives a killed
+   * process only (docs/operations.md).
    */
   sqliteSynchronous: SqliteSynchronous;
   timeouts: {

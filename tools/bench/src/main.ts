@@ -20,7 +20,10 @@
  * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run),
  * BENCH_PAYLOAD_BYTES (bytes per realtime message, default 20; about 340 is an MLS message
  * carrying 200 bytes of text), BENCH_USERS and BENCH_SECONDS (the accounts suite),
- * BENCH_SEARCH_MESSAGES (the search suite's size), BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`).
+ * BENCH_SEARCH_MESSAGES (the search suite's size), BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`),
+ * BENCH_ROOMS (which fan-out rooms by member count, e.g. `100`), BENCH_REFERENCE=0 (skip the
+ * Socket.IO reference), BENCH_SYNCHRONOUS (`full`, `normal` or both: SQLite's setting for the
+ * fan-out runs), BENCH_SENDS_PER_SECOND (the send limits given to the server, default 1,000).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -136,10 +139,16 @@ if (SUITES.has('realtime')) {
   const stepSeconds = Number(process.env.BENCH_STEP_SECONDS ?? preset.stepSeconds);
   const accountsCache = process.env.BENCH_ACCOUNTS_CACHE ?? null;
   const parts = (process.env.BENCH_REALTIME ?? 'fanout,idle,catchup').split(',');
+  const roomSizes = process.env.BENCH_ROOMS?.split(',').map(Number);
   results.realtime = await realtimeBenchmarks({
     ...preset,
+    ...(roomSizes ? { rooms: preset.rooms.filter((r) => roomSizes.includes(r.members)) } : {}),
     stepSeconds,
     accountsCache,
+    reference: process.env.BENCH_REFERENCE !== '0',
+    synchronous: (process.env.BENCH_SYNCHRONOUS ?? 'full')
+      .split(',')
+      .map((m) => (m.trim() === 'normal' ? 'normal' : 'full')),
     parts: {
       fanout: parts.includes('fanout'),
       idle: parts.includes('idle'),

@@ -21,6 +21,7 @@ import {
   FRAME_VERSION,
   Limits,
   type ClientFrame,
+  type ClientFrameType,
   type ErrorCode,
   type ServerFrame,
 } from '@securechat/protocol';
@@ -56,6 +57,46 @@ const { Sender } = wsLibrary as unknown as {
 };
 const HEARTBEAT_MS = 30_000;
 const SESSION_CHECK_MS = 5_000;
+/**
+ * Frames whose reply waits until what they wrote is on disk (storage's `durable`). Reads and
+ * ephemeral frames write nothing; a send waits inside delivery, before its fan-out too.
+ */
+const SYNC_BEFORE_REPLY: Record<ClientFrameType, boolean> = {
+  send: false,
+  ping: false,
+  typing: false,
+  presence: false,
+  history: false,
+  resume: false,
+  rooms: false,
+  members: false,
+  blocked: false,
+  'group-info': false,
+  'inbox-fetch': false,
+  directory: false,
+  users: false,
+  receipts: false,
+  receipt: true,
+  'inbox-send': true,
+  create: true,
+  direct: true,
+  join: true,
+  leave: true,
+  invite: true,
+  kick: true,
+  role: true,
+  transfer: true,
+  settings: true,
+  mute: true,
+  block: true,
+  delete: true,
+  'delete-code': true,
+  'kp-upload': true,
+  'kp-claim': true,
+  'inbox-ack': true,
+  'identity-keys': true,
+};
+
 /** A connection with more than this queued and unsent is too slow: drop it, it will resume. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -175,6 +216,8 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       auth: connection.auth,
       connectionId: connection.id,
     });
+    // What the request changed is on disk before it is answered (a send's is, by delivery).
+    if (SYNC_BEFORE_REPLY[frame.t]) await app.storage.durable();
     send(connection.socket, { v: FRAME_VERSION, id: frame.id, ...reply });
     if (frame.t === 'send') metrics.acked(receivedAt);
   }

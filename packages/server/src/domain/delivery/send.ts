@@ -30,6 +30,8 @@ export interface SendInput {
 export interface SendDeps {
   db: Kysely<Database>;
   now: () => number;
+  /** Resolves once what was committed is on disk (storage's `durable`). */
+  durable: () => Promise<void>;
   membersOf: (db: Kysely<Database>, member: Membership) => Promise<string[]>;
 }
 
@@ -111,8 +113,8 @@ interface Waiting {
 /**
  * Group commit: the sends that arrive in one event-loop turn are stored in one transaction,
  * each inside its own savepoint (a refused send takes nothing of the others with it), and
- * each is answered once that transaction has committed — still stored before it is
- * acknowledged, with one commit (and, with `synchronous = FULL`, one fsync) for all of them.
+ * each is answered once that transaction is committed and on disk — still stored before it
+ * is acknowledged, with one commit and one sync of the log (storage/durability.ts) for all.
  * A connection hands the server one request at a time (realtime/gateway.ts), so a batch holds
  * at most one send per connection and a device's sends keep their order.
  */
@@ -142,27 +144,55 @@ export function groupCommit(
 const byRoom = (a: Waiting, b: Waiting) =>
   a.input.room < b.input.room ? -1 : a.input.room > b.input.room ? 1 : 0;
 
+type Outcome = { accepted: Accepted } | { error: unknown };
+
+const outcomeOf = (work: Promise<Accepted>): Promise<Outcome> =>
+  work.then(
+    (accepted) => ({ accepted }),
+    (error: unknown) => ({ error }),
+  );
+
 async function commitBatch(deps: SendDeps, batch: Waiting[]): Promise<void> {
-  const [only] = batch;
-  if (batch.length === 1 && only) {
-    send(deps, only.sender, only.input).then(only.resolve, only.reject);
+  const ordered = batch.sort(byRoom);
+  const alone = () =>
+    Promise.all(ordered.map((item) => outcomeOf(send(deps, item.sender, item.input))));
+  const outcomes =
+    ordered.length === 1 ? await alone() : ((await together(deps, ordered)) ?? (await alone()));
+  // Answered (and so fanned out) only once on disk; one sync for the whole batch.
+  try {
+    await deps.durable();
+  } catch (error) {
+    for (const item of ordered) item.reject(error);
     return;
   }
-  const ordered = batch.sort(byRoom);
-  const outcomes: ({ accepted: Accepted } | { error: unknown })[] = [];
+  // In seq order per room: the handlers fan the events out in the order they are answered.
+  ordered.forEach((item, i) => {
+    const outcome = outcomes[i];
+    if (outcome && 'accepted' in outcome) item.resolve(outcome.accepted);
+    else item.reject(outcome?.error);
+  });
+}
+
+/**
+ * The batch in one transaction, each send in a savepoint; what each came to once committed
+ * (refusals recovered as a lone send's would be). Null when the transaction as a whole
+ * failed (a deadlock, a lost connection): nothing of it was stored.
+ */
+async function together(deps: SendDeps, ordered: Waiting[]): Promise<Outcome[] | null> {
+  const stored: Outcome[] = [];
   const trx = await deps.db
     .startTransaction()
     .execute()
     .catch(() => null);
+  if (trx === null) return null;
   try {
-    if (trx === null) throw new Error('no transaction');
     for (const { sender, input } of ordered) {
       const point = await trx.savepoint('send').execute();
       try {
-        outcomes.push({ accepted: await store(point, deps, sender, input) });
+        stored.push({ accepted: await store(point, deps, sender, input) });
         await point.releaseSavepoint('send').execute();
       } catch (error) {
-        outcomes.push({ error });
+        stored.push({ error });
         await point.rollbackToSavepoint('send').execute();
         await point.releaseSavepoint('send').execute();
       }
@@ -170,20 +200,18 @@ async function commitBatch(deps: SendDeps, batch: Waiting[]): Promise<void> {
     await trx.commit().execute();
   } catch {
     await trx
-      ?.rollback()
+      .rollback()
       .execute()
       .catch(() => undefined);
-    // The batch as a whole failed (a deadlock, a lost connection): nothing of it was stored,
-    // so each send is tried again on its own and answered as that goes.
-    for (const item of ordered) send(deps, item.sender, item.input).then(item.resolve, item.reject);
-    return;
+    return null;
   }
-  // In seq order per room: the handlers fan the events out in the order they are answered.
-  ordered.forEach((item, i) => {
-    const outcome = outcomes[i];
-    if (outcome && 'accepted' in outcome) item.resolve(outcome.accepted);
-    else recover(deps, item.sender, item.input, outcome?.error).then(item.resolve, item.reject);
-  });
+  return Promise.all(
+    stored.map((outcome, i) => {
+      const item = ordered[i];
+      if ('accepted' in outcome || !item) return outcome;
+      return outcomeOf(recover(deps, item.sender, item.input, outcome.error));
+    }),
+  );
 }
 
 /** Store one send inside `trx`, or throw what it is refused with. */
