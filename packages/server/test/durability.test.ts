@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../src/storage/db.js';
 import { createWalSync } from '../src/storage/durability.js';
@@ -54,10 +55,7 @@ describe('durable()', () => {
       const storage = openStorage({ dataDir, databaseUrl: null, synchronous });
       try {
         await storage.db.schema.createTable('t').addColumn('a', 'integer').execute();
-        await storage.db
-          .insertInto('t' as never)
-          .values({ a: 1 } as never)
-          .execute();
+        await sql`insert into t (a) values (1)`.execute(storage.db);
         await expect(storage.durable()).resolves.toBeUndefined();
         expect(existsSync(join(dataDir, 'securechat.db-wal'))).toBe(true);
       } finally {

@@ -159,7 +159,7 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
       dialect: opts.storage.dialect,
       now: opts.now,
       vault: opts.vault,
-      durable: opts.storage.durable,
+      durable: () => opts.storage.durable(),
       onBatch: app.metrics.sendBatch,
     }),
     rooms: createRooms({

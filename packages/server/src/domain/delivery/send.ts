@@ -208,7 +208,7 @@ async function together(deps: SendDeps, ordered: Waiting[]): Promise<Outcome[] |
   return Promise.all(
     stored.map((outcome, i) => {
       const item = ordered[i];
-      if ('accepted' in outcome || !item) return outcome;
+      if ('accepted' in outcome || !item) return Promise.resolve(outcome);
       return outcomeOf(recover(deps, item.sender, item.input, outcome.error));
     }),
   );
