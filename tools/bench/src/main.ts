@@ -21,7 +21,8 @@
  * BENCH_PAYLOAD_BYTES (bytes per realtime message, default 20; about 340 is an MLS message
  * carrying 200 bytes of text), BENCH_USERS and BENCH_SECONDS (the accounts suite),
  * BENCH_SEARCH_MESSAGES (the search suite's size), BENCH_SERVER_MAIN (another server build), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`),
- * BENCH_ROOMS (which fan-out rooms by member count, e.g. `100`), BENCH_REFERENCE=0 (skip the
+ * BENCH_ROOMS (which fan-out rooms by member count, e.g. `100`), BENCH_IDLE (idle socket counts,
+ * e.g. `5000,19000`), BENCH_REFERENCE=0 (skip the
  * Socket.IO reference), BENCH_SYNCHRONOUS (`full`, `normal` or both: SQLite's setting for the
  * fan-out runs), BENCH_SENDS_PER_SECOND (the send limits given to the server, default 1,000).
  */
@@ -140,9 +141,11 @@ if (SUITES.has('realtime')) {
   const accountsCache = process.env.BENCH_ACCOUNTS_CACHE ?? null;
   const parts = (process.env.BENCH_REALTIME ?? 'fanout,idle,catchup').split(',');
   const roomSizes = process.env.BENCH_ROOMS?.split(',').map(Number);
+  const idleSizes = process.env.BENCH_IDLE?.split(',').map(Number);
   results.realtime = await realtimeBenchmarks({
     ...preset,
     ...(roomSizes ? { rooms: preset.rooms.filter((r) => roomSizes.includes(r.members)) } : {}),
+    ...(idleSizes ? { idle: idleSizes } : {}),
     stepSeconds,
     accountsCache,
     reference: process.env.BENCH_REFERENCE !== '0',

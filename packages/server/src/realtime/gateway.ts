@@ -97,6 +97,16 @@ const SYNC_BEFORE_REPLY: Record<ClientFrameType, boolean> = {
   'identity-keys': true,
 };
 
+/**
+ * Node keeps a socket's idle timer (and the callback bound for it) after `setTimeout(0)`
+ * cleared it, as `ws` does on upgrade: drop it when it is cleared, about 200 bytes a socket.
+ */
+function forgetClearedTimer(socket: Socket): void {
+  const holder = socket as unknown as Record<symbol, { _idleTimeout?: number } | null>;
+  const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'timeout');
+  if (key !== undefined && holder[key]?._idleTimeout === -1) holder[key] = null;
+}
+
 /** A connection with more than this queued and unsent is too slow: drop it, it will resume. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -245,10 +255,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         // Freed when the socket closes, whether the upgrade completed or not. (Holds neither
         // the request nor its reply: they are let go once the upgrade is done.)
         const userId = auth.user.id;
-        const log = request.log;
         const release = () => {
           slots.release(userId, id).catch((error: unknown) => {
-            log.warn({ err: error }, 'releasing a connection slot failed');
+            app.log.warn({ err: error, connection: id }, 'releasing a connection slot failed');
           });
         };
         const raw = request.raw.socket;
@@ -263,20 +272,23 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
     (socket, request) => {
       const auth = authOf(request);
       // Only what a connection needs outlives the upgrade. The plugin's error listener closes
-      // over the upgrade's request and reply, and the raw socket still points at the unused
-      // HTTP response: let both go (a few KB per idle connection).
-      const log = request.log;
+      // over the upgrade's request and reply, the raw socket still points at the unused HTTP
+      // response and keeps its cleared idle timer, and the request's logger is a child logger
+      // of its own: let them all go (a few KB per idle connection; logs name the connection).
+      const id = reserved.get(request) ?? newId();
+      const log = app.log;
       socket.removeAllListeners('error');
       socket.on('error', (error) => {
-        log.debug({ err: error }, 'websocket error');
+        log.debug({ err: error, connection: id }, 'websocket error');
         socket.terminate();
       });
       const upgraded = (socket as unknown as { _socket?: Socket & { _httpMessage?: unknown } })
         ._socket;
       if (upgraded?._httpMessage instanceof ServerResponse)
         upgraded._httpMessage.detachSocket(upgraded);
+      if (upgraded) forgetClearedTimer(upgraded);
       const connection: Connection = {
-        id: reserved.get(request) ?? newId(),
+        id,
         socket,
         auth,
         alive: true,
@@ -341,7 +353,7 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
                 ...(error.epoch === undefined ? {} : { epoch: epochOf(error.epoch) }),
               });
             } else {
-              log.error({ err: error }, 'realtime request failed');
+              log.error({ err: error, connection: id }, 'realtime request failed');
               fail(socket, frame.id, 'CHAT_ERR_INTERNAL');
             }
           })
@@ -353,7 +365,9 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         connection.unsubscribe();
         void ready
           .then(() => handlers.setPresence(auth, connection.id, null))
-          .catch((error: unknown) => log.warn({ err: error }, 'presence update failed'));
+          .catch((error: unknown) =>
+            log.warn({ err: error, connection: id }, 'presence update failed'),
+          );
         set.delete(connection);
         if (set.size === 0) connections.delete(auth.user.id);
       });
