@@ -8,7 +8,7 @@ import { ChatError, type SendKind } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
-import { accessMessage, accessRoom, type Membership } from '../access.js';
+import { accessMessage, accessOpen, accessRoom, type Membership } from '../access.js';
 import { discardGroupInfoBlob, groupInfoBlob } from '../blobs.js';
 import { attachFile } from '../files.js';
 import { blockedBetween, endPendingAdd } from '../membership.js';
@@ -101,6 +101,9 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
       .executeTakeFirst();
     const recipients = await membersOf(trx, member);
     if (existing) return { event: toEvent(existing), duplicate: true, recipients };
+    // A closed room takes commits only, so its members' groups stay consistent; a retry of
+    // what was stored before it closed got its event back above.
+    if (input.kind !== 'commit') accessOpen(member);
     if (member.kind === 'direct') {
       const peer = recipients.find((id) => id !== sender.userId);
       if (peer && (await blockedBetween(trx, peer, sender.userId)).aBlockedB)
