@@ -309,6 +309,12 @@ export const t = {
     },
     waiting: (count: number) =>
       `${count} ${count === 1 ? 'message is' : 'messages are'} waiting for a member’s device to let this device into the conversation.`,
+    closed: {
+      title: 'Room closed',
+      banner:
+        'This room was closed by an administrator. You can read its history but no one can send new messages.',
+      composer: 'This room is closed: no one can send new messages.',
+    },
     security: {
       encrypted: 'End-to-end encrypted',
       verified: 'Verified',
@@ -827,6 +833,9 @@ export const t = {
         direct: 'Direct conversation',
       },
       nameFilter: 'Channel name',
+      stateFilter: 'State',
+      anyState: 'Open or closed',
+      states: { open: 'Open', closed: 'Closed' },
       none: 'No rooms match.',
       members: (n: number) => `${n} ${n === 1 ? 'member' : 'members'}`,
       events: (n: number) => `${n} ${n === 1 ? 'event' : 'events'}`,
@@ -841,6 +850,24 @@ export const t = {
       deleteConfirm: 'Delete room',
       deleting: 'Deleting…',
       deleted: (title: string) => `${title} was deleted.`,
+      closedBadge: 'Closed',
+      closedSince: 'closed',
+      close: 'Close',
+      closeNamed: (title: string) => `Close ${title}`,
+      closeTitle: (title: string) => `Close ${title}?`,
+      closeLead: (members: number) =>
+        `The room becomes a read-only archive. Its ${members} ${members === 1 ? 'member' : 'members'} keep it, can read its whole history and may leave it, but nobody can send, edit or react to messages, join it, be invited or change its settings until you reopen it. They are told at once.`,
+      closeConfirm: 'Close room',
+      closing: 'Closing…',
+      closed: (title: string) => `${title} was closed.`,
+      reopen: 'Reopen',
+      reopenNamed: (title: string) => `Reopen ${title}`,
+      reopenTitle: (title: string) => `Reopen ${title}?`,
+      reopenLead:
+        'Its members can send messages, join it and invite people again. They are told at once.',
+      reopenConfirm: 'Reopen room',
+      reopening: 'Reopening…',
+      reopened: (title: string) => `${title} was reopened.`,
     },
     server: 'Server',
     serverLead: 'The server at a glance. Connections are counted on the node that answered.',

@@ -33,6 +33,7 @@ import { ProfileCard, type Profile } from '../rooms/ProfileCard';
 import { mayModerate } from '../rooms/roles';
 import { RoomSettingsDialog } from '../rooms/RoomSettingsDialog';
 import { AppShell } from '../shell/AppShell';
+import { ClosedRoomBanner, ClosedRoomComposer } from './ClosedRoom';
 import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
 import { EmojiPanel } from './emoji';
@@ -489,6 +490,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             onCheck={checkSafetyNumber}
             onAcknowledge={acknowledge}
           />
+          {room.closedAt === null ? null : <ClosedRoomBanner />}
           <MessageList
             handle={list}
             label={t.conversation.messages}
@@ -562,29 +564,33 @@ function Conversation({ room }: { room: RoomSummary }) {
               </div>
             ) : null}
             <p className="typing">{typingText}</p>
-            <Composer
-              // Remade once the conversations are open, so it can read the room's draft.
-              key={conversations ? 'open' : 'opening'}
-              roomLabel={label}
-              replying={
-                replyTo
-                  ? {
-                      author: names.get(replyTo.sender) ?? t.conversation.someone,
-                      text: replyTo.text ?? '',
-                    }
-                  : null
-              }
-              onCancelReply={() => setReplyTo(null)}
-              onSend={send}
-              attachments={attachments}
-              onAttach={attachments.add}
-              onRemoveAttachment={attachments.remove}
-              onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
-              loadDraft={() => conversations?.draft(roomId) ?? Promise.resolve('')}
-              saveDraft={(text) =>
-                void conversations?.saveDraft(roomId, text).catch(() => undefined)
-              }
-            />
+            {room.closedAt !== null ? (
+              <ClosedRoomComposer />
+            ) : (
+              <Composer
+                // Remade once the conversations are open, so it can read the room's draft.
+                key={conversations ? 'open' : 'opening'}
+                roomLabel={label}
+                replying={
+                  replyTo
+                    ? {
+                        author: names.get(replyTo.sender) ?? t.conversation.someone,
+                        text: replyTo.text ?? '',
+                      }
+                    : null
+                }
+                onCancelReply={() => setReplyTo(null)}
+                onSend={send}
+                attachments={attachments}
+                onAttach={attachments.add}
+                onRemoveAttachment={attachments.remove}
+                onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
+                loadDraft={() => conversations?.draft(roomId) ?? Promise.resolve('')}
+                saveDraft={(text) =>
+                  void conversations?.saveDraft(roomId, text).catch(() => undefined)
+                }
+              />
+            )}
           </div>
         </div>
         {searchOpen && conversations ? (
