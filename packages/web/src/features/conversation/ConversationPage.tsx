@@ -191,6 +191,13 @@ function Conversation({ room }: { room: RoomSummary }) {
     error: p.error ? errorMessage(new ChatError(p.error.code, p.error.message)) : null,
   }));
 
+  // A send refused because the room was closed while this app did not know it (closed from
+  // the command line, which tells no open app): fetch the rooms, whose summary says so.
+  const refusedClosed = view?.pending.some((p) => p.error?.code === 'CHAT_ERR_ROOM_CLOSED');
+  useEffect(() => {
+    if (refusedClosed && room.closedAt === null) void store.refreshRooms();
+  }, [refusedClosed, room.closedAt, store]);
+
   const loadEarlier = useCallback(async () => {
     if (!conversations) return;
     setLoadingEarlier(true);
