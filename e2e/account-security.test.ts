@@ -16,7 +16,7 @@ import {
   STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
-import { composer, conversation, encrypted, rooms, send, sees } from './support/chat.js';
+import { composer, conversation, encrypted, messages, rooms, send, sees } from './support/chat.js';
 
 const NEW_PASSWORD = 'orange kettle hums beside 9 lanterns';
 
@@ -185,6 +185,11 @@ describe.skipIf(!chromiumPath())('account security', () => {
       .waitFor();
     expect(await composer(owner).count()).toBe(0);
     await sees(owner, 'soon gone');
+    // Nothing is replied, reacted or edited there; deleting one's own message stays.
+    const kept = messages(owner, 'soon gone');
+    expect(await kept.getByRole('button', { name: 'Reply' }).count()).toBe(0);
+    expect(await kept.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+    expect(await kept.getByRole('button', { name: 'Delete' }).count()).toBe(1);
     expect(await axeSerious(owner)).toEqual([]);
     await screenshot(owner, 'room-closed-desktop');
 
@@ -196,6 +201,7 @@ describe.skipIf(!chromiumPath())('account security', () => {
       .click();
     await card.getByRole('status').getByText(`#${name} was reopened.`).waitFor();
     await banner.waitFor({ state: 'detached' });
+    await expect.poll(() => kept.getByRole('button', { name: 'Reply' }).count()).toBe(1);
     await send(owner, 'back again');
     await sees(owner, 'back again');
 

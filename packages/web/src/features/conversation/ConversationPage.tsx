@@ -542,6 +542,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             onEdit={edit}
             onDelete={(seq) => void askDelete(seq)}
             moderator={mayModerate(room, admin)}
+            closed={room.closedAt !== null}
             onOpenProfile={openProfile}
             onReply={setReplyTo}
             onReact={react}
