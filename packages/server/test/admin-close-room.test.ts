@@ -205,6 +205,45 @@ describeEachDialect('admin console: closing a room', (dialect) => {
     }
   });
 
+  it('settles a message racing the close: nothing lands after the room closed', async () => {
+    const owner = await signedIn(t.app, 'archracer');
+    const a = await Peer.open(url, headersOf(owner));
+    try {
+      const created = await a.request<'room'>({ t: 'create', kind: 'channel', name: 'race-quay' });
+      if (created.t !== 'room') throw new Error(created.message);
+      const room = created.room.id;
+      const before = await eventCount(room);
+      // A close holds the room's row, not yet committed, while the message is sent: on
+      // PostgreSQL the send reads the room open, then waits for the row as it takes a seq.
+      let commit = () => {};
+      const holding = new Promise<void>((resolve) => (commit = resolve));
+      const closing = t.storage.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('rooms')
+          .set({ closed_at: Date.now() })
+          .where('id', '=', room)
+          .execute();
+        await holding;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const sending = a.request({
+        t: 'send',
+        kind: 'message',
+        room,
+        cmid: 'racing-the-close',
+        epoch: epoch(0),
+        payload: new Uint8Array([1]),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      commit();
+      await closing;
+      expect(await sending).toMatchObject({ t: 'error', code: 'CHAT_ERR_ROOM_CLOSED' });
+      expect(await eventCount(room)).toBe(before);
+    } finally {
+      a.close();
+    }
+  });
+
   it('keeps #general open, answers an unknown room with not found, and is for administrators only', async () => {
     const general =
       (await admin.get('/api/admin/rooms?kind=general')).json<Listed>().rooms[0]?.id ?? '';

@@ -102,8 +102,10 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
     const recipients = await membersOf(trx, member);
     if (existing) return { event: toEvent(existing), duplicate: true, recipients };
     // A closed room takes commits only, so its members' groups stay consistent; a retry of
-    // what was stored before it closed got its event back above.
-    if (input.kind !== 'commit') accessOpen(member);
+    // what was stored before it closed got its event back above. Checked again as the event
+    // takes its seq (appendEvent), where a close racing this send is settled.
+    const whileOpen = input.kind !== 'commit';
+    if (whileOpen) accessOpen(member);
     if (member.kind === 'direct') {
       const peer = recipients.find((id) => id !== sender.userId);
       if (peer && (await blockedBetween(trx, peer, sender.userId)).aBlockedB)
@@ -159,6 +161,7 @@ async function store(deps: SendDeps, sender: Sender, input: SendInput): Promise<
       payload: input.payload,
       target: input.target,
       epoch: input.kind === 'commit' ? input.epoch : undefined,
+      whileOpen,
     });
     // The file it carries is kept from now on, until this message is deleted.
     if (input.file !== undefined)
