@@ -1,10 +1,9 @@
 /**
  * Every authorization decision, in one place: accounts (signed in, administrator, own
  * device, invitations) and rooms (membership, whether the room is open for writing, role
- * rank, message ownership). Each access*
- * function either returns what the caller may act on or throws; a thing the caller may not
- * see is answered exactly like a thing that does not exist (CHAT_ERR_NOT_FOUND), so ids
- * can't be probed. Routes reach these through `requireUser` / `requireAdmin`, the realtime
+ * rank, message ownership). Each access* function either returns what the caller may act on
+ * or throws; a thing the caller may not see is answered exactly like a thing that does not
+ * exist (CHAT_ERR_NOT_FOUND), so ids can't be probed. Routes reach these through `requireUser` / `requireAdmin`, the realtime
  * handlers through the domain actions; nothing else decides who may do what.
  *
  * The administrator role is read from the database when a decision needs it
@@ -186,7 +185,7 @@ export async function membershipsOf(
       membersVersion: Number(row.members_version),
       pending: row.pending_user !== null,
       pendingDevice: row.pending_device,
-      closedAt: row.closed_at === null ? null : Number(row.closed_at),
+      closedAt: row.closed_at,
     });
   return found;
 }

@@ -87,18 +87,21 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
     const outcome = await db.transaction().execute(async (trx) => {
       const room = await trx
         .selectFrom('rooms')
-        .select(['kind', 'closed_at'])
+        .select('kind')
         .where('id', '=', roomId)
         .executeTakeFirst();
       if (!room) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such room.');
       if (room.kind === 'general' && closed)
         throw new ChatError('CHAT_ERR_FORBIDDEN', 'Everyone is in #general: it can’t be closed.');
-      if ((room.closed_at !== null) === closed) return null;
-      await trx
+      // A conditional update, atomic on both databases: of two administrators closing the
+      // room at once, one changes it; the other changes nothing.
+      const changed = await trx
         .updateTable('rooms')
         .set({ closed_at: closed ? at : null })
         .where('id', '=', roomId)
-        .execute();
+        .where('closed_at', closed ? 'is' : 'is not', null)
+        .executeTakeFirst();
+      if (Number(changed.numUpdatedRows) === 0) return null;
       const notices = auth
         ? [await notify(trx, { now, vault }, roomId, senderOf(auth), { type: 'closed', closed })]
         : [];
@@ -155,7 +158,7 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
           events: Number(row.last_seq),
           createdAt: iso(row.created_at),
           lastActivityAt: row.last_at === null ? null : iso(Number(row.last_at)),
-          closedAt: row.closed_at === null ? null : iso(Number(row.closed_at)),
+          closedAt: row.closed_at === null ? null : iso(row.closed_at),
         }))
         .sort(
           (a, b) =>

@@ -90,7 +90,7 @@ export async function summaries(
       lastSeq: seqOf(r.last_seq),
       epoch: epochOf(r.epoch),
       memberCount: Number(r.member_count ?? 0),
-      closedAt: r.closed_at === null ? null : Number(r.closed_at),
+      closedAt: r.closed_at,
     };
     switch (r.kind) {
       case 'general':
