@@ -1,7 +1,8 @@
 /**
  * Account security in real Chromium: an administrator's password-reset link, used by the
  * person it is for, who then signs in with the new password and talks again; their account
- * activity; signing out everywhere else; and the admin audit log's filters.
+ * activity; signing out everywhere else; closing, reopening and deleting a room from the
+ * console, followed at once by its members' open apps; and the admin audit log's filters.
  */
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import {
   STRONG_PASSWORD,
   uniqueName,
 } from './support/browser.js';
-import { conversation, encrypted, rooms, send, sees } from './support/chat.js';
+import { composer, conversation, encrypted, messages, rooms, send, sees } from './support/chat.js';
 
 const NEW_PASSWORD = 'orange kettle hums beside 9 lanterns';
 
@@ -147,7 +148,7 @@ describe.skipIf(!chromiumPath())('account security', () => {
     await conversation(first).waitFor();
   });
 
-  it('deletes a room from the console: it leaves its members’ apps at once', async () => {
+  it('closes, reopens and deletes a room from the console: its members’ apps follow at once', async () => {
     const name = uniqueName('lantern');
     const owner = await member(uniqueName('founder'));
     await rooms(owner).getByRole('button', { name: 'Create a channel' }).click();
@@ -169,6 +170,41 @@ describe.skipIf(!chromiumPath())('account security', () => {
     await row.getByText('1 member', { exact: false }).waitFor();
     await screenshot(boss, 'admin-rooms-desktop');
     expect(await axeSerious(boss)).toEqual([]);
+
+    // Closing: the owner's open app shows why, and the composer gives way to a note.
+    await row.getByRole('button', { name: `Close #${name}` }).click();
+    const closing = boss.getByRole('dialog', { name: `Close #${name}?` });
+    await closing.getByText(/read-only archive/).waitFor();
+    await closing.getByRole('button', { name: 'Close room' }).click();
+    await card.getByRole('status').getByText(`#${name} was closed.`).waitFor();
+    await row.getByText('Closed', { exact: true }).waitFor();
+    const banner = conversation(owner).getByRole('region', { name: 'Room closed' });
+    await banner.getByText(/closed by an administrator/).waitFor();
+    await conversation(owner)
+      .getByText('This room is closed: no one can send new messages.')
+      .waitFor();
+    expect(await composer(owner).count()).toBe(0);
+    await sees(owner, 'soon gone');
+    // Nothing is replied, reacted or edited there; deleting one's own message stays.
+    const kept = messages(owner, 'soon gone');
+    expect(await kept.getByRole('button', { name: 'Reply' }).count()).toBe(0);
+    expect(await kept.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+    expect(await kept.getByRole('button', { name: 'Delete' }).count()).toBe(1);
+    expect(await axeSerious(owner)).toEqual([]);
+    await screenshot(owner, 'room-closed-desktop');
+
+    // Reopening gives the composer back, and messages go through again.
+    await row.getByRole('button', { name: `Reopen #${name}` }).click();
+    await boss
+      .getByRole('dialog', { name: `Reopen #${name}?` })
+      .getByRole('button', { name: 'Reopen room' })
+      .click();
+    await card.getByRole('status').getByText(`#${name} was reopened.`).waitFor();
+    await banner.waitFor({ state: 'detached' });
+    await expect.poll(() => kept.getByRole('button', { name: 'Reply' }).count()).toBe(1);
+    await send(owner, 'back again');
+    await sees(owner, 'back again');
+
     await row.getByRole('button', { name: `Delete #${name}` }).click();
     const dialog = boss.getByRole('dialog', { name: `Delete #${name}?` });
     await dialog.getByText(/can’t be undone/).waitFor();

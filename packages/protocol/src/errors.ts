@@ -97,6 +97,10 @@ export const ErrorCatalogue = {
     status: 409,
     message: 'You are in as many rooms as an account may be. Leave one first.',
   },
+  CHAT_ERR_ROOM_CLOSED: {
+    status: 409,
+    message: 'An administrator closed this room: its history can be read, but nothing can be sent.',
+  },
   CHAT_ERR_BLOCKED: { status: 403, message: 'This person is not accepting that from you.' },
   CHAT_ERR_DELETE_CODE: {
     status: 403,

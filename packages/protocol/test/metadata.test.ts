@@ -212,6 +212,7 @@ describe('room names and topics: public for channels only', () => {
     lastSeq: 4,
     epoch: 0,
     memberCount: 2,
+    closedAt: null,
   };
   it('a group summary has null name and topic, and is never protected', () => {
     exactly(

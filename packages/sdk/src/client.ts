@@ -300,6 +300,14 @@ export interface SecureChatClient {
     deleteUser(userId: string): Promise<void>;
     /** Rooms with their member counts and last activity, most recently active first. */
     rooms(query?: AdminRoomsQuery): Promise<AdminRoomsResponse>;
+    /**
+     * Close a room (never #general): a read-only archive its members keep reading and may
+     * leave; their sends, edits, reactions, joins, invitations and setting changes are refused
+     * with CHAT_ERR_ROOM_CLOSED until it is reopened. Closing a closed room changes nothing.
+     */
+    closeRoom(roomId: string): Promise<void>;
+    /** Reopen a closed room: its members may write in it again. Reopening an open one: nothing. */
+    reopenRoom(roomId: string): Promise<void>;
     /** Delete a room, its history and its files for everyone in it (never #general). */
     deleteRoom(roomId: string): Promise<void>;
   };
@@ -794,6 +802,10 @@ export function createClient(options: ClientOptions = {}): SecureChatClient {
         guarded(() => http.get(withQuery(ApiRoutes.adminRooms, query), AdminRoomsResponse)),
       deleteUser: (userId) =>
         guarded(() => http.delete(withParam(ApiRoutes.adminUser, 'userId', userId))),
+      closeRoom: (roomId) =>
+        guarded(() => http.post(withParam(ApiRoutes.adminCloseRoom, 'roomId', roomId), {})),
+      reopenRoom: (roomId) =>
+        guarded(() => http.post(withParam(ApiRoutes.adminReopenRoom, 'roomId', roomId), {})),
       deleteRoom: (roomId) =>
         guarded(() => http.delete(withParam(ApiRoutes.adminRoom, 'roomId', roomId))),
       resetTwoFactor: (userId) =>

@@ -60,7 +60,13 @@ Commands:
                              go; its messages stay in their conversations under its name, and
                              the name stays taken. Rooms it was alone in are deleted.
   admin rooms                List rooms, most recently active first: id, kind, channel name,
-                             members, events, last activity.
+                             members, events, last activity, and when closed.
+  admin close-room <room-id> Close a room (never #general): its members keep reading its history
+                             and may leave, but nobody sends, edits, reacts, joins or is invited
+                             until it is reopened. Members' open apps learn it when they next
+                             reconnect.
+  admin reopen-room <room-id>
+                             Reopen a closed room: its members may write in it again.
   admin delete-room <room-id>
                              Delete a room, its history and files for everyone (never #general).
                              Members' open apps drop it when they next reconnect.
@@ -371,10 +377,24 @@ export async function runCli(
       for (const room of rooms) {
         const name = room.name === null ? '(encrypted name)' : `#${room.name}`;
         io.out(
-          `${room.id}\t${room.kind}\t${name}\tmembers ${room.members}\tevents ${room.events}\tlast activity ${room.lastActivityAt ?? 'never'}`,
+          `${room.id}\t${room.kind}\t${name}\tmembers ${room.members}\tevents ${room.events}\tlast activity ${room.lastActivityAt ?? 'never'}${room.closedAt === null ? '' : `\tclosed ${room.closedAt}`}`,
         );
       }
       if (total > rooms.length) io.out(`… and ${total - rooms.length} more.`);
+      return 0;
+    }
+    if (command === 'admin' && sub === 'close-room' && rest.length === 1) {
+      const roomId = rest[0] ?? '';
+      await withAccounts(env, (a) => a.closeRoom(null, roomId, null));
+      io.out(
+        `Closed room ${roomId}: its members can read its history and leave, but nobody can write in it.`,
+      );
+      return 0;
+    }
+    if (command === 'admin' && sub === 'reopen-room' && rest.length === 1) {
+      const roomId = rest[0] ?? '';
+      await withAccounts(env, (a) => a.reopenRoom(null, roomId, null));
+      io.out(`Reopened room ${roomId}: its members can write in it again.`);
       return 0;
     }
     if (command === 'admin' && sub === 'delete-room' && rest.length === 1) {

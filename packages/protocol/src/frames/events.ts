@@ -93,6 +93,11 @@ const SettingsNotice = Type.Object(
   strict,
 );
 /**
+ * An administrator closed the room (`closed`: it is a read-only archive from now on) or
+ * reopened it. The event's sender is that administrator.
+ */
+const ClosedNotice = Type.Object({ type: Type.Literal('closed'), closed: Type.Boolean() }, strict);
+/**
  * `user` signed in on a new device (`added`) or one of their devices was revoked (`revoked`):
  * written to every room they are in, so members' clients add or remove that device's leaf.
  */
@@ -118,6 +123,7 @@ export const Notice = Type.Union([
   RoleNotice,
   TransferNotice,
   SettingsNotice,
+  ClosedNotice,
   DevicesNotice,
 ]);
 export type Notice = Static<typeof Notice>;

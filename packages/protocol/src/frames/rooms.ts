@@ -4,6 +4,7 @@ import { Limits } from '../limits.js';
 import {
   ChannelName,
   Epoch,
+  Millis,
   PresenceStatus,
   RoomId,
   Seq,
@@ -51,6 +52,12 @@ const summaryBase = {
   lastSeq: Seq,
   epoch: Epoch,
   memberCount: Type.Integer({ minimum: 0 }),
+  /**
+   * When an administrator closed the room (milliseconds, as every time in frames), null while
+   * it is open. A closed room is a read-only archive: its history can be read, its members may
+   * leave, and nothing new can be written in it (CHAT_ERR_ROOM_CLOSED) until it is reopened.
+   */
+  closedAt: Type.Union([Millis, Type.Null()]),
 };
 /** #general and public channels: their name and topic are public. */
 const PublicRoomSummary = Type.Object(

@@ -87,6 +87,8 @@ export const AdminRoom = Type.Object(
     createdAt: Timestamp,
     /** When its last event was stored; null for a room with none. */
     lastActivityAt: Type.Union([Timestamp, Type.Null()]),
+    /** When an administrator closed it (a read-only archive); null while it is open. */
+    closedAt: Type.Union([Timestamp, Type.Null()]),
   },
   strict,
 );
@@ -96,6 +98,8 @@ export type AdminRoom = Static<typeof AdminRoom>;
 export const AdminRoomsQuery = Type.Object(
   {
     kind: Type.Optional(RoomKind),
+    /** Open rooms only, or closed ones only; absent = both. */
+    state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
     /** Part of a channel's name (case-insensitive). */
     name: Type.Optional(
       Type.String({ minLength: 1, maxLength: Limits.ADMIN_ROOMS_FILTER_MAX_CHARS }),

@@ -68,6 +68,10 @@ export const ApiRoutes = {
   adminRooms: '/api/admin/rooms',
   /** DELETE: a room, its history and its files, for everyone in it (never #general). */
   adminRoom: '/api/admin/rooms/:roomId',
+  /** POST: close a room — a read-only archive its members keep (never #general). */
+  adminCloseRoom: '/api/admin/rooms/:roomId/close',
+  /** POST: reopen a closed room: its members may write in it again. */
+  adminReopenRoom: '/api/admin/rooms/:roomId/reopen',
   /** The reset link's three steps: what it is for, then OPAQUE re-registration. */
   resetCheck: '/api/auth/reset/check',
   resetStart: '/api/auth/reset/start',

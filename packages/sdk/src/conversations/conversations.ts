@@ -245,6 +245,7 @@ function newcomer(notice: Notice | undefined): boolean {
     case 'leave':
     case 'role':
     case 'settings':
+    case 'closed':
     case 'transfer':
     case undefined:
       return false;

@@ -61,6 +61,7 @@ export function unsafeTestingTransport(
     lastSeq: seq(log.get(id)?.length ?? 0),
     epoch: epoch(0),
     memberCount: 2,
+    closedAt: null,
   });
   const transport: UnsafeTestingTransport = {
     log,

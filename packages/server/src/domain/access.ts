@@ -1,9 +1,9 @@
 /**
  * Every authorization decision, in one place: accounts (signed in, administrator, own
- * device, invitations) and rooms (membership, role rank, message ownership). Each access*
- * function either returns what the caller may act on or throws; a thing the caller may not
- * see is answered exactly like a thing that does not exist (CHAT_ERR_NOT_FOUND), so ids
- * can't be probed. Routes reach these through `requireUser` / `requireAdmin`, the realtime
+ * device, invitations) and rooms (membership, whether the room is open for writing, role
+ * rank, message ownership). Each access* function either returns what the caller may act on
+ * or throws; a thing the caller may not see is answered exactly like a thing that does not
+ * exist (CHAT_ERR_NOT_FOUND), so ids can't be probed. Routes reach these through `requireUser` / `requireAdmin`, the realtime
  * handlers through the domain actions; nothing else decides who may do what.
  *
  * The administrator role is read from the database when a decision needs it
@@ -80,6 +80,8 @@ export interface Membership {
   pending: boolean;
   /** When only one new device of theirs is pending (not the whole member): its id. */
   pendingDevice: string | null;
+  /** When an administrator closed the room (a read-only archive), null while open. */
+  closedAt: number | null;
 }
 
 const RANK: Record<RoomRole, number> = { member: 1, moderator: 2, owner: 3 };
@@ -96,6 +98,29 @@ export async function accessRoom(
 ): Promise<Membership> {
   const member = await membershipOf(db, roomId, userId);
   if (!member) throw new ChatError('CHAT_ERR_NOT_FOUND');
+  return member;
+}
+
+/**
+ * Refuse to write in a closed room: CHAT_ERR_ROOM_CLOSED. A closed room is a read-only
+ * archive. Its members keep reading it; what keeps their MLS groups consistent (commits,
+ * claims, new devices) and what lets people go (leave, removal, ownership handed on so the
+ * owner can leave) goes on; deleting a message goes on too, so people can still erase what
+ * they wrote. Everything that adds to it — messages, edits, reactions, joins, invitations,
+ * settings — is refused here, the one place that decides it.
+ */
+export function accessOpen(room: { closedAt: number | null }): void {
+  if (room.closedAt !== null) throw new ChatError('CHAT_ERR_ROOM_CLOSED');
+}
+
+/** `accessRoom`, for a write that adds to the room: also CHAT_ERR_ROOM_CLOSED when closed. */
+export async function accessOpenRoom(
+  db: Kysely<Database>,
+  roomId: string,
+  userId: string,
+): Promise<Membership> {
+  const member = await accessRoom(db, roomId, userId);
+  accessOpen(member);
   return member;
 }
 
@@ -137,6 +162,7 @@ export async function membershipsOf(
       'rooms.epoch',
       'rooms.direct_key',
       'rooms.members_version',
+      'rooms.closed_at',
       'room_members.role',
       'room_members.joined_seq',
       'pending_adds.user_id as pending_user',
@@ -159,6 +185,7 @@ export async function membershipsOf(
       membersVersion: Number(row.members_version),
       pending: row.pending_user !== null,
       pendingDevice: row.pending_device,
+      closedAt: row.closed_at,
     });
   return found;
 }

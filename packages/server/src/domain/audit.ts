@@ -30,6 +30,8 @@ export type AuditEvent =
   | 'passkey.remove'
   | 'passkey.rename'
   | 'admin.second_factor_removed'
+  | 'admin.room_closed'
+  | 'admin.room_reopened'
   | 'admin.room_deleted';
 
 /**

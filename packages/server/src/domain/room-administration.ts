@@ -1,11 +1,19 @@
 /**
  * The admin console's rooms: every room with what the server knows of it (kind, the name of a
- * public channel, member count, size of its log, last activity), and deleting one. Names and
- * topics of groups and direct rooms are end-to-end encrypted: the console never has them.
+ * public channel, member count, size of its log, last activity, whether it is closed),
+ * closing, reopening and deleting one. Names and topics of groups and direct rooms are
+ * end-to-end encrypted: the console never has them.
+ *
+ * Closing a room makes it a read-only archive (what that allows is decided in one place,
+ * access.ts `accessOpen`): its members keep it and its history, nothing new is written in it
+ * until it is reopened. A `closed` notice in the room tells every member's open apps at once,
+ * and the room's summary carries `closedAt` for apps that were away. Closing and reopening
+ * are idempotent: doing it again changes nothing, tells no one and is not audited again.
  *
  * Deleting a room removes it, its log and (through the file collector) its encrypted files
  * for everyone. Each member is sent a notice that they were removed, so open apps drop the
- * room at once; apps that were away learn it when they resume. #general can't be deleted.
+ * room at once; apps that were away learn it when they resume. #general can be neither
+ * closed nor deleted.
  */
 import {
   ChatError,
@@ -26,8 +34,11 @@ import { memberIds, membersChanged } from './membership.js';
 import { notify } from './rooms/kit.js';
 import { openNullable } from './vault.js';
 
-/** Every room matching `kind`, with its figures (names are matched afterwards). */
-async function roomRows(db: Kysely<Database>, kind: AdminRoomsQuery['kind']) {
+/** Every room matching `kind` and `state`, with its figures (names are matched afterwards). */
+async function roomRows(
+  db: Kysely<Database>,
+  { kind, state }: Pick<AdminRoomsQuery, 'kind' | 'state'>,
+) {
   let query = db
     .selectFrom('rooms as r')
     .select((eb) => [
@@ -37,6 +48,7 @@ async function roomRows(db: Kysely<Database>, kind: AdminRoomsQuery['kind']) {
       'r.password_hash',
       'r.created_at',
       'r.last_seq',
+      'r.closed_at',
       eb
         .selectFrom('room_members as m')
         .select(eb.fn.countAll<number | string>().as('n'))
@@ -51,11 +63,62 @@ async function roomRows(db: Kysely<Database>, kind: AdminRoomsQuery['kind']) {
         .as('last_at'),
     ]);
   if (kind !== undefined) query = query.where('r.kind', '=', kind);
+  if (state !== undefined)
+    query = query.where('r.closed_at', state === 'closed' ? 'is not' : 'is', null);
   return query.execute();
 }
 
 export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | 'vault'>) {
   const { db, now, vault } = deps;
+
+  /**
+   * Close (`closed`) or reopen a room. From the console (`auth` given) a `closed` notice in
+   * the room tells each member's open apps at once; from the command line, which has no
+   * connection to them, they learn it from the room's summary at their next resume.
+   */
+  async function setClosed(
+    auth: AuthContext | null,
+    roomId: string,
+    closed: boolean,
+    context: RequestContext | null,
+  ): Promise<void> {
+    if (auth) accessAdmin(auth);
+    const at = now();
+    const outcome = await db.transaction().execute(async (trx) => {
+      const room = await trx
+        .selectFrom('rooms')
+        .select('kind')
+        .where('id', '=', roomId)
+        .executeTakeFirst();
+      if (!room) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such room.');
+      if (room.kind === 'general' && closed)
+        throw new ChatError('CHAT_ERR_FORBIDDEN', 'Everyone is in #general: it can’t be closed.');
+      // A conditional update, atomic on both databases: of two administrators closing the
+      // room at once, one changes it; the other changes nothing.
+      const changed = await trx
+        .updateTable('rooms')
+        .set({ closed_at: closed ? at : null })
+        .where('id', '=', roomId)
+        .where('closed_at', closed ? 'is' : 'is not', null)
+        .executeTakeFirst();
+      if (Number(changed.numUpdatedRows) === 0) return null;
+      const notices = auth
+        ? [await notify(trx, { now, vault }, roomId, senderOf(auth), { type: 'closed', closed })]
+        : [];
+      return { kind: room.kind, notices };
+    });
+    if (!outcome) return;
+    if (deps.bus) publishEvents(deps.bus, outcome.notices);
+    await audit(
+      db,
+      vault,
+      at,
+      closed ? 'admin.room_closed' : 'admin.room_reopened',
+      { userId: auth?.user.id ?? null, ip: context?.ip ?? null },
+      { room: roomId, kind: outcome.kind, by: auth?.user.id ?? 'cli' },
+    );
+  }
+
   return {
     /**
      * Rooms, most recently active first (then newest), `limit` from `offset`. A name filter
@@ -76,7 +139,7 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
       const needle = query.name?.trim().toLowerCase();
       // Names are sealed at rest: opened here, then matched.
       const rows = await Promise.all(
-        (await roomRows(db, query.kind)).map(async (row) => ({
+        (await roomRows(db, query)).map(async (row) => ({
           ...row,
           name:
             row.kind === 'channel' || row.kind === 'general'
@@ -95,6 +158,7 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
           events: Number(row.last_seq),
           createdAt: iso(row.created_at),
           lastActivityAt: row.last_at === null ? null : iso(Number(row.last_at)),
+          closedAt: row.closed_at === null ? null : iso(row.closed_at),
         }))
         .sort(
           (a, b) =>
@@ -104,6 +168,14 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
         );
       return { rooms: rooms.slice(offset, offset + limit), total: rooms.length };
     },
+
+    /** Make a room a read-only archive for its members (never #general). Idempotent. */
+    closeRoom: (auth: AuthContext | null, roomId: string, context: RequestContext | null) =>
+      setClosed(auth, roomId, true, context),
+
+    /** Let a closed room's members write in it again. Idempotent. */
+    reopenRoom: (auth: AuthContext | null, roomId: string, context: RequestContext | null) =>
+      setClosed(auth, roomId, false, context),
 
     /**
      * Delete a room for everyone. From the console (`auth` given) each member's open apps are

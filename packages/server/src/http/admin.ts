@@ -244,6 +244,38 @@ export async function adminRoutes(fastify: FastifyInstance): Promise<void> {
       accounts.deleteRoom(authOf(request), request.params.roomId, requestContext(request)),
   );
 
+  app.post(
+    ApiRoutes.adminCloseRoom,
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Close a room: its members keep reading it, nobody writes in it (not #general).',
+        params: AdminRoomParams,
+        response: { 204: NO_CONTENT },
+      },
+    },
+    async (request, reply) => {
+      await accounts.closeRoom(authOf(request), request.params.roomId, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    ApiRoutes.adminReopenRoom,
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Reopen a closed room: its members may write in it again.',
+        params: AdminRoomParams,
+        response: { 204: NO_CONTENT },
+      },
+    },
+    async (request, reply) => {
+      await accounts.reopenRoom(authOf(request), request.params.roomId, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
   app.get(
     ApiRoutes.adminStats,
     {

@@ -200,6 +200,8 @@ export interface RoomsTable {
    * nobody's quota. (The `group_info` bytes column of 0003 is no longer used.)
    */
   group_info_blob: string | null;
+  /** Closed by an administrator (0015): read-only until reopened; see domain/room-administration.ts. */
+  closed_at: number | null;
 }
 
 export interface RoomMembersTable {

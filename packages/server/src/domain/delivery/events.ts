@@ -14,6 +14,7 @@ import {
 import type { Selectable, Transaction } from 'kysely';
 import type { EventBus } from '../../events/bus.js';
 import type { Database, EventKindColumn, EventsTable } from '../../storage/types.js';
+import { accessOpen } from '../access.js';
 import { newId } from '../crypto.js';
 import { deviceIdOf, epochOf, roomIdOf, seqOf, userIdOf } from '../ids.js';
 import type { Vault } from '../vault.js';
@@ -106,6 +107,11 @@ interface NewEvent {
   payload: Uint8Array;
   target?: number | undefined;
   epoch?: number | undefined;
+  /**
+   * Only while the room is open (access.ts `accessOpen`), as it is when the event takes its
+   * seq: that update waits for a concurrent close, so nothing lands after the room closed.
+   */
+  whileOpen?: boolean | undefined;
 }
 
 /** Give an event the room's next seq and store it (inside the caller's transaction). */
@@ -115,12 +121,13 @@ export async function appendEvent(
   input: NewEvent,
   notice?: { plain: Notice; sealed: string },
 ): Promise<RoomEvent> {
-  const { last_seq } = await trx
+  const { last_seq, closed_at } = await trx
     .updateTable('rooms')
     .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
     .where('id', '=', input.room)
-    .returning('last_seq')
+    .returning(['last_seq', 'closed_at'])
     .executeTakeFirstOrThrow();
+  if (input.whileOpen) accessOpen({ closedAt: closed_at });
   const row: Selectable<EventsTable> = {
     room_id: input.room,
     seq: Number(last_seq),

@@ -8,7 +8,7 @@ import { ChatError, type SendKind } from '@securechat/protocol';
 import type { Kysely, Transaction } from 'kysely';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Database } from '../../storage/types.js';
-import { accessMessage, accessRoom, type Membership } from '../access.js';
+import { accessMessage, accessOpen, accessRoom, type Membership } from '../access.js';
 import { discardGroupInfoBlob, groupInfoBlob } from '../blobs.js';
 import { attachFile } from '../files.js';
 import { blockedBetween, endPendingAdd } from '../membership.js';
@@ -232,6 +232,11 @@ async function store(
     .executeTakeFirst();
   const recipients = await membersOf(trx, member);
   if (existing) return { event: toEvent(existing), duplicate: true, recipients };
+  // A closed room takes commits only, so its members' groups stay consistent; a retry of
+  // what was stored before it closed got its event back above. Checked again as the event
+  // takes its seq (appendEvent), where a close racing this send is settled.
+  const whileOpen = input.kind !== 'commit';
+  if (whileOpen) accessOpen(member);
   if (member.kind === 'direct') {
     const peer = recipients.find((id) => id !== sender.userId);
     if (peer && (await blockedBetween(trx, peer, sender.userId)).aBlockedB)
@@ -281,6 +286,7 @@ async function store(
     payload: input.payload,
     target: input.target,
     epoch: input.kind === 'commit' ? input.epoch : undefined,
+    whileOpen,
   });
   // The file it carries is kept from now on, until this message is deleted.
   if (input.file !== undefined)

@@ -1,6 +1,7 @@
 /** Creating channels and groups, and joining public (possibly protected) channels. */
 import { ChatError, type Visibility } from '@securechat/protocol';
 import type { Sender } from '../delivery/events.js';
+import { accessOpen } from '../access.js';
 import { newId } from '../crypto.js';
 import { isMember, lockRows } from '../membership.js';
 import {
@@ -97,7 +98,7 @@ export async function join(
   const { db, now, limiter } = deps;
   const room = await db
     .selectFrom('rooms')
-    .select(['kind', 'password_hash'])
+    .select(['kind', 'password_hash', 'closed_at'])
     .where('id', '=', roomId)
     .executeTakeFirst();
   // Groups and direct rooms are joined by invitation only: to others they do not exist.
@@ -105,6 +106,7 @@ export async function join(
     throw new ChatError('CHAT_ERR_NOT_FOUND');
   const already = await summary(db, deps.vault, actor.userId, roomId);
   if (already) return { room: already, notices: [] };
+  accessOpen({ closedAt: room.closed_at });
   if (room.password_hash !== null) {
     const retryAfter = await limiter.consume('roomPassword', `${actor.userId}:${roomId}`);
     if (retryAfter !== null)

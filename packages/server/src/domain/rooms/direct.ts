@@ -1,6 +1,7 @@
 /** Direct rooms: one per pair of people, made on first use. */
 import { ChatError } from '@securechat/protocol';
 import type { Accepted, Sender } from '../delivery/events.js';
+import { accessOpen } from '../access.js';
 import { newId } from '../crypto.js';
 import { blockedBetween, directKey, lockRows, memberIds } from '../membership.js';
 import { isUniqueViolation } from '../../storage/errors.js';
@@ -30,7 +31,7 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
       const key = directKey(actor.userId, peer.id);
       const existing = await trx
         .selectFrom('rooms')
-        .select('id')
+        .select(['id', 'closed_at'])
         .where('direct_key', '=', key)
         .executeTakeFirst();
       const notices: Accepted[] = [];
@@ -61,6 +62,8 @@ export async function direct(deps: RoomsDeps, actor: Sender, username: string): 
         const present = await memberIds(trx, id);
         for (const userId of [actor.userId, peer.id]) {
           if (present.includes(userId)) continue;
+          // A closed room takes no one back in: it is reopened first.
+          accessOpen({ closedAt: existing?.closed_at ?? null });
           await checkCapacity(trx, null, [userId], dialect);
           await addMember(trx, now, id, userId, 'member');
           notices.push(await notify(trx, deps, id, actor, { type: 'join', user: userId }));

@@ -1,9 +1,13 @@
-/** Changing who is in a room and with which role: leave, invite, kick, role, transfer. */
+/**
+ * Changing who is in a room and with which role: leave, invite, kick, role, transfer. In a
+ * closed room only inviting is refused: people may still leave, be removed, and hand on the
+ * ownership that leaving needs.
+ */
 import { ChatError, type UserId } from '@securechat/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import type { Sender } from '../delivery/events.js';
-import { accessRank, accessRoom, rank } from '../access.js';
+import { accessOpenRoom, accessRank, accessRoom, rank } from '../access.js';
 import {
   blockedBetween,
   clearPendingAdd,
@@ -73,7 +77,7 @@ export async function invite(
 ): Promise<Changed> {
   const { db, now } = deps;
   const notices = await db.transaction().execute(async (trx) => {
-    const member = await accessRoom(trx, roomId, actor.userId);
+    const member = await accessOpenRoom(trx, roomId, actor.userId);
     requireManaged(member);
     // Groups are invitation-only; a protected channel's password is not to be walked past:
     // in both, only moderators and the owner invite.

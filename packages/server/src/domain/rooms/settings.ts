@@ -6,7 +6,7 @@ import { ChatError, type Notice, type RoomSummary, type Visibility } from '@secu
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/types.js';
 import type { Sender } from '../delivery/events.js';
-import { accessRank, accessRoom, isAdministrator, type Membership } from '../access.js';
+import { accessOpen, accessRank, accessRoom, isAdministrator, type Membership } from '../access.js';
 import {
   channelNameFree,
   CHANNEL_NAME,
@@ -25,13 +25,17 @@ export interface SettingsInput {
   password?: string | null | undefined;
 }
 
-/** Whether this member may make these changes: CHAT_ERR_FORBIDDEN / _VALIDATION if not. */
+/**
+ * Whether this member may make these changes: CHAT_ERR_ROOM_CLOSED / _FORBIDDEN / _VALIDATION
+ * if not.
+ */
 async function mayChange(
   db: Kysely<Database>,
   member: Membership,
   actor: Sender,
   input: SettingsInput,
 ): Promise<void> {
+  accessOpen(member);
   if (member.kind === 'direct')
     throw new ChatError('CHAT_ERR_FORBIDDEN', 'Direct rooms have no settings.');
   if (member.kind === 'general') {

@@ -39,6 +39,7 @@ export async function summaries(
       'r.direct_key',
       'r.last_seq',
       'r.epoch',
+      'r.closed_at',
       'm.role',
       'm.muted',
       eb
@@ -89,6 +90,7 @@ export async function summaries(
       lastSeq: seqOf(r.last_seq),
       epoch: epochOf(r.epoch),
       memberCount: Number(r.member_count ?? 0),
+      closedAt: r.closed_at,
     };
     switch (r.kind) {
       case 'general':

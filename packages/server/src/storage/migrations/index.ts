@@ -18,6 +18,7 @@ import { resetLinks } from './0011_reset_links.js';
 import { encryptionAtRest, type MigrationVault } from './0012_encryption_at_rest.js';
 import { twoFactor } from './0013_two_factor.js';
 import { deletedAccounts } from './0014_deleted_accounts.js';
+import { closedRooms } from './0015_closed_rooms.js';
 
 /** `vault`: 0012 seals the values stored before it with the server's keyring. */
 export function migrations(dialect: Dialect, vault: MigrationVault): Record<string, Migration> {
@@ -36,6 +37,7 @@ export function migrations(dialect: Dialect, vault: MigrationVault): Record<stri
     '0012_encryption_at_rest': encryptionAtRest(vault),
     '0013_two_factor': twoFactor(),
     '0014_deleted_accounts': deletedAccounts(),
+    '0015_closed_rooms': closedRooms(),
   };
 }
 

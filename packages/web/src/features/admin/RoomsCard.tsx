@@ -15,13 +15,15 @@ const PAGE = 50;
 
 interface Filters {
   kind: '' | AdminRoom['kind'];
+  state: '' | 'open' | 'closed';
   name: string;
 }
 
-const NO_FILTERS: Filters = { kind: '', name: '' };
+const NO_FILTERS: Filters = { kind: '', state: '', name: '' };
 
 const queryOf = (filters: Filters) => ({
   ...(filters.kind ? { kind: filters.kind } : {}),
+  ...(filters.state ? { state: filters.state } : {}),
   ...(filters.name.trim() ? { name: filters.name.trim() } : {}),
   limit: String(PAGE),
 });
@@ -30,21 +32,58 @@ const queryOf = (filters: Filters) => ({
 const titleOf = (room: AdminRoom) =>
   room.name !== null ? `#${room.name}` : t.admin.rooms.unnamed[room.kind];
 
+/** What an administrator is about to do to a room, asked before it is done. */
+interface Pending {
+  kind: 'close' | 'reopen' | 'delete';
+  room: AdminRoom;
+}
+
+/** The confirmation each action asks for. */
+function dialogOf({ kind, room }: Pending) {
+  const r = t.admin.rooms;
+  const title = titleOf(room);
+  switch (kind) {
+    case 'close':
+      return {
+        title: r.closeTitle(title),
+        lead: r.closeLead(room.members),
+        confirm: r.closeConfirm,
+        busy: r.closing,
+      };
+    case 'reopen':
+      return {
+        title: r.reopenTitle(title),
+        lead: r.reopenLead,
+        confirm: r.reopenConfirm,
+        busy: r.reopening,
+      };
+    case 'delete':
+      return {
+        title: r.deleteTitle(title),
+        lead: r.deleteLead(room.members),
+        confirm: r.deleteConfirm,
+        busy: r.deleting,
+      };
+  }
+}
+
 /**
- * Every room, most recently active first, with what the server knows of it, and deleting one
- * for everyone in it. Groups and direct rooms have no name here: it is end-to-end encrypted.
+ * Every room, most recently active first, with what the server knows of it; closing one (a
+ * read-only archive for its members), reopening it, and deleting one for everyone in it.
+ * Groups and direct rooms have no name here: it is end-to-end encrypted.
  */
 export function RoomsCard() {
   const errorMessage = useFailureMessage();
   const kindId = useId();
+  const stateId = useId();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [applied, setApplied] = useState<Filters>(NO_FILTERS);
   const [rooms, setRooms] = useState<AdminRoom[] | null>(null);
   const [total, setTotal] = useState(0);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [pending, setPending] = useState<AdminRoom | null>(null);
-  const [deleted, setDeleted] = useState<string | null>(null);
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [done, setDone] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
 
   useEffect(() => {
@@ -82,21 +121,56 @@ export function RoomsCard() {
 
   function apply(event: FormEvent) {
     event.preventDefault();
-    setDeleted(null);
+    setDone(null);
     setApplied({ ...draft });
   }
 
-  async function remove(room: AdminRoom): Promise<string | null> {
+  /** Take a room off the list shown (deleted, or no longer matching the filters). */
+  function drop(room: AdminRoom) {
+    setRooms((list) => list?.filter((r) => r.id !== room.id) ?? null);
+    setTotal((n) => Math.max(0, n - 1));
+  }
+
+  /** Show a room closed (at `closedAt`) or open (null), or drop it when the filter hides it. */
+  function reshow(room: AdminRoom, closedAt: string | null) {
+    if (applied.state && applied.state !== (closedAt ? 'closed' : 'open')) return drop(room);
+    setRooms((list) => list?.map((r) => (r.id === room.id ? { ...r, closedAt } : r)) ?? null);
+  }
+
+  /** Run what the dialog confirms; null when done, else the refusal to show there. */
+  async function confirm({ kind, room }: Pending): Promise<string | null> {
+    const title = titleOf(room);
     try {
-      await client.admin.deleteRoom(room.id);
-      setRooms((list) => list?.filter((r) => r.id !== room.id) ?? null);
-      setTotal((n) => Math.max(0, n - 1));
-      setDeleted(t.admin.rooms.deleted(titleOf(room)));
+      switch (kind) {
+        case 'close':
+          await client.admin.closeRoom(room.id);
+          reshow(room, new Date().toISOString());
+          setDone(t.admin.rooms.closed(title));
+          break;
+        case 'reopen':
+          await client.admin.reopenRoom(room.id);
+          reshow(room, null);
+          setDone(t.admin.rooms.reopened(title));
+          break;
+        case 'delete':
+          await client.admin.deleteRoom(room.id);
+          drop(room);
+          setDone(t.admin.rooms.deleted(title));
+          break;
+      }
       return null;
     } catch (failure) {
       return errorMessage(failure);
     }
   }
+
+  /** Ask before acting on a room. */
+  const ask = (kind: Pending['kind'], room: AdminRoom) => {
+    setDone(null);
+    setPending({ kind, room });
+  };
+
+  const dialog = pending ? dialogOf(pending) : null;
 
   return (
     <section className="card" aria-labelledby="rooms-title">
@@ -122,6 +196,25 @@ export function RoomsCard() {
             </select>
           </div>
         </div>
+        <div className="field">
+          <label htmlFor={stateId}>{t.admin.rooms.stateFilter}</label>
+          <div className="select">
+            <select
+              id={stateId}
+              value={draft.state}
+              onChange={(e) =>
+                setDraft((d) => ({ ...d, state: e.target.value as Filters['state'] }))
+              }
+            >
+              <option value="">{t.admin.rooms.anyState}</option>
+              {(['open', 'closed'] as const).map((state) => (
+                <option key={state} value={state}>
+                  {t.admin.rooms.states[state]}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
         <Field
           label={t.admin.rooms.nameFilter}
           name="rooms-name"
@@ -139,9 +232,9 @@ export function RoomsCard() {
         />
       </form>
       {error ? <Alert>{error}</Alert> : null}
-      {deleted ? (
+      {done ? (
         <p role="status" className="field-hint">
-          {deleted}
+          {done}
         </p>
       ) : null}
       {rooms && rooms.length === 0 && !error ? (
@@ -169,6 +262,9 @@ export function RoomsCard() {
                 <div className="list-title">
                   {titleOf(room)}
                   <span className="badge badge-muted">{t.admin.rooms.kinds[room.kind]}</span>
+                  {room.closedAt ? (
+                    <span className="badge badge-expired">{t.admin.rooms.closedBadge}</span>
+                  ) : null}
                 </div>
                 <div className="list-meta" id={metaId}>
                   {t.admin.rooms.members(room.members)}
@@ -185,22 +281,47 @@ export function RoomsCard() {
                   ) : (
                     t.admin.rooms.noActivity
                   )}
+                  {room.closedAt ? (
+                    <>
+                      <span aria-hidden="true"> · </span>
+                      {t.admin.rooms.closedSince}{' '}
+                      <time dateTime={room.closedAt} title={formatTime(room.closedAt)}>
+                        {formatRelative(room.closedAt, now)}
+                      </time>
+                    </>
+                  ) : null}
                   <span aria-hidden="true"> · </span>
                   <code className="audit-detail">{room.id}</code>
                 </div>
               </div>
               {room.kind === 'general' ? null : (
-                <Button
-                  variant="danger"
-                  aria-label={t.admin.rooms.deleteNamed(titleOf(room))}
-                  aria-describedby={metaId}
-                  onClick={() => {
-                    setDeleted(null);
-                    setPending(room);
-                  }}
-                >
-                  {t.admin.rooms.delete}
-                </Button>
+                <>
+                  {room.closedAt ? (
+                    <Button
+                      aria-label={t.admin.rooms.reopenNamed(titleOf(room))}
+                      aria-describedby={metaId}
+                      onClick={() => ask('reopen', room)}
+                    >
+                      {t.admin.rooms.reopen}
+                    </Button>
+                  ) : (
+                    <Button
+                      aria-label={t.admin.rooms.closeNamed(titleOf(room))}
+                      aria-describedby={metaId}
+                      onClick={() => ask('close', room)}
+                    >
+                      {t.admin.rooms.close}
+                    </Button>
+                  )}
+                  <Button
+                    variant="danger"
+                    aria-label={t.admin.rooms.deleteNamed(titleOf(room))}
+                    aria-describedby={metaId}
+                    onClick={() => ask('delete', room)}
+                  >
+                    {t.admin.rooms.delete}
+                  </Button>
+                </>
               )}
             </li>
           );
@@ -213,13 +334,13 @@ export function RoomsCard() {
           </Button>
         </div>
       ) : null}
-      {pending ? (
+      {pending && dialog ? (
         <ConfirmDialog
-          title={t.admin.rooms.deleteTitle(titleOf(pending))}
-          lead={t.admin.rooms.deleteLead(pending.members)}
-          confirm={t.admin.rooms.deleteConfirm}
-          busyLabel={t.admin.rooms.deleting}
-          onConfirm={() => remove(pending)}
+          title={dialog.title}
+          lead={dialog.lead}
+          confirm={dialog.confirm}
+          busyLabel={dialog.busy}
+          onConfirm={() => confirm(pending)}
           onClose={() => setPending(null)}
         />
       ) : null}

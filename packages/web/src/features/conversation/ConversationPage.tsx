@@ -33,6 +33,7 @@ import { ProfileCard, type Profile } from '../rooms/ProfileCard';
 import { mayModerate } from '../rooms/roles';
 import { RoomSettingsDialog } from '../rooms/RoomSettingsDialog';
 import { AppShell } from '../shell/AppShell';
+import { ClosedRoomBanner, ClosedRoomComposer } from './ClosedRoom';
 import { Composer } from './Composer';
 import { DeleteDialog } from './DeleteDialog';
 import { EmojiPanel } from './emoji';
@@ -189,6 +190,13 @@ function Conversation({ room }: { room: RoomSummary }) {
     at: p.at,
     error: p.error ? errorMessage(new ChatError(p.error.code, p.error.message)) : null,
   }));
+
+  // A send refused because the room was closed while this app did not know it (closed from
+  // the command line, which tells no open app): fetch the rooms, whose summary says so.
+  const refusedClosed = view?.pending.some((p) => p.error?.code === 'CHAT_ERR_ROOM_CLOSED');
+  useEffect(() => {
+    if (refusedClosed && room.closedAt === null) void store.refreshRooms();
+  }, [refusedClosed, room.closedAt, store]);
 
   const loadEarlier = useCallback(async () => {
     if (!conversations) return;
@@ -489,6 +497,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             onCheck={checkSafetyNumber}
             onAcknowledge={acknowledge}
           />
+          {room.closedAt === null ? null : <ClosedRoomBanner />}
           <MessageList
             handle={list}
             label={t.conversation.messages}
@@ -533,6 +542,7 @@ function Conversation({ room }: { room: RoomSummary }) {
             onEdit={edit}
             onDelete={(seq) => void askDelete(seq)}
             moderator={mayModerate(room, admin)}
+            closed={room.closedAt !== null}
             onOpenProfile={openProfile}
             onReply={setReplyTo}
             onReact={react}
@@ -562,29 +572,33 @@ function Conversation({ room }: { room: RoomSummary }) {
               </div>
             ) : null}
             <p className="typing">{typingText}</p>
-            <Composer
-              // Remade once the conversations are open, so it can read the room's draft.
-              key={conversations ? 'open' : 'opening'}
-              roomLabel={label}
-              replying={
-                replyTo
-                  ? {
-                      author: names.get(replyTo.sender) ?? t.conversation.someone,
-                      text: replyTo.text ?? '',
-                    }
-                  : null
-              }
-              onCancelReply={() => setReplyTo(null)}
-              onSend={send}
-              attachments={attachments}
-              onAttach={attachments.add}
-              onRemoveAttachment={attachments.remove}
-              onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
-              loadDraft={() => conversations?.draft(roomId) ?? Promise.resolve('')}
-              saveDraft={(text) =>
-                void conversations?.saveDraft(roomId, text).catch(() => undefined)
-              }
-            />
+            {room.closedAt !== null ? (
+              <ClosedRoomComposer />
+            ) : (
+              <Composer
+                // Remade once the conversations are open, so it can read the room's draft.
+                key={conversations ? 'open' : 'opening'}
+                roomLabel={label}
+                replying={
+                  replyTo
+                    ? {
+                        author: names.get(replyTo.sender) ?? t.conversation.someone,
+                        text: replyTo.text ?? '',
+                      }
+                    : null
+                }
+                onCancelReply={() => setReplyTo(null)}
+                onSend={send}
+                attachments={attachments}
+                onAttach={attachments.add}
+                onRemoveAttachment={attachments.remove}
+                onTyping={(on) => void conversations?.typing(roomId, on).catch(() => undefined)}
+                loadDraft={() => conversations?.draft(roomId) ?? Promise.resolve('')}
+                saveDraft={(text) =>
+                  void conversations?.saveDraft(roomId, text).catch(() => undefined)
+                }
+              />
+            )}
           </div>
         </div>
         {searchOpen && conversations ? (

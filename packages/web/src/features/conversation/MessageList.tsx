@@ -233,6 +233,8 @@ interface ListProps {
   onDelete: (seq: number) => void;
   /** This user may delete others' messages too (a moderator, the owner, an administrator). */
   moderator?: boolean;
+  /** The room is closed (read-only): nothing is replied, reacted or edited; Delete stays. */
+  closed?: boolean;
   /** Open a sender's profile card. */
   onOpenProfile?: (user: string) => void;
   onReply: (item: MessageItem) => void;
@@ -299,6 +301,7 @@ export function MessageList({
   onEdit,
   onDelete,
   moderator = false,
+  closed = false,
   onOpenProfile,
   onReply,
   onReact,
@@ -409,6 +412,7 @@ export function MessageList({
               onEdit={onEdit}
               onDelete={onDelete}
               moderator={moderator}
+              closed={closed}
               onOpenProfile={onOpenProfile}
               onReply={onReply}
               onReact={onReact}
@@ -542,6 +546,7 @@ function Message({
   onEdit,
   onDelete,
   moderator,
+  closed,
   onOpenProfile,
   onReply,
   onReact,
@@ -564,6 +569,7 @@ function Message({
   onEdit: (seq: number, text: string, rich: RichDocument | null) => Promise<boolean>;
   onDelete: (seq: number) => void;
   moderator: boolean;
+  closed: boolean;
   onOpenProfile: ((user: string) => void) | undefined;
   onReply: (item: MessageItem) => void;
   onReact: (seq: number, emoji: string) => void;
@@ -684,6 +690,7 @@ function Message({
                   type="button"
                   className="button ghost small"
                   aria-pressed={me !== null && reaction.users.includes(me)}
+                  disabled={closed}
                   aria-label={t.conversation.reactionLabel(reaction.emoji, reaction.users.length)}
                   onClick={() => onReact(item.seq, reaction.emoji)}
                 >
@@ -696,43 +703,49 @@ function Message({
       </div>
       {!item.deleted && item.text !== null && editing === null ? (
         <div className="msg-actions">
-          <Button
-            variant="ghost"
-            className="small"
-            aria-describedby={textId}
-            onClick={() => onReply(item)}
-          >
-            {t.conversation.reply}
-          </Button>
-          <Button
-            variant="ghost"
-            className="small"
-            aria-describedby={textId}
-            aria-label={t.conversation.react(QUICK_REACTION)}
-            onClick={() => onReact(item.seq, QUICK_REACTION)}
-          >
-            {QUICK_REACTION}
-          </Button>
-          <Button
-            variant="ghost"
-            className="small"
-            aria-describedby={textId}
-            aria-label={t.conversation.addReaction}
-            title={t.conversation.addReaction}
-            onClick={() => onPickReaction(item.seq)}
-          >
-            <span aria-hidden="true">☺+</span>
-          </Button>
-          {own ? (
+          {closed ? null : (
             <>
               <Button
                 variant="ghost"
                 className="small"
                 aria-describedby={textId}
-                onClick={() => setEditing(item.text ?? '')}
+                onClick={() => onReply(item)}
               >
-                {t.conversation.edit}
+                {t.conversation.reply}
               </Button>
+              <Button
+                variant="ghost"
+                className="small"
+                aria-describedby={textId}
+                aria-label={t.conversation.react(QUICK_REACTION)}
+                onClick={() => onReact(item.seq, QUICK_REACTION)}
+              >
+                {QUICK_REACTION}
+              </Button>
+              <Button
+                variant="ghost"
+                className="small"
+                aria-describedby={textId}
+                aria-label={t.conversation.addReaction}
+                title={t.conversation.addReaction}
+                onClick={() => onPickReaction(item.seq)}
+              >
+                <span aria-hidden="true">☺+</span>
+              </Button>
+            </>
+          )}
+          {own ? (
+            <>
+              {closed ? null : (
+                <Button
+                  variant="ghost"
+                  className="small"
+                  aria-describedby={textId}
+                  onClick={() => setEditing(item.text ?? '')}
+                >
+                  {t.conversation.edit}
+                </Button>
+              )}
               <Button
                 variant="ghost"
                 className="small danger-text"

@@ -29,6 +29,8 @@ export function noticeText(
       if (typeof notice.topic === 'string') return n.topic(actor, notice.topic);
       if (notice.topic === null) return n.clearTopic(actor);
       return n.settings(actor);
+    case 'closed':
+      return notice.closed ? n.closed : n.reopened;
     case 'devices':
       return notice.change === 'added' ? n.deviceAdded(subject) : n.deviceRevoked(subject);
   }
