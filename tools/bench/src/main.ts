@@ -5,7 +5,9 @@
  * codec: the WebSocket frame codec against JSON.
  * accounts: OPAQUE registration and sign-in round trips through the sdk (both sides do the
  * full OPAQUE work, the server persists before answering), and plain API throughput.
- * realtime: fan-out, idle connections and catch-up over the WebSocket (see realtime.ts).
+ * realtime: fan-out against a Socket.IO reference server, idle connections and catch-up over
+ * the WebSocket (see realtime.ts).
+ * cluster: the fan-out on PostgreSQL + Redis with one node, then two (see cluster.ts).
  * mls: ts-mls group sizes and costs per ciphersuite, in Node and (BENCH_MLS_BROWSER=1) in
  * Chromium (see mls.ts for its own variables).
  * search: the sdk's message index over 50,000 messages — build, restore after a restart,
@@ -14,7 +16,7 @@
  * time to show, elements in the page, frame times while scrolling (see scroll.ts; not in the
  * default list: BENCH_SUITES=scroll).
  *
- * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime,mls`),
+ * Environment: BENCH_SUITES (comma-separated, default `codec,accounts,realtime,cluster,mls`),
  * BENCH_QUICK=1 (small sizes and short steps), BENCH_OUT (write every figure there as JSON),
  * BENCH_STEP_SECONDS (each fan-out step), BENCH_ACCOUNTS_CACHE (a folder keeping the realtime
  * suite's accounts between runs), BENCH_REALTIME (which of `fanout,idle,catchup` to run),
@@ -24,11 +26,14 @@
  * BENCH_ROOMS (which fan-out rooms by member count, e.g. `100`), BENCH_IDLE (idle socket counts,
  * e.g. `5000,19000`), BENCH_REFERENCE=0 (skip the
  * Socket.IO reference), BENCH_SYNCHRONOUS (`full`, `normal` or both: SQLite's setting for the
- * fan-out runs), BENCH_SENDS_PER_SECOND (the send limits given to the server, default 1,000).
+ * fan-out runs), BENCH_SENDS_PER_SECOND (the send limits given to the server, default 1,000),
+ * BENCH_CLUSTER_MEMBERS (the cluster suite's room, default 100), BENCH_DATABASE_URL and
+ * BENCH_REDIS_URL (where the cluster suite makes its database and keys).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createClient } from '@securechat/sdk';
+import { clusterBenchmark } from './cluster.js';
 import { codecBenchmark } from './codec.js';
 import { mlsBenchmark, mlsOptionsFromEnv } from './mls.js';
 import { mlsBrowserBenchmark } from './mls-browser.js';
@@ -41,7 +46,9 @@ import { printTable, summarize } from './stats.js';
 
 const QUICK_RUN = process.env.BENCH_QUICK === '1';
 const SUITES = new Set(
-  (process.env.BENCH_SUITES ?? 'codec,accounts,realtime,mls').split(',').map((s) => s.trim()),
+  (process.env.BENCH_SUITES ?? 'codec,accounts,realtime,cluster,mls')
+    .split(',')
+    .map((s) => s.trim()),
 );
 const USERS = Number(process.env.BENCH_USERS ?? (QUICK_RUN ? 5 : 50));
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK_RUN ? 1 : 5));
@@ -158,6 +165,13 @@ if (SUITES.has('realtime')) {
       catchup: parts.includes('catchup'),
     },
   });
+}
+if (SUITES.has('cluster')) {
+  const preset = QUICK_RUN ? QUICK : FULL;
+  results.cluster = await clusterBenchmark(
+    { ...preset, stepSeconds: Number(process.env.BENCH_STEP_SECONDS ?? preset.stepSeconds) },
+    Number(process.env.BENCH_CLUSTER_MEMBERS ?? (QUICK_RUN ? 4 : 100)),
+  );
 }
 if (SUITES.has('mls')) {
   const options = mlsOptionsFromEnv(QUICK_RUN);

@@ -22,7 +22,6 @@ export const SENDS_PER_SECOND = Number(
  * held over any sliding second, so the server's token buckets never refuse a send.
  */
 export const DEVICE_RATE = Math.floor(SENDS_PER_SECOND * 0.9);
-export const USER_RATE = DEVICE_RATE;
 
 /** What the sockets speak: SecureChat's gateway, or the Socket.IO reference server. */
 export type Protocol = 'securechat' | 'socketio';

@@ -25,7 +25,6 @@ import {
   DEVICE_RATE,
   GENERAL_ROOM,
   SENDS_PER_SECOND,
-  USER_RATE,
   type CatchupResult,
   type LoadRequests,
   type Protocol,
@@ -42,6 +41,8 @@ export interface RealtimeOptions {
   /** The first step offers this many deliveries per second. */
   startDeliveries: number;
   maxSteps: number;
+  /** Steps between the last passing and the first failing rate, to find the limit closer. */
+  refineSteps: number;
   drainMs: number;
   /** p99 (ms) a step must stay under, and at half the best rate. */
   p99LimitMs: number;
@@ -80,6 +81,7 @@ export const FULL: RealtimeOptions = {
   growth: 1.5,
   startDeliveries: 5_000,
   maxSteps: 16,
+  refineSteps: 2,
   drainMs: 2_000,
   p99LimitMs: 100,
   p99HalfBestMs: 25,
@@ -107,6 +109,7 @@ export const QUICK: RealtimeOptions = {
   stepSeconds: 1,
   startDeliveries: 100,
   maxSteps: 2,
+  refineSteps: 0,
   drainMs: 1_000,
   idle: [40, 120],
   idleWorkers: 2,
@@ -182,7 +185,7 @@ export interface RealtimeReport {
 type LoadWorker = Worker<LoadRequests>;
 
 /** The HTTP limits raised so accounts are made quickly; the send limits raised as an operator would. */
-const SERVER_ENV = {
+export const SERVER_ENV = {
   RATE_LIMIT_API_PER_MINUTE: '1000000',
   RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
   RATE_LIMIT_REGISTRATIONS_PER_HOUR: '100000',
@@ -208,9 +211,9 @@ function machineBusySeconds(): number {
 const CLOCK_TICKS = 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const progress = (line: string) => process.stderr.write(`  ${line}\n`);
+export const progress = (line: string) => process.stderr.write(`  ${line}\n`);
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
-const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
+export const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function loadWorker(): LoadWorker {
   return new Worker<LoadRequests>(
@@ -218,7 +221,7 @@ function loadWorker(): LoadWorker {
   );
 }
 
-function sockets(accounts: BenchAccount[], devices: number): SocketSpec[] {
+export function sockets(accounts: BenchAccount[], devices: number): SocketSpec[] {
   return accounts.flatMap((a) =>
     a.devices.slice(0, devices).map((d) => ({ cookie: d.cookie, userId: a.userId })),
   );
@@ -242,7 +245,7 @@ async function connectAll(
 }
 
 /** What a fan-out run measures the CPU of and connects to. */
-interface Target {
+export interface Target {
   origin: string;
   cpuSeconds(): number;
 }
@@ -251,8 +254,8 @@ interface Target {
  * Every socket of `specs` connected to `target`, the offered rate stepping up until a step's
  * p99 passes the limit (or something is lost or refused), then one step at half the best.
  */
-async function stepUp(
-  target: Target,
+export async function stepUp(
+  targets: Target[],
   protocol: Protocol,
   specs: SocketSpec[],
   room: RealtimeOptions['rooms'][number],
@@ -260,8 +263,18 @@ async function stepUp(
   name: string,
 ): Promise<FanoutRun> {
   const worker = loadWorker();
+  // Several targets (the nodes of a cluster): the sockets are dealt out among them.
+  const target = {
+    cpuSeconds: () => targets.reduce((n, t) => n + t.cpuSeconds(), 0),
+  };
   try {
-    await connectAll(worker, target.origin, specs, protocol);
+    for (const [i, { origin }] of targets.entries())
+      await connectAll(
+        worker,
+        origin,
+        specs.filter((_, j) => j % targets.length === i),
+        protocol,
+      );
     const connections = specs.length;
     const capacityRate = capacityOf(room);
     let stepNumber = 0;
@@ -318,6 +331,17 @@ async function stepUp(
       }
       rate = Math.min(capacityRate, rate * options.growth);
     }
+    // The ×growth steps straddle the limit: narrow it down between the last rate that passed
+    // and the first that failed (geometric midpoints), the same for every server.
+    const failed = steps.at(-1);
+    let low = steps.at(-2)?.pass ? steps.at(-2)?.offeredRate : undefined;
+    let high = failed && !failed.pass ? failed.offeredRate : undefined;
+    for (let i = 1; i <= options.refineSteps && low !== undefined && high !== undefined; i += 1) {
+      const step = await run(`refine ${i}`, Math.sqrt(low * high));
+      steps.push(step);
+      if (step.pass) low = step.offeredRate;
+      else high = step.offeredRate;
+    }
     const best = steps
       .filter((s) => s.pass)
       .reduce<FanoutStep | null>(
@@ -332,9 +356,9 @@ async function stepUp(
   }
 }
 
-/** Highest msgs/s the configured send limits let this room's devices offer. */
+/** Highest msgs/s the configured send limits let this room's devices offer (per device = per user). */
 const capacityOf = (room: RealtimeOptions['rooms'][number]) =>
-  room.members * Math.min(room.devicesPerMember * DEVICE_RATE, USER_RATE);
+  room.members * room.devicesPerMember * DEVICE_RATE;
 
 /** The Socket.IO reference server in a room of this many sockets, pinned as the server is. */
 async function referenceFanout(
@@ -345,7 +369,7 @@ async function referenceFanout(
   const reference = await startServer({ main: sibling('reference-server.js'), cpus: SERVER_CPUS });
   try {
     const specs = Array.from({ length: connections }, () => ({ cookie: '', userId: '' }));
-    return await stepUp(reference, 'socketio', specs, room, options, 'Socket.IO reference');
+    return await stepUp([reference], 'socketio', specs, room, options, 'Socket.IO reference');
   } finally {
     await reference.stop();
   }
@@ -467,7 +491,7 @@ async function catchup(
   }
 }
 
-function stepRows(run: FanoutRun) {
+export function stepRows(run: FanoutRun) {
   return [...run.steps, run.halfBest]
     .filter((s): s is FanoutStep => s !== null)
     .map((s) => ({
@@ -486,7 +510,7 @@ function stepRows(run: FanoutRun) {
     }));
 }
 
-const bestLine = (run: FanoutRun) =>
+export const bestLine = (run: FanoutRun) =>
   run.best
     ? `${thousands(run.best.deliveredPerSecond)} deliveries/s (${thousands(run.best.offeredRate)} msgs/s), ` +
       `p99 ${run.best.latency.p99.toFixed(1)} ms, nothing lost` +
@@ -639,7 +663,7 @@ export async function realtimeBenchmarks(options: RealtimeOptions): Promise<Real
         for (const [i, synchronous] of options.synchronous.entries()) {
           await restart({ synchronous });
           const securechat = await stepUp(
-            server,
+            [server],
             'securechat',
             specs,
             room,
