@@ -37,10 +37,19 @@ export class RawSocket {
     socket.on('error', () => socket.destroy());
   }
 
-  /** Upgrade `${origin}/api/ws` with these headers; rejects with the HTTP status if refused. */
-  static open(origin: string, path: string, headers: Record<string, string>): Promise<RawSocket> {
+  /**
+   * Upgrade `${origin}${path}` with these headers, from `localAddress` if given (a loopback
+   * address of its own); rejects with the HTTP status if refused.
+   */
+  static open(
+    origin: string,
+    path: string,
+    headers: Record<string, string>,
+    localAddress?: string,
+  ): Promise<RawSocket> {
     return new Promise((resolve, reject) => {
       const req = request(`${origin}${path}`, {
+        ...(localAddress === undefined ? {} : { localAddress }),
         headers: {
           ...headers,
           connection: 'Upgrade',

@@ -148,8 +148,17 @@ function receiveText(conn: Conn, data: Buffer): void {
   if (current !== null && current.spec.step === step) current.acked += 1;
 }
 
+/**
+ * Thousands of devices on one machine would be one client address, and the server refuses a
+ * thousand upgrades a minute from one address (Limits.WS_UPGRADES_PER_MINUTE_PER_ADDRESS):
+ * the sockets come from 200 loopback addresses (127.0.1.0–199; Linux answers the whole /8),
+ * as people reach a real server from their own.
+ */
+let addresses = 0;
+const nextAddress = () => `127.0.1.${addresses++ % 200}`;
+
 function openSocket(origin: string, spec: SocketSpec): Promise<RawSocket> {
-  return RawSocket.open(origin, '/api/ws', { cookie: spec.cookie, origin });
+  return RawSocket.open(origin, '/api/ws', { cookie: spec.cookie, origin }, nextAddress());
 }
 
 /** Engine.IO's open packet, then a Socket.IO connect to the main namespace and its answer. */

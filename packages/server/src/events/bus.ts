@@ -28,10 +28,11 @@ export function createMemoryBus(): EventBus {
       map.set(key, set);
     }
     set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) map.delete(key);
-    };
+  };
+  const remove = (map: typeof byUser, key: string, listener: (frame: Uint8Array) => void) => {
+    const set = map.get(key);
+    set?.delete(listener);
+    if (set?.size === 0) map.delete(key);
   };
   return {
     publish(userIds, frame) {
@@ -45,11 +46,12 @@ export function createMemoryBus(): EventBus {
       if (set) for (const listener of set) listener(frame);
     },
     subscribe(userId, deviceId, listener) {
-      const offUser = add(byUser, userId, listener);
-      const offDevice = add(byDevice, deviceId, listener);
+      add(byUser, userId, listener);
+      add(byDevice, deviceId, listener);
+      // One closure per subscriber (thousands of idle sockets each hold one).
       return () => {
-        offUser();
-        offDevice();
+        remove(byUser, userId, listener);
+        remove(byDevice, deviceId, listener);
       };
     },
     // One process: nothing is ever missed.

@@ -31,7 +31,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import * as wsLibrary from 'ws';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { AuthContext } from '../domain/accounts.js';
 import { authOf } from '../plugins/auth.js';
@@ -116,6 +116,14 @@ interface Connection {
   auth: AuthContext;
   alive: boolean;
   unsubscribe: () => void;
+  /** Settles once the user is in #general and shown online: requests wait for it. */
+  ready: Promise<unknown>;
+  /** The requests of this connection, one after the other (the last one's handling). */
+  queue: Promise<unknown>;
+  /** Requests received and not yet answered. */
+  inFlight: number;
+  /** Its slot under the per-user cap is freed when it closes (not by the raw socket's close). */
+  holdsSlot: boolean;
 }
 
 declare module 'fastify' {
@@ -137,10 +145,16 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
   const { delivery, bus, accounts, limiter, redis } = app.services;
   const { metrics } = app;
   const connections = new Map<string, Set<Connection>>();
+  const connectionOf = new WeakMap<WebSocket, Connection>();
   /** Slots under the per-user cap, on every node. */
   const slots = redis ? createRedisConnections(redis, app.log) : createMemoryConnections();
-  /** The connection id an upgrade reserved its slot under. */
-  const reserved = new WeakMap<FastifyRequest, string>();
+  /** The connection id an upgrade reserved its slot under, and what frees the slot. */
+  const reserved = new WeakMap<FastifyRequest, { id: string; release: () => void }>();
+  const releaseSlot = (userId: string, id: string) => {
+    slots.release(userId, id).catch((error: unknown) => {
+      app.log.warn({ err: error, connection: id }, 'releasing a connection slot failed');
+    });
+  };
 
   await app.register(websocket, {
     options: { maxPayload: Limits.FRAME_MAX_BYTES, perMessageDeflate: false },
@@ -252,21 +266,17 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
           metrics.refused('connectionsPerUser');
           throw new ChatError('CHAT_ERR_TOO_MANY_CONNECTIONS');
         }
-        // Freed when the socket closes, whether the upgrade completed or not. (Holds neither
-        // the request nor its reply: they are let go once the upgrade is done.)
+        // Freed when the socket closes, whether the upgrade completed or not (once it has,
+        // by the connection's close: see onClose). Holds neither the request nor its reply.
         const userId = auth.user.id;
-        const release = () => {
-          slots.release(userId, id).catch((error: unknown) => {
-            app.log.warn({ err: error, connection: id }, 'releasing a connection slot failed');
-          });
-        };
+        const release = () => releaseSlot(userId, id);
         const raw = request.raw.socket;
         if (raw.destroyed) {
           release();
           throw new ChatError('CHAT_ERR_UNAVAILABLE');
         }
         raw.once('close', release);
-        reserved.set(request, id);
+        reserved.set(request, { id, release });
       },
     },
     (socket, request) => {
@@ -275,27 +285,32 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       // over the upgrade's request and reply, the raw socket still points at the unused HTTP
       // response and keeps its cleared idle timer, and the request's logger is a child logger
       // of its own: let them all go (a few KB per idle connection; logs name the connection).
-      const id = reserved.get(request) ?? newId();
-      const log = app.log;
+      const reservation = reserved.get(request);
+      const id = reservation?.id ?? newId();
       socket.removeAllListeners('error');
-      socket.on('error', (error) => {
-        log.debug({ err: error, connection: id }, 'websocket error');
-        socket.terminate();
-      });
       const upgraded = (socket as unknown as { _socket?: Socket & { _httpMessage?: unknown } })
         ._socket;
       if (upgraded?._httpMessage instanceof ServerResponse)
         upgraded._httpMessage.detachSocket(upgraded);
       if (upgraded) forgetClearedTimer(upgraded);
+      // The connection frees its slot when it closes: no listener of its own on the raw socket.
+      const holdsSlot = reservation !== undefined && upgraded !== undefined;
+      if (holdsSlot) upgraded.removeListener('close', reservation.release);
+      // Listen at once (frames may already be arriving); handle them once the user is in #general.
+      const ready = delivery.joinGeneral(senderOf(auth)).then(async (joined) => {
+        if (joined) handlers.fanOut([joined]);
+        await handlers.setPresence(auth, id, 'online');
+      });
       const connection: Connection = {
         id,
         socket,
         auth,
         alive: true,
-        unsubscribe: bus.subscribe(auth.user.id, auth.device.id, (bytes) => {
-          metrics.counts.deliveries += 1;
-          deliver(socket, bytes);
-        }),
+        unsubscribe: bus.subscribe(auth.user.id, auth.device.id, deliveryTo(socket)),
+        ready,
+        queue: ready,
+        inFlight: 0,
+        holdsSlot,
       };
       let set = connections.get(auth.user.id);
       if (!set) {
@@ -303,76 +318,98 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
         connections.set(auth.user.id, set);
       }
       set.add(connection);
-      // Listen at once (frames may already be arriving); handle them once the user is in #general.
-      const ready = delivery.joinGeneral(senderOf(auth)).then(async (joined) => {
-        if (joined) handlers.fanOut([joined]);
-        await handlers.setPresence(auth, connection.id, 'online');
-      });
-
-      let queue: Promise<unknown> = ready;
-      let inFlight = 0;
-
-      socket.on('pong', () => {
-        connection.alive = true;
-      });
-      socket.on('message', (data, isBinary) => {
-        const bytes = isBinary && Buffer.isBuffer(data) ? data : null;
-        if (!bytes) {
-          fail(socket, null, 'CHAT_ERR_FRAME_MALFORMED', {
-            message: 'Frames are binary MessagePack.',
-          });
-          return;
-        }
-        const decoded = decodeClientFrame(bytes);
-        if (!decoded.ok) {
-          send(socket, errorFrameFor(decoded));
-          return;
-        }
-        const frame = decoded.frame;
-        const receivedAt = frame.t === 'send' ? performance.now() : 0;
-        // One at a time, in arrival order: a device's sends are stored in the order it sent them.
-        if (inFlight >= Limits.REQUESTS_IN_FLIGHT_PER_CONNECTION) {
-          metrics.refused('requestsInFlight');
-          fail(socket, frame.id, 'CHAT_ERR_RATE_LIMITED', {
-            retryAfter: 1,
-            message: 'Too many requests waiting on this connection. Wait for replies.',
-          });
-          return;
-        }
-        inFlight += 1;
-        queue = queue
-          .then(() => handle(connection, frame, receivedAt))
-          .catch((error: unknown) => {
-            if (frame.t === 'send')
-              metrics.sendFailed(error instanceof ChatError ? 'refused' : 'failed');
-            if (error instanceof ChatError) {
-              send(socket, {
-                ...errorFrameFor({ id: frame.id, code: error.code, message: error.message }),
-                ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
-                ...(error.field === undefined ? {} : { field: error.field }),
-                ...(error.epoch === undefined ? {} : { epoch: epochOf(error.epoch) }),
-              });
-            } else {
-              log.error({ err: error, connection: id }, 'realtime request failed');
-              fail(socket, frame.id, 'CHAT_ERR_INTERNAL');
-            }
-          })
-          .finally(() => {
-            inFlight -= 1;
-          });
-      });
-      socket.on('close', () => {
-        connection.unsubscribe();
-        void ready
-          .then(() => handlers.setPresence(auth, connection.id, null))
-          .catch((error: unknown) =>
-            log.warn({ err: error, connection: id }, 'presence update failed'),
-          );
-        set.delete(connection);
-        if (set.size === 0) connections.delete(auth.user.id);
-      });
+      connectionOf.set(socket, connection);
+      // Shared listeners that find the connection by its socket: an idle connection holds no
+      // closures of its own.
+      socket.on('error', onError);
+      socket.on('pong', onPong);
+      socket.on('message', onMessage);
+      socket.on('close', onClose);
     },
   );
+
+  /** What the fan-out calls for one socket: a frame for it. */
+  const deliveryTo = (socket: WebSocket) => (bytes: Uint8Array) => {
+    metrics.counts.deliveries += 1;
+    deliver(socket, bytes);
+  };
+
+  function onError(this: WebSocket, error: Error): void {
+    app.log.debug({ err: error, connection: connectionOf.get(this)?.id }, 'websocket error');
+    this.terminate();
+  }
+
+  function onPong(this: WebSocket): void {
+    const connection = connectionOf.get(this);
+    if (connection) connection.alive = true;
+  }
+
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const connection = connectionOf.get(this);
+    if (!connection) return;
+    const { socket } = connection;
+    const bytes = isBinary && Buffer.isBuffer(data) ? data : null;
+    if (!bytes) {
+      fail(socket, null, 'CHAT_ERR_FRAME_MALFORMED', {
+        message: 'Frames are binary MessagePack.',
+      });
+      return;
+    }
+    const decoded = decodeClientFrame(bytes);
+    if (!decoded.ok) {
+      send(socket, errorFrameFor(decoded));
+      return;
+    }
+    const frame = decoded.frame;
+    const receivedAt = frame.t === 'send' ? performance.now() : 0;
+    // One at a time, in arrival order: a device's sends are stored in the order it sent them.
+    if (connection.inFlight >= Limits.REQUESTS_IN_FLIGHT_PER_CONNECTION) {
+      metrics.refused('requestsInFlight');
+      fail(socket, frame.id, 'CHAT_ERR_RATE_LIMITED', {
+        retryAfter: 1,
+        message: 'Too many requests waiting on this connection. Wait for replies.',
+      });
+      return;
+    }
+    connection.inFlight += 1;
+    connection.queue = connection.queue
+      .then(() => handle(connection, frame, receivedAt))
+      .catch((error: unknown) => {
+        if (frame.t === 'send')
+          metrics.sendFailed(error instanceof ChatError ? 'refused' : 'failed');
+        if (error instanceof ChatError) {
+          send(socket, {
+            ...errorFrameFor({ id: frame.id, code: error.code, message: error.message }),
+            ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+            ...(error.field === undefined ? {} : { field: error.field }),
+            ...(error.epoch === undefined ? {} : { epoch: epochOf(error.epoch) }),
+          });
+        } else {
+          app.log.error({ err: error, connection: connection.id }, 'realtime request failed');
+          fail(socket, frame.id, 'CHAT_ERR_INTERNAL');
+        }
+      })
+      .finally(() => {
+        connection.inFlight -= 1;
+      });
+  }
+
+  function onClose(this: WebSocket): void {
+    const connection = connectionOf.get(this);
+    if (!connection) return;
+    connectionOf.delete(this);
+    const { auth, id } = connection;
+    if (connection.holdsSlot) releaseSlot(auth.user.id, id);
+    connection.unsubscribe();
+    void connection.ready
+      .then(() => handlers.setPresence(auth, id, null))
+      .catch((error: unknown) =>
+        app.log.warn({ err: error, connection: id }, 'presence update failed'),
+      );
+    const set = connections.get(auth.user.id);
+    set?.delete(connection);
+    if (set?.size === 0) connections.delete(auth.user.id);
+  }
 
   // Fan-out from other nodes may have been lost (a Redis outage ended): every client
   // reconnects and resumes from storage, so nothing stays missing.
