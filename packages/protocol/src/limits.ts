@@ -147,8 +147,18 @@ export const Limits = {
   ROOMS_PER_USER_MAX: 1000,
   /** Members one room may have. */
   MEMBERS_PER_ROOM_MAX: 5000,
-  /** Events in one history page or one resume batch. */
+  /** Events in one history page (scrolling back: what a screen or two shows). */
   HISTORY_PAGE_MAX: 200,
+  /** Events in one resume batch (catching up after being away: fewer round trips). */
+  RESUME_PAGE_MAX: 1000,
+  /**
+   * Payload bytes in one history page or resume batch: a page stops before the event that
+   * would pass it (it always holds at least one), so pages of large events stay well under
+   * SERVER_FRAME_MAX_BYTES.
+   */
+  PAGE_BYTES_MAX: 1024 * 1024,
+  /** Largest frame a client accepts from the server (a page of events is the largest). */
+  SERVER_FRAME_MAX_BYTES: 2 * 1024 * 1024,
   /** Rooms named in one resume request. */
   RESUME_ROOMS_MAX: 1000,
   /** Room names: channels are found by name. */

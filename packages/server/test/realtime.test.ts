@@ -157,6 +157,56 @@ describeEachDialect('realtime gateway', (dialect) => {
     }
   });
 
+  it('bounds a resume batch by payload bytes, and the next batch goes on from there', async () => {
+    // Someone of their own: the twelve sends below would eat into Alice's send allowance.
+    const a = await Peer.open(url, headersOf(await signedIn(t.app, 'carla')));
+    try {
+      const before = await a.request<'page'>({ t: 'history', room: GENERAL_ROOM_ID, limit: 1 });
+      const last = before.t === 'page' ? (before.events[0]?.seq ?? 0) : -1;
+      // Twelve of the largest payloads: more than one batch's bytes, far fewer than its count.
+      const big = new Uint8Array(Limits.PAYLOAD_MAX_BYTES).fill(7);
+      for (let i = 0; i < 12; i += 1)
+        await a.request({
+          t: 'send',
+          room: GENERAL_ROOM_ID,
+          cmid: `big-${i}`,
+          kind: 'message',
+          payload: big,
+        });
+      const perBatch = Math.floor(Limits.PAGE_BYTES_MAX / Limits.PAYLOAD_MAX_BYTES);
+      const first = await a.request<'page'>({
+        t: 'resume',
+        positions: [{ room: GENERAL_ROOM_ID, after: seq(last) }],
+      });
+      if (first.t !== 'page') throw new Error(`resume answered ${first.t}`);
+      expect(first.events).toHaveLength(perBatch);
+      expect(first.more).toBe(true);
+      const next = await a.request<'page'>({
+        t: 'resume',
+        positions: [{ room: GENERAL_ROOM_ID, after: seq(last + perBatch) }],
+      });
+      if (next.t !== 'page') throw new Error(`resume answered ${next.t}`);
+      expect(next.events.map((e) => e.seq)).toEqual(
+        Array.from({ length: 12 - perBatch }, (_, i) => last + perBatch + 1 + i),
+      );
+      expect(next.more).toBe(false);
+      // Scrolling back is bounded the same way: the newest that fit, and more to come.
+      const back = await a.request<'page'>({
+        t: 'history',
+        room: GENERAL_ROOM_ID,
+        before: seq(last + 13),
+        limit: Limits.HISTORY_PAGE_MAX,
+      });
+      if (back.t !== 'page') throw new Error(`history answered ${back.t}`);
+      expect(back.events.map((e) => e.seq)).toEqual(
+        Array.from({ length: perBatch }, (_, i) => last + 13 - perBatch + i),
+      );
+      expect(back.more).toBe(true);
+    } finally {
+      a.close();
+    }
+  });
+
   it('relays typing to the other members without storing it', async () => {
     const a = await Peer.open(url, headersOf(alice));
     const b = await Peer.open(url, headersOf(bob));

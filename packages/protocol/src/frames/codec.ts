@@ -21,7 +21,7 @@ const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder({
   maxStrLength: Limits.FRAME_MAX_BYTES,
   maxBinLength: Limits.FRAME_MAX_BYTES,
-  maxArrayLength: Limits.HISTORY_PAGE_MAX * 8,
+  maxArrayLength: Limits.RESUME_PAGE_MAX * 2,
   maxMapLength: 64,
   maxExtLength: 0,
 });
@@ -76,8 +76,12 @@ function readableId(value: unknown): number | null {
   return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id < 2 ** 31 ? id : null;
 }
 
-function decodeWith<T>(bytes: Uint8Array, checks: Map<string, Checker<T>>): Decoded<T> {
-  if (bytes.byteLength > Limits.FRAME_MAX_BYTES) return fail('CHAT_ERR_FRAME_TOO_LARGE', null);
+function decodeWith<T>(
+  bytes: Uint8Array,
+  checks: Map<string, Checker<T>>,
+  maxBytes: number,
+): Decoded<T> {
+  if (bytes.byteLength > maxBytes) return fail('CHAT_ERR_FRAME_TOO_LARGE', null);
   let value: unknown;
   try {
     value = decoder.decode(bytes);
@@ -104,12 +108,12 @@ function decodeWith<T>(bytes: Uint8Array, checks: Map<string, Checker<T>>): Deco
 
 /** Decode what a client sent. Never throws. */
 export function decodeClientFrame(bytes: Uint8Array): Decoded<ClientFrame> {
-  return decodeWith(bytes, clientChecks);
+  return decodeWith(bytes, clientChecks, Limits.FRAME_MAX_BYTES);
 }
 
 /** Decode what the server sent (the sdk's side). Never throws. */
 export function decodeServerFrame(bytes: Uint8Array): Decoded<ServerFrame> {
-  return decodeWith(bytes, serverChecks);
+  return decodeWith(bytes, serverChecks, Limits.SERVER_FRAME_MAX_BYTES);
 }
 
 /** The error frame that answers a failed decode. */

@@ -104,7 +104,8 @@ export const DeleteFrame = req('delete', {
 
 export const AckFrame = reply('ack', { room: RoomId, seq: Seq, at: Millis });
 export const PageFrame = reply('page', {
-  events: Type.Array(RoomEvent, { maxItems: Limits.HISTORY_PAGE_MAX }),
+  /** History: at most HISTORY_PAGE_MAX; resume: at most RESUME_PAGE_MAX. */
+  events: Type.Array(RoomEvent, { maxItems: Limits.RESUME_PAGE_MAX }),
   /** True when older (history) or newer (resume) events remain to be fetched. */
   more: Type.Boolean(),
   /**

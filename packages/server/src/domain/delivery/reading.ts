@@ -30,12 +30,29 @@ export async function history(
     .orderBy('seq', 'desc')
     .limit(take + 1)
     .execute();
-  const more = rows.length > take;
-  return { events: await openEvents(vault, rows.slice(0, take).reverse()), more };
+  const kept = withinBytes(rows.slice(0, take), 0, true);
+  const more = rows.length > kept;
+  return { events: await openEvents(vault, rows.slice(0, kept).reverse()), more };
 }
 
 /**
- * What a device missed: events after each position, oldest first, in one bounded batch.
+ * How many of these rows, in order, fit in what is left of a page's payload bytes
+ * (Limits.PAGE_BYTES_MAX) after `used`; the first always does on an empty page.
+ */
+function withinBytes(rows: readonly { payload: Uint8Array }[], used: number, empty: boolean) {
+  let bytes = used;
+  let count = 0;
+  for (const row of rows) {
+    if ((count > 0 || !empty) && bytes + row.payload.length > Limits.PAGE_BYTES_MAX) break;
+    bytes += row.payload.length;
+    count += 1;
+  }
+  return count;
+}
+
+/**
+ * What a device missed: events after each position, oldest first, in one batch bounded by
+ * count and by payload bytes (Limits.RESUME_PAGE_MAX, PAGE_BYTES_MAX).
  * A position naming a room that is no longer this user's (left, removed from, deleted — or
  * never theirs, which looks the same) does not fail the request: the room is skipped and
  * named in `gone`, so the device drops that position and still gets everything else.
@@ -49,6 +66,7 @@ export async function resume(
   const events: RoomEvent[] = [];
   const gone: RoomId[] = [];
   let more = false;
+  let bytes = 0;
   const mine = await membershipsOf(
     db,
     positions.map((p) => p.room),
@@ -60,8 +78,8 @@ export async function resume(
       gone.push(room);
       continue;
     }
-    const budget = Limits.HISTORY_PAGE_MAX - events.length;
-    if (budget <= 0) {
+    const budget = Limits.RESUME_PAGE_MAX - events.length;
+    if (budget <= 0 || bytes >= Limits.PAGE_BYTES_MAX) {
       more = true;
       continue;
     }
@@ -73,8 +91,10 @@ export async function resume(
       .orderBy('seq', 'asc')
       .limit(budget + 1)
       .execute();
-    if (rows.length > budget) more = true;
-    events.push(...(await openEvents(vault, rows.slice(0, budget))));
+    const take = withinBytes(rows.slice(0, budget), bytes, events.length === 0);
+    for (const row of rows.slice(0, take)) bytes += row.payload.length;
+    if (rows.length > take) more = true;
+    events.push(...(await openEvents(vault, rows.slice(0, take))));
   }
   return gone.length > 0 ? { events, more, gone } : { events, more };
 }
