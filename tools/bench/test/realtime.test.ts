@@ -46,7 +46,7 @@ function runBench(file: string): Promise<void> {
       {
         cwd: root,
         env: { ...process.env, BENCH_QUICK: '1', BENCH_SUITES: 'realtime', BENCH_OUT: file },
-        timeout: 100_000,
+        timeout: 230_000,
         maxBuffer: 16 * 1024 * 1024,
       },
       (error, _stdout, stderr) =>
@@ -65,7 +65,7 @@ describe('realtime benchmark (quick mode, real processes)', () => {
 
   it(
     'measures fan-out against the reference, idle sockets and catch-up',
-    { timeout: 110_000 },
+    { timeout: 240_000 },
     async () => {
       const file = join(out, 'bench.json');
       await runBench(file);

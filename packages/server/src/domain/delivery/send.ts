@@ -115,6 +115,9 @@ interface Waiting {
  * each inside its own savepoint (a refused send takes nothing of the others with it), and
  * each is answered once that transaction is committed and on disk — still stored before it
  * is acknowledged, with one commit and one sync of the log (storage/durability.ts) for all.
+ * One batch is stored at a time: what arrives meanwhile waits for the next one, so batches
+ * grow as the load does instead of transactions queueing on the room's row (every send to a
+ * room updates it). The next batch is stored while the previous one waits for the disk.
  * A connection hands the server one request at a time (realtime/gateway.ts), so a batch holds
  * at most one send per connection and a device's sends keep their order.
  */
@@ -122,21 +125,40 @@ export function groupCommit(
   deps: SendDeps,
   onBatch: (size: number) => void = () => undefined,
 ): (sender: Sender, input: SendInput) => Promise<Accepted> {
-  let waiting: Waiting[] = [];
+  const waiting: Waiting[] = [];
+  let storing = false;
+  let scheduled = false;
+  // After every I/O callback of this turn (and their promise jobs) has run.
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
   const flush = () => {
-    const turn = waiting;
-    waiting = [];
-    for (let i = 0; i < turn.length; i += BATCH_MAX) {
-      const batch = turn.slice(i, i + BATCH_MAX);
-      onBatch(batch.length);
-      void commitBatch(deps, batch);
-    }
+    scheduled = false;
+    if (storing || waiting.length === 0) return;
+    const batch = waiting.splice(0, BATCH_MAX).sort(byRoom);
+    onBatch(batch.length);
+    storing = true;
+    const next = () => {
+      storing = false;
+      if (waiting.length > 0) schedule();
+    };
+    void storeBatch(deps, batch).then(
+      (outcomes) => {
+        next();
+        return answer(deps, batch, outcomes);
+      },
+      (error: unknown) => {
+        next();
+        for (const item of batch) item.reject(error);
+      },
+    );
   };
   return (sender, input) =>
     new Promise<Accepted>((resolve, reject) => {
-      // After every I/O callback of this turn (and their promise jobs) has run.
-      if (waiting.length === 0) setImmediate(flush);
       waiting.push({ sender, input, resolve, reject });
+      schedule();
     });
 }
 
@@ -152,13 +174,15 @@ const outcomeOf = (work: Promise<Accepted>): Promise<Outcome> =>
     (error: unknown) => ({ error }),
   );
 
-async function commitBatch(deps: SendDeps, batch: Waiting[]): Promise<void> {
-  const ordered = batch.sort(byRoom);
+/** What each send of the batch came to, committed (never rejects). */
+async function storeBatch(deps: SendDeps, ordered: Waiting[]): Promise<Outcome[]> {
   const alone = () =>
     Promise.all(ordered.map((item) => outcomeOf(send(deps, item.sender, item.input))));
-  const outcomes =
-    ordered.length === 1 ? await alone() : ((await together(deps, ordered)) ?? (await alone()));
-  // Answered (and so fanned out) only once on disk; one sync for the whole batch.
+  return ordered.length === 1 ? alone() : ((await together(deps, ordered)) ?? alone());
+}
+
+/** Answer a stored batch once it is on disk; one sync for all of it. */
+async function answer(deps: SendDeps, ordered: Waiting[], outcomes: Outcome[]): Promise<void> {
   try {
     await deps.durable();
   } catch (error) {
