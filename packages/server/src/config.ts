@@ -43,10 +43,9 @@ export interface Config {
     sends: SendRates;
   };
   /**
-   * SQLITE_SYNCHRONOUS: `full` (the default) answers a write only once it is on disk, so an
-   * ack survives a power cut or kernel crash (the log synced off the event loop,
-   * storage/durability.ts); `normal` answers once SQLite has it, which survives a killed
-   * process only (docs/operations.md).
+   * SQLITE_SYNCHRONOUS: SQLite's `synchronous`. `full` (the default) syncs the log at every
+   * commit, so an ack (sent after the commit) survives a power cut or kernel crash; `normal`
+   * syncs at checkpoints only, which survives a killed process only (docs/operations.md).
    */
   sqliteSynchronous: SqliteSynchronous;
   timeouts: {

@@ -1,63 +1,33 @@
 /**
- * The SQLite log sync behind durable acknowledgements (storage/durability.ts) and the
- * storage's `durable()` on a real database file.
+ * SQLITE_SYNCHRONOUS reaches the connection: with `full` (the default) SQLite syncs its log at
+ * every commit, so what the server acknowledges after a commit survives a power cut.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../src/storage/db.js';
-import { createWalSync } from '../src/storage/durability.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'durability-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('the log sync', () => {
-  it('shares one sync among everyone who asks while one is under way, then starts anew', async () => {
-    const file = join(dir, 'shared.log');
-    writeFileSync(file, 'committed');
-    const wal = createWalSync(file);
-    try {
-      const first = wal.sync();
-      // Asked while the first is running: both wait for the one after it, which covers them.
-      const second = wal.sync();
-      const third = wal.sync();
-      expect(second).toBe(third);
-      expect(second).not.toBe(first);
-      await Promise.all([first, second, third]);
-      // Nothing under way: a new one.
-      const fourth = wal.sync();
-      expect(fourth).not.toBe(second);
-      await fourth;
-    } finally {
-      await wal.close();
-    }
-  });
-
-  it('fails while the file cannot be opened and works once it can', async () => {
-    const file = join(dir, 'late.log');
-    const wal = createWalSync(file);
-    try {
-      await expect(wal.sync()).rejects.toThrow(/ENOENT/);
-      writeFileSync(file, 'now here');
-      await expect(wal.sync()).resolves.toBeUndefined();
-    } finally {
-      await wal.close();
-    }
-  });
-});
-
-describe('durable()', () => {
-  for (const synchronous of ['full', 'normal'] as const) {
-    it(`answers after a commit with SQLITE_SYNCHRONOUS=${synchronous}`, async () => {
-      const dataDir = join(dir, synchronous);
-      const storage = openStorage({ dataDir, databaseUrl: null, synchronous });
+describe('SQLite durability', () => {
+  // PRAGMA synchronous answers 2 for FULL and 1 for NORMAL.
+  for (const [setting, expected] of [
+    [undefined, 2],
+    ['full', 2],
+    ['normal', 1],
+  ] as const) {
+    it(`runs synchronous=${expected === 2 ? 'FULL' : 'NORMAL'} with ${setting ?? 'the default'}`, async () => {
+      const storage = openStorage({
+        dataDir: join(dir, setting ?? 'default'),
+        databaseUrl: null,
+        ...(setting === undefined ? {} : { synchronous: setting }),
+      });
       try {
-        await storage.db.schema.createTable('t').addColumn('a', 'integer').execute();
-        await sql`insert into t (a) values (1)`.execute(storage.db);
-        await expect(storage.durable()).resolves.toBeUndefined();
-        expect(existsSync(join(dataDir, 'securechat.db-wal'))).toBe(true);
+        const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(storage.db);
+        expect(rows[0]?.synchronous).toBe(expected);
       } finally {
         await storage.close();
       }

@@ -38,8 +38,6 @@ export interface DeliveryDeps {
   now: () => number;
   /** Notices and usernames are sealed at rest. */
   vault: Vault;
-  /** Resolves once what was committed is on disk (storage's `durable`). */
-  durable: () => Promise<void>;
   /** Told the size of every batch of sends committed together (metrics). */
   onBatch?: (size: number) => void;
 }
@@ -47,7 +45,7 @@ export interface DeliveryDeps {
 export function createDelivery(deps: DeliveryDeps) {
   const { db, dialect, now, vault } = deps;
   const membersOf = createMemberCache();
-  const send = groupCommit({ db, now, membersOf, durable: deps.durable }, deps.onBatch);
+  const send = groupCommit({ db, now, membersOf }, deps.onBatch);
 
   return {
     joinGeneral: (sender: Sender): Promise<Accepted | null> =>

@@ -148,10 +148,6 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
       .catch((error: unknown) => app.log.warn({ err: error }, 'file collection failed'));
   };
   app.decorate('storage', opts.storage);
-  // What an HTTP request changed is on disk before it is answered (reads have nothing to wait for).
-  app.addHook('onSend', async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') await opts.storage.durable();
-  });
   app.decorate('services', {
     accounts,
     delivery: createDelivery({
@@ -159,7 +155,6 @@ async function servicesPlugin(app: FastifyInstance, opts: ServicesOptions): Prom
       dialect: opts.storage.dialect,
       now: opts.now,
       vault: opts.vault,
-      durable: () => opts.storage.durable(),
       onBatch: app.metrics.sendBatch,
     }),
     rooms: createRooms({

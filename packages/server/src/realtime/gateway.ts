@@ -21,7 +21,6 @@ import {
   FRAME_VERSION,
   Limits,
   type ClientFrame,
-  type ClientFrameType,
   type ErrorCode,
   type ServerFrame,
 } from '@securechat/protocol';
@@ -57,46 +56,6 @@ const { Sender } = wsLibrary as unknown as {
 };
 const HEARTBEAT_MS = 30_000;
 const SESSION_CHECK_MS = 5_000;
-/**
- * Frames whose reply waits until what they wrote is on disk (storage's `durable`). Reads and
- * ephemeral frames write nothing; a send waits inside delivery, before its fan-out too.
- */
-const SYNC_BEFORE_REPLY: Record<ClientFrameType, boolean> = {
-  send: false,
-  ping: false,
-  typing: false,
-  presence: false,
-  history: false,
-  resume: false,
-  rooms: false,
-  members: false,
-  blocked: false,
-  'group-info': false,
-  'inbox-fetch': false,
-  directory: false,
-  users: false,
-  receipts: false,
-  receipt: true,
-  'inbox-send': true,
-  create: true,
-  direct: true,
-  join: true,
-  leave: true,
-  invite: true,
-  kick: true,
-  role: true,
-  transfer: true,
-  settings: true,
-  mute: true,
-  block: true,
-  delete: true,
-  'delete-code': true,
-  'kp-upload': true,
-  'kp-claim': true,
-  'inbox-ack': true,
-  'identity-keys': true,
-};
-
 /**
  * Node keeps a socket's idle timer (and the callback bound for it) after `setTimeout(0)`
  * cleared it, as `ws` does on upgrade: drop it when it is cleared, about 200 bytes a socket.
@@ -240,8 +199,6 @@ async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promis
       auth: connection.auth,
       connectionId: connection.id,
     });
-    // What the request changed is on disk before it is answered (a send's is, by delivery).
-    if (SYNC_BEFORE_REPLY[frame.t]) await app.storage.durable();
     send(connection.socket, { v: FRAME_VERSION, id: frame.id, ...reply });
     if (frame.t === 'send') metrics.acked(receivedAt);
   }

@@ -17,7 +17,6 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { startCheckpointer } from './checkpoint.js';
-import { createWalSync } from './durability.js';
 import type { SqliteSynchronous } from '../config.js';
 import type { Dialect } from './dialect.js';
 import type { MigrationVault } from './migrations/0012_encryption_at_rest.js';
@@ -33,13 +32,6 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 export interface Storage {
   db: Kysely<Database>;
   dialect: Dialect;
-  /**
-   * Resolves once everything committed before the call is on disk: what the server waits for
-   * before it answers a request that wrote. PostgreSQL's commit already is (its own
-   * `synchronous_commit`); SQLite's log is synced off the event loop (storage/durability.ts),
-   * unless SQLITE_SYNCHRONOUS=normal.
-   */
-  durable(): Promise<void>;
   /** Told of every query as it ends, with its duration (metrics); null stops it. */
   observeQueries(observer: QueryObserver | null): void;
   close(): Promise<void>;
@@ -66,8 +58,8 @@ export interface StorageOptions {
   /** Told when an idle pooled connection fails (server restart, failover); the pool replaces it. */
   onIdleError?: (error: Error) => void;
   /**
-   * SQLite: `full` (default) — `durable()` syncs the log, so what the server answers survives
-   * a power cut; `normal` — it does not wait, so only a killed process is survived.
+   * SQLite's `synchronous`: `full` (default) — a commit is on disk when it returns, so what
+   * the server answers survives a power cut; `normal` — only a killed process is survived.
    */
   synchronous?: SqliteSynchronous;
 }
@@ -88,7 +80,6 @@ export function openStorage(options: StorageOptions): Storage {
       db,
       dialect: 'postgres',
       observeQueries,
-      durable: () => Promise.resolve(),
       close: () => db.destroy(),
     };
   }
@@ -96,15 +87,15 @@ export function openStorage(options: StorageOptions): Storage {
   const path = join(options.dataDir, 'securechat.db');
   const file = new SQLite(path);
   file.pragma('journal_mode = WAL');
-  // NORMAL: SQLite syncs the log at checkpoints only. What FULL would add, a sync after each
-  // commit, `durable()` does off the event loop before the server answers (durability.ts).
-  file.pragma('synchronous = NORMAL');
+  // FULL: the log is synced at every commit, so a commit (and the ack that follows it) is on
+  // disk when it returns — one sync per batch of sends (group commit, delivery/send.ts).
+  // NORMAL: synced at checkpoints only; a power cut may lose the last commits.
+  file.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
   // Checkpoints run in a worker thread (storage/checkpoint.ts), never in a commit here.
   file.pragma('wal_autocheckpoint = 0');
   const checkpointer = startCheckpointer(path);
-  const wal = options.synchronous === 'normal' ? null : createWalSync(`${path}-wal`);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: cachedStatements(file) }),
     log,
@@ -113,9 +104,7 @@ export function openStorage(options: StorageOptions): Storage {
     db,
     dialect: 'sqlite',
     observeQueries,
-    durable: () => wal?.sync() ?? Promise.resolve(),
     close: async () => {
-      await wal?.close();
       await checkpointer.stop();
       await db.destroy(); // the last connection to close checkpoints what is left
     },

@@ -30,8 +30,6 @@ export interface SendInput {
 export interface SendDeps {
   db: Kysely<Database>;
   now: () => number;
-  /** Resolves once what was committed is on disk (storage's `durable`). */
-  durable: () => Promise<void>;
   membersOf: (db: Kysely<Database>, member: Membership) => Promise<string[]>;
 }
 
@@ -113,13 +111,13 @@ interface Waiting {
 /**
  * Group commit: the sends that arrive in one event-loop turn are stored in one transaction,
  * each inside its own savepoint (a refused send takes nothing of the others with it), and
- * each is answered once that transaction is committed and on disk — still stored before it
- * is acknowledged, with one commit and one sync of the log (storage/durability.ts) for all.
- * One batch is stored at a time: what arrives meanwhile waits for the next one, so batches
- * grow as the load does instead of transactions queueing on the room's row (every send to a
- * room updates it). The next batch is stored while the previous one waits for the disk.
- * A connection hands the server one request at a time (realtime/gateway.ts), so a batch holds
- * at most one send per connection and a device's sends keep their order.
+ * each is answered once that transaction has committed — still stored before it is
+ * acknowledged, with one commit (with SQLite's `synchronous = FULL`, one sync of the log) for
+ * all of them. One batch is stored at a time: what arrives meanwhile waits for the next one,
+ * so batches grow as the load does, and PostgreSQL transactions never queue on a room's row
+ * (every send to a room updates it). A connection hands the server one request at a time
+ * (realtime/gateway.ts), so a batch holds at most one send per connection and a device's
+ * sends keep their order.
  */
 export function groupCommit(
   deps: SendDeps,
@@ -147,7 +145,7 @@ export function groupCommit(
     void storeBatch(deps, batch).then(
       (outcomes) => {
         next();
-        return answer(deps, batch, outcomes);
+        answer(batch, outcomes);
       },
       (error: unknown) => {
         next();
@@ -181,14 +179,8 @@ async function storeBatch(deps: SendDeps, ordered: Waiting[]): Promise<Outcome[]
   return ordered.length === 1 ? alone() : ((await together(deps, ordered)) ?? alone());
 }
 
-/** Answer a stored batch once it is on disk; one sync for all of it. */
-async function answer(deps: SendDeps, ordered: Waiting[], outcomes: Outcome[]): Promise<void> {
-  try {
-    await deps.durable();
-  } catch (error) {
-    for (const item of ordered) item.reject(error);
-    return;
-  }
+/** Answer a stored (committed, so on disk with SQLITE_SYNCHRONOUS=full) batch. */
+function answer(ordered: Waiting[], outcomes: Outcome[]): void {
   // In seq order per room: the handlers fan the events out in the order they are answered.
   ordered.forEach((item, i) => {
     const outcome = outcomes[i];
