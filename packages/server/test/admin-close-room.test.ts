@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../../test-support/net.js';
 import { epoch, roomId } from '../../../test-support/ids.js';
 import { runCli } from '../src/cli.js';
-import { PASSWORD, TestClient, signedIn } from './support/client.js';
+import { PASSWORD, signedIn, socketHeaders, TestClient } from './support/client.js';
 import { cliEnv, createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
 
@@ -34,11 +34,6 @@ describeEachDialect('admin console: closing a room', (dialect) => {
   let t: TestApp;
   let url: string;
   let admin: TestClient;
-  const origin = 'http://localhost:3000';
-  const headersOf = (client: TestClient) => ({
-    origin,
-    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-  });
   const idOf = async (client: TestClient) =>
     (await client.get('/api/auth/session')).json<{ user: { id: string } }>().user.id;
   const eventCount = async (room: string) =>
@@ -63,10 +58,10 @@ describeEachDialect('admin console: closing a room', (dialect) => {
     const guest = await signedIn(t.app, 'archguest');
     const leaver = await signedIn(t.app, 'archleaver');
     const late = await signedIn(t.app, 'archlate');
-    const a = await Peer.open(url, headersOf(owner));
-    const b = await Peer.open(url, headersOf(guest));
-    const c = await Peer.open(url, headersOf(leaver));
-    const d = await Peer.open(url, headersOf(late));
+    const a = await Peer.open(url, socketHeaders(owner));
+    const b = await Peer.open(url, socketHeaders(guest));
+    const c = await Peer.open(url, socketHeaders(leaver));
+    const d = await Peer.open(url, socketHeaders(late));
     try {
       const created = await a.request<'room'>({
         t: 'create',
@@ -207,7 +202,7 @@ describeEachDialect('admin console: closing a room', (dialect) => {
 
   it('settles a message racing the close: nothing lands after the room closed', async () => {
     const owner = await signedIn(t.app, 'archracer');
-    const a = await Peer.open(url, headersOf(owner));
+    const a = await Peer.open(url, socketHeaders(owner));
     try {
       const created = await a.request<'room'>({ t: 'create', kind: 'channel', name: 'race-quay' });
       if (created.t !== 'room') throw new Error(created.message);
@@ -252,7 +247,7 @@ describeEachDialect('admin console: closing a room', (dialect) => {
     expect((await admin.send('POST', `${unknown}/close`)).statusCode).toBe(404);
     expect((await admin.send('POST', `${unknown}/reopen`)).statusCode).toBe(404);
     const member = await signedIn(t.app, 'archmeddler');
-    const a = await Peer.open(url, headersOf(member));
+    const a = await Peer.open(url, socketHeaders(member));
     try {
       const created = await a.request<'room'>({ t: 'create', kind: 'group' });
       if (created.t !== 'room') throw new Error(created.message);
@@ -271,7 +266,7 @@ describeEachDialect('admin console: closing a room', (dialect) => {
 
   it('does the same from the command line', async () => {
     const owner = await signedIn(t.app, 'archcli');
-    const a = await Peer.open(url, headersOf(owner));
+    const a = await Peer.open(url, socketHeaders(owner));
     try {
       const created = await a.request<'room'>({
         t: 'create',

@@ -9,7 +9,7 @@ import type { RoomEvent, ServerFrame } from '@securechat/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../../test-support/net.js';
 import { runCli } from '../src/cli.js';
-import { PASSWORD, TestClient, signedIn } from './support/client.js';
+import { PASSWORD, signedIn, socketHeaders, TestClient } from './support/client.js';
 import { cliEnv, createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
 import { epoch } from '../../../test-support/ids.js';
@@ -25,11 +25,6 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
   let t: TestApp;
   let url: string;
   let admin: TestClient;
-  const origin = 'http://localhost:3000';
-  const headersOf = (client: TestClient) => ({
-    origin,
-    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-  });
 
   beforeAll(async () => {
     const port = await freePort();
@@ -45,8 +40,8 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
   it('lists rooms with members and activity, never a group’s name; deletes one for everyone', async () => {
     const owner = await signedIn(t.app, 'roomowner');
     const guest = await signedIn(t.app, 'roomguest');
-    const a = await Peer.open(url, headersOf(owner));
-    const b = await Peer.open(url, headersOf(guest));
+    const a = await Peer.open(url, socketHeaders(owner));
+    const b = await Peer.open(url, socketHeaders(guest));
     try {
       const channel = await a.request<'room'>({
         t: 'create',
@@ -145,7 +140,7 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
 
   it('does the same from the command line', async () => {
     const owner = await signedIn(t.app, 'clirooms');
-    const a = await Peer.open(url, headersOf(owner));
+    const a = await Peer.open(url, socketHeaders(owner));
     try {
       const channel = await a.request<'room'>({ t: 'create', kind: 'channel', name: 'cli-quay' });
       if (channel.t !== 'room') throw new Error('room not created');
@@ -170,8 +165,8 @@ describeEachDialect('admin console: rooms and account deletion', (dialect) => {
   it('deletes an account: out of every room, ownership handed on, signed out, name kept', async () => {
     const leaver = await signedIn(t.app, 'leaver');
     const heir = await signedIn(t.app, 'heir');
-    const a = await Peer.open(url, headersOf(leaver));
-    const b = await Peer.open(url, headersOf(heir));
+    const a = await Peer.open(url, socketHeaders(leaver));
+    const b = await Peer.open(url, socketHeaders(heir));
     try {
       const group = await a.request<'room'>({ t: 'create', kind: 'group' });
       const solo = await a.request<'room'>({ t: 'create', kind: 'channel', name: 'solo-cove' });

@@ -38,7 +38,7 @@ import { migrateToLatest, openStorage } from '../src/storage/db.js';
 import type { Dialect } from '../src/storage/dialect.js';
 import { migrationNames } from '../src/storage/migrations/index.js';
 import { openVault } from '../src/vault/index.js';
-import { ORIGIN, signedIn, TestClient } from './support/client.js';
+import { ORIGIN, signedIn, socketHeaders, TestClient } from './support/client.js';
 import { createTestApp, type TestApp } from './support/harness.js';
 import { Peer } from './support/peer.js';
 import { csrfFor } from './support/platform.js';
@@ -65,11 +65,6 @@ function capture() {
   const err: string[] = [];
   return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
 }
-
-const headersOf = (client: TestClient) => ({
-  origin: ORIGIN,
-  cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-});
 
 /** Every message of a room, oldest first, paging back through history. */
 async function messages(peer: Peer, room: string): Promise<{ seq: number; text: string }[]> {
@@ -123,7 +118,7 @@ async function populate(dialect: Dialect): Promise<Populated> {
   const url = `ws://127.0.0.1:${port}/api/ws`;
   const alice = await signedIn(t.app, 'alice');
   const bob = await signedIn(t.app, 'bob');
-  const a = await Peer.open(url, headersOf(alice));
+  const a = await Peer.open(url, socketHeaders(alice));
   const created = await a.request<'room'>({ t: 'create', kind: 'group' });
   if (created.t !== 'room') throw new Error(created.message);
   const group = created.room.id;
@@ -206,7 +201,7 @@ async function checkRestored(
   const login = await alice.login('alice');
   expect(login.stage).toBe('finish');
   if (login.stage === 'finish') expect(login.response.statusCode, login.response.body).toBe(200);
-  const peer = await Peer.open(server.url, headersOf(alice));
+  const peer = await Peer.open(server.url, socketHeaders(alice));
   try {
     const group = (await messages(peer, before.group)).map((m) => m.text);
     expect(group).toEqual([

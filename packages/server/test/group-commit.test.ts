@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../../test-support/net.js';
 import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
-import { signedIn, type TestClient } from './support/client.js';
+import { signedIn, socketHeaders, type TestClient } from './support/client.js';
 import { Peer, type Request } from './support/peer.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -20,7 +20,6 @@ describeEachDialect('group commit of sends', (dialect) => {
   let t: TestApp;
   let url: string;
   let people: TestClient[];
-  const origin = 'http://localhost:3000';
 
   beforeAll(async () => {
     const port = await freePort();
@@ -42,10 +41,7 @@ describeEachDialect('group commit of sends', (dialect) => {
   const open = () =>
     Promise.all(
       people.map(async (person) => {
-        const peer = await Peer.open(url, {
-          origin,
-          cookie: `__Host-sc_session=${person.cookie('__Host-sc_session')}`,
-        });
+        const peer = await Peer.open(url, socketHeaders(person));
         expect((await peer.request({ t: 'ping' })).t).toBe('pong');
         return peer;
       }),
@@ -189,10 +185,11 @@ describeEachDialect('group commit of sends', (dialect) => {
 
   it('acks a retry in the same turn as its original with the one stored event', async () => {
     // Two connections of one device (the same session) send the same message at once.
-    const cookie = `__Host-sc_session=${people[0]?.cookie('__Host-sc_session')}`;
+    const [first] = people;
+    if (!first) throw new Error('nobody signed in');
     const peers = await Promise.all([
-      Peer.open(url, { origin, cookie }),
-      Peer.open(url, { origin, cookie }),
+      Peer.open(url, socketHeaders(first)),
+      Peer.open(url, socketHeaders(first)),
     ]);
     try {
       for (const peer of peers) await peer.request({ t: 'ping' });

@@ -13,7 +13,7 @@ import { freePort } from '../../../test-support/net.js';
 import { until } from '../../../test-support/until.js';
 import { createBlobs } from '../src/domain/blobs.js';
 import { newId } from '../src/domain/crypto.js';
-import { ORIGIN, signedIn, TestClient } from './support/client.js';
+import { ORIGIN, signedIn, socketHeaders, TestClient } from './support/client.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
 import { csrfFor } from './support/platform.js';
 import { Peer } from './support/peer.js';
@@ -32,10 +32,6 @@ describeEachDialect('group info and own devices', (dialect) => {
   let otherGroup: string;
   const ids: Record<string, string> = {};
 
-  const headersOf = (client: TestClient) => ({
-    origin: ORIGIN,
-    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-  });
   const idOf = async (client: TestClient) =>
     (await client.get('/api/auth/session')).json<{ user: { id: string } }>().user.id;
 
@@ -95,8 +91,8 @@ describeEachDialect('group info and own devices', (dialect) => {
     bob = await signedIn(t.app, 'bob');
     ids.alice = await idOf(alice);
     ids.bob = await idOf(bob);
-    a = await Peer.open(url, headersOf(alice));
-    b = await Peer.open(url, headersOf(bob));
+    a = await Peer.open(url, socketHeaders(alice));
+    b = await Peer.open(url, socketHeaders(bob));
     group = await create(a);
     otherGroup = await create(a);
     expect(await a.request({ t: 'invite', room: roomId(group), username: 'bob' })).toMatchObject({
@@ -210,7 +206,7 @@ describeEachDialect('group info and own devices', (dialect) => {
       quotaBytes: 4000,
     });
     const carol = await signedIn(t.app, 'carol');
-    const c = await Peer.open(url, headersOf(carol));
+    const c = await Peer.open(url, socketHeaders(carol));
     try {
       const room = await create(c);
       const carolId = await idOf(carol);
@@ -244,7 +240,7 @@ describeEachDialect('group info and own devices', (dialect) => {
   it('makes the whole member pending when a second new device comes while one is', async () => {
     const frank = await signedIn(t.app, 'frank');
     const frankId = await idOf(frank);
-    const f = await Peer.open(url, headersOf(frank));
+    const f = await Peer.open(url, socketHeaders(frank));
     try {
       const room = await create(a);
       await a.request({ t: 'invite', room: roomId(room), username: 'frank' });
@@ -288,7 +284,7 @@ describeEachDialect('group info and own devices', (dialect) => {
 
   it('still takes the welcome owed to a device when its owner signs in elsewhere meanwhile', async () => {
     const gina = await signedIn(t.app, 'gina');
-    const g = await Peer.open(url, headersOf(gina));
+    const g = await Peer.open(url, socketHeaders(gina));
     try {
       expect(await g.request({ t: 'kp-upload', packages: [text('phone-kp')] })).toMatchObject({
         t: 'kp-count',
@@ -384,8 +380,8 @@ describeEachDialect('group info and own devices', (dialect) => {
       ]);
       const [oneId, twoId] = await Promise.all([idOf(one), idOf(two)]);
       const [p1, p2] = await Promise.all([
-        Peer.open(url, headersOf(one)),
-        Peer.open(url, headersOf(two)),
+        Peer.open(url, socketHeaders(one)),
+        Peer.open(url, socketHeaders(two)),
       ]);
       try {
         for (const peer of [p1, p2])
@@ -418,7 +414,7 @@ describeEachDialect('group info and own devices', (dialect) => {
   it('lets a plain member of a group add their own new device: claim, commit, welcome', async () => {
     const erin = await signedIn(t.app, 'erin');
     const erinId = userId(await idOf(erin));
-    const e = await Peer.open(url, headersOf(erin));
+    const e = await Peer.open(url, socketHeaders(erin));
     const room = await create(a);
     expect(await a.request({ t: 'invite', room: roomId(room), username: 'erin' })).toMatchObject({
       t: 'room',
@@ -436,7 +432,7 @@ describeEachDialect('group info and own devices', (dialect) => {
     const login = await laptop.login('erin');
     if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
     const laptopId = deviceId(login.response.json<{ device: { id: string } }>().device.id);
-    const l = await Peer.open(url, headersOf(laptop));
+    const l = await Peer.open(url, socketHeaders(laptop));
     try {
       expect(await l.request({ t: 'kp-upload', packages: [text('laptop-kp')] })).toMatchObject({
         t: 'kp-count',

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../../test-support/net.js';
 import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
-import { signedIn, TestClient } from './support/client.js';
+import { signedIn, socketHeaders, TestClient } from './support/client.js';
 import { Peer } from './support/peer.js';
 import { deviceId, userId } from '../../../test-support/ids.js';
 
@@ -51,12 +51,7 @@ describeEachDialect('server metadata', (dialect) => {
   let alice: TestClient;
   let bob: TestClient;
   let aliceId: string;
-  const origin = 'http://localhost:3000';
 
-  const headersOf = (client: TestClient) => ({
-    origin,
-    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-  });
   const userIdOf = async (client: TestClient) =>
     (await client.get('/api/auth/session')).json<{ user: { id: string } }>().user.id;
 
@@ -83,8 +78,8 @@ describeEachDialect('server metadata', (dialect) => {
 
   it('never has a group’s name or topic: refused in frames, absent from every table', async () => {
     const SECRET = 'Zebra Orchard 7Q';
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       // A name in `create` for a group is not a frame the server reads.
       a.socket.send(encode({ v: 1, t: 'create', id: 900, kind: 'group', name: SECRET }));
@@ -146,8 +141,8 @@ describeEachDialect('server metadata', (dialect) => {
   });
 
   it('tells every room a user is in of a new device and of a revoked one, durably', async () => {
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       expect((await b.request({ t: 'ping' })).t).toBe('pong');
       const created = await a.request<'room'>({ t: 'create', kind: 'group' });
@@ -202,8 +197,8 @@ describeEachDialect('server metadata', (dialect) => {
   });
 
   it('lets a room add a member’s new device: its key packages can be claimed for that room', async () => {
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       const created = await a.request<'room'>({ t: 'create', kind: 'group' });
       if (created.t !== 'room') throw new Error(created.message);
@@ -227,7 +222,7 @@ describeEachDialect('server metadata', (dialect) => {
       const login = await laptop.login('bob');
       if (login.stage !== 'finish') throw new Error(`sign-in stopped at ${login.stage}`);
       const device = login.response.json<{ device: { id: string } }>().device.id;
-      const c = await Peer.open(url, headersOf(laptop));
+      const c = await Peer.open(url, socketHeaders(laptop));
       try {
         const uploaded = await c.request({ t: 'kp-upload', packages: [text('laptop-kp')] });
         expect(uploaded).toMatchObject({ t: 'kp-count', available: 1 });

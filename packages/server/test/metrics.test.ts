@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../../test-support/net.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
-import { signedIn, TestClient } from './support/client.js';
+import { signedIn, socketHeaders, TestClient } from './support/client.js';
 import { buildApp } from '../src/app.js';
 import { loadSecrets } from '../src/secrets.js';
 import { openStorage } from '../src/storage/db.js';
@@ -20,7 +20,6 @@ import { createTestApp, createTestDatabase, testConfig, type TestApp } from './s
 import { Peer } from './support/peer.js';
 
 const TOKEN = 'metrics-' + randomBytes(24).toString('hex');
-const ORIGIN = 'http://localhost:3000';
 
 /** The value of one sample in Prometheus text, or undefined when the series is absent. */
 function sample(
@@ -138,10 +137,6 @@ describe('/metrics with METRICS_TOKEN, over real sockets', () => {
   let url: string;
   let alice: TestClient;
   let bob: TestClient;
-  const headersOf = (client: TestClient) => ({
-    origin: ORIGIN,
-    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-  });
 
   beforeAll(async () => {
     t = await createTestApp('sqlite', {
@@ -224,8 +219,8 @@ describe('/metrics with METRICS_TOKEN, over real sockets', () => {
 
   it('counts sends, their ack latency and the deliveries of real WebSocket messages', async () => {
     const before = await scrape(t);
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       expect((await a.request({ t: 'ping' })).t).toBe('pong');
       expect((await b.request({ t: 'ping' })).t).toBe('pong');
@@ -257,7 +252,7 @@ describe('/metrics with METRICS_TOKEN, over real sockets', () => {
   });
 
   it('counts refusals by the name of the limit: realtime and HTTP', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     try {
       let refused = false;
       for (let i = 0; i <= Limits.PINGS_BURST_PER_USER + 5 && !refused; i += 1)

@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { freePort } from '../../../test-support/net.js';
 import { GENERAL_ROOM_ID } from '../src/domain/delivery.js';
 import { createTestApp, describeEachDialect, type TestApp } from './support/harness.js';
-import { signedIn, type TestClient } from './support/client.js';
+import { signedIn, socketHeaders, type TestClient } from './support/client.js';
 import { Peer, type Request } from './support/peer.js';
 import { roomId, seq, userId } from '../../../test-support/ids.js';
 
@@ -35,21 +35,16 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
   afterAll(() => t.close());
 
-  const headersOf = (client: TestClient) => ({
-    origin,
-    cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-  });
-
   it('refuses the upgrade without a session, or from another origin', async () => {
     await expect(Peer.open(url, { origin })).rejects.toThrow('HTTP 401');
     await expect(
-      Peer.open(url, { ...headersOf(alice), origin: 'https://evil.example' }),
+      Peer.open(url, { ...socketHeaders(alice), origin: 'https://evil.example' }),
     ).rejects.toThrow('HTTP 403');
   });
 
   it('persists, acknowledges and delivers to every member of #general, in order', async () => {
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       // Both are members once connected.
       expect((await a.request({ t: 'ping' })).t).toBe('pong');
@@ -91,7 +86,7 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('gives a retried send its original acknowledgement and stores it once', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     try {
       const frame = {
         t: 'send' as const,
@@ -116,7 +111,7 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('resumes a device with exactly what it missed, and pages history backwards', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     try {
       const before = await a.request<'page'>({ t: 'history', room: GENERAL_ROOM_ID, limit: 1 });
       const last = before.t === 'page' ? (before.events[0]?.seq ?? 0) : -1;
@@ -130,7 +125,7 @@ describeEachDialect('realtime gateway', (dialect) => {
           payload: text(`m${i}`),
         });
       }
-      const b = await Peer.open(url, headersOf(bob));
+      const b = await Peer.open(url, socketHeaders(bob));
       try {
         const resumed = await b.request<'page'>({
           t: 'resume',
@@ -159,7 +154,7 @@ describeEachDialect('realtime gateway', (dialect) => {
 
   it('bounds a resume batch by payload bytes, and the next batch goes on from there', async () => {
     // Someone of their own: the twelve sends below would eat into Alice's send allowance.
-    const a = await Peer.open(url, headersOf(await signedIn(t.app, 'carla')));
+    const a = await Peer.open(url, socketHeaders(await signedIn(t.app, 'carla')));
     try {
       const before = await a.request<'page'>({ t: 'history', room: GENERAL_ROOM_ID, limit: 1 });
       const last = before.t === 'page' ? (before.events[0]?.seq ?? 0) : -1;
@@ -208,8 +203,8 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('relays typing to the other members without storing it', async () => {
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       await b.request({ t: 'ping' });
       const stored = await t.storage.db.selectFrom('events').select('seq').execute();
@@ -235,8 +230,8 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('shares receipts with the room: only forward, never past the newest event, not stored as events', async () => {
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       await b.request({ t: 'ping' });
       const sent = [];
@@ -335,8 +330,8 @@ describeEachDialect('realtime gateway', (dialect) => {
       .insertInto('room_members')
       .values([member(id('alice')), member(id('bob')), ...fillers.map((f) => member(f.id))])
       .execute();
-    const a = await Peer.open(url, headersOf(alice));
-    const b = await Peer.open(url, headersOf(bob));
+    const a = await Peer.open(url, socketHeaders(alice));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       await a.request({ t: 'ping' });
       expect(
@@ -373,7 +368,7 @@ describeEachDialect('realtime gateway', (dialect) => {
         last_seq: 0,
       })
       .execute();
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     try {
       const forbidden = await a.request({
         t: 'history',
@@ -401,7 +396,7 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('answers malformed frames with error frames and keeps the connection', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     try {
       a.socket.send(Buffer.from([0xc1, 0xff, 0x00]));
       a.socket.send(encode({ v: 1, t: 'send', id: 77, room: GENERAL_ROOM_ID }));
@@ -417,7 +412,7 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('answers every random or mutated frame with exactly one reply, and never falls over', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     const valid: Uint8Array[] = [
       encodeFrame({ v: 1, t: 'ping', id: 9 }),
       encodeFrame({ v: 1, t: 'history', id: 9, room: GENERAL_ROOM_ID, limit: 5 }),
@@ -482,7 +477,7 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('refuses a frame over the size limit by closing the socket', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     const closed = new Promise<number>((resolve) =>
       a.socket.once('close', (code) => resolve(code)),
     );
@@ -491,7 +486,7 @@ describeEachDialect('realtime gateway', (dialect) => {
   });
 
   it('rate-limits sends with an error frame, never a silent drop', async () => {
-    const a = await Peer.open(url, headersOf(alice));
+    const a = await Peer.open(url, socketHeaders(alice));
     try {
       // A burst of twice the rate passes (token bucket); beyond it, refusals. The bucket
       // refills while the server stores, so send in waves (each within the in-flight cap)
@@ -526,8 +521,8 @@ describeEachDialect('realtime gateway', (dialect) => {
 
   it('gives every other frame type a per-user budget: a flood is refused, the rest goes on', async () => {
     const dave = await signedIn(t.app, 'dave');
-    const d = await Peer.open(url, headersOf(dave));
-    const b = await Peer.open(url, headersOf(bob));
+    const d = await Peer.open(url, socketHeaders(dave));
+    const b = await Peer.open(url, socketHeaders(bob));
     try {
       await b.request({ t: 'ping' });
       const flood = async (frame: Request, count: number) => {
@@ -584,7 +579,7 @@ describeEachDialect('realtime gateway', (dialect) => {
 
   it('closes the socket of a session that signed out', async () => {
     const carol = await signedIn(t.app, 'carol');
-    const c = await Peer.open(url, headersOf(carol));
+    const c = await Peer.open(url, socketHeaders(carol));
     const closed = new Promise<number>((resolve) =>
       c.socket.once('close', (code) => resolve(code)),
     );

@@ -19,7 +19,7 @@ import { openVault } from '../src/vault/index.js';
 import { createKeyring, KEYRING_REFRESH_MS, SealedValueError } from '../src/vault/keyring.js';
 import { masterKeySource, nextFileOf } from '../src/vault/master-key.js';
 import { rotate, vaultStatus } from '../src/vault/rotation.js';
-import { signedIn, ORIGIN, TestClient } from './support/client.js';
+import { signedIn, socketHeaders, TestClient } from './support/client.js';
 import {
   createTestApp,
   createTestDatabase,
@@ -33,10 +33,6 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 
 const random = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
-const headersOf = (client: TestClient) => ({
-  origin: ORIGIN,
-  cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
-});
 
 /** Channels whose name contains `query`, as `name|topic`. */
 async function directory(peer: Peer, query: string): Promise<string[]> {
@@ -153,7 +149,7 @@ describeEachDialect('a stolen database', (dialect) => {
     const topic = random('Topic that stays secret ');
     const device = 'Chrome on Linux';
     const client = await signedIn(t.app, username);
-    const peer = await Peer.open(url, headersOf(client));
+    const peer = await Peer.open(url, socketHeaders(client));
     const room = await createChannel(peer, name, topic);
     // A rename and a new topic (the settings notice carries both).
     const renamed = random('renamed-');
@@ -293,7 +289,7 @@ describeEachDialect('keys rotate', (dialect) => {
     const makeOne = async (node: App, i: number) => {
       const username = random(`load${i}x`);
       const client = await signedIn(node, username);
-      const peer = await Peer.open(url, headersOf(client));
+      const peer = await Peer.open(url, socketHeaders(client));
       const channel = random(`ch${i}-`);
       const topic = random('topic ');
       await createChannel(peer, channel, topic);
@@ -341,7 +337,7 @@ describeEachDialect('keys rotate', (dialect) => {
     // index still finds every name.
     expect(made.length).toBeGreaterThan(6);
     const viewer = await signedIn(two, random('viewer'));
-    const peer = await Peer.open(url, headersOf(viewer));
+    const peer = await Peer.open(url, socketHeaders(viewer));
     const listed = await directory(peer, '');
     peer.socket.close();
     const viewerId = (await viewer.get('/api/auth/session')).json<{ user: { id: string } }>().user

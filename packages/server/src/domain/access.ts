@@ -3,8 +3,9 @@
  * device, invitations) and rooms (membership, whether the room is open for writing, role
  * rank, message ownership). Each access* function either returns what the caller may act on
  * or throws; a thing the caller may not see is answered exactly like a thing that does not
- * exist (CHAT_ERR_NOT_FOUND), so ids can't be probed. Routes reach these through `requireUser` / `requireAdmin`, the realtime
- * handlers through the domain actions; nothing else decides who may do what.
+ * exist (CHAT_ERR_NOT_FOUND), so ids can't be probed. Routes reach these through
+ * `requireUser` / `requireAdmin`, the realtime handlers through the domain actions; nothing
+ * else decides who may do what.
  *
  * The administrator role is read from the database when a decision needs it
  * (`isAdministrator`), never from what a long-lived connection captured when it opened: a

@@ -68,8 +68,42 @@ async function roomRows(
   return query.execute();
 }
 
+/** The room an administrator acts on, or CHAT_ERR_NOT_FOUND. */
+async function administeredRoom(db: Kysely<Database>, roomId: string) {
+  const room = await db
+    .selectFrom('rooms')
+    .select(['kind', 'last_seq'])
+    .where('id', '=', roomId)
+    .executeTakeFirst();
+  if (!room) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such room.');
+  return room;
+}
+
+/** #general holds everyone: it is never closed or deleted (`done`: what would be done to it). */
+function notGeneral(kind: string, done: 'closed' | 'deleted'): void {
+  if (kind === 'general')
+    throw new ChatError('CHAT_ERR_FORBIDDEN', `Everyone is in #general: it can’t be ${done}.`);
+}
+
 export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' | 'bus' | 'vault'>) {
   const { db, now, vault } = deps;
+
+  /** An administrator's action on a room, in the audit log (`by` the CLI without `auth`). */
+  const auditRoom = (
+    at: number,
+    event: 'admin.room_closed' | 'admin.room_reopened' | 'admin.room_deleted',
+    auth: AuthContext | null,
+    context: RequestContext | null,
+    details: Record<string, string | number>,
+  ) =>
+    audit(
+      db,
+      vault,
+      at,
+      event,
+      { userId: auth?.user.id ?? null, ip: context?.ip ?? null },
+      { ...details, by: auth?.user.id ?? 'cli' },
+    );
 
   /**
    * Close (`closed`) or reopen a room. From the console (`auth` given) a `closed` notice in
@@ -85,14 +119,8 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
     if (auth) accessAdmin(auth);
     const at = now();
     const outcome = await db.transaction().execute(async (trx) => {
-      const room = await trx
-        .selectFrom('rooms')
-        .select('kind')
-        .where('id', '=', roomId)
-        .executeTakeFirst();
-      if (!room) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such room.');
-      if (room.kind === 'general' && closed)
-        throw new ChatError('CHAT_ERR_FORBIDDEN', 'Everyone is in #general: it can’t be closed.');
+      const room = await administeredRoom(trx, roomId);
+      if (closed) notGeneral(room.kind, 'closed');
       // A conditional update, atomic on both databases: of two administrators closing the
       // room at once, one changes it; the other changes nothing.
       const changed = await trx
@@ -109,14 +137,10 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
     });
     if (!outcome) return;
     if (deps.bus) publishEvents(deps.bus, outcome.notices);
-    await audit(
-      db,
-      vault,
-      at,
-      closed ? 'admin.room_closed' : 'admin.room_reopened',
-      { userId: auth?.user.id ?? null, ip: context?.ip ?? null },
-      { room: roomId, kind: outcome.kind, by: auth?.user.id ?? 'cli' },
-    );
+    await auditRoom(at, closed ? 'admin.room_closed' : 'admin.room_reopened', auth, context, {
+      room: roomId,
+      kind: outcome.kind,
+    });
   }
 
   return {
@@ -190,17 +214,8 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
       if (auth) accessAdmin(auth);
       const at = now();
       const outcome = await db.transaction().execute(async (trx) => {
-        const room = await trx
-          .selectFrom('rooms')
-          .select(['kind', 'last_seq'])
-          .where('id', '=', roomId)
-          .executeTakeFirst();
-        if (!room) throw new ChatError('CHAT_ERR_NOT_FOUND', 'There is no such room.');
-        if (room.kind === 'general')
-          throw new ChatError(
-            'CHAT_ERR_FORBIDDEN',
-            'Everyone is in #general: it can’t be deleted.',
-          );
+        const room = await administeredRoom(trx, roomId);
+        notGeneral(room.kind, 'deleted');
         const members = await memberIds(trx, roomId);
         const notices: Accepted[] = [];
         if (auth) {
@@ -223,20 +238,12 @@ export function createRoomAdministration(deps: Pick<AccountsDeps, 'db' | 'now' |
         return { kind: room.kind, members: members.length, events: Number(room.last_seq), notices };
       });
       if (deps.bus) publishEvents(deps.bus, outcome.notices);
-      await audit(
-        db,
-        vault,
-        at,
-        'admin.room_deleted',
-        { userId: auth?.user.id ?? null, ip: context?.ip ?? null },
-        {
-          room: roomId,
-          kind: outcome.kind,
-          members: outcome.members,
-          events: outcome.events,
-          by: auth?.user.id ?? 'cli',
-        },
-      );
+      await auditRoom(at, 'admin.room_deleted', auth, context, {
+        room: roomId,
+        kind: outcome.kind,
+        members: outcome.members,
+        events: outcome.events,
+      });
       return { members: outcome.members, events: outcome.events };
     },
   };

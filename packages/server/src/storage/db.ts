@@ -76,12 +76,7 @@ export function openStorage(options: StorageOptions): Storage {
     // database) is an uncaught 'error' that takes the whole process down.
     pool.on('error', (error) => options.onIdleError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
-    return {
-      db,
-      dialect: 'postgres',
-      observeQueries,
-      close: () => db.destroy(),
-    };
+    return { db, dialect: 'postgres', observeQueries, close: () => db.destroy() };
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const path = join(options.dataDir, 'securechat.db');

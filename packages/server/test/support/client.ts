@@ -212,3 +212,9 @@ export async function signedIn(app: App, username: string, ip?: string): Promise
   if (client.cookie('__Host-sc_session') === undefined) throw new Error('register: no session');
   return client;
 }
+
+/** What a browser sends with this client's WebSocket upgrade: its origin and session cookie. */
+export const socketHeaders = (client: TestClient): Record<string, string> => ({
+  origin: ORIGIN,
+  cookie: `__Host-sc_session=${client.cookie('__Host-sc_session')}`,
+});

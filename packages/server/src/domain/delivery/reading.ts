@@ -30,14 +30,15 @@ export async function history(
     .orderBy('seq', 'desc')
     .limit(take + 1)
     .execute();
-  const kept = withinBytes(rows.slice(0, take), 0, true);
+  const { count: kept } = withinBytes(rows.slice(0, take), 0, true);
   const more = rows.length > kept;
   return { events: await openEvents(vault, rows.slice(0, kept).reverse()), more };
 }
 
 /**
  * How many of these rows, in order, fit in what is left of a page's payload bytes
- * (Limits.PAGE_BYTES_MAX) after `used`; the first always does on an empty page.
+ * (Limits.PAGE_BYTES_MAX) after `used`, and the bytes used then; the first always fits on an
+ * empty page.
  */
 function withinBytes(rows: readonly { payload: Uint8Array }[], used: number, empty: boolean) {
   let bytes = used;
@@ -47,7 +48,7 @@ function withinBytes(rows: readonly { payload: Uint8Array }[], used: number, emp
     bytes += row.payload.length;
     count += 1;
   }
-  return count;
+  return { count, bytes };
 }
 
 /**
@@ -91,8 +92,9 @@ export async function resume(
       .orderBy('seq', 'asc')
       .limit(budget + 1)
       .execute();
-    const take = withinBytes(rows.slice(0, budget), bytes, events.length === 0);
-    for (const row of rows.slice(0, take)) bytes += row.payload.length;
+    const fit = withinBytes(rows.slice(0, budget), bytes, events.length === 0);
+    const take = fit.count;
+    bytes = fit.bytes;
     if (rows.length > take) more = true;
     events.push(...(await openEvents(vault, rows.slice(0, take))));
   }

@@ -70,6 +70,17 @@ async function send(deps: SendDeps, sender: Sender, input: SendInput): Promise<A
   }
 }
 
+/** This device's event with this client message id in the room, if stored: a retry's original. */
+function earlierSend(db: Kysely<Database>, sender: Sender, input: SendInput) {
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('room_id', '=', input.room)
+    .where('device_id', '=', sender.deviceId)
+    .where('cmid', '=', input.cmid)
+    .executeTakeFirst();
+}
+
 /** A send that failed: what it is answered instead (or the error again). */
 async function recover(
   deps: SendDeps,
@@ -87,13 +98,7 @@ async function recover(
   if (!isUniqueViolation(error)) throw error;
   const { db, membersOf } = deps;
   const member = await accessRoom(db, input.room, sender.userId);
-  const existing = await db
-    .selectFrom('events')
-    .selectAll()
-    .where('room_id', '=', input.room)
-    .where('device_id', '=', sender.deviceId)
-    .where('cmid', '=', input.cmid)
-    .executeTakeFirst();
+  const existing = await earlierSend(db, sender, input);
   if (!existing) throw error;
   return { event: toEvent(existing), duplicate: true, recipients: await membersOf(db, member) };
 }
@@ -239,13 +244,7 @@ async function store(
 ): Promise<Accepted> {
   const { now, membersOf } = deps;
   const member = await accessRoom(trx, input.room, sender.userId);
-  const existing = await trx
-    .selectFrom('events')
-    .selectAll()
-    .where('room_id', '=', input.room)
-    .where('device_id', '=', sender.deviceId)
-    .where('cmid', '=', input.cmid)
-    .executeTakeFirst();
+  const existing = await earlierSend(trx, sender, input);
   const recipients = await membersOf(trx, member);
   if (existing) return { event: toEvent(existing), duplicate: true, recipients };
   // A closed room takes commits only, so its members' groups stay consistent; a retry of
